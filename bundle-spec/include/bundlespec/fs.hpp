@@ -1,0 +1,74 @@
+// Small file-system helpers shared by builder and installer: whole-file reads, full writes,
+// and AtomicFile (temp file in the same folder, fsync, rename, fsync folder).
+//
+// Every failure names the operation, the path and strerror. Thread-safety: none needed;
+// each object is used by one thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "bundlespec/handles.hpp"
+#include "bundlespec/result.hpp"
+
+namespace bundlespec {
+
+// "OP PATH: strerror(errno)" as a failure Error. Reads errno at the call.
+Error errno_error(std::string_view op, std::string_view path);
+
+// Reads the whole file. Fails if it is larger than max_size.
+Result<std::string> read_file(const std::string& path, uint64_t max_size = UINT64_MAX);
+
+// Writes all of `data` to fd, retrying on EINTR and short writes.
+Status write_all(int fd, std::string_view data, std::string_view what);
+// Reads exactly `size` bytes at `offset`; a short read is a failure naming `what`.
+Status pread_exact(int fd, void* out, size_t size, uint64_t offset, std::string_view what);
+
+enum class Overwrite { yes, no };
+
+// A file that appears at its final path only when commit() succeeds.
+// The temporary lives beside the target (".NAME.tmp-XXXXXX", mode 0600). If commit() never
+// ran, the destructor removes the temporary.
+class AtomicFile {
+ public:
+  // Creates the temporary. `mode` is applied at commit. With Overwrite::no, commit() fails if
+  // the target exists (checked by link(2), so no race replaces an existing file).
+  static Result<AtomicFile> create(const std::string& path, mode_t mode, Overwrite overwrite);
+
+  AtomicFile(AtomicFile&& other) noexcept;
+  AtomicFile& operator=(AtomicFile&&) = delete;
+  AtomicFile(const AtomicFile&) = delete;
+  ~AtomicFile();
+
+  int fd() const { return m_fd.get(); }
+  const std::string& path() const { return m_path; }
+  const std::string& temp_path() const { return m_temp; }
+  Status write(std::string_view data);
+  // fsync, chmod, rename (or link+unlink for Overwrite::no), fsync the folder.
+  Status commit();
+
+ private:
+  AtomicFile(std::string path, std::string temp, Fd fd, mode_t mode, Overwrite overwrite);
+
+  std::string m_path;
+  std::string m_temp;
+  Fd m_fd;
+  mode_t m_mode;
+  Overwrite m_overwrite;
+  bool m_committed = false;
+};
+
+// Convenience: the whole content through AtomicFile.
+Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode,
+                         Overwrite overwrite);
+
+// fsync on the folder holding `path`.
+Status sync_parent_dir(const std::string& path);
+
+// Removes a tree (like rm -rf); missing is fine. Never follows symlinks.
+Status remove_tree(const std::string& path);
+
+}  // namespace bundlespec
