@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# Loopback "upstream" mirror for download tests: built offline from Debian packages, served by
+# a real nginx on 127.0.0.1, with a small fault-injecting proxy in front (faultproxy.py).
+#
+#   mirror.sh build MIRROR        build MIRROR/www (once; later calls reuse it) + MIRROR/checksums.tsv
+#   mirror.sh start MIRROR RIG    start nginx (+ fault proxy) with config, logs and PIDs under RIG;
+#                                 writes RIG/env (MIRROR_URL=..., PROXY_URL=...) and prints it
+#   mirror.sh stop RIG            stop both by PID (nothing else is touched)
+#
+# MIRROR/www is laid out as <upstream host>/<upstream path>, so `--mirror https://=$MIRROR_URL/`
+# serves a whole manifest. Files (K8S_VERSION defaults to v1.20.11):
+#   github.com/etcd-io/etcd/releases/download/v3.4.23/etcd-v3.4.23-linux-amd64.tar.gz
+#       etcd-v3.4.23-linux-amd64/{etcd,etcdctl}  (Debian's /usr/bin/etcd, /usr/bin/etcdctl)
+#   github.com/containernetworking/plugins/releases/download/v1.1.1/cni-plugins-linux-amd64-v1.1.1.tgz
+#       ./<plugin> for every file of Debian's /usr/lib/cni
+#   pkg.cfssl.org/R1.2/{cfssl,cfssljson,cfssl-certinfo}_linux-amd64  (Debian's golang-cfssl)
+#   dl.k8s.io/$K8S_VERSION/kubernetes-server-linux-amd64.tar.gz
+#       kubernetes/server/bin/{kube-apiserver,kube-controller-manager,kube-scheduler,kubelet,
+#       kube-proxy,kubectl}: STAND-IN shell scripts (see standin_script below), not Kubernetes
+#   test/blob.bin (4 MiB, deterministic bytes), test/small.txt
+# Every file gets FILE.sha256 and FILE.sha512 (sha256sum format) beside it, and one line
+# "PATH SIZE SHA256 SHA512" in MIRROR/checksums.tsv. Tarballs are reproducible (sorted names,
+# mtime SOURCE_DATE_EPOCH, uid/gid 0, gzip -n), so the checksums are stable for a given Debian
+# package set.
+#
+# nginx locations (shared/docs/test-rig.md 2i): / serves www; /slow/ the same files throttled to
+# RIG_SLOW_RATE (default 64k) per connection; /r1/X -> 302 /r2/X -> 301 /X (a redirect chain).
+# Access log lines: "METHOD URI STATUS BODY_BYTES \"RANGE\"" in RIG/logs/access.log.
+# Fault proxy (PROXY_URL): /fault/SPEC/PATH misbehaves for the first requests of that exact URL,
+# then forwards /PATH to nginx with the Range header; see faultproxy.py.
+set -euo pipefail
+
+RIG_SCRIPT_DIR="$(cd "$(dirname "$0")" && pwd)"
+: "${SOURCE_DATE_EPOCH:=1600000000}"
+: "${K8S_VERSION:=v1.20.11}"
+: "${RIG_SLOW_RATE:=64k}"
+k_build_stamp="kubeferry-mirror-v2 $K8S_VERSION"
+
+die() { echo "mirror.sh: $*" >&2; exit 1; }
+
+# Reproducible tar.gz of folder $2 (entries named as listed in $3...) into $1.
+repro_tar() {
+  local out="$1" dir="$2"
+  shift 2
+  tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" \
+      --format=gnu --mode=u+rwX,go+rX,go-w -C "$dir" -cf - "$@" | gzip -n -6 >"$out.tmp"
+  mv "$out.tmp" "$out"
+}
+
+standin_script() {
+  local name="$1"
+  cat <<EOF
+#!/bin/sh
+# kubeferry test STAND-IN for $name $K8S_VERSION. This is NOT the real Kubernetes binary:
+# it prints that it is a stand-in, records its arguments (one per line) to
+# \$KUBEFERRY_STANDIN_ARGV, else \$KUBEFERRY_STANDIN_DIR/$name.argv, else
+# /var/log/kubeferry-standin/$name.argv, and stays up until SIGTERM/SIGINT
+# (kubectl, a client, exits 0 after recording).
+name=$name
+case "\${1:-}" in
+  --version|version) echo "Kubernetes $K8S_VERSION (kubeferry stand-in for \$name)"; exit 0 ;;
+esac
+echo "\$name: kubeferry stand-in for tests, not the real binary" >&2
+f="\${KUBEFERRY_STANDIN_ARGV:-\${KUBEFERRY_STANDIN_DIR:-/var/log/kubeferry-standin}/\$name.argv}"
+mkdir -p "\$(dirname "\$f")" 2>/dev/null || true
+: >"\$f" 2>/dev/null && for a in "\$@"; do printf '%s\n' "\$a" >>"\$f"; done
+[ "\$name" = kubectl ] && exit 0
+trap 'exit 0' TERM INT
+while :; do sleep 3600 & wait \$!; done
+EOF
+}
+
+write_sums() {
+  local www="$1" tsv="$2" rel
+  : >"$tsv.tmp"
+  while IFS= read -r rel; do
+    local f="$www/$rel" base s256 s512 size
+    base="$(basename "$rel")"
+    s256="$(sha256sum <"$f" | cut -d' ' -f1)"
+    s512="$(sha512sum <"$f" | cut -d' ' -f1)"
+    size="$(stat -c %s "$f")"
+    printf '%s  %s\n' "$s256" "$base" >"$f.sha256"
+    printf '%s  %s\n' "$s512" "$base" >"$f.sha512"
+    printf '%s %s %s %s\n' "$rel" "$size" "$s256" "$s512" >>"$tsv.tmp"
+  done < <(cd "$www" && find . -type f ! -name '*.sha256' ! -name '*.sha512' | sed 's|^\./||' | LC_ALL=C sort)
+  mv "$tsv.tmp" "$tsv"
+}
+
+build_tree() {
+  local mirror="$1" www="$1/www.tmp" stage="$1/stage"
+  for f in /usr/bin/etcd /usr/bin/etcdctl /usr/bin/cfssl /usr/bin/cfssljson /usr/bin/cfssl-certinfo; do
+    [[ -x "$f" ]] || die "$f is missing (install etcd-server etcd-client golang-cfssl)"
+  done
+  [[ -d /usr/lib/cni ]] || die "/usr/lib/cni is missing (install containernetworking-plugins)"
+  rm -rf "$www" "$stage"
+  mkdir -p "$www" "$stage"
+
+  # etcd, laid out like upstream's release tarball.
+  local etcd_dir="$www/github.com/etcd-io/etcd/releases/download/v3.4.23"
+  mkdir -p "$etcd_dir" "$stage/etcd/etcd-v3.4.23-linux-amd64"
+  install -m 0755 /usr/bin/etcd /usr/bin/etcdctl "$stage/etcd/etcd-v3.4.23-linux-amd64/"
+  repro_tar "$etcd_dir/etcd-v3.4.23-linux-amd64.tar.gz" "$stage/etcd" etcd-v3.4.23-linux-amd64
+
+  # CNI plugins: upstream's tgz holds ./<plugin> at the top.
+  local cni_dir="$www/github.com/containernetworking/plugins/releases/download/v1.1.1"
+  mkdir -p "$cni_dir" "$stage/cni"
+  install -m 0755 /usr/lib/cni/* "$stage/cni/"
+  repro_tar "$cni_dir/cni-plugins-linux-amd64-v1.1.1.tgz" "$stage/cni" .
+
+  # cfssl R1.2: bare binaries.
+  mkdir -p "$www/pkg.cfssl.org/R1.2"
+  for b in cfssl cfssljson cfssl-certinfo; do
+    install -m 0755 "/usr/bin/$b" "$www/pkg.cfssl.org/R1.2/${b}_linux-amd64"
+  done
+
+  # Kubernetes server tarball with stand-in executables.
+  local kdir="$www/dl.k8s.io/$K8S_VERSION"
+  mkdir -p "$kdir" "$stage/k8s/kubernetes/server/bin"
+  for b in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl; do
+    standin_script "$b" >"$stage/k8s/kubernetes/server/bin/$b"
+    chmod 0755 "$stage/k8s/kubernetes/server/bin/$b"
+  done
+  repro_tar "$kdir/kubernetes-server-linux-amd64.tar.gz" "$stage/k8s" kubernetes
+
+  # Test payloads: deterministic pseudo-random bytes (AES-CTR keystream of zeros).
+  mkdir -p "$www/test"
+  head -c 4194304 /dev/zero |
+    openssl enc -aes-128-ctr -nosalt -K 6b756265666572727920746573742121 -iv 00000000000000000000000000000000 >"$www/test/blob.bin"
+  printf 'kubeferry loopback mirror\n' >"$www/test/small.txt"
+
+  write_sums "$www" "$mirror/checksums.tsv"
+  rm -rf "$stage" "$mirror/www"
+  mv "$www" "$mirror/www"
+  echo "$k_build_stamp" >"$mirror/.built"
+}
+
+cmd_build() {
+  local mirror="${1:?usage: mirror.sh build MIRROR}"
+  mkdir -p "$mirror"
+  mirror="$(cd "$mirror" && pwd)"
+  # Several test processes may ask at once: one builds, the others wait and reuse.
+  exec 9>"$mirror/.lock"
+  flock 9
+  if [[ -f "$mirror/.built" && "$(cat "$mirror/.built")" == "$k_build_stamp" && -d "$mirror/www" ]]; then
+    return 0
+  fi
+  build_tree "$mirror"
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_http() {  # wait_http URL: up to 5 s for any HTTP answer
+  local i
+  for ((i = 0; i < 100; i++)); do
+    curl -s -o /dev/null --noproxy '*' "$1" && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+write_nginx_conf() {
+  local rig="$1" www="$2" port="$3" user_line=""
+  if [[ "$(id -u)" == 0 ]]; then user_line="user $(id -un) $(id -gn);"; fi
+  cat >"$rig/nginx.conf" <<EOF
+$user_line
+worker_processes 1; daemon off; pid $rig/nginx.pid; error_log $rig/logs/error.log warn;
+events { worker_connections 256; }
+http {
+  log_format rig '\$request_method \$uri \$status \$body_bytes_sent "\$http_range"';
+  access_log $rig/logs/access.log rig;
+  client_body_temp_path $rig/tmp/body; proxy_temp_path $rig/tmp/proxy;
+  fastcgi_temp_path $rig/tmp/fastcgi; uwsgi_temp_path $rig/tmp/uwsgi; scgi_temp_path $rig/tmp/scgi;
+  default_type application/octet-stream;
+  types { text/plain txt sha256 sha512; }
+  server {
+    listen 127.0.0.1:$port; root $www; autoindex on;
+    location /slow/ { alias $www/; limit_rate $RIG_SLOW_RATE; }
+    location /r1/ { rewrite ^/r1/(.*)\$ /r2/\$1 redirect; }
+    location /r2/ { rewrite ^/r2/(.*)\$ /\$1 permanent; }
+  }
+}
+EOF
+}
+
+cmd_start() {
+  local mirror="${1:?usage: mirror.sh start MIRROR RIG}" rig="${2:?usage: mirror.sh start MIRROR RIG}"
+  command -v nginx >/dev/null || die "nginx is missing (apt-get install nginx-light)"
+  [[ -d "$mirror/www" ]] || die "$mirror/www is missing; run: mirror.sh build $mirror"
+  mkdir -p "$rig/logs" "$rig/tmp"
+  rig="$(cd "$rig" && pwd)"
+  local www port attempt
+  www="$(cd "$mirror/www" && pwd)"
+  for attempt in 1 2 3 4 5; do
+    port="$(free_port)"
+    write_nginx_conf "$rig" "$www" "$port"
+    nginx -c "$rig/nginx.conf" -p "$rig/" >"$rig/logs/nginx.out" 2>&1 &
+    echo $! >"$rig/nginx.master"
+    if wait_http "http://127.0.0.1:$port/test/small.txt"; then break; fi
+    kill "$(cat "$rig/nginx.master")" 2>/dev/null || true
+    port=""
+  done
+  [[ -n "$port" ]] || die "nginx did not start: $(tail -3 "$rig/logs/error.log" "$rig/logs/nginx.out" 2>/dev/null)"
+  local pport
+  for attempt in 1 2 3 4 5; do
+    pport="$(free_port)"
+    python3 "$RIG_SCRIPT_DIR/faultproxy.py" --port "$pport" --upstream "127.0.0.1:$port" \
+        >"$rig/logs/proxy.log" 2>&1 &
+    echo $! >"$rig/proxy.pid"
+    if wait_http "http://127.0.0.1:$pport/test/small.txt"; then break; fi
+    kill "$(cat "$rig/proxy.pid")" 2>/dev/null || true
+    pport=""
+  done
+  [[ -n "$pport" ]] || die "fault proxy did not start: $(tail -3 "$rig/logs/proxy.log")"
+  # The readiness probes above are not part of any test: start each test with empty logs.
+  : >"$rig/logs/access.log"
+  printf 'MIRROR_URL=http://127.0.0.1:%s\nPROXY_URL=http://127.0.0.1:%s\nACCESS_LOG=%s\n' \
+    "$port" "$pport" "$rig/logs/access.log" >"$rig/env"
+  cat "$rig/env"
+}
+
+stop_pid() {  # stop_pid PIDFILE SIGNAL: signal the process, wait up to 5 s for it to go
+  local file="$1" sig="$2" pid i
+  [[ -f "$file" ]] || return 0
+  pid="$(cat "$file")"
+  kill "-$sig" "$pid" 2>/dev/null || { rm -f "$file"; return 0; }
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+  rm -f "$file"
+}
+
+cmd_stop() {
+  local rig="${1:?usage: mirror.sh stop RIG}"
+  stop_pid "$rig/proxy.pid" TERM
+  stop_pid "$rig/nginx.master" QUIT
+}
+
+case "${1:-}" in
+  build) shift; cmd_build "$@" ;;
+  start) shift; cmd_start "$@" ;;
+  stop) shift; cmd_stop "$@" ;;
+  *) echo "usage: mirror.sh build MIRROR | start MIRROR RIG | stop RIG" >&2; exit 2 ;;
+esac
