@@ -28,5 +28,7 @@ struct GlobalOptions {
 
 // One per subcommand file. Each adds a subcommand to `app` and a runner to `commands`.
 void setup_bundle_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
+// pki init / pki expiry (installer/pki_cli.cpp).
+void setup_pki_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
 
 }  // namespace installer

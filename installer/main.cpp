@@ -22,6 +22,7 @@ int main(int argc, char** argv) try {
   app.add_flag("-q,--quiet", global.quiet, "Print results only, no progress");
   installer::Commands commands;
   installer::setup_bundle_commands(app, global, commands);
+  installer::setup_pki_commands(app, global, commands);
 
   try {
     app.parse(argc, argv);

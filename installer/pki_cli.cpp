@@ -1,0 +1,71 @@
+// pki init / pki expiry: the cluster PKI made on site. These commands never touch the bundle.
+#include <cstdio>
+#include <ctime>
+#include <memory>
+
+#include "installer/cli.hpp"
+#include "installer/inventory.hpp"
+#include "installer/pki.hpp"
+
+namespace installer {
+
+namespace {
+
+struct PkiInitOptions {
+  std::string inventory;
+  std::string out;
+};
+
+struct PkiExpiryOptions {
+  std::string dir;
+  bool json = false;
+};
+
+bundlespec::Status run_pki_init(const PkiInitOptions& options) {
+  std::vector<std::string> warnings;
+  auto inventory = load_inventory(options.inventory, warnings);
+  for (const std::string& warning : warnings) std::fprintf(stderr, "kubeferry-install: %s\n", warning.c_str());
+  if (!inventory.ok()) return std::move(inventory).error();
+  TRY_CTX(pki_init(*inventory, options.out, std::time(nullptr)), "pki init");
+  // Only names: keys and tokens are never printed.
+  std::printf("wrote the PKI of cluster %s to %s\n", inventory->cluster_name.c_str(), options.out.c_str());
+  for (const Host& host : inventory->hosts) {
+    std::printf("  kit %s/hosts/%s: %zu files\n", options.out.c_str(), host.name.c_str(),
+                kit_files(host).size());
+  }
+  return bundlespec::ok_status();
+}
+
+bundlespec::Status run_pki_expiry(const PkiExpiryOptions& options) {
+  TRY_ASSIGN(const auto entries, scan_expiry(options.dir, std::time(nullptr)));
+  const std::string text = options.json ? format_expiry_json(entries) : format_expiry_table(entries);
+  std::fputs(text.c_str(), stdout);
+  return bundlespec::ok_status();
+}
+
+}  // namespace
+
+void setup_pki_commands(CLI::App& app, const GlobalOptions& global, Commands& commands) {
+  (void)global;
+  auto* pki = app.add_subcommand("pki", "Make the cluster's keys and certificates on site; report expiry");
+  pki->require_subcommand(1);
+
+  auto init_options = std::make_shared<PkiInitOptions>();
+  auto* init = pki->add_subcommand(
+      "init", "Generate every CA, certificate, key and token once, plus a kit per host in DIR/hosts/NAME");
+  init->add_option("--inventory", init_options->inventory, "Cluster inventory (cluster.yaml)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  init->add_option("--out", init_options->out, "Folder to create (must not exist, or be empty)")->required();
+  commands.push_back({init, [init_options] { return run_pki_init(*init_options); }});
+
+  auto expiry_options = std::make_shared<PkiExpiryOptions>();
+  auto* expiry = pki->add_subcommand("expiry", "List every certificate under DIR, soonest expiry first");
+  expiry->add_option("--dir", expiry_options->dir, "Folder to scan (a pki init output, or /opt/kubernetes/ssl)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  expiry->add_flag("--json", expiry_options->json, "Print a JSON array instead of a table");
+  commands.push_back({expiry, [expiry_options] { return run_pki_expiry(*expiry_options); }});
+}
+
+}  // namespace installer
