@@ -1,0 +1,18 @@
+// Cooperative interruption: SIGINT/SIGTERM set a flag that long operations poll, so they can
+// remove temporaries, keep caches consistent and return ErrorCode::interrupted.
+// Thread-safety: the flag is a lock-free atomic, safe from signal handlers and any thread.
+#pragma once
+
+#include "bundlespec/result.hpp"
+
+namespace bundlespec {
+
+// Installs handlers for SIGINT and SIGTERM that set the flag (a second signal kills at once).
+void install_interrupt_handlers();
+bool interrupt_requested();
+// For tests: set or clear the flag by hand.
+void set_interrupt_requested(bool value);
+// Error(ErrorCode::interrupted, "interrupted").
+Error interrupted_error();
+
+}  // namespace bundlespec

@@ -1,0 +1,358 @@
+#include "bundlespec/extract.hpp"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <tuple>
+#include <vector>
+
+#include "bundlespec/digest.hpp"
+#include "bundlespec/fs.hpp"
+#include "bundlespec/interrupt.hpp"
+
+namespace bundlespec {
+
+namespace {
+
+constexpr size_t k_read_chunk = 1 << 20;
+
+struct ArchiveReadDeleter {
+  void operator()(struct archive* a) const { archive_read_free(a); }
+};
+
+// Feeds libarchive the payload byte range and hashes every byte it hands out.
+class PayloadSource {
+ public:
+  explicit PayloadSource(const BundleFile& bundle)
+      : m_fd(bundle.fd()), m_offset(bundle.index().payload.offset), m_left(bundle.index().payload.size),
+        m_buffer(k_read_chunk) {}
+
+  la_ssize_t read(const void** out) {
+    if (m_left == 0) return 0;
+    const size_t chunk = static_cast<size_t>(std::min<uint64_t>(m_left, m_buffer.size()));
+    Status status = pread_exact(m_fd, m_buffer.data(), chunk, m_offset, "payload");
+    if (!status.ok()) {
+      m_status = std::move(status);
+      return -1;
+    }
+    m_hasher.update(m_buffer.data(), chunk);
+    m_offset += chunk;
+    m_left -= chunk;
+    *out = m_buffer.data();
+    return static_cast<la_ssize_t>(chunk);
+  }
+
+  // Hashes whatever libarchive did not read (padding after the end of the tar) and returns the
+  // digest of the whole payload.
+  Result<std::string> finish() {
+    const void* ignored = nullptr;
+    while (m_left > 0) {
+      if (read(&ignored) < 0) return m_status.error();
+    }
+    return m_hasher.finish_hex();
+  }
+  const Status& status() const { return m_status; }
+
+ private:
+  int m_fd;
+  uint64_t m_offset;
+  uint64_t m_left;
+  std::vector<char> m_buffer;
+  Hasher m_hasher{DigestAlgorithm::sha256};
+  Status m_status;
+};
+
+la_ssize_t payload_read_cb(struct archive*, void* client, const void** buffer) {
+  return static_cast<PayloadSource*>(client)->read(buffer);
+}
+
+EntryType type_of(struct archive_entry* ae) {
+  if (archive_entry_hardlink(ae) != nullptr) return EntryType::hardlink;
+  switch (archive_entry_filetype(ae)) {
+    case AE_IFREG: return EntryType::file;
+    case AE_IFDIR: return EntryType::directory;
+    case AE_IFLNK: return EntryType::symlink;
+    case AE_IFCHR: return EntryType::char_device;
+    case AE_IFBLK: return EntryType::block_device;
+    case AE_IFIFO: return EntryType::fifo;
+    default: return EntryType::fifo;
+  }
+}
+
+// Where extracted bytes go: a staging folder, or nowhere (verify only).
+class EntrySink {
+ public:
+  virtual ~EntrySink() = default;
+  virtual Status begin(const IndexEntry& entry) = 0;
+  virtual Status data(const void* bytes, size_t size) = 0;
+  virtual Status end(const IndexEntry& entry) = 0;
+};
+
+class NullSink : public EntrySink {
+ public:
+  Status begin(const IndexEntry&) override { return ok_status(); }
+  Status data(const void*, size_t) override { return ok_status(); }
+  Status end(const IndexEntry&) override { return ok_status(); }
+};
+
+class MemorySink : public EntrySink {
+ public:
+  MemorySink(std::string path, uint64_t max_size) : m_path(std::move(path)), m_max(max_size) {}
+  Status begin(const IndexEntry& entry) override {
+    m_active = entry.path == m_path;
+    if (m_active && entry.size > m_max) return make_error(m_path + ": larger than " + std::to_string(m_max) + " bytes");
+    return ok_status();
+  }
+  Status data(const void* bytes, size_t size) override {
+    if (m_active) m_data.append(static_cast<const char*>(bytes), size);
+    return ok_status();
+  }
+  Status end(const IndexEntry&) override {
+    m_active = false;
+    return ok_status();
+  }
+  std::string take() { return std::move(m_data); }
+
+ private:
+  std::string m_path;
+  uint64_t m_max;
+  bool m_active = false;
+  std::string m_data;
+};
+
+// Writes entries below a folder we created, with openat() relative to it. Every parent is a
+// folder created earlier in this run (validate_entries guarantees it), files are created with
+// O_EXCL|O_NOFOLLOW, so nothing is written outside the folder or through a symlink. This is the
+// protection libarchive's SECURE_* flags give, with the digest check added.
+class DiskSink : public EntrySink {
+ public:
+  DiskSink(int dirfd, int64_t mtime) : m_dirfd(dirfd), m_mtime(mtime) {}
+
+  Status begin(const IndexEntry& entry) override {
+    m_path = entry.path;
+    switch (entry.type) {
+      case EntryType::directory:
+        if (::mkdirat(m_dirfd, entry.path.c_str(), 0700) != 0) return errno_error("create folder", entry.path);
+        return ok_status();
+      case EntryType::symlink:
+        if (::symlinkat(entry.target.c_str(), m_dirfd, entry.path.c_str()) != 0) {
+          return errno_error("create symlink", entry.path);
+        }
+        return ok_status();
+      case EntryType::file:
+        m_file = Fd(::openat(m_dirfd, entry.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+        if (!m_file.valid()) return errno_error("create", entry.path);
+        return ok_status();
+      default: return verification_error("entry " + entry.path + ": unsupported type");
+    }
+  }
+
+  Status data(const void* bytes, size_t size) override {
+    return write_all(m_file.get(), std::string_view(static_cast<const char*>(bytes), size), m_path);
+  }
+
+  Status end(const IndexEntry& entry) override {
+    const struct timespec times[2] = {{m_mtime, 0}, {m_mtime, 0}};
+    if (entry.type == EntryType::file) {
+      if (::fchmod(m_file.get(), entry.mode) != 0) return errno_error("chmod", entry.path);
+      ::futimens(m_file.get(), times);
+      if (m_file.close() != 0) return errno_error("close", entry.path);
+    } else if (entry.type == EntryType::directory) {
+      // Folders keep 0700 until the end so that a reader cannot see a half-filled tree;
+      // their final modes are applied after every entry verified.
+      m_dirs.push_back(&entry);
+    } else if (entry.type == EntryType::symlink) {
+      ::utimensat(m_dirfd, entry.path.c_str(), times, AT_SYMLINK_NOFOLLOW);
+    }
+    return ok_status();
+  }
+
+  Status finish() {
+    const struct timespec times[2] = {{m_mtime, 0}, {m_mtime, 0}};
+    for (auto it = m_dirs.rbegin(); it != m_dirs.rend(); ++it) {
+      if (::fchmodat(m_dirfd, (*it)->path.c_str(), (*it)->mode, 0) != 0) return errno_error("chmod", (*it)->path);
+      ::utimensat(m_dirfd, (*it)->path.c_str(), times, AT_SYMLINK_NOFOLLOW);
+    }
+    return ok_status();
+  }
+
+ private:
+  int m_dirfd;
+  int64_t m_mtime;
+  std::string m_path;
+  Fd m_file;
+  std::vector<const IndexEntry*> m_dirs;
+};
+
+Error archive_failure(struct archive* a, const std::string& what) {
+  const char* text = archive_error_string(a);
+  return verification_error(what + ": " + (text ? text : "unreadable payload"));
+}
+
+// Checks a tar header against the index entry it must match.
+Status check_header(struct archive_entry* ae, const IndexEntry& want) {
+  const char* raw_path = archive_entry_pathname_utf8(ae);
+  if (raw_path == nullptr) raw_path = archive_entry_pathname(ae);
+  const std::string path = raw_path ? raw_path : "";
+  const auto fail = [&](const std::string& why) { return verification_error("entry " + want.path + ": " + why); };
+  if (path != want.path) return verification_error("payload entry '" + path + "' is not the indexed entry " + want.path);
+  if (type_of(ae) != want.type) return fail("type in payload differs from the index");
+  if ((archive_entry_perm(ae) & 07777) != want.mode) return fail("mode in payload differs from the index");
+  if (want.type == EntryType::file) {
+    const auto size = static_cast<uint64_t>(archive_entry_size(ae));
+    if (size != want.size) {
+      return fail("size in payload (" + std::to_string(size) + ") differs from the index (" + std::to_string(want.size) + ")");
+    }
+  }
+  if (want.type == EntryType::symlink) {
+    const char* target = archive_entry_symlink_utf8(ae);
+    if (target == nullptr) target = archive_entry_symlink(ae);
+    if (target == nullptr || want.target != target) return fail("symlink target in payload differs from the index");
+  }
+  return ok_status();
+}
+
+Status copy_entry_data(struct archive* a, const IndexEntry& want, EntrySink& sink, uint64_t& done,
+                       const ExtractOptions& options) {
+  Hasher hasher(DigestAlgorithm::sha256);
+  uint64_t seen = 0;
+  for (;;) {
+    if (interrupt_requested()) return interrupted_error();
+    const void* block = nullptr;
+    size_t size = 0;
+    la_int64_t offset = 0;
+    const int rc = archive_read_data_block(a, &block, &size, &offset);
+    if (rc == ARCHIVE_EOF) break;
+    if (rc != ARCHIVE_OK) return archive_failure(a, "entry " + want.path);
+    if (static_cast<uint64_t>(offset) != seen) return verification_error("entry " + want.path + ": sparse data is not allowed");
+    seen += size;
+    if (seen > want.size) return verification_error("entry " + want.path + ": more data than the index says");
+    hasher.update(block, size);
+    TRY(sink.data(block, size));
+    done += size;
+    if (options.on_bytes) options.on_bytes(done);
+  }
+  if (seen != want.size) return verification_error("entry " + want.path + ": payload data is short");
+  const std::string got = hasher.finish_hex();
+  if (got != want.sha256) {
+    return verification_error("entry " + want.path + ": sha256 mismatch (want " + want.sha256 + ", got " + got + ")");
+  }
+  return ok_status();
+}
+
+// One pass over the payload, entry by entry in index order.
+Status stream_payload(const BundleFile& bundle, EntrySink& sink, const ExtractOptions& options) {
+  const Index& index = bundle.index();
+  TRY(validate_entries(index.entries, options.max_entry_size));
+  PayloadSource source(bundle);
+  std::unique_ptr<struct archive, ArchiveReadDeleter> a(archive_read_new());
+  archive_read_support_filter_zstd(a.get());
+  archive_read_support_format_tar(a.get());
+  if (archive_read_open(a.get(), &source, nullptr, payload_read_cb, nullptr) != ARCHIVE_OK) {
+    TRY(source.status());
+    return archive_failure(a.get(), "payload");
+  }
+  uint64_t done = 0;
+  size_t next = 0;
+  for (;;) {
+    if (interrupt_requested()) return interrupted_error();
+    struct archive_entry* ae = nullptr;
+    const int rc = archive_read_next_header(a.get(), &ae);
+    if (rc == ARCHIVE_EOF) break;
+    TRY(source.status());
+    if (rc != ARCHIVE_OK) return archive_failure(a.get(), "payload");
+    if (next >= index.entries.size()) return verification_error("payload holds more entries than the index");
+    const IndexEntry& want = index.entries[next++];
+    TRY(check_header(ae, want));
+    TRY(sink.begin(want));
+    if (want.type == EntryType::file) TRY(copy_entry_data(a.get(), want, sink, done, options));
+    TRY(sink.end(want));
+  }
+  TRY(source.status());
+  if (next != index.entries.size()) {
+    return verification_error("entry " + index.entries[next].path + ": listed in the index but missing from the payload");
+  }
+  TRY_ASSIGN(std::string got, source.finish());
+  if (got != index.payload.sha256) {
+    return verification_error("payload: sha256 mismatch (want " + index.payload.sha256 + ", got " + got + ")");
+  }
+  return ok_status();
+}
+
+Status check_target(const std::string& target) {
+  struct stat st {};
+  if (::lstat(target.c_str(), &st) != 0) {
+    if (errno == ENOENT) return ok_status();
+    return errno_error("stat", target);
+  }
+  if (!S_ISDIR(st.st_mode)) return make_error(target + " exists and is not a folder");
+  std::error_code ec;
+  if (!std::filesystem::is_empty(target, ec) || ec) return make_error(target + " exists and is not empty");
+  return ok_status();
+}
+
+Status check_space(const std::string& folder, const Index& index) {
+  uint64_t need = 0;
+  for (const auto& entry : index.entries) need += entry.size + 4096;
+  struct statvfs vfs {};
+  if (::statvfs(folder.c_str(), &vfs) != 0) return errno_error("statvfs", folder);
+  const uint64_t have = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  if (need > have) {
+    return make_error("not enough space in " + folder + ": the bundle needs " + std::to_string(need >> 20) +
+                      " MiB, " + std::to_string(have >> 20) + " MiB are free");
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+Status extract_bundle(const BundleFile& bundle, const std::string& target, const ExtractOptions& options) {
+  TRY(check_target(target));
+  std::string parent = std::filesystem::path(target).parent_path().string();
+  if (parent.empty()) parent = ".";
+  TRY(check_space(parent, bundle.index()));
+  if (bundle.index().installer) TRY(bundle.verify_parts_installer_only());
+
+  // Stage beside the target so the final rename stays on one file system.
+  std::string pattern = target + ".kubeferry-staging-XXXXXX";
+  std::vector<char> name(pattern.begin(), pattern.end());
+  name.push_back('\0');
+  if (::mkdtemp(name.data()) == nullptr) return errno_error("create staging folder for", target);
+  const std::string staging(name.data());
+  Status status = [&]() -> Status {
+    Fd dirfd(::open(staging.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dirfd.valid()) return errno_error("open", staging);
+    DiskSink sink(dirfd.get(), bundle.index().created);
+    TRY(stream_payload(bundle, sink, options));
+    TRY(sink.finish());
+    if (::fchmod(dirfd.get(), 0755) != 0) return errno_error("chmod", staging);
+    if (::syncfs(dirfd.get()) != 0) return errno_error("sync", staging);
+    if (::rename(staging.c_str(), target.c_str()) != 0) return errno_error("rename staging folder to", target);
+    return sync_parent_dir(target);
+  }();
+  if (!status.ok()) std::ignore = remove_tree(staging);
+  return status;
+}
+
+Status verify_payload_entries(const BundleFile& bundle, const ExtractOptions& options) {
+  NullSink sink;
+  return stream_payload(bundle, sink, options);
+}
+
+Result<std::string> read_bundle_file(const BundleFile& bundle, const std::string& path, uint64_t max_size) {
+  bool found = false;
+  for (const auto& entry : bundle.index().entries) found = found || (entry.path == path && entry.type == EntryType::file);
+  if (!found) return make_error("the bundle has no file " + path);
+  MemorySink sink(path, max_size);
+  TRY(stream_payload(bundle, sink, ExtractOptions{}));
+  return sink.take();
+}
+
+}  // namespace bundlespec

@@ -1,0 +1,328 @@
+#include "bundlespec/index.hpp"
+
+#include <map>
+#include <set>
+
+#include "bundlespec/digest.hpp"
+
+namespace bundlespec {
+
+namespace {
+
+constexpr std::pair<EntryType, std::string_view> k_type_names[] = {
+    {EntryType::file, "file"},           {EntryType::directory, "directory"},
+    {EntryType::symlink, "symlink"},     {EntryType::hardlink, "hardlink"},
+    {EntryType::char_device, "char-device"}, {EntryType::block_device, "block-device"},
+    {EntryType::fifo, "fifo"},
+};
+
+Result<EntryType> parse_entry_type(const std::string& name) {
+  for (const auto& [type, text] : k_type_names) {
+    if (text == name) return type;
+  }
+  return verification_error("unknown entry type \"" + name + "\"");
+}
+
+Json part_to_json(const Part& part) {
+  Json::Object object;
+  object["offset"] = part.offset;
+  object["size"] = part.size;
+  object["sha256"] = part.sha256;
+  return object;
+}
+
+Json entry_to_json(const IndexEntry& entry) {
+  Json::Object object;
+  object["path"] = entry.path;
+  object["type"] = std::string(entry_type_name(entry.type));
+  object["mode"] = static_cast<int64_t>(entry.mode);
+  if (entry.type == EntryType::file) {
+    object["size"] = entry.size;
+    object["sha256"] = entry.sha256;
+  }
+  if (entry.type == EntryType::symlink || entry.type == EntryType::hardlink) {
+    object["target"] = entry.target;
+  }
+  if (entry.origin) {
+    Json::Object origin;
+    origin["artifact"] = entry.origin->artifact;
+    origin["version"] = entry.origin->version;
+    origin["url"] = entry.origin->url;
+    origin["checksum"] = entry.origin->checksum;
+    object["origin"] = std::move(origin);
+  }
+  return object;
+}
+
+// Reads a non-negative integer member.
+Result<uint64_t> get_size(const Json& object, std::string_view key) {
+  TRY_ASSIGN(int64_t value, get_integer(object, key));
+  if (value < 0) return verification_error("\"" + std::string(key) + "\": negative");
+  return static_cast<uint64_t>(value);
+}
+
+Status check_keys(const Json& object, std::initializer_list<std::string_view> allowed) {
+  for (const auto& [key, value] : object.as_object()) {
+    bool known = false;
+    for (auto name : allowed) known = known || key == name;
+    if (!known) return verification_error("unknown field \"" + key + "\"");
+  }
+  return ok_status();
+}
+
+Result<Part> part_from_json(const Json& json) {
+  if (!json.is_object()) return verification_error("expected an object");
+  TRY(check_keys(json, {"offset", "size", "sha256"}));
+  Part part;
+  TRY_ASSIGN(part.offset, get_size(json, "offset"));
+  TRY_ASSIGN(part.size, get_size(json, "size"));
+  TRY_ASSIGN(part.sha256, get_string(json, "sha256"));
+  if (!is_lower_hex(part.sha256, 64)) return verification_error("\"sha256\": not 64 lowercase hex digits");
+  return part;
+}
+
+Result<Origin> origin_from_json(const Json& json) {
+  if (!json.is_object()) return verification_error("\"origin\": expected an object");
+  TRY(check_keys(json, {"artifact", "version", "url", "checksum"}));
+  Origin origin;
+  TRY_ASSIGN(origin.artifact, get_string(json, "artifact"));
+  TRY_ASSIGN(origin.version, get_string(json, "version"));
+  TRY_ASSIGN(origin.url, get_string(json, "url"));
+  TRY_ASSIGN(origin.checksum, get_string(json, "checksum"));
+  return origin;
+}
+
+Result<IndexEntry> entry_from_json(const Json& json) {
+  if (!json.is_object()) return verification_error("expected an object");
+  TRY(check_keys(json, {"path", "type", "mode", "size", "sha256", "target", "origin"}));
+  IndexEntry entry;
+  TRY_ASSIGN(entry.path, get_string(json, "path"));
+  TRY_ASSIGN(std::string type, get_string(json, "type"));
+  TRY_ASSIGN(entry.type, parse_entry_type(type));
+  TRY_ASSIGN(int64_t mode, get_integer(json, "mode"));
+  if (mode < 0 || mode > 07777) return verification_error("\"mode\": out of range");
+  entry.mode = static_cast<uint32_t>(mode);
+  if (entry.type == EntryType::file) {
+    TRY_ASSIGN(entry.size, get_size(json, "size"));
+    TRY_ASSIGN(entry.sha256, get_string(json, "sha256"));
+    if (!is_lower_hex(entry.sha256, 64)) return verification_error("\"sha256\": not 64 lowercase hex digits");
+  }
+  if (entry.type == EntryType::symlink || entry.type == EntryType::hardlink) {
+    TRY_ASSIGN(entry.target, get_string(json, "target"));
+  }
+  if (const Json* origin = json.find("origin")) {
+    TRY_ASSIGN(entry.origin, origin_from_json(*origin));
+  }
+  return entry;
+}
+
+Status decode_fields(const Json& json, Index& index) {
+  TRY(check_keys(json, {"format_version", "name", "platform", "created", "signer", "compression",
+                        "installer", "payload", "entries"}));
+  TRY_ASSIGN(int64_t version, get_integer(json, "format_version"));
+  if (version != k_format_version) {
+    return verification_error("format_version " + std::to_string(version) + " is not supported (this reader knows " +
+                              std::to_string(k_format_version) + ")");
+  }
+  TRY_ASSIGN(index.name, get_string(json, "name"));
+  TRY_ASSIGN(index.platform, get_string(json, "platform"));
+  TRY_ASSIGN(index.created, get_integer(json, "created"));
+  TRY_ASSIGN(index.signer, get_string(json, "signer"));
+  TRY_ASSIGN(const Json* compression, get_member(json, "compression", Json::Type::object));
+  TRY(check_keys(*compression, {"algorithm", "level", "window_log"}));
+  TRY_ASSIGN(index.compression.algorithm, get_string(*compression, "algorithm"));
+  if (index.compression.algorithm != "zstd") return verification_error("compression: only zstd is supported");
+  TRY_ASSIGN(int64_t level, get_integer(*compression, "level"));
+  TRY_ASSIGN(int64_t window_log, get_integer(*compression, "window_log"));
+  if (level < -131072 || level > 22 || window_log < 10 || window_log > 31) {
+    return verification_error("compression: level or window_log out of range");
+  }
+  index.compression.level = static_cast<int>(level);
+  index.compression.window_log = static_cast<int>(window_log);
+  if (const Json* installer = json.find("installer")) {
+    auto part = part_from_json(*installer);
+    if (!part.ok()) return std::move(part).error().context("installer");
+    index.installer = std::move(part).value();
+  }
+  TRY_ASSIGN(const Json* payload, get_member(json, "payload", Json::Type::object));
+  auto payload_part = part_from_json(*payload);
+  if (!payload_part.ok()) return std::move(payload_part).error().context("payload");
+  index.payload = std::move(payload_part).value();
+  TRY_ASSIGN(const Json* entries, get_member(json, "entries", Json::Type::array));
+  if (entries->as_array().size() > k_max_entries) {
+    return verification_error("more than " + std::to_string(k_max_entries) + " entries");
+  }
+  index.entries.reserve(entries->as_array().size());
+  for (size_t i = 0; i < entries->as_array().size(); ++i) {
+    auto entry = entry_from_json(entries->as_array()[i]);
+    if (!entry.ok()) return std::move(entry).error().context("entry " + std::to_string(i));
+    index.entries.push_back(std::move(entry).value());
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+std::string_view entry_type_name(EntryType type) {
+  for (const auto& [t, text] : k_type_names) {
+    if (t == type) return text;
+  }
+  return "?";
+}
+
+Json index_to_json(const Index& index) {
+  Json::Object object;
+  object["format_version"] = index.format_version;
+  object["name"] = index.name;
+  object["platform"] = index.platform;
+  object["created"] = index.created;
+  object["signer"] = index.signer;
+  Json::Object compression;
+  compression["algorithm"] = index.compression.algorithm;
+  compression["level"] = index.compression.level;
+  compression["window_log"] = index.compression.window_log;
+  object["compression"] = std::move(compression);
+  if (index.installer) object["installer"] = part_to_json(*index.installer);
+  object["payload"] = part_to_json(index.payload);
+  Json::Array entries;
+  entries.reserve(index.entries.size());
+  for (const auto& entry : index.entries) entries.push_back(entry_to_json(entry));
+  object["entries"] = std::move(entries);
+  return object;
+}
+
+std::string encode_index(const Index& index) { return to_canonical_json(index_to_json(index)); }
+
+Result<Index> decode_index(std::string_view bytes) {
+  if (bytes.size() > k_max_index_size) return verification_error("index: larger than the 64 MiB limit");
+  auto json = parse_json(bytes);
+  if (!json.ok()) return std::move(json).error().context("index");
+  if (!json->is_object()) return verification_error("index: not a JSON object");
+  Index index;
+  TRY_CTX(decode_fields(*json, index), "index");
+  if (encode_index(index) != bytes) return verification_error("index: not in canonical encoding");
+  return index;
+}
+
+std::string path_problem(std::string_view path) {
+  if (path.empty()) return "empty path";
+  if (path.size() > k_max_path) return "path longer than " + std::to_string(k_max_path) + " bytes";
+  if (path.front() == '/') return "absolute path";
+  if (path.back() == '/') return "path ends with '/'";
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    const std::string_view component = path.substr(start, end - start);
+    if (component.empty()) return "empty path component";
+    if (component == ".") return "'.' path component";
+    if (component == "..") return "'..' path component";
+    if (component.size() > k_max_component) return "path component longer than 255 bytes";
+    start = end + 1;
+  }
+  for (char c : path) {
+    if (c == '\0') return "NUL byte in path";
+  }
+  return "";
+}
+
+namespace {
+
+std::string parent_of(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? std::string() : path.substr(0, slash);
+}
+
+// Resolves a relative symlink target from the folder holding the link, component by component.
+// Fails if it climbs above the bundle root or walks through another symlink of the bundle.
+std::string symlink_problem(const IndexEntry& link, const std::map<std::string, EntryType>& types) {
+  if (link.target.empty()) return "empty symlink target";
+  if (link.target.front() == '/') return "symlink target '" + link.target + "' is absolute";
+  std::vector<std::string> stack;
+  const std::string parent = parent_of(link.path);
+  size_t start = 0;
+  while (!parent.empty() && start <= parent.size()) {
+    size_t end = parent.find('/', start);
+    if (end == std::string::npos) end = parent.size();
+    stack.push_back(parent.substr(start, end - start));
+    start = end + 1;
+  }
+  start = 0;
+  const std::string& target = link.target;
+  while (start <= target.size()) {
+    size_t end = target.find('/', start);
+    if (end == std::string::npos) end = target.size();
+    const std::string component = target.substr(start, end - start);
+    const bool last = end == target.size();
+    start = end + 1;
+    if (component.empty() || component == ".") continue;
+    if (component == "..") {
+      if (stack.empty()) return "symlink target '" + target + "' leaves the bundle";
+      stack.pop_back();
+      continue;
+    }
+    stack.push_back(component);
+    if (last) break;
+    std::string so_far;
+    for (const auto& part : stack) so_far += (so_far.empty() ? "" : "/") + part;
+    const auto it = types.find(so_far);
+    if (it != types.end() && it->second != EntryType::directory) {
+      return "symlink target '" + target + "' passes through " + so_far + ", which is not a folder";
+    }
+  }
+  return "";
+}
+
+std::string entry_problem(const IndexEntry& entry, const std::map<std::string, EntryType>& types,
+                          uint64_t max_entry_size) {
+  switch (entry.type) {
+    case EntryType::file:
+      if (entry.size > max_entry_size) {
+        return "size " + std::to_string(entry.size) + " exceeds the limit of " + std::to_string(max_entry_size) + " bytes";
+      }
+      if ((entry.mode & ~0777u) != 0) return "setuid, setgid or sticky bits are not allowed";
+      return "";
+    case EntryType::directory:
+      if ((entry.mode & ~0777u) != 0) return "setuid, setgid or sticky bits are not allowed";
+      return "";
+    case EntryType::symlink: return symlink_problem(entry, types);
+    case EntryType::hardlink: return "hardlinks are not allowed";
+    case EntryType::char_device:
+    case EntryType::block_device: return "device nodes are not allowed";
+    case EntryType::fifo: return "fifos are not allowed";
+  }
+  return "unknown type";
+}
+
+}  // namespace
+
+Status validate_entries(const std::vector<IndexEntry>& entries, uint64_t max_entry_size) {
+  if (entries.size() > k_max_entries) return verification_error("more than " + std::to_string(k_max_entries) + " entries");
+  std::map<std::string, EntryType> types;
+  const IndexEntry* previous = nullptr;
+  for (const auto& entry : entries) {
+    const auto fail = [&](const std::string& why) {
+      return verification_error("entry " + entry.path + ": " + why);
+    };
+    if (std::string problem = path_problem(entry.path); !problem.empty()) return fail(problem);
+    if (previous != nullptr && !(previous->path < entry.path)) {
+      return fail(previous->path == entry.path ? "listed twice" : "out of order (entries must be sorted bytewise)");
+    }
+    const std::string parent = parent_of(entry.path);
+    if (!parent.empty()) {
+      const auto it = types.find(parent);
+      if (it == types.end()) return fail("parent folder " + parent + " is not listed before it");
+      if (it->second != EntryType::directory) return fail("parent " + parent + " is not a folder");
+    }
+    types.emplace(entry.path, entry.type);
+    previous = &entry;
+  }
+  for (const auto& entry : entries) {
+    if (std::string problem = entry_problem(entry, types, max_entry_size); !problem.empty()) {
+      return verification_error("entry " + entry.path + ": " + problem);
+    }
+  }
+  return ok_status();
+}
+
+}  // namespace bundlespec
