@@ -1,0 +1,33 @@
+// The builder's command table. Each subcommand lives in builder/<name>_cli.cpp with a
+// setup_<name>(app, commands) that declares its options (CLI11 only there and in main.cpp)
+// and registers a runner; main.cpp dispatches after the parse.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "bundlespec/result.hpp"
+
+namespace builder {
+
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<bundlespec::Status()> run;
+};
+using Commands = std::vector<Command>;
+
+struct GlobalOptions {
+  bool quiet = false;
+  bool verbose = false;
+};
+
+// keygen, pack, verify (bundle_cli.cpp).
+void setup_bundle_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
+
+// manifest check (manifest_cli.cpp).
+void setup_manifest_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
+
+}  // namespace builder
