@@ -1,12 +1,152 @@
 // verify / list / extract: the bundle-format commands of the installer.
+//
+// The bundle is this program's own file (/proc/self/exe) when it runs as ./X.run, or the file
+// named by --bundle.
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include <unistd.h>
+
+#include "bundlespec/container.hpp"
+#include "bundlespec/extract.hpp"
+#include "bundlespec/interrupt.hpp"
+#include "bundlespec/json.hpp"
+#include "bundlespec/progress.hpp"
 #include "installer/cli.hpp"
 
 namespace installer {
 
+namespace bs = bundlespec;
+
+namespace {
+
+struct TrustOptions {
+  std::string pubkey;
+  std::string fingerprint;
+};
+
+struct ListOptions {
+  bool json = false;
+};
+
+struct ExtractOptions {
+  std::string to;
+};
+
+std::string bundle_path(const GlobalOptions& global) {
+  return global.bundle.empty() ? std::string("/proc/self/exe") : global.bundle;
+}
+
+// What to call the bundle in messages: the --bundle path, or the file we were run from.
+std::string bundle_label(const GlobalOptions& global) {
+  if (!global.bundle.empty()) return global.bundle;
+  char self[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  return n > 0 ? std::string(self, static_cast<size_t>(n)) : std::string("/proc/self/exe");
+}
+
+bs::Result<bs::BundleFile> open_bundle(const GlobalOptions& global, const TrustOptions& trust_options) {
+  TRY_ASSIGN(bs::TrustPolicy trust, bs::make_trust_policy(trust_options.pubkey, trust_options.fingerprint));
+  auto bundle = bs::BundleFile::open(bundle_path(global), trust);
+  if (!bundle.ok() && global.bundle.empty() && bundle.error().message().rfind("trailer:", 0) == 0) {
+    return bs::usage_error("this kubeferry-install carries no bundle; run a .run file, or pass --bundle FILE");
+  }
+  return bundle;
+}
+
+bs::Status run_verify(const GlobalOptions& global, const TrustOptions& trust_options, const std::string& label) {
+  auto status = [&]() -> bs::Status {
+    TRY_ASSIGN(bs::BundleFile bundle, open_bundle(global, trust_options));
+    TRY(bundle.verify_parts());
+    TRY(bs::verify_payload_entries(bundle, {}));
+    const bool pinned = !trust_options.pubkey.empty() || !trust_options.fingerprint.empty();
+    std::printf("OK %s: %s, %zu entries, signed by %s%s\n", label.c_str(), bundle.index().name.c_str(),
+                bundle.index().entries.size(), bundle.signer().c_str(), pinned ? " (pinned)" : " (NOT pinned)");
+    return bs::ok_status();
+  }();
+  if (!status.ok()) return std::move(status).error().context("verify " + label);
+  return status;
+}
+
+std::string mode_string(const bs::IndexEntry& entry) {
+  char text[11] = "----------";
+  text[0] = entry.type == bs::EntryType::directory ? 'd' : entry.type == bs::EntryType::symlink ? 'l' : '-';
+  static constexpr char k_bits[] = "rwxrwxrwx";
+  for (int i = 0; i < 9; ++i) {
+    if (entry.mode & (1u << (8 - i))) text[1 + i] = k_bits[i];
+  }
+  return text;
+}
+
+bs::Status run_list(const GlobalOptions& global, const ListOptions& options) {
+  TRY_ASSIGN(bs::BundleFile bundle, open_bundle(global, {}));
+  if (options.json) {
+    std::fputs(bs::to_pretty_json(bs::index_to_json(bundle.index())).c_str(), stdout);
+    return bs::ok_status();
+  }
+  for (const auto& entry : bundle.index().entries) {
+    std::printf("%s %12llu  %s%s%s\n", mode_string(entry).c_str(), static_cast<unsigned long long>(entry.size),
+                entry.path.c_str(), entry.type == bs::EntryType::symlink ? " -> " : "", entry.target.c_str());
+  }
+  return bs::ok_status();
+}
+
+bs::Status run_extract(const GlobalOptions& global, const TrustOptions& trust_options, const ExtractOptions& options,
+                       const std::string& label) {
+  auto status = [&]() -> bs::Status {
+    TRY_ASSIGN(bs::BundleFile bundle, open_bundle(global, trust_options));
+    bs::ConsoleProgress progress(stderr, global.quiet ? bs::ConsoleMode::quiet : bs::detect_console_mode(2),
+                                 "kubeferry-install: ");
+    uint64_t total = 0;
+    for (const auto& entry : bundle.index().entries) total += entry.size;
+    progress.start_item("extract", total, 0);
+    uint64_t last = 0;
+    bs::ExtractOptions extract;
+    extract.on_bytes = [&](uint64_t done) {
+      progress.advance("extract", done - last);
+      last = done;
+    };
+    bs::Status result = bs::extract_bundle(bundle, options.to, extract);
+    progress.finish_item("extract", result.ok() ? bs::ItemOutcome::done : bs::ItemOutcome::failed);
+    TRY(result);
+    if (!global.quiet) {
+      std::fprintf(stderr, "kubeferry-install: extracted %zu entries to %s (signed by %s)\n",
+                   bundle.index().entries.size(), options.to.c_str(), bundle.signer().c_str());
+    }
+    return bs::ok_status();
+  }();
+  if (!status.ok()) return std::move(status).error().context("extract " + label);
+  return status;
+}
+
+void add_trust_options(CLI::App* command, TrustOptions& trust) {
+  command->add_option("--pubkey", trust.pubkey, "Trust only this public key (KEY.pub)")->check(CLI::ExistingFile);
+  command->add_option("--fingerprint", trust.fingerprint, "Trust only the key with this fingerprint (SHA256:<hex>)");
+}
+
+}  // namespace
+
 void setup_bundle_commands(CLI::App& app, const GlobalOptions& global, Commands& commands) {
-  (void)global;
-  auto* verify = app.add_subcommand("verify", "Check the bundle's signature and every digest");
-  commands.push_back({verify, [] { return bundlespec::make_error("not implemented yet"); }});
+  auto trust = std::make_shared<TrustOptions>();
+
+  auto* verify = app.add_subcommand("verify", "Check the bundle's signature and every byte; print the signer");
+  add_trust_options(verify, *trust);
+  commands.push_back({verify, [&global, trust] { return run_verify(global, *trust, bundle_label(global)); }});
+
+  auto list_options = std::make_shared<ListOptions>();
+  auto* list = app.add_subcommand("list", "List the bundle's entries (signature checked, contents not)");
+  list->add_flag("--json", list_options->json, "Print the whole signed index as JSON");
+  commands.push_back({list, [&global, list_options] { return run_list(global, *list_options); }});
+
+  auto extract_options = std::make_shared<ExtractOptions>();
+  auto* extract = app.add_subcommand("extract", "Verify and unpack the payload into a new folder");
+  extract->add_option("--to", extract_options->to, "Folder to create (must not exist, or be empty)")->required();
+  add_trust_options(extract, *trust);
+  commands.push_back({extract, [&global, trust, extract_options] {
+                        bs::install_interrupt_handlers();
+                        return run_extract(global, *trust, *extract_options, bundle_label(global));
+                      }});
 }
 
 }  // namespace installer

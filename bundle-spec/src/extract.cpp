@@ -200,7 +200,9 @@ Error archive_failure(struct archive* a, const std::string& what) {
 Status check_header(struct archive_entry* ae, const IndexEntry& want) {
   const char* raw_path = archive_entry_pathname_utf8(ae);
   if (raw_path == nullptr) raw_path = archive_entry_pathname(ae);
-  const std::string path = raw_path ? raw_path : "";
+  std::string path = raw_path ? raw_path : "";
+  // Tar names folders with a trailing '/'; the index does not (FORMAT.md "Payload").
+  if (type_of(ae) == EntryType::directory && path.size() > 1 && path.back() == '/') path.pop_back();
   const auto fail = [&](const std::string& why) { return verification_error("entry " + want.path + ": " + why); };
   if (path != want.path) return verification_error("payload entry '" + path + "' is not the indexed entry " + want.path);
   if (type_of(ae) != want.type) return fail("type in payload differs from the index");
