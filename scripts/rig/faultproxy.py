@@ -13,6 +13,8 @@ SPEC is one of (an optional "-TAG" suffix is ignored, so tests can make URLs uni
               connection is closed (FIN) mid-body
     resetB    as cutB, but the connection is reset (RST)
     stall     the first request gets headers and no body; the proxy holds the connection
+    norange   every request is forwarded without its Range/If-Range headers (a server that
+              ignores Range and answers 200 with the whole file)
 """
 import argparse
 import http.client
@@ -40,6 +42,8 @@ def parse_spec(spec):
         return ("reset", int(spec[5:]))
     if spec == "stall":
         return ("stall", 0)
+    if spec == "norange":
+        return ("norange", 0)
     raise ValueError("unknown fault spec " + spec)
 
 
@@ -68,12 +72,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return
             if kind in ("cut", "reset", "stall") and seen == 0:
                 fault = (kind, arg)
+            if kind == "norange":
+                fault = (kind, None)
             path = "/" + rest
         self.forward(path, fault)
 
     def forward(self, path, fault):
         conn = http.client.HTTPConnection(*self.upstream, timeout=30)
         headers = {k: self.headers[k] for k in FORWARDED if self.headers[k] is not None}
+        if fault and fault[0] == "norange":
+            headers.pop("Range", None)
+            headers.pop("If-Range", None)
+            fault = None
         headers["Host"] = self.headers.get("Host", "127.0.0.1")
         conn.request("GET", path, headers=headers)
         resp = conn.getresponse()

@@ -34,6 +34,10 @@ RIG_SCRIPT_DIR="$(cd "$(dirname "$0")" && pwd)"
 : "${SOURCE_DATE_EPOCH:=1600000000}"
 : "${K8S_VERSION:=v1.20.11}"
 : "${RIG_SLOW_RATE:=64k}"
+# Debian's interpreter when present: a pyenv shim in PATH costs ~0.6 s per start.
+if [[ -z "${PYTHON:-}" ]]; then
+  if [[ -x /usr/bin/python3 ]]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
+fi
 k_build_stamp="kubeferry-mirror-v2 $K8S_VERSION"
 
 die() { echo "mirror.sh: $*" >&2; exit 1; }
@@ -148,13 +152,20 @@ cmd_build() {
 }
 
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-wait_http() {  # wait_http URL: up to 5 s for any HTTP answer
+alive() {  # alive PID: the process exists and is not a zombie
+  local state
+  state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" || return 1
+  [[ -n "$state" && "$state" != Z ]]
+}
+
+wait_http() {  # wait_http PID URL: up to 5 s for any HTTP answer while PID lives
   local i
   for ((i = 0; i < 100; i++)); do
-    curl -s -o /dev/null --noproxy '*' "$1" && return 0
+    alive "$1" || return 1
+    curl -s -o /dev/null --noproxy '*' "$2" && return 0
     sleep 0.05
   done
   return 1
@@ -197,7 +208,7 @@ cmd_start() {
     write_nginx_conf "$rig" "$www" "$port"
     nginx -c "$rig/nginx.conf" -p "$rig/" >"$rig/logs/nginx.out" 2>&1 &
     echo $! >"$rig/nginx.master"
-    if wait_http "http://127.0.0.1:$port/test/small.txt"; then break; fi
+    if wait_http "$(cat "$rig/nginx.master")" "http://127.0.0.1:$port/test/small.txt"; then break; fi
     kill "$(cat "$rig/nginx.master")" 2>/dev/null || true
     port=""
   done
@@ -205,10 +216,10 @@ cmd_start() {
   local pport
   for attempt in 1 2 3 4 5; do
     pport="$(free_port)"
-    python3 "$RIG_SCRIPT_DIR/faultproxy.py" --port "$pport" --upstream "127.0.0.1:$port" \
+    "$PYTHON" "$RIG_SCRIPT_DIR/faultproxy.py" --port "$pport" --upstream "127.0.0.1:$port" \
         >"$rig/logs/proxy.log" 2>&1 &
     echo $! >"$rig/proxy.pid"
-    if wait_http "http://127.0.0.1:$pport/test/small.txt"; then break; fi
+    if wait_http "$(cat "$rig/proxy.pid")" "http://127.0.0.1:$pport/test/small.txt"; then break; fi
     kill "$(cat "$rig/proxy.pid")" 2>/dev/null || true
     pport=""
   done
@@ -226,10 +237,10 @@ stop_pid() {  # stop_pid PIDFILE SIGNAL: signal the process, wait up to 5 s for 
   pid="$(cat "$file")"
   kill "-$sig" "$pid" 2>/dev/null || { rm -f "$file"; return 0; }
   for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
+    alive "$pid" || break
+    sleep 0.02
   done
-  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+  if alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
   rm -f "$file"
 }
 
