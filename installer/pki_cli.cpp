@@ -3,6 +3,8 @@
 #include <ctime>
 #include <memory>
 
+#include <openssl/crypto.h>
+
 #include "installer/cli.hpp"
 #include "installer/inventory.hpp"
 #include "installer/pki.hpp"
@@ -21,11 +23,26 @@ struct PkiExpiryOptions {
   bool json = false;
 };
 
+// The static installer must behave the same whatever openssl.cnf the host has.
+void init_openssl() { OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, nullptr); }
+
+// Validation errors hold one problem per line. main() prefixes only the error it gets, so the
+// lines before the last are printed here with the same prefix and the last one is returned.
+bundlespec::Error report_each_line(bundlespec::Error error) {
+  std::string text = error.message();
+  for (size_t newline = text.find('\n'); newline != std::string::npos; newline = text.find('\n')) {
+    std::fprintf(stderr, "kubeferry-install: error: %s\n", text.substr(0, newline).c_str());
+    text.erase(0, newline + 1);
+  }
+  return bundlespec::Error(error.code(), text);
+}
+
 bundlespec::Status run_pki_init(const PkiInitOptions& options) {
+  init_openssl();
   std::vector<std::string> warnings;
   auto inventory = load_inventory(options.inventory, warnings);
   for (const std::string& warning : warnings) std::fprintf(stderr, "kubeferry-install: %s\n", warning.c_str());
-  if (!inventory.ok()) return std::move(inventory).error();
+  if (!inventory.ok()) return report_each_line(std::move(inventory).error());
   TRY_CTX(pki_init(*inventory, options.out, std::time(nullptr)), "pki init");
   // Only names: keys and tokens are never printed.
   std::printf("wrote the PKI of cluster %s to %s\n", inventory->cluster_name.c_str(), options.out.c_str());
@@ -37,6 +54,7 @@ bundlespec::Status run_pki_init(const PkiInitOptions& options) {
 }
 
 bundlespec::Status run_pki_expiry(const PkiExpiryOptions& options) {
+  init_openssl();
   TRY_ASSIGN(const auto entries, scan_expiry(options.dir, std::time(nullptr)));
   const std::string text = options.json ? format_expiry_json(entries) : format_expiry_table(entries);
   std::fputs(text.c_str(), stdout);

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# kubeferry-install pki init / expiry from the outside: exit codes, exact stderr, nothing written
+# on bad input, nothing secret on stdout.
+set -euo pipefail
+BIN="${KF_BIN_DIR:?}/kubeferry-install"
+SRC="${KF_SOURCE_DIR:?}"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+run() {  # run EXPECTED_RC ARGS...: stdout in out.txt, stderr in err.txt
+  local want=$1; shift
+  local rc=0
+  "$BIN" "$@" >out.txt 2>err.txt || rc=$?
+  [[ $rc == "$want" ]] || { cat err.txt >&2; fail "$* exited $rc, expected $want"; }
+}
+expect_file() {  # expect_file FILE EXPECTED-TEXT
+  [[ "$(cat "$1")" == "$2" ]] || { diff <(echo "$2") "$1" >&2 || true; fail "$1 differs"; }
+}
+
+# An invalid inventory: every problem, each line prefixed, exit 2, no folder made.
+cat > bad.yaml <<'YAML'
+cluster_name: kubernetes
+service_cidr: 10.0.0.0/24
+pod_cidr: 10.0.0.0/16
+dns_ip: 10.0.0.1
+hosts:
+  - name: master01
+    address: 192.168.80.21
+    roles: [master, etcd, boss]
+  - name: node01
+    address: 192.168.80.21
+    roles: [node, etcd]
+YAML
+run 2 pki init --inventory bad.yaml --out pki
+expect_file err.txt 'kubeferry-install: bad.yaml:5:1: warning: 2 etcd members: an even count survives no more failures than one member fewer; use 1, 3 or 5
+kubeferry-install: error: bad.yaml:3:11: pod_cidr 10.0.0.0/16 overlaps service_cidr 10.0.0.0/24
+kubeferry-install: error: bad.yaml:4:9: dns_ip 10.0.0.1 cannot be used: it is the kubernetes API service IP
+kubeferry-install: error: bad.yaml:8:27: host "master01": unknown role "boss" (expected etcd, master or node)
+kubeferry-install: error: bad.yaml:10:14: host "node01": address 192.168.80.21 is already used by host "master01"'
+expect_file out.txt ''
+[[ ! -e pki ]] || fail "pki folder created for a bad inventory"
+[[ -z "$(ls -A . | grep -v -e bad.yaml -e out.txt -e err.txt)" ]] || fail "left files: $(ls -A)"
+
+# Usage errors.
+run 2 pki init --inventory bad.yaml
+expect_file err.txt $'--out is required\nRun with --help for more information.'
+run 2 pki init --inventory missing.yaml --out pki
+expect_file err.txt $'--inventory: File does not exist: missing.yaml\nRun with --help for more information.'
+
+# A good run: names only on stdout.
+run 0 pki init --inventory "$SRC/installer/cluster.example.yaml" --out pki
+expect_file out.txt 'wrote the PKI of cluster kubernetes to pki
+  kit pki/hosts/master01: 18 files
+  kit pki/hosts/node01: 7 files
+  kit pki/hosts/node02: 7 files'
+expect_file err.txt ''
+[[ "$(stat -c %a pki pki/kubernetes/ca-key.pem pki/kubernetes/token.csv pki/kubernetes/ca.pem)" == $'700\n600\n600\n644' ]] \
+  || fail "modes: $(stat -c '%a %n' pki pki/kubernetes/ca-key.pem pki/kubernetes/token.csv pki/kubernetes/ca.pem)"
+
+# expiry: a table, soonest first; the kit of node02 holds exactly four certificates.
+run 0 pki expiry --dir pki/hosts/node02
+[[ "$(head -1 out.txt)" == "NOT AFTER (UTC)       DAYS LEFT  FILE                       SUBJECT" ]] || fail "header: $(head -1 out.txt)"
+[[ "$(tail -n +2 out.txt | awk '{print $4, $5}' | sort)" == $'etcd/ca.pem CN=etcd-ca,O=kubeferry\netcd/server.pem CN=etcd\nkubernetes/ca.pem CN=kubernetes-ca,O=kubeferry\nkubernetes/kube-proxy.pem CN=system:kube-proxy' ]] \
+  || fail "expiry rows: $(cat out.txt)"
+mkdir empty
+run 1 pki expiry --dir empty
+expect_file err.txt 'kubeferry-install: error: no certificate (*.pem, *.crt) under empty'
+echo "cli pki: OK"
