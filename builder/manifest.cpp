@@ -164,14 +164,16 @@ void read_platform(MapReader& reader, const Manifest& manifest, Artifact& artifa
 
 // Reads `to` and `mode` from `reader` into a placement taking `from`.
 std::optional<Placement> read_placement(MapReader& reader, std::string from) {
-  const std::optional<Scalar> to = reader.text("to", Need::required);
+  std::optional<Scalar> to = reader.text("to", Need::required);
   const std::optional<uint32_t> mode = read_mode(reader);
-  if (!to || !mode) return std::nullopt;
-  const std::string problem = path_problem(to->text);
-  if (!problem.empty()) {
-    reader.report(to->at, "destination '" + to->text + "' " + problem);
-    return std::nullopt;
+  if (to) {
+    const std::string problem = path_problem(to->text);
+    if (!problem.empty()) {
+      reader.report(to->at, "destination '" + to->text + "' " + problem);
+      to.reset();
+    }
   }
+  if (!to || !mode) return std::nullopt;
   return Placement{std::move(from), to->text, *mode, to->at};
 }
 
