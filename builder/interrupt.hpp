@@ -9,11 +9,12 @@
 
 namespace builder {
 
-// The process-wide flag (false until a signal arrives or a test sets it).
+// The process-wide flag (false until a signal arrives or a test sets it); the same object as
+// bundlespec::interrupt_flag().
 std::atomic<bool>& interrupt_flag();
 
-// Installs SIGINT and SIGTERM handlers that set interrupt_flag(). The handlers are one-shot
-// (SA_RESETHAND): a second Ctrl-C kills the process the default way.
+// Installs SIGINT and SIGTERM handlers that set interrupt_flag() (bundlespec/interrupt.hpp):
+// a second Ctrl-C kills the process the default way.
 void install_interrupt_handlers();
 
 }  // namespace builder
