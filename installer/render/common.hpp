@@ -1,0 +1,145 @@
+// Shared vocabulary of the renderers (installer/render/*.cpp): target paths, versions, image
+// references, the rendered-file record, and the text helpers every component uses (KEY="--flag"
+// environment files, systemd units, YAML quoting, base64).
+//
+// Every renderer is a pure function of (Inventory, Host, Versions, Paths, images, PKI kit) to
+// file contents: no clock, no file system, no randomness, so the planner can print a digest of
+// every file before anything is written and tests can compare exact lines.
+// Thread-safety: value types and pure functions.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "bundlespec/result.hpp"
+#include "installer/inventory.hpp"
+
+namespace installer::render {
+
+using bundlespec::Result;
+
+// "v1.20.11" → {1, 20, 11}. Comparisons use (major, minor) for Kubernetes decisions.
+struct Version {
+  int major = 0;
+  int minor = 0;
+  int patch = 0;
+  std::string text;  // as given, "v1.20.11"
+  // True if this version is >= major.minor.
+  bool at_least(int want_major, int want_minor) const {
+    return major != want_major ? major > want_major : minor >= want_minor;
+  }
+};
+// Parses "vMAJOR.MINOR.PATCH" (the leading v optional). Fails (usage) naming the text.
+Result<Version> parse_version(std::string_view text);
+
+struct Versions {
+  Version kubernetes;  // decides which flags exist
+  Version etcd;        // informational (3.4 and 3.5 take the same settings here)
+};
+
+// Where things go on the target host. Defaults are the seed's layout (pinned-data 2.1); tests
+// move them under a scratch folder to run real daemons from the rendered files.
+struct Paths {
+  std::string etcd_dir = "/opt/etcd";  // bin/ cfg/ ssl/
+  std::string etcd_data_dir = "/var/lib/etcd/default.etcd";
+  std::string k8s_dir = "/opt/kubernetes";  // bin/ cfg/ ssl/ logs/ addons/
+  std::string cni_bin_dir = "/opt/cni/bin";
+  std::string cni_conf_dir = "/etc/cni/net.d";
+  std::string unit_dir = "/usr/lib/systemd/system";
+  std::string kubelet_dir = "/var/lib/kubelet";
+  std::string admin_kubeconfig = "/root/.kube/config";
+  std::string sysctl_file = "/etc/sysctl.d/k8s.conf";
+  std::string modules_file = "/etc/modules-load.d/k8s.conf";
+  std::string hosts_file = "/etc/hosts";
+  std::string containerd_socket = "/run/containerd/containerd.sock";
+
+  std::string etcd_bin(std::string_view name) const { return etcd_dir + "/bin/" + std::string(name); }
+  std::string etcd_cfg(std::string_view name) const { return etcd_dir + "/cfg/" + std::string(name); }
+  std::string etcd_ssl(std::string_view name) const { return etcd_dir + "/ssl/" + std::string(name); }
+  std::string k8s_bin(std::string_view name) const { return k8s_dir + "/bin/" + std::string(name); }
+  std::string k8s_cfg(std::string_view name) const { return k8s_dir + "/cfg/" + std::string(name); }
+  std::string k8s_ssl(std::string_view name) const { return k8s_dir + "/ssl/" + std::string(name); }
+  std::string k8s_addon(std::string_view name) const { return k8s_dir + "/addons/" + std::string(name); }
+  std::string k8s_logs() const { return k8s_dir + "/logs"; }
+  std::string unit(std::string_view name) const { return unit_dir + "/" + std::string(name); }
+};
+
+// Image name ("pause", "coredns", "flannel", "flannel-cni-plugin") → "repo@sha256:<64 hex>".
+using ImageRefs = std::map<std::string, std::string>;
+// Looks up `name` and checks it is pinned by digest. Fails (usage) with
+// "image NAME: not in the bundle's image list" or "image NAME: REF is not pinned by digest
+// (want REPO@sha256:<64 hex>)".
+Result<std::string> pinned_image(const ImageRefs& images, const std::string& name);
+
+// The PKI files a host received (its kit): PkiPaths-relative path → content.
+using Kit = std::map<std::string, std::string>;
+// The kit file or a failure "PKI kit: missing PATH".
+Result<std::string> kit_file(const Kit& kit, const std::string& path);
+
+// One file a renderer produced.
+struct RenderedFile {
+  std::string path;     // absolute target path
+  std::string content;
+  mode_t mode = 0644;
+  bool secret = false;  // holds a key or token: never printed, mode 0600
+};
+
+// Everything a renderer may read.
+struct RenderInput {
+  const Inventory* inventory = nullptr;
+  const Host* host = nullptr;
+  Versions versions;
+  Paths paths;
+  ImageRefs images;
+  Kit kit;
+};
+
+// --- text helpers ---
+
+// A command line kept as ordered (flag, value) pairs; value "" renders as a bare "--flag".
+using Flags = std::vector<std::pair<std::string, std::string>>;
+// "--a=1", "--b" ...
+std::vector<std::string> flag_words(const Flags& flags);
+// VAR="--a=1 <backslash-newline> --b": one flag per line; systemd's EnvironmentFile joins the
+// continuation lines.
+std::string options_env_file(std::string_view comment, std::string_view variable, const Flags& flags);
+
+struct UnitSpec {
+  std::string description;
+  std::string documentation = "https://github.com/kubernetes/kubernetes";
+  std::vector<std::string> after;
+  std::vector<std::string> wants;
+  std::vector<std::string> requires_units;
+  std::string type;              // "" or "notify"
+  std::string environment_file;  // "" = none; rendered with a leading '-' when optional
+  std::vector<std::string> exec_start;  // argv; continuation lines after the first
+  std::string restart = "on-failure";
+  int restart_sec = 5;
+  int limit_nofile = 65536;
+};
+// A systemd unit with [Unit], [Service] and [Install] WantedBy=multi-user.target.
+std::string render_unit(const UnitSpec& spec);
+
+// Standard base64 (RFC 4648, with padding), no line breaks.
+std::string base64(std::string_view data);
+// A YAML double-quoted scalar.
+std::string yaml_quote(std::string_view text);
+// klog's file flags (--logtostderr=false, --log-dir) exist before Kubernetes 1.26 only; from
+// 1.26 the components log to stderr (journald). Always "--v=2".
+Flags logging_flags(const RenderInput& in);
+
+// "https://ADDRESS:6443" for the first master; what nodes and kubeconfigs talk to.
+std::string apiserver_url(const Inventory& inventory);
+// The etcd client endpoints of every member, "https://A:2379,https://B:2379".
+std::string etcd_client_urls(const Inventory& inventory);
+
+inline constexpr int k_apiserver_port = 6443;
+inline constexpr int k_etcd_client_port = 2379;
+inline constexpr int k_etcd_peer_port = 2380;
+
+}  // namespace installer::render

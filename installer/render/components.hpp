@@ -1,0 +1,97 @@
+// One renderer per component (installer/render/<component>.cpp). Each takes a RenderInput
+// (inventory, this host, versions, paths, pinned images, PKI kit) and returns the exact
+// contents of one file. Version-aware: a flag is rendered only for the Kubernetes versions that
+// have it (see each *_flags() for the rules and pinned-data.md 1.7 / Task 2 for the sources).
+// The *_flags() functions are exposed so tests can assert exact flags.
+// Thread-safety: pure functions.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "installer/render/common.hpp"
+
+namespace installer::render {
+
+// --- etcd (etcd.cpp) ---
+// /opt/etcd/cfg/etcd.conf: ETCD_NAME, ETCD_DATA_DIR, listen/advertise URLs and the initial
+// cluster, as environment variables. Everything else is a flag of the unit: etcd >= 3.4 exits
+// when one setting is given both ways, so each setting lives in exactly one place.
+RenderedFile render_etcd_env(const RenderInput& in);
+// The flags of etcd.service's ExecStart (TLS only).
+Flags etcd_flags(const RenderInput& in);
+RenderedFile render_etcd_unit(const RenderInput& in);
+
+// --- kube-apiserver (apiserver.cpp) ---
+Flags apiserver_flags(const RenderInput& in);
+RenderedFile render_apiserver_options(const RenderInput& in);  // cfg/kube-apiserver.conf
+RenderedFile render_apiserver_unit(const RenderInput& in);
+
+// --- kube-controller-manager (controller_manager.cpp) ---
+Flags controller_manager_flags(const RenderInput& in);
+RenderedFile render_controller_manager_options(const RenderInput& in);
+RenderedFile render_controller_manager_unit(const RenderInput& in);
+// "87600h0m0s" for 87600 hours: the signing duration of kubelet certificates.
+std::string signing_duration(const Inventory& inventory);
+
+// --- kube-scheduler (scheduler.cpp) ---
+Flags scheduler_flags(const RenderInput& in);
+RenderedFile render_scheduler_options(const RenderInput& in);
+RenderedFile render_scheduler_unit(const RenderInput& in);
+
+// --- kubelet (kubelet.cpp) ---
+Result<Flags> kubelet_flags(const RenderInput& in);  // fails if the pause image is not pinned
+Result<RenderedFile> render_kubelet_options(const RenderInput& in);
+RenderedFile render_kubelet_config(const RenderInput& in);  // KubeletConfiguration
+RenderedFile render_kubelet_unit(const RenderInput& in);
+
+// --- kube-proxy (kube_proxy.cpp) ---
+Flags kube_proxy_flags(const RenderInput& in);
+RenderedFile render_kube_proxy_options(const RenderInput& in);
+RenderedFile render_kube_proxy_config(const RenderInput& in);  // KubeProxyConfiguration, mode ipvs
+RenderedFile render_kube_proxy_unit(const RenderInput& in);
+// Kernel modules IPVS mode needs.
+std::vector<std::string> ipvs_modules();
+
+// --- kubeconfigs (kubeconfig.cpp), all 0600 with embedded certificate data ---
+struct KubeconfigSpec {
+  std::string cluster = "kubernetes";
+  std::string server;   // https://ADDRESS:6443
+  std::string ca_pem;
+  std::string user;
+  std::string cert_pem;  // client certificate, or empty with token
+  std::string key_pem;
+  std::string token;
+};
+std::string render_kubeconfig(const KubeconfigSpec& spec);
+Result<RenderedFile> render_admin_kubeconfig(const RenderInput& in);               // /root/.kube/config
+Result<RenderedFile> render_controller_manager_kubeconfig(const RenderInput& in);
+Result<RenderedFile> render_scheduler_kubeconfig(const RenderInput& in);
+Result<RenderedFile> render_kube_proxy_kubeconfig(const RenderInput& in);
+Result<RenderedFile> render_bootstrap_kubeconfig(const RenderInput& in);           // token auth
+
+// --- host system files (system.cpp) ---
+RenderedFile render_sysctl(const RenderInput& in);  // /etc/sysctl.d/k8s.conf
+// The sysctls render_sysctl sets, "key" → "value", in file order.
+std::vector<std::pair<std::string, std::string>> required_sysctls();
+std::vector<std::string> required_modules(const Host& host);  // br_netfilter, overlay (+ IPVS on nodes)
+RenderedFile render_modules_load(const RenderInput& in);       // /etc/modules-load.d/k8s.conf
+// The managed block of /etc/hosts: "# BEGIN kubeferry <cluster>" … "# END kubeferry <cluster>",
+// one "ADDRESS NAME" line per host.
+std::string hosts_block(const Inventory& inventory);
+std::string hosts_block_begin(const Inventory& inventory);
+std::string hosts_block_end(const Inventory& inventory);
+
+// --- cluster add-ons, applied by the first master (rbac.cpp, flannel.cpp, coredns.cpp) ---
+// kubelet-bootstrap → system:node-bootstrapper; automatic approval of node client CSRs
+// (nodeclient for the bootstrap user, selfnodeclient for renewals by system:nodes); and the
+// apiserver's access to the kubelet API (user "kubernetes", the apiserver certificate's CN).
+RenderedFile render_rbac(const RenderInput& in);
+// flannel: VXLAN over the pod CIDR. Images "flannel" (required) and "flannel-cni-plugin"
+// (optional: an init container installing the flannel CNI binary, for flannel >= 0.15.1).
+// A PodSecurityPolicy is rendered only for Kubernetes < 1.25 (the API is gone after).
+Result<RenderedFile> render_flannel(const RenderInput& in);
+// CoreDNS: Service kube-dns at dns_ip, Corefile for the cluster domain. Image "coredns".
+Result<RenderedFile> render_coredns(const RenderInput& in);
+
+}  // namespace installer::render
