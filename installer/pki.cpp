@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "bundlespec/fs.hpp"
+#include "bundlespec/interrupt.hpp"
 #include "installer/x509.hpp"
 
 namespace installer {
@@ -26,6 +27,8 @@ constexpr std::time_t k_backdate_seconds = 300;
 // Adds a certificate and its key as two files.
 Status add_pair(std::vector<PkiFile>& files, const Credential& cred, const char* cert_path,
                 const char* key_path) {
+  // Key generation is the slow part: Ctrl-C stops between certificates.
+  if (bundlespec::interrupt_requested()) return bundlespec::interrupted_error();
   TRY_ASSIGN(std::string cert, cred.cert_pem());
   TRY_ASSIGN(std::string key, cred.key_pem());
   files.push_back({cert_path, std::move(cert), k_public});
@@ -150,6 +153,7 @@ Status make_parents(const std::string& root, const std::string& relative) {
 }
 
 Status write_one(const std::string& root, const std::string& relative, const PkiFile& file) {
+  if (bundlespec::interrupt_requested()) return bundlespec::interrupted_error();
   TRY(make_parents(root, relative));
   return bundlespec::write_file_atomic(root + "/" + relative, file.content, file.mode,
                                        bundlespec::Overwrite::no);

@@ -91,7 +91,8 @@ std::vector<std::string> kit_files(const Host& host);
 // Everything is first written (each file through AtomicFile) into a temporary folder beside
 // `out_dir` and renamed into place at the end, so a failure leaves no partial PKI.
 // Fails (ErrorCode::usage) if out_dir already holds a PKI or any other file: keys are never
-// replaced; to start over, move the old folder away.
+// replaced; to start over, move the old folder away. Stops with ErrorCode::interrupted when
+// bundlespec::interrupt_requested() (generate_pki too), removing the temporary folder.
 Status write_pki(const Inventory& inventory, const std::vector<PkiFile>& files,
                  const std::string& out_dir);
 

@@ -5,6 +5,7 @@
 
 #include <openssl/crypto.h>
 
+#include "bundlespec/interrupt.hpp"
 #include "installer/cli.hpp"
 #include "installer/inventory.hpp"
 #include "installer/pki.hpp"
@@ -39,6 +40,7 @@ bundlespec::Error report_each_line(bundlespec::Error error) {
 
 bundlespec::Status run_pki_init(const PkiInitOptions& options) {
   init_openssl();
+  bundlespec::install_interrupt_handlers();  // Ctrl-C removes the temporary folder, keys included
   std::vector<std::string> warnings;
   auto inventory = load_inventory(options.inventory, warnings);
   for (const std::string& warning : warnings) std::fprintf(stderr, "kubeferry-install: %s\n", warning.c_str());

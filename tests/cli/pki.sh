@@ -66,4 +66,18 @@ run 0 pki expiry --dir pki/hosts/node02
 mkdir empty
 run 1 pki expiry --dir empty
 expect_file err.txt 'kubeferry-install: error: no certificate (*.pem, *.crt) under empty'
+# Ctrl-C during key generation (RSA 4096 takes seconds): exit 130, nothing left behind.
+mkdir sig && cd sig
+sed 's/key_bits: 2048/key_bits: 4096/' "$SRC/installer/cluster.example.yaml" > slow.yaml
+"$BIN" pki init --inventory slow.yaml --out pki >out.txt 2>err.txt &
+pid=$!
+sleep 0.5
+kill -INT "$pid"
+rc=0; wait "$pid" || rc=$?
+[[ $rc == 130 ]] || fail "interrupted pki init exited $rc: $(cat err.txt)"
+# Which PKI it was making depends on the machine's speed.
+[[ "$(cat err.txt)" =~ ^kubeferry-install:\ error:\ pki\ init:\ (etcd|Kubernetes)\ PKI:\ interrupted$ ]] \
+  || fail "interrupt message: $(cat err.txt)"
+[[ "$(ls -A)" == $'err.txt\nout.txt\nslow.yaml' ]] || fail "left behind: $(ls -A)"
+cd ..
 echo "cli pki: OK"

@@ -11,6 +11,7 @@
 #include <memory>
 #include <regex>
 
+#include "bundlespec/interrupt.hpp"
 #include "installer/cli.hpp"
 #include "installer/x509.hpp"
 #include "support/test_util.hpp"
@@ -352,6 +353,22 @@ TEST_F(Pki, EmptyFolderIsFilledAndMissingParentFailsCleanly) {
     EXPECT_FALSE(write_pki(*s_inventory, files, dir / "ro/pki").ok());
   }
   EXPECT_EQ(tree(dir / "ro").size(), 0u);
+}
+
+TEST_F(Pki, InterruptStopsAndLeavesNothing) {
+  kftest::TempDir dir;
+  std::vector<PkiFile> files;
+  for (const auto& [path, f] : *s_files) files.push_back(f);
+  bundlespec::set_interrupt_requested(true);
+  auto written = write_pki(*s_inventory, files, dir / "pki");
+  auto generated = generate_pki(*s_inventory, k_now);
+  bundlespec::set_interrupt_requested(false);
+  ASSERT_FALSE(written.ok());
+  EXPECT_EQ(written.error().code(), bundlespec::ErrorCode::interrupted);
+  ASSERT_FALSE(generated.ok());
+  EXPECT_EQ(generated.error().code(), bundlespec::ErrorCode::interrupted);
+  EXPECT_EQ(generated.error().message(), "etcd PKI: interrupted");
+  EXPECT_TRUE(tree(dir.path()).empty());  // neither DIR nor the temporary folder
 }
 
 TEST(PkiEcdsa, KeyTypeAndValidityComeFromTheInventory) {
