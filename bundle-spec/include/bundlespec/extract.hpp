@@ -31,6 +31,7 @@ Status extract_bundle(const BundleFile& bundle, const std::string& target, const
 Status verify_payload_entries(const BundleFile& bundle, const ExtractOptions& options);
 
 // Reads one file entry of the bundle into memory (at most max_size bytes), checking its digest.
+// Decompresses the payload only up to that entry.
 Result<std::string> read_bundle_file(const BundleFile& bundle, const std::string& path, uint64_t max_size);
 
 }  // namespace bundlespec

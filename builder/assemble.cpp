@@ -1,0 +1,257 @@
+#include "builder/assemble.hpp"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <set>
+#include <tuple>
+
+#include "bundlespec/digest.hpp"
+#include "bundlespec/fs.hpp"
+#include "bundlespec/interrupt.hpp"
+#include "bundlespec/signing.hpp"
+
+namespace builder {
+
+namespace bs = bundlespec;
+
+namespace {
+
+struct ArchiveReadDeleter {
+  void operator()(struct archive* a) const { archive_read_free(a); }
+};
+
+// "./a/b" -> "a/b".
+std::string member_name(const char* raw) {
+  std::string name = raw ? raw : "";
+  while (name.rfind("./", 0) == 0) name.erase(0, 2);
+  return name;
+}
+
+bs::Status create_parents(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  if (ec) return bs::make_error("create folder for " + path + ": " + ec.message());
+  return bs::ok_status();
+}
+
+bs::Status copy_member(struct archive* a, const std::string& target, const std::string& what) {
+  TRY(create_parents(target));
+  bs::Fd fd(::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd.valid()) return bs::errno_error("create", target);
+  for (;;) {
+    if (bs::interrupt_requested()) return bs::interrupted_error();
+    const void* block = nullptr;
+    size_t size = 0;
+    la_int64_t offset = 0;
+    const int rc = archive_read_data_block(a, &block, &size, &offset);
+    if (rc == ARCHIVE_EOF) break;
+    if (rc != ARCHIVE_OK) return bs::make_error(what + ": " + archive_error_string(a));
+    TRY(bs::write_all(fd.get(), std::string_view(static_cast<const char*>(block), size), target));
+  }
+  if (fd.close() != 0) return bs::errno_error("close", target);
+  return bs::ok_status();
+}
+
+// A placement's file: in the cache for file artifacts, in staging for tarball members.
+std::string placement_source(const Artifact& artifact, const Placement& placement, const FetchResult& fetched,
+                             const std::string& staging) {
+  return artifact.kind == ArtifactKind::file ? fetched.path : staging + "/" + placement.to;
+}
+
+}  // namespace
+
+bs::Status unpack_members(const Artifact& artifact, const std::string& tarball, const std::string& staging) {
+  std::map<std::string, const Placement*> wanted;
+  for (const auto& placement : artifact.placements) wanted[placement.from] = &placement;
+  std::unique_ptr<struct archive, ArchiveReadDeleter> a(archive_read_new());
+  archive_read_support_filter_gzip(a.get());
+  archive_read_support_filter_zstd(a.get());
+  archive_read_support_filter_xz(a.get());
+  archive_read_support_format_tar(a.get());
+  const std::string what = "artifact " + artifact.name + " " + artifact.version;
+  if (archive_read_open_filename(a.get(), tarball.c_str(), 1 << 20) != ARCHIVE_OK) {
+    return bs::make_error(what + ": cannot read tarball: " + archive_error_string(a.get()));
+  }
+  std::set<std::string> found;
+  struct archive_entry* entry = nullptr;
+  for (;;) {
+    const int rc = archive_read_next_header(a.get(), &entry);
+    if (rc == ARCHIVE_EOF) break;
+    if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) return bs::make_error(what + ": " + archive_error_string(a.get()));
+    const std::string name = member_name(archive_entry_pathname(entry));
+    const auto it = wanted.find(name);
+    if (it == wanted.end() || found.count(name)) continue;
+    if (archive_entry_filetype(entry) != AE_IFREG || archive_entry_hardlink(entry) != nullptr) {
+      return bs::make_error(what + ": member " + name + " is not a regular file");
+    }
+    TRY(copy_member(a.get(), staging + "/" + it->second->to, what + ": member " + name));
+    found.insert(name);
+  }
+  std::string missing;
+  for (const auto& [name, placement] : wanted) {
+    if (!found.count(name)) missing += (missing.empty() ? "" : ", ") + name;
+  }
+  if (!missing.empty()) return bs::make_error(what + ": tarball has no member " + missing);
+  return bs::ok_status();
+}
+
+bs::Result<std::vector<bs::SourceEntry>> bundle_entries(const Manifest& manifest, const std::vector<FetchResult>& fetched,
+                                                        const std::string& staging,
+                                                        const std::vector<std::string>& extra_files) {
+  std::map<std::string, bs::SourceEntry> entries;
+  const auto add_parents = [&](const std::string& path) {
+    for (size_t slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1)) {
+      bs::SourceEntry dir;
+      dir.entry.path = path.substr(0, slash);
+      dir.entry.type = bs::EntryType::directory;
+      dir.entry.mode = 0755;
+      entries.emplace(dir.entry.path, dir);
+    }
+  };
+  const auto add_file = [&](const std::string& path, const std::string& source, uint32_t mode,
+                            std::optional<bs::Origin> origin) -> bs::Status {
+    struct stat st {};
+    if (::stat(source.c_str(), &st) != 0) return bs::errno_error("stat", source);
+    bs::SourceEntry file;
+    file.entry.path = path;
+    file.entry.type = bs::EntryType::file;
+    file.entry.mode = mode;
+    file.entry.size = static_cast<uint64_t>(st.st_size);
+    file.entry.origin = std::move(origin);
+    file.source_path = source;
+    if (!entries.emplace(path, std::move(file)).second) return bs::make_error("two files want bundle path " + path);
+    add_parents(path);
+    return bs::ok_status();
+  };
+  for (const auto& artifact : manifest.artifacts) {
+    const auto it = std::find_if(fetched.begin(), fetched.end(), [&](const FetchResult& r) { return r.name == artifact.name; });
+    if (it == fetched.end()) return bs::make_error("artifact " + artifact.name + " was not fetched");
+    bs::Origin origin{artifact.name, artifact.version, artifact.url, artifact.checksum ? artifact.checksum->to_string() : ""};
+    for (const auto& placement : artifact.placements) {
+      TRY(add_file(placement.to, placement_source(artifact, placement, *it, staging), placement.mode, origin));
+    }
+  }
+  for (const auto& extra : extra_files) TRY(add_file(extra, staging + "/" + extra, 0644, std::nullopt));
+  std::vector<bs::SourceEntry> sorted;
+  sorted.reserve(entries.size());
+  for (auto& [path, entry] : entries) sorted.push_back(std::move(entry));
+  return sorted;
+}
+
+namespace {
+
+// A private folder removed with everything in it when the build ends, however it ends.
+class StagingDir {
+ public:
+  static bs::Result<StagingDir> create(const std::string& output) {
+    std::string parent = std::filesystem::path(output).parent_path().string();
+    if (parent.empty()) parent = ".";
+    std::string pattern = parent + "/.kubeferry-build-XXXXXX";
+    std::vector<char> name(pattern.begin(), pattern.end());
+    name.push_back('\0');
+    if (::mkdtemp(name.data()) == nullptr) return bs::errno_error("create staging folder in", parent);
+    return StagingDir(name.data());
+  }
+  StagingDir(StagingDir&& other) noexcept : m_path(std::exchange(other.m_path, {})) {}
+  StagingDir(const StagingDir&) = delete;
+  ~StagingDir() {
+    if (!m_path.empty()) std::ignore = bs::remove_tree(m_path);
+  }
+  const std::string& path() const { return m_path; }
+
+ private:
+  explicit StagingDir(std::string path) : m_path(std::move(path)) {}
+  std::string m_path;
+};
+
+bs::Result<Manifest> load_pinned_manifest(const BuildOptions& options) {
+  TRY_ASSIGN(Manifest manifest, load_manifest(options.manifest_path));
+  TRY_ASSIGN(ChecksumOverrides overrides, parse_checksum_overrides(options.checksum_overrides));
+  TRY(require_checksums(manifest, overrides));
+  return apply_checksum_overrides(std::move(manifest), overrides);
+}
+
+std::vector<FetchRequest> requests_for(const Manifest& manifest) {
+  std::vector<FetchRequest> requests;
+  for (const auto& artifact : manifest.artifacts) {
+    FetchRequest request;
+    request.name = artifact.name;
+    request.url = artifact.url;
+    request.checksum = *artifact.checksum;
+    requests.push_back(std::move(request));
+  }
+  return requests;
+}
+
+// bundle.lock, sbom.spdx.json and manifest.yaml, written into staging.
+bs::Result<std::vector<std::string>> write_records(const Manifest& manifest, const std::string& manifest_text,
+                                                   const std::vector<FetchResult>& fetched, const std::string& staging) {
+  const std::string lock = bs::to_pretty_json(make_lock(manifest, bs::sha256_hex(manifest_text), fetched, {}));
+  const std::string sbom = bs::to_pretty_json(make_sbom(manifest, fetched, {}, bs::sha256_hex(lock)));
+  TRY(bs::write_file_atomic(staging + "/bundle.lock", lock, 0644, bs::Overwrite::no));
+  TRY(bs::write_file_atomic(staging + "/sbom.spdx.json", sbom, 0644, bs::Overwrite::no));
+  TRY(bs::write_file_atomic(staging + "/manifest.yaml", manifest_text, 0644, bs::Overwrite::no));
+  return std::vector<std::string>{"bundle.lock", "manifest.yaml", "sbom.spdx.json"};
+}
+
+}  // namespace
+
+bs::Result<BuildSummary> run_build(const BuildOptions& options, bs::Progress& progress) {
+  // 1. What to build, every pin present.
+  TRY_ASSIGN(Manifest manifest, load_pinned_manifest(options));
+  TRY_ASSIGN(bs::Key key, bs::load_private_key(options.key_path));
+  TRY_ASSIGN(std::string manifest_text, bs::read_file(options.manifest_path, 16 << 20));
+
+  // 2. Every artifact in the cache, verified.
+  TRY_ASSIGN(std::vector<FetchResult> fetched, fetch_all(requests_for(manifest), options.fetch, progress));
+  BuildSummary summary;
+  for (const auto& result : fetched) (result.from_cache ? summary.from_cache : summary.downloaded)++;
+
+  // 3. Tarball members unpacked beside the output; files come straight from the cache.
+  TRY_ASSIGN(StagingDir staging, StagingDir::create(options.output));
+  for (size_t i = 0; i < manifest.artifacts.size(); ++i) {
+    if (manifest.artifacts[i].kind != ArtifactKind::tarball) continue;
+    TRY(unpack_members(manifest.artifacts[i], fetched[i].path, staging.path()));
+  }
+
+  // 4. The records of what went in.
+  TRY_ASSIGN(std::vector<std::string> extra, write_records(manifest, manifest_text, fetched, staging.path()));
+  TRY_ASSIGN(std::vector<bs::SourceEntry> entries, bundle_entries(manifest, fetched, staging.path(), extra));
+  std::vector<bs::IndexEntry> plain;
+  for (const auto& source : entries) plain.push_back(source.entry);
+  TRY(bs::validate_entries(plain));
+
+  // 5. The container and its stock-tool checksum files.
+  bs::WriterOptions writer;
+  writer.name = manifest.bundle;
+  writer.platform = manifest.platforms.front();
+  writer.epoch = manifest.epoch;
+  writer.compression.level = options.level;
+  writer.threads = options.threads;
+  writer.installer_path = options.installer_path;
+  uint64_t total = 0;
+  for (const auto& source : entries) total += source.entry.size;
+  const std::string item = "pack " + options.output;
+  progress.start_item(item, total, 0);
+  uint64_t last = 0;
+  writer.on_bytes = [&](uint64_t done) {
+    progress.advance(item, done - last);
+    last = done;
+  };
+  auto written = bs::write_bundle(entries, key, writer, options.output);
+  progress.finish_item(item, written.ok() ? bs::ItemOutcome::done : bs::ItemOutcome::failed);
+  if (!written.ok()) return std::move(written).error();
+  TRY(bs::write_checksum_files(options.output, written->file_sha256, key));
+  summary.written = std::move(written).value();
+  return summary;
+}
+
+}  // namespace builder

@@ -1,0 +1,161 @@
+// build / inspect: the online job and its record.
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "builder/assemble.hpp"
+#include "builder/cli.hpp"
+#include "builder/interrupt.hpp"
+#include "bundlespec/container.hpp"
+#include "bundlespec/extract.hpp"
+#include "bundlespec/json.hpp"
+#include "bundlespec/progress.hpp"
+
+namespace builder {
+
+namespace bs = bundlespec;
+
+namespace {
+
+struct BuildCliOptions {
+  BuildOptions build;
+  std::string cache;
+  std::vector<std::string> mirrors;
+  double connect_timeout = 30;
+  long low_speed_limit = 1024;
+  double low_speed_time = 60;
+  int retries = 4;
+};
+
+struct InspectOptions {
+  std::string bundle;
+  std::string pubkey;
+  std::string fingerprint;
+  bool json = false;
+};
+
+// "<bundle>-<os>-<arch>.run", the name the README uses.
+bs::Result<std::string> default_output(const std::string& manifest_path) {
+  TRY_ASSIGN(Manifest manifest, load_manifest(manifest_path));
+  std::string platform = manifest.platforms.front();
+  for (char& c : platform) c = c == '/' ? '-' : c;
+  return manifest.bundle + "-" + platform + ".run";
+}
+
+bs::Status run_build_command(BuildCliOptions& options, const GlobalOptions& global) {
+  install_interrupt_handlers();
+  BuildOptions& build = options.build;
+  if (build.output.empty()) {
+    TRY_ASSIGN(build.output, default_output(build.manifest_path));
+  }
+  build.fetch.cache_dir = options.cache;
+  for (const auto& text : options.mirrors) {
+    TRY_ASSIGN(MirrorRule rule, parse_mirror_rule(text));
+    build.fetch.mirrors.push_back(rule);
+  }
+  build.fetch.connect_timeout = std::chrono::milliseconds(static_cast<long>(options.connect_timeout * 1000));
+  build.fetch.low_speed_limit = options.low_speed_limit;
+  build.fetch.low_speed_time = std::chrono::seconds(static_cast<long>(options.low_speed_time));
+  build.fetch.max_attempts = options.retries;
+  if (build.installer_path.empty()) {
+    char self[4096];
+    const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    std::string dir = n > 0 ? std::string(self, static_cast<size_t>(n)) : std::string();
+    build.installer_path = dir.substr(0, dir.rfind('/')) + "/kubeferry-install";
+  }
+  bs::ConsoleProgress progress(stderr, global.quiet ? bs::ConsoleMode::quiet : bs::detect_console_mode(2), "kubeferry: ");
+  auto summary = run_build(build, progress);
+  if (!summary.ok()) return std::move(summary).error().context("build " + build.manifest_path);
+  std::printf("%s  %s\n", summary->written.file_sha256.c_str(), build.output.c_str());
+  if (!global.quiet) {
+    std::fprintf(stderr, "kubeferry: %s: %zu entries, %s; %zu artifacts downloaded, %zu from the cache; signed by %s\n",
+                 build.output.c_str(), summary->written.index.entries.size(),
+                 bs::format_bytes(summary->written.file_size).c_str(), summary->downloaded, summary->from_cache,
+                 summary->written.index.signer.c_str());
+  }
+  return bs::ok_status();
+}
+
+void print_lock_table(const bs::Json& lock) {
+  std::printf("bundle %s (Kubernetes %s)\n", lock.find("bundle") ? lock.find("bundle")->as_string().c_str() : "?",
+              lock.find("kubernetes_version") ? lock.find("kubernetes_version")->as_string().c_str() : "?");
+  if (const bs::Json* artifacts = lock.find("artifacts"); artifacts && artifacts->is_array()) {
+    std::printf("%-22s %-10s %12s  %-64s  %s\n", "ARTIFACT", "VERSION", "SIZE", "SHA256", "URL");
+    for (const auto& a : artifacts->as_array()) {
+      const auto text = [&](const char* key) { const bs::Json* v = a.find(key); return v && v->is_string() ? v->as_string() : std::string(); };
+      const bs::Json* size = a.find("size");
+      std::printf("%-22s %-10s %12lld  %-64s  %s\n", text("name").c_str(), text("version").c_str(),
+                  size && size->is_integer() ? static_cast<long long>(size->as_integer()) : 0LL, text("sha256").c_str(),
+                  text("url").c_str());
+    }
+  }
+  if (const bs::Json* images = lock.find("images"); images && images->is_array() && !images->as_array().empty()) {
+    std::printf("%-22s %s\n", "IMAGE", "REFERENCE@DIGEST");
+    for (const auto& image : images->as_array()) {
+      std::printf("%-22s %s@%s\n", image.find("name")->as_string().c_str(), image.find("reference")->as_string().c_str(),
+                  image.find("digest")->as_string().c_str());
+    }
+  }
+}
+
+bs::Status run_inspect(const InspectOptions& options) {
+  auto status = [&]() -> bs::Status {
+    TRY_ASSIGN(bs::TrustPolicy trust, bs::make_trust_policy(options.pubkey, options.fingerprint));
+    TRY_ASSIGN(bs::BundleFile bundle, bs::BundleFile::open(options.bundle, trust));
+    TRY_ASSIGN(std::string lock_text, bs::read_bundle_file(bundle, "bundle.lock", 64 << 20));
+    TRY_ASSIGN(bs::Json lock, bs::parse_json(lock_text));
+    if (!options.json) {
+      print_lock_table(lock);
+      std::printf("signed by %s\n", bundle.signer().c_str());
+      return bs::ok_status();
+    }
+    TRY_ASSIGN(std::string sbom_text, bs::read_bundle_file(bundle, "sbom.spdx.json", 64 << 20));
+    TRY_ASSIGN(bs::Json sbom, bs::parse_json(sbom_text));
+    bs::Json::Object out;
+    out["signer"] = bundle.signer();
+    out["name"] = bundle.index().name;
+    out["lock"] = std::move(lock);
+    out["sbom"] = std::move(sbom);
+    std::fputs(bs::to_pretty_json(out).c_str(), stdout);
+    return bs::ok_status();
+  }();
+  if (!status.ok()) return std::move(status).error().context("inspect " + options.bundle);
+  return status;
+}
+
+}  // namespace
+
+void setup_build_commands(CLI::App& app, const GlobalOptions& global, Commands& commands) {
+  auto options = std::make_shared<BuildCliOptions>();
+  auto* build = app.add_subcommand("build", "Fetch and verify everything a manifest pins, and write one signed .run");
+  build->add_option("manifest", options->build.manifest_path, "Manifest (manifests/*.yaml)")->required()->check(CLI::ExistingFile);
+  build->add_option("--key", options->build.key_path, "Private signing key (kubeferry keygen)")->required()->check(CLI::ExistingFile);
+  build->add_option("--output,-o", options->build.output, "Bundle to write (default: <bundle>-<os>-<arch>.run)");
+  build->add_option("--cache", options->cache, "Download cache (default: $XDG_CACHE_HOME/kubeferry)");
+  build->add_option("--jobs,-j", options->build.fetch.jobs, "Downloads at once")->capture_default_str()->check(CLI::Range(1, 64));
+  build->add_option("--mirror", options->mirrors, "Rewrite URLs starting with FROM to start with TO (FROM=TO, repeatable)");
+  build->add_option("--cacert", options->build.fetch.cacert, "PEM CA bundle for HTTPS instead of the system's")->check(CLI::ExistingFile);
+  build->add_option("--checksum", options->build.checksum_overrides,
+                    "Supply a checksum the manifest lacks (NAME=sha256:<hex>, repeatable)");
+  build->add_option("--retries", options->retries, "Attempts per download, first included")->capture_default_str()->check(CLI::Range(1, 100));
+  build->add_option("--connect-timeout", options->connect_timeout, "Seconds to wait for a connection")->capture_default_str();
+  build->add_option("--low-speed-limit", options->low_speed_limit, "Bytes/s under which a download counts as stalled")->capture_default_str();
+  build->add_option("--low-speed-time", options->low_speed_time, "Seconds a download may stall before it is retried")->capture_default_str();
+  build->add_option("--installer", options->build.installer_path, "Installer to put in front (default: kubeferry-install beside kubeferry)");
+  build->add_option("--level", options->build.level, "zstd level (part of the output: same level, same bytes)")->capture_default_str()->check(CLI::Range(1, 22));
+  build->add_option("--threads", options->build.threads, "zstd worker threads (0 = all CPUs; output does not change)");
+  commands.push_back({build, [options, &global] { return run_build_command(*options, global); }});
+
+  auto inspect_options = std::make_shared<InspectOptions>();
+  auto* inspect = app.add_subcommand("inspect", "Show a bundle's lock (what was pinned and fetched) and SBOM");
+  inspect->add_option("bundle", inspect_options->bundle, "Bundle file")->required()->check(CLI::ExistingFile);
+  inspect->add_option("--pubkey", inspect_options->pubkey, "Trust only this public key")->check(CLI::ExistingFile);
+  inspect->add_option("--fingerprint", inspect_options->fingerprint, "Trust only this key fingerprint (SHA256:<hex>)");
+  inspect->add_flag("--json", inspect_options->json, "Print lock and SBOM as JSON");
+  commands.push_back({inspect, [inspect_options] { return run_inspect(*inspect_options); }});
+}
+
+}  // namespace builder
