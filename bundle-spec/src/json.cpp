@@ -48,11 +48,14 @@ class Parser {
     return true;
   }
 
+  // `depth` counts the containers around this value: a container here is level depth + 1.
   Result<Json> parse_value(size_t depth) {
-    if (depth > m_limits.max_depth) return fail("nesting deeper than " + std::to_string(m_limits.max_depth));
     skip_space();
     if (m_pos >= m_text.size()) return fail("unexpected end of input");
     const char c = m_text[m_pos];
+    if ((c == '{' || c == '[') && depth >= m_limits.max_depth) {
+      return fail("nesting deeper than " + std::to_string(m_limits.max_depth));
+    }
     if (c == '{') return parse_object(depth);
     if (c == '[') return parse_array(depth);
     if (c == '"') {
