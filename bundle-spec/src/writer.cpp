@@ -188,15 +188,17 @@ Status copy_file_data(struct archive* a, const SourceEntry& source, IndexEntry& 
 Status write_entry(struct archive* a, const SourceEntry& source, IndexEntry& entry, std::vector<char>& buffer,
                    const WriterOptions& options, uint64_t& consumed) {
   std::unique_ptr<struct archive_entry, ArchiveEntryDeleter> ae(archive_entry_new());
-  archive_entry_set_pathname_utf8(ae.get(), entry.path.c_str());
+  // Raw bytes, not the *_utf8 setters: those convert through the process locale, which fails
+  // for non-ASCII names under the C locale. The index already holds valid UTF-8 (FORMAT.md 3.1).
+  archive_entry_set_pathname(ae.get(), entry.path.c_str());
   archive_entry_set_filetype(ae.get(), tar_type(entry.type));
   archive_entry_set_perm(ae.get(), entry.mode);
   archive_entry_set_mtime(ae.get(), options.epoch, 0);
   archive_entry_set_uid(ae.get(), 0);
   archive_entry_set_gid(ae.get(), 0);
   archive_entry_set_size(ae.get(), entry.type == EntryType::file ? static_cast<la_int64_t>(entry.size) : 0);
-  if (entry.type == EntryType::symlink) archive_entry_set_symlink_utf8(ae.get(), entry.target.c_str());
-  if (entry.type == EntryType::hardlink) archive_entry_set_hardlink_utf8(ae.get(), entry.target.c_str());
+  if (entry.type == EntryType::symlink) archive_entry_set_symlink(ae.get(), entry.target.c_str());
+  if (entry.type == EntryType::hardlink) archive_entry_set_hardlink(ae.get(), entry.target.c_str());
   if (archive_write_header(a, ae.get()) != ARCHIVE_OK) return archive_failure(a, "write header of " + entry.path);
   if (entry.type == EntryType::file) TRY(copy_file_data(a, source, entry, buffer, options, consumed));
   return ok_status();
@@ -223,6 +225,11 @@ Status write_payload(const std::vector<SourceEntry>& entries, std::vector<IndexE
   TRY(zstd.status());
   std::unique_ptr<struct archive, ArchiveWriteDeleter> a(archive_write_new());
   archive_write_set_format_pax_restricted(a.get());
+  // Names go into pax headers as the bytes given, never through the locale's charset, so the
+  // output is the same under any locale ("hdrcharset=BINARY" marks such headers).
+  if (archive_write_set_format_option(a.get(), "pax", "hdrcharset", "BINARY") != ARCHIVE_OK) {
+    return archive_failure(a.get(), "set pax hdrcharset");
+  }
   archive_write_add_filter_none(a.get());
   archive_write_set_bytes_per_block(a.get(), static_cast<int>(k_io_chunk));
   archive_write_set_bytes_in_last_block(a.get(), 1);
