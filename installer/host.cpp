@@ -173,7 +173,8 @@ std::vector<std::string> FakeFs::list(const std::string& prefix) const {
 }
 
 Status FakeFs::record(std::string call) {
-  const bool fail = !fail_prefix.empty() && call.rfind(fail_prefix, 0) == 0;
+  const bool fail = (!fail_prefix.empty() && call.rfind(fail_prefix, 0) == 0) ||
+                    (fail_at >= 0 && static_cast<long>(calls.size()) == fail_at);
   calls.push_back(std::move(call));
   if (fail) return bs::make_error(calls.back() + ": injected failure");
   return bs::ok_status();

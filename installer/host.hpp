@@ -101,6 +101,8 @@ class FakeFs final : public Fs {
   uint64_t free = uint64_t{100} << 30;             // what free_bytes answers
   // A mutating call whose record starts with this prefix fails with "injected failure".
   std::string fail_prefix;
+  // The mutating call with this index in `calls` (0-based) fails the same way; -1 = none.
+  long fail_at = -1;
 
   void add_file(const std::string& path, std::string content, mode_t mode = 0644);
   void add_dir(const std::string& path, mode_t mode = 0755);

@@ -1,0 +1,510 @@
+#include "installer/apply.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "bundlespec/json.hpp"
+
+namespace installer {
+
+namespace bs = bundlespec;
+
+// ------------------------------------------------------------------ journal
+
+const JournalEntry* Journal::find(const std::string& id) const {
+  for (const auto& e : entries) {
+    if (e.id == id) return &e;
+  }
+  return nullptr;
+}
+
+namespace {
+
+bs::Json strings_json(const std::vector<std::string>& items) {
+  bs::Json::Array out;
+  for (const auto& item : items) out.emplace_back(item);
+  return out;
+}
+
+std::vector<std::string> json_strings(const bs::Json* value) {
+  std::vector<std::string> out;
+  if (value == nullptr || !value->is_array()) return out;
+  for (const auto& item : value->as_array()) {
+    if (item.is_string()) out.push_back(item.as_string());
+  }
+  return out;
+}
+
+std::string member(const bs::Json& object, const char* key) {
+  const bs::Json* value = object.find(key);
+  return value != nullptr && value->is_string() ? value->as_string() : std::string();
+}
+
+}  // namespace
+
+Result<std::optional<Journal>> load_journal(Fs& fs) {
+  TRY_ASSIGN(const auto st, fs.stat(k_journal_path));
+  if (!st) return std::optional<Journal>();
+  TRY_ASSIGN(const std::string text, fs.read_file(k_journal_path));
+  auto parsed = bs::parse_json(text);
+  if (!parsed.ok() || !parsed->is_object()) {
+    return bs::make_error(std::string("journal ") + k_journal_path + ": not a kubeferry journal" +
+                          (parsed.ok() ? std::string() : " (" + parsed.error().message() + ")"));
+  }
+  Journal journal;
+  journal.host = member(*parsed, "host");
+  journal.state_created = json_strings(parsed->find("state_created"));
+  if (const bs::Json* entries = parsed->find("entries"); entries != nullptr && entries->is_array()) {
+    for (const auto& e : entries->as_array()) {
+      JournalEntry entry;
+      entry.id = member(e, "id");
+      entry.kind = member(e, "kind");
+      entry.digest = member(e, "digest");
+      entry.path = member(e, "path");
+      entry.unit = member(e, "unit");
+      entry.hosts_begin = member(e, "hosts_begin");
+      entry.hosts_end = member(e, "hosts_end");
+      const bs::Json* data = e.find("data");
+      entry.data = data != nullptr && data->is_bool() && data->as_bool();
+      entry.created = json_strings(e.find("created"));
+      journal.entries.push_back(std::move(entry));
+    }
+  }
+  return std::optional<Journal>(std::move(journal));
+}
+
+Status save_journal(Fs& fs, const Journal& journal) {
+  bs::Json::Object root;
+  root["format"] = 1;
+  root["host"] = journal.host;
+  root["state_created"] = strings_json(journal.state_created);
+  bs::Json::Array entries;
+  for (const auto& e : journal.entries) {
+    bs::Json::Object o;
+    o["id"] = e.id;
+    o["kind"] = e.kind;
+    o["digest"] = e.digest;
+    if (!e.path.empty()) o["path"] = e.path;
+    if (!e.unit.empty()) o["unit"] = e.unit;
+    if (!e.hosts_begin.empty()) o["hosts_begin"] = e.hosts_begin;
+    if (!e.hosts_end.empty()) o["hosts_end"] = e.hosts_end;
+    if (e.data) o["data"] = true;
+    if (!e.created.empty()) o["created"] = strings_json(e.created);
+    entries.emplace_back(std::move(o));
+  }
+  root["entries"] = std::move(entries);
+  return fs.write_file(k_journal_path, bs::to_pretty_json(root), 0600);
+}
+
+std::string edit_hosts(const std::string& hosts, const std::string& begin, const std::string& end,
+                       const std::string& block) {
+  const size_t start = hosts.find(begin + "\n");
+  if (start != std::string::npos && (start == 0 || hosts[start - 1] == '\n')) {
+    const size_t stop = hosts.find(end + "\n", start);
+    if (stop != std::string::npos) {
+      return hosts.substr(0, start) + block + hosts.substr(stop + end.size() + 1);
+    }
+  }
+  if (block.empty()) return hosts;
+  std::string out = hosts;
+  if (!out.empty() && out.back() != '\n') out += '\n';
+  return out + block;
+}
+
+// ------------------------------------------------------------------ executor
+
+namespace {
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+std::string last_line(const std::string& text) {
+  std::string trimmed = text;
+  while (!trimmed.empty() && trimmed.back() == '\n') trimmed.pop_back();
+  const size_t newline = trimmed.rfind('\n');
+  return newline == std::string::npos ? trimmed : trimmed.substr(newline + 1);
+}
+
+std::string parent_of(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == 0 || slash == std::string::npos ? std::string("/") : path.substr(0, slash);
+}
+
+// The tail of a command's output, for messages.
+std::string output_tail(const std::string& output) {
+  std::string text = output;
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  if (text.size() > 400) text = "..." + text.substr(text.size() - 400);
+  return text;
+}
+
+class Executor {
+ public:
+  Executor(const Plan& plan, Fs& fs, CommandRunner& runner, const ApplyOptions& options)
+      : m_plan(plan), m_fs(fs), m_runner(runner), m_options(options) {}
+
+  Result<ApplyReport> run() {
+    TRY(refuse_unknown_content());
+    TRY_ASSIGN(auto loaded, load_journal(m_fs));
+    if (loaded) m_journal = std::move(*loaded);
+    m_journal.host = m_plan.host;
+    for (size_t i = 0; i < m_plan.steps.size(); ++i) {
+      const Step& step = m_plan.steps[i];
+      Status status = run_step(step);
+      if (!status.ok()) {
+        return std::move(status).error().context("step " + std::to_string(i + 1) + " (" + step.id + ")");
+      }
+    }
+    return std::move(m_report);
+  }
+
+ private:
+  void log(const std::string& line) const {
+    if (m_options.log) m_options.log(line);
+  }
+
+  Status refuse_unknown_content() const {
+    for (const Step& s : m_plan.steps) {
+      if ((s.kind == StepKind::file || s.kind == StepKind::hosts_block) && s.sha256.empty()) {
+        return bs::usage_error("the plan does not know the content of " + s.path +
+                               " (it was made without the PKI kit or the bundle)");
+      }
+    }
+    return bs::ok_status();
+  }
+
+  static bool is_command_kind(StepKind kind) {
+    return kind == StepKind::command || kind == StepKind::image || kind == StepKind::check;
+  }
+
+  Status run_step(const Step& step) {
+    if (step.kind == StepKind::preflight) return preflight();
+    if (is_command_kind(step.kind) && !m_options.live) {
+      m_report.skipped.push_back(step.id);
+      return bs::ok_status();
+    }
+    TRY_ASSIGN(const bool done, check(step));
+    if (done) {
+      m_report.unchanged.push_back(step.id);
+      return bs::ok_status();
+    }
+    if (m_options.dry_run) {
+      log("would apply " + step.id);
+      m_report.applied.push_back(step.id);
+      return bs::ok_status();
+    }
+    log("apply " + step.id);
+    JournalEntry entry;
+    entry.id = step.id;
+    entry.kind = std::string(to_string(step.kind));
+    entry.digest = step.digest;
+    entry.path = step.path;
+    entry.unit = step.unit;
+    entry.data = step.data;
+    bool journal_it = true;
+    TRY(apply(step, entry, journal_it));
+    m_report.applied.push_back(step.id);
+    if (!journal_it) return bs::ok_status();
+    return record(std::move(entry));
+  }
+
+  // Read-only: is the step already done, unchanged?
+  Result<bool> check(const Step& step) {
+    switch (step.kind) {
+      case StepKind::dir: {
+        TRY_ASSIGN(const auto st, m_fs.stat(step.path));
+        return st && st->type == FileStat::Type::directory && st->mode == step.mode && journaled(step);
+      }
+      case StepKind::file: {
+        TRY_ASSIGN(const auto st, m_fs.stat(step.path));
+        if (!st || st->type != FileStat::Type::file || st->mode != step.mode) return false;
+        TRY_ASSIGN(const std::string digest, m_fs.sha256(step.path));
+        return digest == step.sha256 && journaled(step);
+      }
+      case StepKind::symlink: {
+        TRY_ASSIGN(const auto st, m_fs.stat(step.path));
+        if (!st || st->type != FileStat::Type::symlink) return false;
+        TRY_ASSIGN(const std::string target, m_fs.read_link(step.path));
+        return target == step.source && journaled(step);
+      }
+      case StepKind::hosts_block: {
+        TRY_ASSIGN(const auto st, m_fs.stat(step.path));
+        if (!st) return false;
+        TRY_ASSIGN(const std::string hosts, m_fs.read_file(step.path));
+        return edit_hosts(hosts, first_line(step.content), last_line(step.content), step.content) == hosts &&
+               journaled(step);
+      }
+      default:
+        return journaled(step);
+    }
+  }
+
+  // Files already on disk but not journaled still need a journal entry (so uninstall knows
+  // them), but no rewrite: digest equality is enough for files.
+  bool journaled(const Step& step) const {
+    const JournalEntry* entry = m_journal.find(step.id);
+    return entry != nullptr && entry->digest == step.digest;
+  }
+
+  Status apply(const Step& step, JournalEntry& entry, bool& journal_it) {
+    switch (step.kind) {
+      case StepKind::dir: {
+        TRY_ASSIGN(entry.created, m_fs.make_dirs(step.path, step.mode));
+        return bs::ok_status();
+      }
+      case StepKind::file: {
+        TRY_ASSIGN(entry.created, m_fs.make_dirs(parent_of(step.path), 0755));
+        if (step.source.rfind("bundle:", 0) == 0) {
+          TRY_ASSIGN(const std::string dir, bundle_dir());
+          return m_fs.copy_file(dir + "/" + step.source.substr(7), step.path, step.mode);
+        }
+        return m_fs.write_file(step.path, step.content, step.mode);
+      }
+      case StepKind::symlink: {
+        TRY_ASSIGN(entry.created, m_fs.make_dirs(parent_of(step.path), 0755));
+        return m_fs.symlink(step.source, step.path);
+      }
+      case StepKind::hosts_block: {
+        entry.hosts_begin = first_line(step.content);
+        entry.hosts_end = last_line(step.content);
+        TRY_ASSIGN(const auto st, m_fs.stat(step.path));
+        std::string hosts;
+        mode_t mode = 0644;
+        if (st) {
+          TRY_ASSIGN(hosts, m_fs.read_file(step.path));
+          mode = st->mode;
+        } else {
+          TRY_ASSIGN(entry.created, m_fs.make_dirs(parent_of(step.path), 0755));
+        }
+        return m_fs.write_file(step.path, edit_hosts(hosts, entry.hosts_begin, entry.hosts_end, step.content), mode);
+      }
+      case StepKind::service:
+        if (!m_options.live) return run_argv({"systemctl", "--root=" + m_options.root, "enable", step.unit});
+        for (const auto& argv : step.commands) TRY(run_argv(argv));
+        return bs::ok_status();
+      case StepKind::check:
+        return run_check(step, journal_it);
+      default:
+        for (const auto& argv : step.commands) TRY(run_argv(argv));
+        return bs::ok_status();
+    }
+  }
+
+  Result<std::string> bundle_dir() {
+    if (m_bundle_dir) return *m_bundle_dir;
+    if (!m_options.bundle_dir) return bs::usage_error("no bundle to take files from");
+    TRY_ASSIGN(std::string dir, m_options.bundle_dir());
+    m_bundle_dir = dir;
+    return dir;
+  }
+
+  Result<std::vector<std::string>> expand(const std::vector<std::string>& argv) {
+    std::vector<std::string> out = argv;
+    for (auto& word : out) {
+      if (word.rfind("{bundle}/", 0) != 0) continue;
+      TRY_ASSIGN(const std::string dir, bundle_dir());
+      word = dir + word.substr(8);
+    }
+    return out;
+  }
+
+  Status run_argv(const std::vector<std::string>& argv) {
+    TRY_ASSIGN(const auto words, expand(argv));
+    TRY_ASSIGN(const CommandResult result, m_runner.run(words));
+    if (result.exit_code != 0) {
+      return bs::make_error(join_argv(words) + " exited with " + std::to_string(result.exit_code) +
+                            (result.output.empty() ? "" : ": " + output_tail(result.output)));
+    }
+    return bs::ok_status();
+  }
+
+  Status run_check(const Step& step, bool& journal_it) {
+    Status last = bs::ok_status();
+    for (int attempt = 1; attempt <= std::max(1, step.attempts); ++attempt) {
+      last = run_argv(step.commands.front());
+      if (last.ok()) return last;
+      if (attempt < step.attempts && m_options.sleep_ms) m_options.sleep_ms(step.interval_ms);
+    }
+    if (step.on_failure == OnFailure::stop) return last;
+    // A warning: not journaled, so the next run checks again.
+    m_report.warnings.push_back(step.id + ": " + last.error().message() + " (" + step.reason + ")");
+    journal_it = false;
+    return bs::ok_status();
+  }
+
+  Status record(JournalEntry entry) {
+    auto it = std::find_if(m_journal.entries.begin(), m_journal.entries.end(),
+                           [&](const JournalEntry& e) { return e.id == entry.id; });
+    if (it != m_journal.entries.end()) {
+      // Re-applied: keep the folders the first application created.
+      std::vector<std::string> created = it->created;
+      for (auto& folder : entry.created) {
+        if (std::find(created.begin(), created.end(), folder) == created.end()) created.push_back(folder);
+      }
+      entry.created = std::move(created);
+      *it = std::move(entry);
+    } else {
+      m_journal.entries.push_back(std::move(entry));
+    }
+    if (m_journal.state_created.empty()) {
+      TRY_ASSIGN(auto created, m_fs.make_dirs(k_state_dir, 0700));
+      if (!created.empty()) m_journal.state_created = std::move(created);
+    }
+    return save_journal(m_fs, m_journal);
+  }
+
+  Status preflight() {
+    PreflightContext context;
+    context.system = m_options.system;
+    context.target = &m_fs;
+    context.now = m_options.now;
+    context.live = m_options.live;
+    for (const Step& s : m_plan.steps) {
+      if (s.kind == StepKind::service && journaled(s)) context.own_ports = own_ports();
+    }
+    auto problems = run_preflight(m_plan.preflight, context);
+    if (!problems.empty() && m_options.fix && !m_options.dry_run) {
+      for (const auto& p : problems) {
+        if (p.fix.empty()) continue;
+        log("fix " + p.check + ": " + join_argv(p.fix));
+        TRY_ASSIGN(const CommandResult r, m_runner.run(p.fix));
+        if (r.exit_code != 0) m_report.warnings.push_back("fix " + join_argv(p.fix) + " exited with " + std::to_string(r.exit_code));
+      }
+      problems = run_preflight(m_plan.preflight, context);
+    }
+    if (problems.empty()) return bs::ok_status();
+    if (m_options.dry_run) {
+      m_report.warnings.push_back(format_preflight(m_plan.host, problems));
+      return bs::ok_status();
+    }
+    return bs::make_error(format_preflight(m_plan.host, problems));
+  }
+
+  // A converged host's services hold the plan's ports: they are ours, not a conflict.
+  std::set<int> own_ports() const {
+    return std::set<int>(m_plan.preflight.ports.begin(), m_plan.preflight.ports.end());
+  }
+
+  const Plan& m_plan;
+  Fs& m_fs;
+  CommandRunner& m_runner;
+  const ApplyOptions& m_options;
+  Journal m_journal;
+  ApplyReport m_report;
+  std::optional<std::string> m_bundle_dir;
+};
+
+}  // namespace
+
+Result<ApplyReport> apply_plan(const Plan& plan, Fs& target, CommandRunner& runner, const ApplyOptions& options) {
+  Executor executor(plan, target, runner, options);
+  return executor.run();
+}
+
+// ------------------------------------------------------------------ uninstall
+
+namespace {
+
+bool not_empty(const bs::Error& error) {
+  const std::string& m = error.message();
+  return m.size() >= 19 && m.compare(m.size() - 19, 19, "Directory not empty") == 0;
+}
+
+void remove_created(Fs& fs, const std::vector<std::string>& created, UninstallReport& report) {
+  for (auto it = created.rbegin(); it != created.rend(); ++it) {
+    Status status = fs.remove(*it);
+    if (status.ok()) {
+      report.removed.push_back(*it);
+    } else if (!not_empty(status.error())) {
+      report.warnings.push_back(status.error().message());
+    }
+  }
+}
+
+void undo(const JournalEntry& e, Fs& fs, CommandRunner& runner, const UninstallOptions& options,
+          UninstallReport& report) {
+  auto log = [&](const std::string& line) {
+    if (options.log) options.log(line);
+  };
+  if (e.kind == "service") {
+    const std::vector<std::string> argv =
+        options.live ? std::vector<std::string>{"systemctl", "disable", "--now", e.unit}
+                     : std::vector<std::string>{"systemctl", "--root=" + options.root, "disable", e.unit};
+    log("stop " + e.unit);
+    auto result = runner.run(argv);
+    if (!result.ok()) {
+      report.warnings.push_back(result.error().message());
+    } else if (result->exit_code != 0) {
+      report.warnings.push_back(join_argv(argv) + " exited with " + std::to_string(result->exit_code));
+    } else {
+      report.removed.push_back(e.unit);
+    }
+    return;
+  }
+  if (e.kind == "file" || e.kind == "symlink") {
+    log("remove " + e.path);
+    Status status = fs.remove(e.path);
+    if (status.ok()) report.removed.push_back(e.path);
+    else report.warnings.push_back(status.error().message());
+    remove_created(fs, e.created, report);
+    return;
+  }
+  if (e.kind == "hosts_block") {
+    auto hosts = fs.read_file(e.path);
+    auto st = fs.stat(e.path);
+    if (hosts.ok() && st.ok() && st->has_value()) {
+      const std::string edited = edit_hosts(*hosts, e.hosts_begin, e.hosts_end, "");
+      Status status = edited.empty() && !e.created.empty() ? fs.remove(e.path)
+                                                           : fs.write_file(e.path, edited, (*st)->mode);
+      if (status.ok()) report.removed.push_back(e.path + " (kubeferry block)");
+      else report.warnings.push_back(status.error().message());
+    }
+    remove_created(fs, e.created, report);
+    return;
+  }
+  if (e.kind == "dir") {
+    const bool ours = !e.created.empty() && e.created.back() == e.path;
+    if (!ours) {
+      report.kept.push_back(e.path + " (existed before the install)");
+      return;
+    }
+    if (e.data && options.purge == Purge::no) {
+      report.kept.push_back(e.path + " (data; --purge removes it)");
+      return;
+    }
+    if (e.data) {
+      log("purge " + e.path);
+      Status status = fs.remove_tree(e.path);
+      if (status.ok()) report.removed.push_back(e.path);
+      else report.warnings.push_back(status.error().message());
+    }
+    Status status = fs.remove(e.path);
+    if (!status.ok() && not_empty(status.error())) {
+      report.kept.push_back(e.path + " (not empty: holds files kubeferry did not install)");
+      return;
+    }
+    if (!status.ok()) report.warnings.push_back(status.error().message());
+    else if (!e.data) report.removed.push_back(e.path);
+    std::vector<std::string> parents(e.created.begin(), e.created.end());
+    if (!parents.empty() && parents.back() == e.path) parents.pop_back();
+    remove_created(fs, parents, report);
+  }
+  // command / image / check: nothing to undo (images stay in the runtime's store).
+}
+
+}  // namespace
+
+Result<UninstallReport> uninstall(Fs& target, CommandRunner& runner, const UninstallOptions& options) {
+  UninstallReport report;
+  TRY_ASSIGN(auto journal, load_journal(target));
+  if (!journal) return report;
+  report.had_journal = true;
+  for (auto it = journal->entries.rbegin(); it != journal->entries.rend(); ++it) undo(*it, target, runner, options, report);
+  if (options.live) {
+    auto reload = runner.run({"systemctl", "daemon-reload"});
+    if (!reload.ok()) report.warnings.push_back(reload.error().message());
+  }
+  TRY(target.remove(k_journal_path));
+  remove_created(target, journal->state_created, report);
+  return report;
+}
+
+}  // namespace installer
