@@ -27,6 +27,15 @@ using bundlespec::DigestAlgorithm;
 using bundlespec::ErrorCode;
 using bundlespec::RecordingProgress;
 
+// Field by field, so the test keeps compiling when FetchRequest grows optional members.
+FetchRequest make_request(const std::string& name, const std::string& url, Checksum checksum) {
+  FetchRequest request;
+  request.name = name;
+  request.url = url;
+  request.checksum = std::move(checksum);
+  return request;
+}
+
 struct MirrorFile {
   uint64_t size = 0;
   std::string sha256;
@@ -102,9 +111,9 @@ class FetchTest : public ::testing::Test {
                               const std::string& file,
                               DigestAlgorithm algorithm = DigestAlgorithm::sha256) {
     const MirrorFile& f = s_files.at(file);
-    return FetchRequest{name, url,
+    return make_request(name, url,
                         Checksum{algorithm, algorithm == DigestAlgorithm::sha256 ? f.sha256
-                                                                                : f.sha512}};
+                                                                                : f.sha512});
   }
 
   // nginx's access log lines (format "METHOD URI STATUS BYTES \"RANGE\"").
@@ -299,7 +308,8 @@ TEST_F(FetchTest, ThrottledMirrorHitsLowSpeedTimeout) {
 
 TEST_F(FetchTest, NotFoundNamesArtifactAndUrlWithoutRetrying) {
   const std::string url = mirror_url() + "/test/missing.bin";
-  FetchRequest missing{"missing", url, Checksum{DigestAlgorithm::sha256, std::string(64, 'a')}};
+  const FetchRequest missing =
+      make_request("missing", url, Checksum{DigestAlgorithm::sha256, std::string(64, 'a')});
   const auto results = builder::fetch_all({missing}, m_options, m_progress);
   ASSERT_FALSE(results.ok());
   EXPECT_EQ(results.error().code(), ErrorCode::failure);
@@ -312,7 +322,7 @@ TEST_F(FetchTest, NotFoundNamesArtifactAndUrlWithoutRetrying) {
 TEST_F(FetchTest, WrongChecksumDeletesBytesAndNamesBothDigests) {
   const std::string url = mirror_url() + "/" + k_small;
   const std::string wrong = bundlespec::sha256_hex("not the mirror's file");
-  FetchRequest r{"small", url, Checksum{DigestAlgorithm::sha256, wrong}};
+  const FetchRequest r = make_request("small", url, Checksum{DigestAlgorithm::sha256, wrong});
   const auto results = builder::fetch_all({r}, m_options, m_progress);
   ASSERT_FALSE(results.ok());
   EXPECT_EQ(results.error().code(), ErrorCode::verification);
