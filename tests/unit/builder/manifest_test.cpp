@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "builder/cli.hpp"
 #include "support/test_util.hpp"
 
 namespace builder {
@@ -421,6 +422,32 @@ TEST(ManifestValidation, SeveralProblemsAtOnce) {
             "m.yaml:20:11: artifact cfssl: mode must be octal with a leading 0, like 0755, got '9'\n"
             "m.yaml:23:10: image pause: ref 'registry.k8s.io/pause:3.2' has no @sha256: digest "
             "(pin NAME:TAG@sha256:<hex>, or write digest: NOT-FOUND with a source note)");
+}
+
+}  // namespace
+}  // namespace builder
+
+namespace builder {
+namespace {
+
+// The real setup_manifest_commands(): --checksum repeats and reaches the run.
+// (CLI::App::parse takes a vector in reverse order.)
+TEST(ManifestCli, CheckParsesAndRuns) {
+  kftest::TempDir dir;
+  kftest::write_file(dir / "m.yaml", k_base);
+  CLI::App app;
+  GlobalOptions global;
+  Commands commands;
+  setup_manifest_commands(app, global, commands);
+  ASSERT_EQ(commands.size(), 1u);
+  app.parse(std::vector<std::string>{"pause=x", "--checksum", "etcd=y", "--checksum", dir / "m.yaml",
+                                     "check", "manifest"});
+  ASSERT_TRUE(commands[0].app->parsed());
+  EXPECT_EQ(commands[0].run().error().message(),
+            "--checksum etcd: checksum 'y' has no algorithm prefix (expected sha256:<hex> or "
+            "sha512:<hex>)\n"
+            "--checksum pause: checksum 'x' has no algorithm prefix (expected sha256:<hex> or "
+            "sha512:<hex>)");
 }
 
 }  // namespace
