@@ -6,7 +6,13 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include <zstd.h>
+
 #include <cerrno>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -27,46 +33,147 @@ struct ArchiveReadDeleter {
   void operator()(struct archive* a) const { archive_read_free(a); }
 };
 
-// Feeds libarchive the payload byte range and hashes every byte it hands out.
+// Decompresses the payload on its own thread while the caller parses tar and writes files,
+// so that extraction uses two cores the way `zstd -dc | tar -x` does. The producer reads the
+// stored bytes, hashes them (for the payload digest), and hands 1 MiB blocks of tar through a
+// bounded queue; memory stays at the zstd window plus a few blocks, whatever the bundle size.
 class PayloadSource {
  public:
   explicit PayloadSource(const BundleFile& bundle)
-      : m_fd(bundle.fd()), m_offset(bundle.index().payload.offset), m_left(bundle.index().payload.size),
-        m_buffer(k_read_chunk) {}
-
-  la_ssize_t read(const void** out) {
-    if (m_left == 0) return 0;
-    const size_t chunk = static_cast<size_t>(std::min<uint64_t>(m_left, m_buffer.size()));
-    Status status = pread_exact(m_fd, m_buffer.data(), chunk, m_offset, "payload");
-    if (!status.ok()) {
-      m_status = std::move(status);
-      return -1;
+      : m_fd(bundle.fd()),
+        m_offset(bundle.index().payload.offset),
+        m_left(bundle.index().payload.size),
+        m_window_log(bundle.index().compression.window_log) {
+    m_thread = std::thread([this] { produce(); });
+  }
+  PayloadSource(const PayloadSource&) = delete;
+  PayloadSource& operator=(const PayloadSource&) = delete;
+  ~PayloadSource() {
+    {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      m_stop = true;
     }
-    m_hasher.update(m_buffer.data(), chunk);
-    m_offset += chunk;
-    m_left -= chunk;
-    *out = m_buffer.data();
-    return static_cast<la_ssize_t>(chunk);
+    m_changed.notify_all();
+    m_thread.join();
   }
 
-  // Hashes whatever libarchive did not read (padding after the end of the tar) and returns the
-  // digest of the whole payload.
+  // Consumer side (libarchive's read callback): the next block of tar, 0 at the end, -1 on error.
+  la_ssize_t read(const void** out) {
+    std::unique_lock<std::mutex> lock(m_mutex);
+    if (!m_current.empty()) m_spare.push_back(std::move(m_current));
+    m_current.clear();
+    m_changed.notify_all();
+    m_changed.wait(lock, [this] { return !m_full.empty() || m_done; });
+    if (m_full.empty()) return m_status.ok() ? 0 : -1;
+    m_current = std::move(m_full.front());
+    m_full.pop_front();
+    m_changed.notify_all();
+    *out = m_current.data();
+    return static_cast<la_ssize_t>(m_current.size());
+  }
+
+  // Reads (and drops) whatever libarchive left (padding after the tar end marker), waits for
+  // the producer, and returns the digest of all stored payload bytes.
   Result<std::string> finish() {
     const void* ignored = nullptr;
-    while (m_left > 0) {
-      if (read(&ignored) < 0) return m_status.error();
+    la_ssize_t n = 0;
+    while ((n = read(&ignored)) > 0) {
     }
-    return m_hasher.finish_hex();
+    std::lock_guard<std::mutex> lock(m_mutex);
+    if (!m_status.ok()) return m_status.error();
+    return m_hex;
   }
-  const Status& status() const { return m_status; }
+
+  Status status() {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    return m_status;
+  }
 
  private:
+  static constexpr size_t k_queue_depth = 4;
+
+  void produce() {
+    Status status = decompress_all();
+    std::lock_guard<std::mutex> lock(m_mutex);
+    if (m_status.ok()) m_status = std::move(status);
+    m_done = true;
+    m_changed.notify_all();
+  }
+
+  // Hands a full block to the consumer; false if the consumer went away.
+  bool push(std::vector<char>& block) {
+    std::unique_lock<std::mutex> lock(m_mutex);
+    m_changed.wait(lock, [this] { return m_full.size() < k_queue_depth || m_stop; });
+    if (m_stop) return false;
+    m_full.push_back(std::move(block));
+    m_changed.notify_all();
+    block.clear();
+    if (!m_spare.empty()) {
+      block = std::move(m_spare.back());
+      m_spare.pop_back();
+      block.clear();  // keep the capacity, drop the consumer's old bytes
+    }
+    return true;
+  }
+
+  Status decompress_all() {
+    std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> dctx(ZSTD_createDCtx(), &ZSTD_freeDCtx);
+    // The signed index says how large a window the writer used; refuse anything larger.
+    ZSTD_DCtx_setParameter(dctx.get(), ZSTD_d_windowLogMax, m_window_log);
+    Hasher hasher(DigestAlgorithm::sha256);
+    std::vector<char> in(k_read_chunk);
+    std::vector<char> out;
+    size_t last = 1;
+    while (m_left > 0) {
+      const size_t chunk = static_cast<size_t>(std::min<uint64_t>(m_left, in.size()));
+      TRY(pread_exact(m_fd, in.data(), chunk, m_offset, "payload"));
+      hasher.update(in.data(), chunk);
+      m_offset += chunk;
+      m_left -= chunk;
+      ZSTD_inBuffer input{in.data(), chunk, 0};
+      while (input.pos < input.size) {
+        if (out.capacity() < k_read_chunk) out.reserve(k_read_chunk);
+        const size_t used = out.size();
+        out.resize(k_read_chunk);
+        ZSTD_outBuffer output{out.data() + used, k_read_chunk - used, 0};
+        last = ZSTD_decompressStream(dctx.get(), &output, &input);
+        out.resize(used + output.pos);
+        if (ZSTD_isError(last)) return verification_error(std::string("payload: zstd: ") + ZSTD_getErrorName(last));
+        if (out.size() == k_read_chunk && !push(out)) return ok_status();
+      }
+    }
+    // Flush what the decoder still holds; `last` is 0 once a frame is decoded and flushed.
+    while (last != 0) {
+      const size_t used = out.size();
+      out.resize(k_read_chunk);
+      ZSTD_inBuffer input{nullptr, 0, 0};
+      ZSTD_outBuffer output{out.data() + used, k_read_chunk - used, 0};
+      last = ZSTD_decompressStream(dctx.get(), &output, &input);
+      out.resize(used + output.pos);
+      if (ZSTD_isError(last)) return verification_error(std::string("payload: zstd: ") + ZSTD_getErrorName(last));
+      if (output.pos == 0 && last != 0) return verification_error("payload: the zstd stream is truncated");
+      if (out.size() == k_read_chunk && !push(out)) return ok_status();
+    }
+    if (!out.empty() && !push(out)) return ok_status();
+    std::lock_guard<std::mutex> lock(m_mutex);
+    m_hex = hasher.finish_hex();
+    return ok_status();
+  }
+
   int m_fd;
   uint64_t m_offset;
   uint64_t m_left;
-  std::vector<char> m_buffer;
-  Hasher m_hasher{DigestAlgorithm::sha256};
+  int m_window_log;
+  std::thread m_thread;
+  std::mutex m_mutex;
+  std::condition_variable m_changed;
+  std::deque<std::vector<char>> m_full;
+  std::vector<std::vector<char>> m_spare;
+  std::vector<char> m_current;
+  bool m_done = false;
+  bool m_stop = false;
   Status m_status;
+  std::string m_hex;
 };
 
 la_ssize_t payload_read_cb(struct archive*, void* client, const void** buffer) {
@@ -261,7 +368,6 @@ Status stream_payload(const BundleFile& bundle, EntrySink& sink, const ExtractOp
   TRY(validate_entries(index.entries, options.max_entry_size));
   PayloadSource source(bundle);
   std::unique_ptr<struct archive, ArchiveReadDeleter> a(archive_read_new());
-  archive_read_support_filter_zstd(a.get());
   archive_read_support_format_tar(a.get());
   if (archive_read_open(a.get(), &source, nullptr, payload_read_cb, nullptr) != ARCHIVE_OK) {
     TRY(source.status());
@@ -280,7 +386,13 @@ Status stream_payload(const BundleFile& bundle, EntrySink& sink, const ExtractOp
     const IndexEntry& want = index.entries[next++];
     TRY(check_header(ae, want));
     TRY(sink.begin(want));
-    if (want.type == EntryType::file) TRY(copy_entry_data(a.get(), want, sink, done, options));
+    if (want.type == EntryType::file) {
+      Status copied = copy_entry_data(a.get(), want, sink, done, options);
+      if (!copied.ok()) {
+        TRY(source.status());  // the decompressor's error explains libarchive's
+        return copied;
+      }
+    }
     TRY(sink.end(want));
     if (sink.done()) return ok_status();
   }
