@@ -30,6 +30,9 @@ void setup_bundle_commands(CLI::App& app, const GlobalOptions& global, Commands&
 // manifest check (manifest_cli.cpp).
 void setup_manifest_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
 
+// images fetch (images_cli.cpp).
+void setup_images_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
+
 // fetch: download and verify artifacts into the cache (fetch_cli.cpp; flags in fetch_cli.hpp).
 void setup_fetch_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
 

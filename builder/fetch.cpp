@@ -47,6 +47,10 @@ struct CurlMultiDeleter {
 };
 using CurlEasy = std::unique_ptr<CURL, CurlEasyDeleter>;
 using CurlMulti = std::unique_ptr<CURLM, CurlMultiDeleter>;
+struct CurlSlistDeleter {
+  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+};
+using CurlSlist = std::unique_ptr<curl_slist, CurlSlistDeleter>;
 
 Status init_curl_once() {
   static std::once_flag once;
@@ -106,6 +110,7 @@ struct Transfer {
   bool reset_after_416 = false;
   Clock::time_point not_before{};
   CurlEasy easy;
+  CurlSlist headers;  // request.headers for CURLOPT_HTTPHEADER
   char errbuf[CURL_ERROR_SIZE] = {};
 
   // Per attempt, filled by the header callback.
@@ -321,6 +326,13 @@ Status Downloader::start_attempt(Transfer& t) {
     curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
+    for (const std::string& header : t.request->headers) {
+      curl_slist* appended = curl_slist_append(t.headers.get(), header.c_str());
+      if (appended == nullptr) return bundlespec::make_error("curl_slist_append failed");
+      std::ignore = t.headers.release();
+      t.headers.reset(appended);
+    }
+    if (t.headers) curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.headers.get());
   }
   if (t.discard_partial) {
     TRY_CTX(restart_file(t), "artifact '" + t.request->name + "'");

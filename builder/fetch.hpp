@@ -60,6 +60,9 @@ struct FetchRequest {
   std::string name;               // artifact name: unique among the requests, used in messages
   std::string url;                // upstream URL as pinned (mirror rules are applied here)
   bundlespec::Checksum checksum;  // the pin
+  // Extra request headers ("Name: value"), e.g. a registry's Authorization. libcurl does not
+  // send them to another host after a redirect.
+  std::vector<std::string> headers;
 };
 
 struct FetchResult {

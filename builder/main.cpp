@@ -21,6 +21,7 @@ int main(int argc, char** argv) try {
   builder::Commands commands;
   builder::setup_bundle_commands(app, global, commands);
   builder::setup_manifest_commands(app, global, commands);
+  builder::setup_images_commands(app, global, commands);
   builder::setup_fetch_commands(app, global, commands);
 
   try {

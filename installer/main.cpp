@@ -23,6 +23,7 @@ int main(int argc, char** argv) try {
   installer::Commands commands;
   installer::setup_bundle_commands(app, global, commands);
   installer::setup_pki_commands(app, global, commands);
+  installer::setup_images_commands(app, global, commands);
   installer::setup_plan_commands(app, global, commands);
 
   try {

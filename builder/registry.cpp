@@ -1,0 +1,452 @@
+#include "builder/registry.hpp"
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <thread>
+
+#include "bundlespec/fs.hpp"
+#include "bundlespec/json.hpp"
+
+namespace builder {
+
+namespace bs = bundlespec;
+using bs::Result;
+using bs::Status;
+
+namespace {
+
+constexpr size_t k_max_manifest = 4 << 20;
+constexpr size_t k_max_token = 1 << 20;
+constexpr std::string_view k_accept =
+    "Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, "
+    "application/vnd.docker.distribution.manifest.list.v2+json, "
+    "application/vnd.docker.distribution.manifest.v2+json";
+
+struct CurlEasyDeleter {
+  void operator()(CURL* easy) const { curl_easy_cleanup(easy); }
+};
+struct CurlSlistDeleter {
+  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+};
+using CurlEasy = std::unique_ptr<CURL, CurlEasyDeleter>;
+using CurlSlist = std::unique_ptr<curl_slist, CurlSlistDeleter>;
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  return text;
+}
+
+std::string base64_encode(std::string_view raw) {
+  std::string out(4 * ((raw.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(raw.data()), static_cast<int>(raw.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+Result<std::string> base64_decode(std::string_view text) {
+  if (text.size() % 4 != 0) return bs::make_error("not base64");
+  std::string out(text.size() / 4 * 3 + 1, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  if (n < 0) return bs::make_error("not base64");
+  size_t size = static_cast<size_t>(n);
+  // EVP_DecodeBlock counts the padding as zero bytes.
+  for (size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) --size;
+  out.resize(size);
+  return out;
+}
+
+// The registry host a config.json key names ("https://index.docker.io/v1/" -> "docker.io").
+std::string auth_key_host(std::string key) {
+  for (std::string_view scheme : {"https://", "http://"}) {
+    if (key.rfind(scheme, 0) == 0) key = key.substr(scheme.size());
+  }
+  key = key.substr(0, key.find('/'));
+  if (key == "index.docker.io" || key == "registry-1.docker.io") return "docker.io";
+  return key;
+}
+
+struct HttpResponse {
+  long status = 0;
+  std::string status_line;
+  std::map<std::string, std::string> headers;  // lower-case names, last value wins
+  std::string body;
+  bool too_large = false;
+  size_t max_body = 0;
+};
+
+size_t on_header(char* data, size_t size, size_t count, void* user) {
+  auto& r = *static_cast<HttpResponse*>(user);
+  const std::string_view line(data, size * count);
+  if (line.rfind("HTTP/", 0) == 0) {
+    r.status_line = std::string(trim(line));
+    r.headers.clear();
+  } else if (const size_t colon = line.find(':'); colon != std::string_view::npos) {
+    r.headers[lower(trim(line.substr(0, colon)))] = std::string(trim(line.substr(colon + 1)));
+  }
+  return size * count;
+}
+
+size_t on_body(char* data, size_t size, size_t count, void* user) {
+  auto& r = *static_cast<HttpResponse*>(user);
+  if (r.body.size() + size * count > r.max_body) {
+    r.too_large = true;
+    return 0;
+  }
+  r.body.append(data, size * count);
+  return size * count;
+}
+
+bool retryable(CURLcode code, long status) {
+  if (code == CURLE_OK) return status >= 500 || status == 408 || status == 429;
+  return code == CURLE_COULDNT_CONNECT || code == CURLE_OPERATION_TIMEDOUT || code == CURLE_PARTIAL_FILE ||
+         code == CURLE_RECV_ERROR || code == CURLE_SEND_ERROR || code == CURLE_GOT_NOTHING ||
+         code == CURLE_SSL_CONNECT_ERROR;
+}
+
+// "HTTP 404 Not Found" from "HTTP/1.1 404 Not Found".
+std::string describe_status(const HttpResponse& r) {
+  const size_t space = r.status_line.find(' ');
+  return "HTTP " + (space == std::string::npos ? std::to_string(r.status) : r.status_line.substr(space + 1));
+}
+
+// The registry's error text, when the body is {"errors":[{"code":..,"message":..}]}.
+std::string registry_error(const std::string& body) {
+  auto json = bs::parse_json(body);
+  if (!json.ok()) return "";
+  const bs::Json* errors = json->find("errors");
+  if (errors == nullptr || !errors->is_array() || errors->as_array().empty()) return "";
+  const bs::Json& first = errors->as_array().front();
+  auto code = bs::get_string(first, "code");
+  auto message = bs::get_string(first, "message");
+  if (!code.ok() || !message.ok()) return "";
+  return " (" + *code + ": " + *message + ")";
+}
+
+// The value of "token" or "access_token" in a token response, without a full JSON parse
+// (token servers put non-integer numbers in these documents).
+std::string find_token(const std::string& body) {
+  for (std::string_view key : {"\"token\"", "\"access_token\""}) {
+    size_t at = body.find(key);
+    if (at == std::string::npos) continue;
+    at = body.find(':', at + key.size());
+    if (at == std::string::npos) continue;
+    at = body.find('"', at);
+    if (at == std::string::npos) continue;
+    const size_t end = body.find('"', at + 1);
+    if (end == std::string::npos) continue;
+    std::string token = body.substr(at + 1, end - at - 1);
+    if (!token.empty()) return token;
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string ImageName::full() const { return registry + "/" + repository + ":" + tag; }
+
+Result<ImageName> parse_image_name(std::string_view reference) {
+  const std::string text(reference);
+  auto bad = [&](const std::string& why) {
+    return bs::usage_error("image reference '" + text + "': " + why);
+  };
+  if (text.empty()) return bad("empty");
+  if (text.find_first_of(" \t\r\n@") != std::string::npos) return bad("must be NAME:TAG without spaces or a digest");
+  const size_t slash = text.rfind('/');
+  const size_t colon = text.find(':', slash == std::string::npos ? 0 : slash + 1);
+  if (colon == std::string::npos || colon + 1 == text.size()) return bad("has no tag");
+  ImageName name;
+  name.tag = text.substr(colon + 1);
+  std::string path = text.substr(0, colon);
+  const size_t first = path.find('/');
+  const std::string head = path.substr(0, first);
+  if (first != std::string::npos && (head.find_first_of(".:") != std::string::npos || head == "localhost")) {
+    name.registry = head;
+    name.repository = path.substr(first + 1);
+  } else {
+    name.registry = "docker.io";
+    name.repository = first == std::string::npos ? "library/" + path : path;
+  }
+  if (name.repository.empty() || lower(name.repository) != name.repository) {
+    return bad("repository '" + name.repository + "' must be non-empty lower case");
+  }
+  return name;
+}
+
+Result<AuthChallenge> parse_auth_challenge(std::string_view header) {
+  const auto bad = [&] { return bs::make_error("cannot parse WWW-Authenticate: " + std::string(header)); };
+  header = trim(header);
+  const size_t space = header.find(' ');
+  AuthChallenge challenge;
+  challenge.scheme = lower(header.substr(0, space));
+  if (challenge.scheme.empty()) return bad();
+  std::string_view rest = space == std::string_view::npos ? std::string_view() : header.substr(space + 1);
+  while (!(rest = trim(rest)).empty()) {
+    const size_t eq = rest.find('=');
+    if (eq == std::string_view::npos) return bad();
+    const std::string key = lower(trim(rest.substr(0, eq)));
+    rest = trim(rest.substr(eq + 1));
+    std::string value;
+    if (!rest.empty() && rest.front() == '"') {
+      size_t i = 1;
+      for (; i < rest.size() && rest[i] != '"'; ++i) {
+        if (rest[i] == '\\' && i + 1 < rest.size()) ++i;
+        value += rest[i];
+      }
+      if (i >= rest.size()) return bad();
+      rest.remove_prefix(i + 1);
+    } else {
+      const size_t comma = rest.find(',');
+      value = std::string(trim(rest.substr(0, comma)));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma);
+    }
+    challenge.params[key] = value;
+    rest = trim(rest);
+    if (!rest.empty() && rest.front() != ',') return bad();
+    if (!rest.empty()) rest.remove_prefix(1);
+  }
+  return challenge;
+}
+
+Result<std::pair<std::string, Credentials>> parse_creds_flag(std::string_view text) {
+  const size_t eq = text.find('=');
+  const size_t colon = eq == std::string_view::npos ? eq : text.find(':', eq);
+  if (eq == 0 || eq == std::string_view::npos || colon == std::string_view::npos || colon == eq + 1) {
+    return bs::usage_error("--creds must look like REGISTRY=USER:PASSWORD");
+  }
+  return std::pair{std::string(text.substr(0, eq)),
+                   Credentials{std::string(text.substr(eq + 1, colon - eq - 1)), std::string(text.substr(colon + 1))}};
+}
+
+std::string default_docker_config() {
+  if (const char* dir = std::getenv("DOCKER_CONFIG"); dir != nullptr && *dir != '\0') {
+    return std::string(dir) + "/config.json";
+  }
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+    return std::string(home) + "/.docker/config.json";
+  }
+  return "";
+}
+
+Result<std::map<std::string, Credentials>> load_docker_auths(const std::string& path) {
+  std::map<std::string, Credentials> auths;
+  if (path.empty() || ::access(path.c_str(), F_OK) != 0) return auths;
+  auto parsed = [&]() -> Status {
+    TRY_ASSIGN(const std::string text, bs::read_file(path, 16 << 20));
+    TRY_ASSIGN(const bs::Json json, bs::parse_json(text));
+    const bs::Json* entries = json.find("auths");
+    if (entries == nullptr) return bs::ok_status();
+    if (!entries->is_object()) return bs::make_error("\"auths\" is not an object");
+    for (const auto& [key, entry] : entries->as_object()) {
+      Credentials creds;
+      if (auto auth = bs::get_string(entry, "auth"); auth.ok() && !auth->empty()) {
+        auto decoded = base64_decode(*auth);
+        const size_t colon = decoded.ok() ? decoded->find(':') : std::string::npos;
+        if (colon == std::string::npos) return bs::make_error("auths[\"" + key + "\"].auth is not base64 of USER:PASSWORD");
+        creds = {decoded->substr(0, colon), decoded->substr(colon + 1)};
+      } else {
+        auto user = bs::get_string(entry, "username");
+        auto pass = bs::get_string(entry, "password");
+        if (!user.ok() || !pass.ok()) continue;  // e.g. a credential helper's entry
+        creds = {*user, *pass};
+      }
+      auths[auth_key_host(key)] = std::move(creds);
+    }
+    return bs::ok_status();
+  }();
+  if (!parsed.ok()) return std::move(parsed).error().context("docker config " + path);
+  return auths;
+}
+
+struct RegistryClient::Impl {
+  RegistryAuth auth;
+  CurlEasy easy{curl_easy_init()};
+  char errbuf[CURL_ERROR_SIZE] = {};
+  std::map<std::string, std::string> authorization;  // "REGISTRY/REPOSITORY" -> header line
+
+  // One GET; transport failures come back as the CURLcode.
+  CURLcode get(const std::string& url, const std::vector<std::string>& headers, size_t max_body, HttpResponse& r);
+  Result<HttpResponse> get_with_retries(const std::string& url, const std::vector<std::string>& headers,
+                                        size_t max_body);
+  Status authenticate(const ImageName& name, const std::string& header);
+  Result<std::string> fetch_token(const ImageName& name, const AuthChallenge& challenge);
+  const Credentials* credentials(const std::string& registry) const {
+    const auto it = auth.credentials.find(registry);
+    return it == auth.credentials.end() ? nullptr : &it->second;
+  }
+};
+
+CURLcode RegistryClient::Impl::get(const std::string& url, const std::vector<std::string>& headers, size_t max_body,
+                                   HttpResponse& r) {
+  r = HttpResponse{};
+  r.max_body = max_body;
+  CURL* e = easy.get();
+  curl_easy_reset(e);
+  CurlSlist list;
+  for (const std::string& h : headers) {
+    curl_slist* appended = curl_slist_append(list.get(), h.c_str());
+    if (appended == nullptr) return CURLE_OUT_OF_MEMORY;
+    std::ignore = list.release();
+    list.reset(appended);
+  }
+  errbuf[0] = '\0';
+  curl_easy_setopt(e, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_USERAGENT, "kubeferry/" KUBEFERRY_VERSION);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(auth.connect_timeout.count()));
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 60L);
+  if (!auth.cacert.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, auth.cacert.c_str());
+  if (list) curl_easy_setopt(e, CURLOPT_HTTPHEADER, list.get());
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, &r);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, &r);
+  const CURLcode code = curl_easy_perform(e);
+  curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r.status);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, nullptr);
+  return code;
+}
+
+Result<HttpResponse> RegistryClient::Impl::get_with_retries(const std::string& url,
+                                                            const std::vector<std::string>& headers, size_t max_body) {
+  if (!easy) return bs::make_error("curl_easy_init failed");
+  auto delay = auth.initial_backoff;
+  for (int attempt = 1;; ++attempt) {
+    HttpResponse r;
+    const CURLcode code = get(url, headers, max_body, r);
+    if (r.too_large) return bs::make_error("GET " + url + ": response larger than " + std::to_string(max_body) + " bytes");
+    if (!retryable(code, r.status) || attempt >= auth.max_attempts) {
+      if (code == CURLE_OK) return r;
+      std::string what = errbuf[0] != '\0' ? std::string(errbuf) : std::string(curl_easy_strerror(code));
+      if (attempt > 1) what += " (gave up after " + std::to_string(attempt) + " attempts)";
+      return bs::make_error("GET " + url + ": " + what);
+    }
+    std::this_thread::sleep_for(delay);
+    delay = std::min(delay * 2, auth.max_backoff);
+  }
+}
+
+Result<std::string> RegistryClient::Impl::fetch_token(const ImageName& name, const AuthChallenge& challenge) {
+  const auto realm = challenge.params.find("realm");
+  if (realm == challenge.params.end() ||
+      (realm->second.rfind("https://", 0) != 0 && realm->second.rfind("http://", 0) != 0)) {
+    return bs::make_error("registry " + name.registry + " asks for a bearer token without an http(s) realm");
+  }
+  std::string url = realm->second + (realm->second.find('?') == std::string::npos ? "?" : "&");
+  auto escape = [&](const std::string& text) {
+    char* escaped = curl_easy_escape(easy.get(), text.c_str(), static_cast<int>(text.size()));
+    std::string out = escaped != nullptr ? escaped : "";
+    curl_free(escaped);
+    return out;
+  };
+  const auto service = challenge.params.find("service");
+  if (service != challenge.params.end()) url += "service=" + escape(service->second) + "&";
+  const auto scope = challenge.params.find("scope");
+  url += "scope=" + escape(scope != challenge.params.end() ? scope->second : "repository:" + name.repository + ":pull");
+  std::vector<std::string> headers;
+  const Credentials* creds = credentials(name.registry);
+  if (creds != nullptr) headers.push_back("Authorization: Basic " + base64_encode(creds->username + ":" + creds->password));
+  TRY_ASSIGN(const HttpResponse r, get_with_retries(url, headers, k_max_token));
+  if (r.status != 200) {
+    const std::string who = creds ? "as user '" + creds->username + "'" : "anonymously";
+    return bs::make_error("token server " + realm->second + " refused a token for " + name.repository + " " + who +
+                          ": " + describe_status(r) + "; pass --creds " + name.registry + "=USER:PASSWORD or add " +
+                          name.registry + " to the auths of the docker config.json");
+  }
+  std::string token = find_token(r.body);
+  if (token.empty()) return bs::make_error("token server " + realm->second + " answered without a token");
+  return token;
+}
+
+Status RegistryClient::Impl::authenticate(const ImageName& name, const std::string& header) {
+  TRY_ASSIGN(const AuthChallenge challenge, parse_auth_challenge(header));
+  const std::string key = name.registry + "/" + name.repository;
+  if (challenge.scheme == "bearer") {
+    TRY_ASSIGN(const std::string token, fetch_token(name, challenge));
+    authorization[key] = "Authorization: Bearer " + token;
+    return bs::ok_status();
+  }
+  if (challenge.scheme == "basic") {
+    const Credentials* creds = credentials(name.registry);
+    if (creds == nullptr) {
+      return bs::make_error("registry " + name.registry + " wants a user name and password (" + header +
+                            "); pass --creds " + name.registry + "=USER:PASSWORD or add " + name.registry +
+                            " to the auths of the docker config.json");
+    }
+    authorization[key] = "Authorization: Basic " + base64_encode(creds->username + ":" + creds->password);
+    return bs::ok_status();
+  }
+  return bs::make_error("registry " + name.registry + " asks for unsupported authentication: " + header);
+}
+
+RegistryClient::RegistryClient(RegistryAuth auth) : m_impl(std::make_unique<Impl>()) { m_impl->auth = std::move(auth); }
+RegistryClient::~RegistryClient() = default;
+
+std::string RegistryClient::base_url(const std::string& registry) const {
+  const auto& plain = m_impl->auth.plain_http;
+  const bool http = std::find(plain.begin(), plain.end(), registry) != plain.end();
+  return (http ? "http://" : "https://") + (registry == "docker.io" ? std::string("registry-1.docker.io") : registry);
+}
+
+Result<ManifestResponse> RegistryClient::get_manifest(const ImageName& name, const std::string& reference) {
+  const std::string url = base_url(name.registry) + "/v2/" + name.repository + "/manifests/" + reference;
+  const std::string key = name.registry + "/" + name.repository;
+  bool authenticated = false;
+  for (;;) {
+    std::vector<std::string> headers{std::string(k_accept)};
+    if (const auto it = m_impl->authorization.find(key); it != m_impl->authorization.end()) {
+      headers.push_back(it->second);
+    }
+    TRY_ASSIGN(const HttpResponse r, m_impl->get_with_retries(url, headers, k_max_manifest));
+    const auto challenge = r.headers.find("www-authenticate");
+    if (r.status == 401 && !authenticated && challenge != r.headers.end()) {
+      TRY_CTX(m_impl->authenticate(name, challenge->second), "GET " + url);
+      authenticated = true;
+      continue;
+    }
+    if (r.status != 200) {
+      std::string message = "GET " + url + ": " + describe_status(r) + registry_error(r.body);
+      if (r.status == 401 || r.status == 403) {
+        const Credentials* creds = m_impl->credentials(name.registry);
+        message += creds ? "; the credentials of user '" + creds->username + "' were not accepted"
+                         : "; no credentials for " + name.registry + " (pass --creds " + name.registry +
+                               "=USER:PASSWORD)";
+      }
+      return bs::make_error(message);
+    }
+    ManifestResponse response;
+    response.body = r.body;
+    const auto type = r.headers.find("content-type");
+    if (type != r.headers.end()) response.content_type = std::string(trim(type->second.substr(0, type->second.find(';'))));
+    return response;
+  }
+}
+
+BlobRequest RegistryClient::blob_request(const ImageName& name, const std::string& digest) const {
+  BlobRequest request;
+  request.url = base_url(name.registry) + "/v2/" + name.repository + "/blobs/" + digest;
+  const auto it = m_impl->authorization.find(name.registry + "/" + name.repository);
+  if (it != m_impl->authorization.end()) request.headers.push_back(it->second);
+  return request;
+}
+
+}  // namespace builder
