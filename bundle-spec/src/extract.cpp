@@ -53,7 +53,7 @@ class PayloadSource {
       std::lock_guard<std::mutex> lock(m_mutex);
       m_stop = true;
     }
-    m_changed.notify_all();
+    m_not_full.notify_all();
     m_thread.join();
   }
 
@@ -62,12 +62,14 @@ class PayloadSource {
     std::unique_lock<std::mutex> lock(m_mutex);
     if (!m_current.empty()) m_spare.push_back(std::move(m_current));
     m_current.clear();
-    m_changed.notify_all();
-    m_changed.wait(lock, [this] { return !m_full.empty() || m_done; });
+    m_consumer_waiting = true;
+    m_not_empty.wait(lock, [this] { return !m_full.empty() || m_done; });
+    m_consumer_waiting = false;
     if (m_full.empty()) return m_status.ok() ? 0 : -1;
+    const bool was_full = m_full.size() >= k_queue_depth;
     m_current = std::move(m_full.front());
     m_full.pop_front();
-    m_changed.notify_all();
+    if (was_full) m_not_full.notify_one();
     *out = m_current.data();
     return static_cast<la_ssize_t>(m_current.size());
   }
@@ -90,23 +92,26 @@ class PayloadSource {
   }
 
  private:
-  static constexpr size_t k_queue_depth = 4;
+  // 16 blocks of 1 MiB let the decompressor run well ahead of the writer, so that the two
+  // threads rarely wait for each other (a wake-up costs a scheduler slice on a busy machine).
+  static constexpr size_t k_queue_depth = 16;
 
   void produce() {
     Status status = decompress_all();
     std::lock_guard<std::mutex> lock(m_mutex);
     if (m_status.ok()) m_status = std::move(status);
     m_done = true;
-    m_changed.notify_all();
+    m_not_empty.notify_all();
   }
 
   // Hands a full block to the consumer; false if the consumer went away.
   bool push(std::vector<char>& block) {
     std::unique_lock<std::mutex> lock(m_mutex);
-    m_changed.wait(lock, [this] { return m_full.size() < k_queue_depth || m_stop; });
+    m_not_full.wait(lock, [this] { return m_full.size() < k_queue_depth || m_stop; });
     if (m_stop) return false;
     m_full.push_back(std::move(block));
-    m_changed.notify_all();
+    // Wake the consumer only when it sleeps: each wake-up costs a context switch.
+    if (m_consumer_waiting) m_not_empty.notify_one();
     block.clear();
     if (!m_spare.empty()) {
       block = std::move(m_spare.back());
@@ -166,7 +171,9 @@ class PayloadSource {
   int m_window_log;
   std::thread m_thread;
   std::mutex m_mutex;
-  std::condition_variable m_changed;
+  std::condition_variable m_not_empty;
+  std::condition_variable m_not_full;
+  bool m_consumer_waiting = false;
   std::deque<std::vector<char>> m_full;
   std::vector<std::vector<char>> m_spare;
   std::vector<char> m_current;
