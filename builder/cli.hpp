@@ -27,6 +27,9 @@ struct GlobalOptions {
 // keygen, pack, verify (bundle_cli.cpp).
 void setup_bundle_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
 
+// build, inspect (build_cli.cpp).
+void setup_build_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
+
 // manifest check (manifest_cli.cpp).
 void setup_manifest_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
 

@@ -15,11 +15,13 @@ int main(int argc, char** argv) try {
                "kubeferry"};
   app.footer(k_exit_codes);
   app.require_subcommand(1);
+  app.fallthrough();  // global options may also follow the subcommand
   app.set_version_flag("--version", "kubeferry " KUBEFERRY_VERSION);
   builder::GlobalOptions global;
   app.add_flag("-q,--quiet", global.quiet, "Print results only, no progress");
   builder::Commands commands;
   builder::setup_bundle_commands(app, global, commands);
+  builder::setup_build_commands(app, global, commands);
   builder::setup_manifest_commands(app, global, commands);
   builder::setup_images_commands(app, global, commands);
   builder::setup_fetch_commands(app, global, commands);
