@@ -16,6 +16,7 @@ int main(int argc, char** argv) try {
                "kubeferry-install"};
   app.footer(k_exit_codes);
   app.require_subcommand(1);
+  app.fallthrough();  // global options may also follow the subcommand
   app.set_version_flag("--version", "kubeferry-install " KUBEFERRY_VERSION);
   installer::GlobalOptions global;
   app.add_option("--bundle", global.bundle, "Bundle to use instead of the one appended to this program");
