@@ -247,11 +247,11 @@ class Executor {
   Status apply(const Step& step, JournalEntry& entry, bool& journal_it) {
     switch (step.kind) {
       case StepKind::dir: {
-        TRY_ASSIGN(entry.created, m_fs.make_dirs(step.path, step.mode));
+        TRY_ASSIGN(entry.created, m_fs.make_dirs(step.path, step.mode, ExistingMode::apply));
         return bs::ok_status();
       }
       case StepKind::file: {
-        TRY_ASSIGN(entry.created, m_fs.make_dirs(parent_of(step.path), 0755));
+        TRY_ASSIGN(entry.created, m_fs.make_dirs(parent_of(step.path), 0755, ExistingMode::keep));
         if (step.source.rfind("bundle:", 0) == 0) {
           TRY_ASSIGN(const std::string dir, bundle_dir());
           return m_fs.copy_file(dir + "/" + step.source.substr(7), step.path, step.mode);
@@ -259,7 +259,7 @@ class Executor {
         return m_fs.write_file(step.path, step.content, step.mode);
       }
       case StepKind::symlink: {
-        TRY_ASSIGN(entry.created, m_fs.make_dirs(parent_of(step.path), 0755));
+        TRY_ASSIGN(entry.created, m_fs.make_dirs(parent_of(step.path), 0755, ExistingMode::keep));
         return m_fs.symlink(step.source, step.path);
       }
       case StepKind::hosts_block: {
@@ -272,7 +272,8 @@ class Executor {
           TRY_ASSIGN(hosts, m_fs.read_file(step.path));
           mode = st->mode;
         } else {
-          TRY_ASSIGN(entry.created, m_fs.make_dirs(parent_of(step.path), 0755));
+          TRY_ASSIGN(entry.created, m_fs.make_dirs(parent_of(step.path), 0755, ExistingMode::keep));
+          entry.created.push_back(step.path);  // the file is ours too: uninstall may remove it
         }
         return m_fs.write_file(step.path, edit_hosts(hosts, entry.hosts_begin, entry.hosts_end, step.content), mode);
       }
@@ -345,7 +346,7 @@ class Executor {
       m_journal.entries.push_back(std::move(entry));
     }
     if (m_journal.state_created.empty()) {
-      TRY_ASSIGN(auto created, m_fs.make_dirs(k_state_dir, 0700));
+      TRY_ASSIGN(auto created, m_fs.make_dirs(k_state_dir, 0700, ExistingMode::keep));
       if (!created.empty()) m_journal.state_created = std::move(created);
     }
     return save_journal(m_fs, m_journal);
@@ -452,12 +453,16 @@ void undo(const JournalEntry& e, Fs& fs, CommandRunner& runner, const UninstallO
     auto st = fs.stat(e.path);
     if (hosts.ok() && st.ok() && st->has_value()) {
       const std::string edited = edit_hosts(*hosts, e.hosts_begin, e.hosts_end, "");
-      Status status = edited.empty() && !e.created.empty() ? fs.remove(e.path)
-                                                           : fs.write_file(e.path, edited, (*st)->mode);
+      const bool made_by_us = std::find(e.created.begin(), e.created.end(), e.path) != e.created.end();
+      Status status = edited.empty() && made_by_us ? fs.remove(e.path) : fs.write_file(e.path, edited, (*st)->mode);
       if (status.ok()) report.removed.push_back(e.path + " (kubeferry block)");
       else report.warnings.push_back(status.error().message());
     }
-    remove_created(fs, e.created, report);
+    std::vector<std::string> parents;
+    for (const auto& folder : e.created) {
+      if (folder != e.path) parents.push_back(folder);
+    }
+    remove_created(fs, parents, report);
     return;
   }
   if (e.kind == "dir") {

@@ -112,7 +112,7 @@ Status RealFs::symlink(const std::string& target, const std::string& path) {
   return bs::sync_parent_dir(full(path));
 }
 
-Result<std::vector<std::string>> RealFs::make_dirs(const std::string& path, mode_t mode) {
+Result<std::vector<std::string>> RealFs::make_dirs(const std::string& path, mode_t mode, ExistingMode existing) {
   std::vector<std::string> created;
   const auto parts = prefixes(path);
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -128,7 +128,9 @@ Result<std::vector<std::string>> RealFs::make_dirs(const std::string& path, mode
     if (::stat(real.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
       return bs::make_error("mkdir " + real + ": exists and is not a folder");
     }
-    if (last && (st.st_mode & 07777) != mode && ::chmod(real.c_str(), mode) != 0) return bs::errno_error("chmod", real);
+    if (last && existing == ExistingMode::apply && (st.st_mode & 07777) != mode && ::chmod(real.c_str(), mode) != 0) {
+      return bs::errno_error("chmod", real);
+    }
   }
   return created;
 }
@@ -242,7 +244,7 @@ Status FakeFs::symlink(const std::string& target, const std::string& path) {
   return bs::ok_status();
 }
 
-Result<std::vector<std::string>> FakeFs::make_dirs(const std::string& path, mode_t mode) {
+Result<std::vector<std::string>> FakeFs::make_dirs(const std::string& path, mode_t mode, ExistingMode existing) {
   std::vector<std::string> created;
   const auto parts = prefixes(path);
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -250,7 +252,12 @@ Result<std::vector<std::string>> FakeFs::make_dirs(const std::string& path, mode
     const auto it = nodes.find(parts[i]);
     if (it != nodes.end()) {
       if (it->second.type != FileStat::Type::directory) return bs::make_error("mkdir " + parts[i] + ": exists and is not a folder");
-      if (i + 1 == parts.size()) it->second.mode = mode;
+      if (i + 1 == parts.size() && existing == ExistingMode::apply && it->second.mode != mode) {
+        char octal[8];
+        std::snprintf(octal, sizeof octal, "%04o", static_cast<unsigned>(mode));
+        TRY(record("chmod " + parts[i] + " " + octal));
+        it->second.mode = mode;
+      }
       continue;
     }
     char octal[8];

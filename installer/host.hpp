@@ -32,6 +32,8 @@ struct FileStat {
   uint64_t size = 0;
 };
 
+enum class ExistingMode { keep, apply };
+
 class Fs {
  public:
   virtual ~Fs() = default;
@@ -50,8 +52,9 @@ class Fs {
   // Makes `path` a symlink to `target`, replacing what was there (atomically).
   virtual Status symlink(const std::string& target, const std::string& path) = 0;
   // Creates `path` with `mode` and any missing parent with 0755. Returns the folders it created,
-  // outermost first (empty if `path` existed). An existing `path` gets `mode` applied.
-  virtual Result<std::vector<std::string>> make_dirs(const std::string& path, mode_t mode) = 0;
+  // outermost first (empty if `path` existed). An existing `path` gets `mode` applied only with
+  // ExistingMode::apply (a layout folder); parents of files keep theirs (ExistingMode::keep).
+  virtual Result<std::vector<std::string>> make_dirs(const std::string& path, mode_t mode, ExistingMode existing) = 0;
   // Removes a file, symlink or EMPTY folder. Missing is fine. A non-empty folder: failure
   // whose message ends in "Directory not empty".
   virtual Status remove(const std::string& path) = 0;
@@ -75,7 +78,7 @@ class RealFs final : public Fs {
   Status write_file(const std::string& path, std::string_view content, mode_t mode) override;
   Status copy_file(const std::string& source, const std::string& path, mode_t mode) override;
   Status symlink(const std::string& target, const std::string& path) override;
-  Result<std::vector<std::string>> make_dirs(const std::string& path, mode_t mode) override;
+  Result<std::vector<std::string>> make_dirs(const std::string& path, mode_t mode, ExistingMode existing) override;
   Status remove(const std::string& path) override;
   Status remove_tree(const std::string& path) override;
   Result<uint64_t> free_bytes(const std::string& path) override;
@@ -85,7 +88,7 @@ class RealFs final : public Fs {
 };
 
 // In memory. Folders are implicit parents unless created; `calls` records each mutating call
-// as "write PATH 0644", "copy SOURCE PATH 0755", "symlink TARGET PATH", "mkdir PATH 0755",
+// as "write PATH 0644", "copy SOURCE PATH 0755", "symlink TARGET PATH", "mkdir PATH 0755", "chmod PATH 0700",
 // "remove PATH", "remove_tree PATH".
 class FakeFs final : public Fs {
  public:
@@ -116,7 +119,7 @@ class FakeFs final : public Fs {
   Status write_file(const std::string& path, std::string_view content, mode_t mode) override;
   Status copy_file(const std::string& source, const std::string& path, mode_t mode) override;
   Status symlink(const std::string& target, const std::string& path) override;
-  Result<std::vector<std::string>> make_dirs(const std::string& path, mode_t mode) override;
+  Result<std::vector<std::string>> make_dirs(const std::string& path, mode_t mode, ExistingMode existing) override;
   Status remove(const std::string& path) override;
   Status remove_tree(const std::string& path) override;
   Result<uint64_t> free_bytes(const std::string& path) override;

@@ -209,7 +209,7 @@ bs::Status run_install(const GlobalOptions& global, const InstallOptions& option
   bool extracted = false;
   apply.bundle_dir = [&]() -> Result<std::string> {
     TRY(bs::remove_tree(staging));  // a run killed during extraction left it behind
-    TRY(target.make_dirs(k_state_dir, 0700));
+    TRY(target.make_dirs(k_state_dir, 0700, ExistingMode::keep));
     say(global, "extract the bundle into " + staging);
     TRY(bs::extract_bundle(bundle, staging, {}));
     extracted = true;

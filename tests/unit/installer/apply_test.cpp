@@ -1,0 +1,408 @@
+// The executor with the fake Fs and CommandRunner, and once with a real --root temp folder:
+// first install, second install = no work (ninja's BuildTest.NoWork), an install interrupted at
+// every single write finishes on the next run, uninstall leaves nothing behind, and preflight
+// reports every problem at once with exact text.
+#include "installer/apply.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "bundlespec/digest.hpp"
+#include "plan_fixtures.hpp"
+#include "support/test_util.hpp"
+
+namespace installer {
+namespace {
+
+using installer::testing::current_inventory;
+using installer::testing::host;
+using installer::testing::plan_inputs;
+using installer::testing::seed_inventory;
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+Plan plan_for(const Inventory& inventory, const std::string& name) {
+  auto plan = make_plan(inventory, host(inventory, name), plan_inputs(inventory, host(inventory, name)));
+  EXPECT_TRUE(plan.ok()) << (plan.ok() ? "" : plan.error().message());
+  return plan.ok() ? *plan : Plan{};
+}
+
+// A healthy live host: no swap, sysctls set, modules loaded, ports free, runtime running.
+void healthy_system(FakeFs& system, const Plan& plan) {
+  system.add_file("/proc/swaps", "Filename\tType\tSize\tUsed\tPriority\n");
+  for (const auto& [key, value] : plan.preflight.sysctls) {
+    std::string path = "/proc/sys/" + key;
+    std::replace(path.begin() + 10, path.end(), '.', '/');
+    system.add_file(path, value + "\n");
+  }
+  for (const auto& module : plan.preflight.modules) system.add_dir("/sys/module/" + module);
+  system.add_file("/proc/net/tcp", "  sl  local_address rem_address   st\n");
+  system.add_file("/run/containerd/containerd.sock", "", 0755);
+  system.add_file("/run/docker.sock", "", 0755);
+}
+
+// The extracted bundle: each binary's content is its bundle path (plan_inputs' digests).
+void bundle_sources(FakeFs& fs, const Plan& plan) {
+  for (const Step& s : plan.steps) {
+    if (s.source.rfind("bundle:", 0) == 0 && s.kind == StepKind::file) {
+      fs.sources["/bundle/" + s.source.substr(7)] = s.source.substr(7);
+    }
+  }
+}
+
+struct Rig {
+  FakeFs fs;
+  FakeFs system;
+  FakeCommandRunner runner;
+  ApplyOptions options;
+  int extractions = 0;
+
+  explicit Rig(const Plan& plan) {
+    healthy_system(system, plan);
+    bundle_sources(fs, plan);
+    fs.add_dir("/etc");
+    fs.add_file("/etc/hosts", "127.0.0.1 localhost\n");
+    options.system = &system;
+    options.now = 1800000000;
+    options.bundle_dir = [this]() -> Result<std::string> {
+      ++extractions;
+      return std::string("/bundle");
+    };
+  }
+  Result<ApplyReport> apply(const Plan& plan) { return apply_plan(plan, fs, runner, options); }
+};
+
+TEST(Apply, FirstInstallWritesEveryFileWithItsModeAndRunsTheCommands) {
+  const Plan plan = plan_for(seed_inventory(), "master01");
+  Rig rig(plan);
+  auto report = rig.apply(plan);
+  ASSERT_OK(report);
+  EXPECT_TRUE(report->changed());
+  EXPECT_THAT(report->warnings, IsEmpty());
+  for (const Step& s : plan.steps) {
+    if (s.kind != StepKind::file && s.kind != StepKind::dir) continue;
+    ASSERT_EQ(rig.fs.nodes.count(s.path), 1u) << s.path;
+    EXPECT_EQ(rig.fs.nodes[s.path].mode, s.mode) << s.path;
+    if (s.kind == StepKind::file) {
+      EXPECT_EQ(bundlespec::sha256_hex(rig.fs.nodes[s.path].content), s.sha256) << s.path;
+    }
+  }
+  EXPECT_EQ(rig.fs.nodes["/usr/local/bin/kubectl"].content, "/opt/kubernetes/bin/kubectl");
+  EXPECT_EQ(rig.fs.nodes["/etc/hosts"].content,
+            "127.0.0.1 localhost\n# BEGIN kubeferry cluster kubernetes\n192.168.80.21 master01\n192.168.80.7 node01\n"
+            "192.168.80.8 node02\n# END kubeferry cluster kubernetes\n");
+  EXPECT_EQ(rig.fs.nodes.count(k_journal_path), 1u);
+  EXPECT_EQ(rig.fs.nodes[k_journal_path].mode, 0600u);
+  EXPECT_EQ(rig.extractions, 1);
+  EXPECT_THAT(rig.runner.calls,
+              ElementsAre("modprobe -a br_netfilter overlay", "sysctl --system", "systemctl daemon-reload",
+                          "systemctl enable etcd.service", "systemctl restart --no-block etcd.service",
+                          "/opt/etcd/bin/etcdctl --cacert=/opt/etcd/ssl/ca.pem --cert=/opt/etcd/ssl/server.pem "
+                          "--key=/opt/etcd/ssl/server-key.pem --endpoints=https://192.168.80.21:2379 endpoint health",
+                          "systemctl enable kube-apiserver.service", "systemctl restart kube-apiserver.service",
+                          "/opt/kubernetes/bin/kubectl --kubeconfig=/root/.kube/config get --raw=/readyz",
+                          "systemctl enable kube-controller-manager.service",
+                          "systemctl restart kube-controller-manager.service", "systemctl enable kube-scheduler.service",
+                          "systemctl restart kube-scheduler.service",
+                          "/opt/kubernetes/bin/kubectl --kubeconfig=/root/.kube/config apply -f /opt/kubernetes/addons/rbac.yaml",
+                          "/opt/kubernetes/bin/kubectl --kubeconfig=/root/.kube/config apply -f "
+                          "/opt/kubernetes/addons/kube-flannel.yml",
+                          "/opt/kubernetes/bin/kubectl --kubeconfig=/root/.kube/config apply -f "
+                          "/opt/kubernetes/addons/coredns.yaml"));
+}
+
+TEST(Apply, NodeLoadsImagesFromTheExtractedBundle) {
+  const Plan plan = plan_for(seed_inventory(), "node01");
+  Rig rig(plan);
+  ASSERT_OK(rig.apply(plan));
+  EXPECT_THAT(rig.runner.calls, Contains("docker load -i /bundle/images/flannel.tar"));
+  EXPECT_THAT(rig.runner.calls, Contains("docker load -i /bundle/images/pause.tar"));
+  const Plan current = plan_for(current_inventory(), "node02");
+  Rig rig2(current);
+  ASSERT_OK(rig2.apply(current));
+  EXPECT_THAT(rig2.runner.calls, Contains("ctr -n k8s.io images import /bundle/images/coredns.tar"));
+}
+
+// ninja's BuildTest.NoWork: a converged host gets no write, no command, no extraction.
+TEST(Apply, SecondInstallDoesNothing) {
+  for (const char* name : {"master01", "node01"}) {
+    const Plan plan = plan_for(seed_inventory(), name);
+    Rig rig(plan);
+    ASSERT_OK(rig.apply(plan));
+    rig.fs.calls.clear();
+    rig.runner.calls.clear();
+    auto again = rig.apply(plan);
+    ASSERT_OK(again);
+    EXPECT_FALSE(again->changed()) << name;
+    EXPECT_THAT(again->applied, IsEmpty());
+    EXPECT_EQ(again->unchanged.size(), plan.steps.size() - 1) << "every step but preflight";
+    EXPECT_THAT(rig.fs.calls, IsEmpty());
+    EXPECT_THAT(rig.runner.calls, IsEmpty());
+    EXPECT_EQ(rig.extractions, 1);
+  }
+}
+
+TEST(Apply, ChangedConfigRewritesTheFileAndRestartsOnlyItsService) {
+  const Plan plan = plan_for(seed_inventory(), "master01");
+  Rig rig(plan);
+  ASSERT_OK(rig.apply(plan));
+  rig.fs.nodes["/opt/kubernetes/cfg/kube-scheduler.conf"].content += "# edited by hand\n";
+  rig.fs.calls.clear();
+  rig.runner.calls.clear();
+  auto again = rig.apply(plan);
+  ASSERT_OK(again);
+  EXPECT_THAT(again->applied, ElementsAre("file /opt/kubernetes/cfg/kube-scheduler.conf"));
+  EXPECT_THAT(rig.fs.calls, ElementsAre("write /opt/kubernetes/cfg/kube-scheduler.conf 0644",
+                                        "write /var/lib/kubeferry/journal.json 0600"));
+  EXPECT_THAT(rig.runner.calls, IsEmpty()) << "the service step's digest did not change: same content again";
+}
+
+TEST(Apply, FailedStepIsNamedAndTheRerunFinishes) {
+  const Plan plan = plan_for(seed_inventory(), "master01");
+  Rig rig(plan);
+  rig.runner.script.push_back({"systemctl restart kube-apiserver.service", CommandResult{1, "Job failed.\n"}});
+  auto first = rig.apply(plan);
+  ASSERT_FALSE(first.ok());
+  size_t index = 0;
+  while (plan.steps[index].id != "service kube-apiserver.service") ++index;
+  EXPECT_EQ(first.error().message(), "step " + std::to_string(index + 1) +
+                                         " (service kube-apiserver.service): systemctl restart kube-apiserver.service "
+                                         "exited with 1: Job failed.");
+  rig.runner.script.clear();
+  rig.runner.calls.clear();
+  auto second = rig.apply(plan);
+  ASSERT_OK(second);
+  EXPECT_EQ(second->applied.front(), "service kube-apiserver.service");
+  EXPECT_EQ(rig.runner.calls.front(), "systemctl enable kube-apiserver.service");
+  auto third = rig.apply(plan);
+  ASSERT_OK(third);
+  EXPECT_FALSE(third->changed());
+}
+
+// Kill the run at every single mutating call in turn: the next run must reach exactly the
+// state of an uninterrupted install, and the run after that must do nothing.
+TEST(Apply, InterruptedAtAnyWriteFinishesOnTheNextRun) {
+  const Plan plan = plan_for(seed_inventory(), "node01");
+  Rig reference(plan);
+  ASSERT_OK(reference.apply(plan));
+  const size_t total = reference.fs.calls.size();
+  ASSERT_GT(total, 40u);
+  for (size_t k = 0; k < total; ++k) {
+    Rig rig(plan);
+    rig.fs.fail_at = static_cast<long>(k);
+    auto first = rig.apply(plan);
+    ASSERT_FALSE(first.ok()) << "call " << k;
+    EXPECT_THAT(first.error().message(), HasSubstr(": injected failure")) << k;
+    rig.fs.fail_at = -1;
+    ASSERT_OK(rig.apply(plan));
+    // Same files, same contents and modes as the uninterrupted install.
+    ASSERT_EQ(rig.fs.list(), reference.fs.list()) << "interrupted at call " << k << ": " << reference.fs.calls[k];
+    for (const auto& [path, node] : reference.fs.nodes) {
+      if (path == k_journal_path) continue;
+      EXPECT_EQ(rig.fs.nodes[path].content, node.content) << path;
+      EXPECT_EQ(rig.fs.nodes[path].mode, node.mode) << path;
+    }
+    auto third = rig.apply(plan);
+    ASSERT_OK(third);
+    EXPECT_FALSE(third->changed()) << "interrupted at call " << k;
+  }
+}
+
+TEST(Apply, DryRunWritesNothing) {
+  const Plan plan = plan_for(seed_inventory(), "node02");
+  Rig rig(plan);
+  rig.options.dry_run = true;
+  auto report = rig.apply(plan);
+  ASSERT_OK(report);
+  EXPECT_EQ(report->applied.size(), plan.steps.size() - 1);
+  EXPECT_THAT(rig.fs.calls, IsEmpty());
+  EXPECT_THAT(rig.runner.calls, IsEmpty());
+  EXPECT_EQ(rig.extractions, 0);
+}
+
+TEST(Apply, RefusesAPlanWithoutContents) {
+  auto inputs = plan_inputs(seed_inventory(), host(seed_inventory(), "node01"));
+  inputs.kit.reset();
+  auto plan = make_plan(seed_inventory(), host(seed_inventory(), "node01"), inputs);
+  ASSERT_OK(plan);
+  Rig rig(*plan);
+  auto report = rig.apply(*plan);
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.error().message(),
+            "the plan does not know the content of /opt/etcd/ssl/ca.pem (it was made without the PKI kit or the bundle)");
+}
+
+TEST(Uninstall, PurgeLeavesNothingOfOursBehind) {
+  const Plan plan = plan_for(seed_inventory(), "master01");
+  Rig rig(plan);
+  const auto before = rig.fs.list();
+  const std::string hosts_before = rig.fs.nodes["/etc/hosts"].content;
+  ASSERT_OK(rig.apply(plan));
+  rig.fs.add_file("/var/lib/etcd/default.etcd/member/wal/0.wal", "data");  // what etcd would write
+  rig.runner.calls.clear();
+  UninstallOptions options;
+  options.purge = Purge::yes;
+  auto report = uninstall(rig.fs, rig.runner, options);
+  ASSERT_OK(report);
+  EXPECT_TRUE(report->had_journal);
+  EXPECT_THAT(report->warnings, IsEmpty());
+  EXPECT_EQ(rig.fs.list(), before);
+  EXPECT_EQ(rig.fs.nodes["/etc/hosts"].content, hosts_before);
+  EXPECT_THAT(rig.runner.calls,
+              ElementsAre("systemctl disable --now kube-scheduler.service",
+                          "systemctl disable --now kube-controller-manager.service",
+                          "systemctl disable --now kube-apiserver.service", "systemctl disable --now etcd.service",
+                          "systemctl daemon-reload"));
+}
+
+TEST(Uninstall, KeepsDataWithoutPurge) {
+  const Plan plan = plan_for(seed_inventory(), "node01");
+  Rig rig(plan);
+  const auto before = rig.fs.list();
+  ASSERT_OK(rig.apply(plan));
+  rig.fs.add_file("/var/lib/kubelet/pki/kubelet-client-current.pem", "cert");
+  auto report = uninstall(rig.fs, rig.runner, UninstallOptions{});
+  ASSERT_OK(report);
+  std::vector<std::string> left;
+  for (const auto& path : rig.fs.list()) {
+    if (std::find(before.begin(), before.end(), path) == before.end()) left.push_back(path);
+  }
+  EXPECT_THAT(left, ElementsAre("/opt/", "/opt/kubernetes/", "/opt/kubernetes/logs/", "/var/", "/var/lib/",
+                                "/var/lib/etcd/", "/var/lib/kubelet/",
+                                "/var/lib/kubelet/pki/kubelet-client-current.pem"));
+  EXPECT_THAT(report->kept, Contains("/var/lib/etcd (data; --purge removes it)"));
+  EXPECT_THAT(report->kept, Contains("/var/lib/kubelet (data; --purge removes it)"));
+  auto none = uninstall(rig.fs, rig.runner, UninstallOptions{});
+  ASSERT_OK(none);
+  EXPECT_FALSE(none->had_journal);
+}
+
+TEST(Preflight, ReportsEveryProblemAtOnceBeforeWriting) {
+  const Plan plan = plan_for(seed_inventory(), "node01");
+  Rig rig(plan);
+  rig.system.nodes.clear();
+  rig.system.add_file("/proc/swaps", "Filename\tType\tSize\tUsed\tPriority\n/dev/vda2 partition\t2097148\t0\t-2\n");
+  rig.system.add_file("/proc/sys/net/ipv4/ip_forward", "0\n");
+  rig.system.add_file("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1\n");
+  for (const auto& module : plan.preflight.modules) {
+    if (module != "br_netfilter" && module != "ip_vs") rig.system.add_dir("/sys/module/" + module);
+  }
+  rig.system.add_file("/proc/net/tcp",
+                      "  sl  local_address rem_address   st\n"
+                      "   0: 00000000:094B 00000000:0000 0A 00000000:00000000 00:00000000 00000000\n"
+                      "   1: 0100007F:2A3A 0100007F:094B 01 00000000:00000000 00:00000000 00000000\n");
+  rig.fs.free = 5 << 20;
+  auto report = rig.apply(plan);
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.error().message(),
+            "step 1 (preflight): preflight found 11 problems on node01:\n"
+            "  - swap: swap is on (/dev/vda2); kubelet needs it off. Run swapoff -a and remove it from /etc/fstab\n"
+            "  - sysctl: net.bridge.bridge-nf-call-ip6tables does not exist (load br_netfilter first)\n"
+            "  - sysctl: net.bridge.bridge-nf-call-iptables does not exist (load br_netfilter first)\n"
+            "  - sysctl: net.ipv4.ip_forward is 0, want 1\n"
+            "  - module: kernel module br_netfilter is not loaded\n"
+            "  - module: kernel module ip_vs is not loaded\n"
+            "  - port: TCP port 2379 is already in use by another program\n"
+            "  - disk: /etc has 5 MiB free, the install needs 17 MiB\n"
+            "  - disk: /opt has 5 MiB free, the install needs 17 MiB\n"
+            "  - disk: /usr has 5 MiB free, the install needs 17 MiB\n"
+            "  - runtime: docker is not installed (node roles need a running container runtime)\n"
+            "run again with --fix to apply the safe fixes (swapoff, modprobe, sysctl)");
+  EXPECT_THAT(rig.fs.calls, IsEmpty()) << "nothing written before preflight passes";
+  EXPECT_THAT(rig.runner.calls, IsEmpty());
+
+  // --fix runs only the safe fixes, then checks again (the fake system does not change).
+  rig.options.fix = true;
+  auto fixed = rig.apply(plan);
+  ASSERT_FALSE(fixed.ok());
+  EXPECT_THAT(rig.runner.calls,
+              ElementsAre("swapoff -a", "sysctl -w net.bridge.bridge-nf-call-ip6tables=1",
+                          "sysctl -w net.bridge.bridge-nf-call-iptables=1", "sysctl -w net.ipv4.ip_forward=1",
+                          "modprobe br_netfilter", "modprobe ip_vs"));
+  EXPECT_THAT(rig.fs.calls, IsEmpty());
+}
+
+TEST(Preflight, ClockBehindTheCertificates) {
+  const Plan plan = plan_for(seed_inventory(), "master01");
+  ASSERT_GT(plan.preflight.not_before, 0);
+  Rig rig(plan);
+  rig.options.now = plan.preflight.not_before - 3600;
+  auto report = rig.apply(plan);
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.error().message(),
+            "step 1 (preflight): preflight found 1 problem on master01:\n  - clock: the clock (" +
+                std::to_string(plan.preflight.not_before - 3600) + ") is behind the certificates' notBefore (" +
+                std::to_string(plan.preflight.not_before) + "): they would be rejected. Set the time (a local NTP server)");
+}
+
+TEST(Preflight, ConvergedHostsOwnPortsAreNoConflict) {
+  const Plan plan = plan_for(seed_inventory(), "master01");
+  Rig rig(plan);
+  ASSERT_OK(rig.apply(plan));
+  rig.system.add_file("/proc/net/tcp",
+                      "  sl  local_address rem_address   st\n"
+                      "   0: 00000000:094B 00000000:0000 0A 00000000:00000000 00:00000000 00000000\n");
+  auto again = rig.apply(plan);
+  ASSERT_OK(again);
+  EXPECT_FALSE(again->changed());
+}
+
+// --root DIR on a real folder: files only, services enabled with systemctl --root, and
+// uninstall --purge leaves the folder empty.
+TEST(ApplyRealRoot, InstallTwiceThenUninstall) {
+  const Plan plan = plan_for(seed_inventory(), "node02");
+  kftest::TempDir root;
+  kftest::TempDir bundle;
+  for (const Step& s : plan.steps) {
+    if (s.kind == StepKind::file && s.source.rfind("bundle:", 0) == 0) {
+      kftest::write_file(bundle / s.source.substr(7), s.source.substr(7), 0755);
+    }
+  }
+  RealFs fs(root.path());
+  FakeFs system;
+  FakeCommandRunner runner;
+  ApplyOptions options;
+  options.live = false;
+  options.root = root.path();
+  options.system = &system;
+  options.now = 1800000000;
+  options.bundle_dir = [&]() -> Result<std::string> { return bundle.path(); };
+  auto first = apply_plan(plan, fs, runner, options);
+  ASSERT_OK(first);
+  EXPECT_TRUE(first->changed());
+  EXPECT_THAT(runner.calls, ElementsAre("systemctl --root=" + root.path() + " enable etcd.service",
+                                        "systemctl --root=" + root.path() + " enable kubelet.service",
+                                        "systemctl --root=" + root.path() + " enable kube-proxy.service"));
+  struct stat st {};
+  ASSERT_EQ(::stat((root / "opt/kubernetes/cfg/bootstrap.kubeconfig").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  ASSERT_EQ(::stat((root / "opt/kubernetes/bin/kubelet").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0755u);
+  ASSERT_EQ(::stat((root / "var/lib/etcd").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  EXPECT_FALSE(first->skipped.empty());
+
+  runner.calls.clear();
+  auto second = apply_plan(plan, fs, runner, options);
+  ASSERT_OK(second);
+  EXPECT_FALSE(second->changed());
+  EXPECT_THAT(runner.calls, IsEmpty());
+
+  UninstallOptions remove;
+  remove.live = false;
+  remove.root = root.path();
+  remove.purge = Purge::yes;
+  auto report = uninstall(fs, runner, remove);
+  ASSERT_OK(report);
+  EXPECT_THAT(report->warnings, IsEmpty());
+  std::string listing;
+  EXPECT_EQ(kftest::run_command("find " + root.path() + " -mindepth 1", &listing), 0);
+  EXPECT_EQ(listing, "");
+}
+
+}  // namespace
+}  // namespace installer

@@ -1,0 +1,163 @@
+// Shared fixtures of the render / plan / apply tests: the seed's inventory (1.20.11, docker),
+// the same hosts on 1.30.14 with containerd, a PKI made once per process, and image references
+// whose digests are the real ones recorded in shared/docs/pinned-data.md 1.6.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "installer/inventory.hpp"
+#include "installer/plan.hpp"
+#include "bundlespec/digest.hpp"
+#include "installer/pki.hpp"
+#include "installer/render/common.hpp"
+
+namespace installer::testing {
+
+namespace fixtures_detail {
+
+inline const std::string k_example = std::string(KF_SOURCE_DIR) + "/installer/cluster.example.yaml";
+inline constexpr std::time_t k_now = 1800000000;
+
+inline Inventory load_or_die(const std::string& text, const std::string& source) {
+  std::vector<std::string> warnings;
+  auto inventory = parse_inventory(text, source, warnings);
+  if (!inventory.ok()) {
+    ADD_FAILURE() << inventory.error().message();
+    return Inventory{};
+  }
+  return *inventory;
+}
+
+inline std::string example_text() {
+  std::ifstream in(k_example);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+}  // namespace fixtures_detail
+using namespace fixtures_detail;
+
+inline const Inventory& seed_inventory() {
+  static const Inventory inventory = load_or_die(example_text(), "cluster.yaml");
+  return inventory;
+}
+
+inline const Inventory& current_inventory() {
+  static const Inventory inventory = [] {
+    std::string text = example_text();
+    auto replace = [&](const std::string& from, const std::string& to) {
+      const size_t at = text.find(from);
+      EXPECT_NE(at, std::string::npos) << from;
+      if (at != std::string::npos) text.replace(at, from.size(), to);
+    };
+    replace("kubernetes_version: v1.20.11", "kubernetes_version: v1.30.14");
+    replace("container_runtime: docker", "container_runtime: containerd");
+    return load_or_die(text, "cluster.yaml");
+  }();
+  return inventory;
+}
+
+inline const Host& host(const Inventory& inventory, const std::string& name) {
+  const Host* found = find_host(inventory, name);
+  EXPECT_NE(found, nullptr) << name;
+  return *found;
+}
+
+inline render::ImageRefs seed_images() {
+  return {
+      {"pause", "registry.k8s.io/pause:3.2@sha256:927d98197ec1141a368550822d18fa1c60bdae27b78b0c004f705f548c07814f"},
+      {"coredns",
+       "registry.k8s.io/coredns/coredns:v1.7.0@sha256:73ca82b4ce829766d4f1f10947c3a338888f876fbed0540dc849c89ff256e90c"},
+      {"flannel", "quay.io/coreos/flannel:v0.15.1@sha256:9a296fbb67790659adc3701e287adde3c59803b7fcefe354f1fc482840cdb3d9"},
+  };
+}
+
+inline render::ImageRefs current_images() {
+  return {
+      {"pause", "registry.k8s.io/pause:3.6@sha256:3d380ca8864549e74af4b29c10f9cb0956236dfb01c40ca076fb6c37253234db"},
+      {"coredns",
+       "registry.k8s.io/coredns/coredns:v1.8.0@sha256:cc8fb77bc2a0541949d1d9320a641b82fd392b0d3d8145469ca4709ae769980e"},
+      {"flannel", "quay.io/coreos/flannel:v0.15.1@sha256:9a296fbb67790659adc3701e287adde3c59803b7fcefe354f1fc482840cdb3d9"},
+  };
+}
+
+inline std::vector<BundleImage> bundle_images(const render::ImageRefs& refs) {
+  std::vector<BundleImage> out;
+  for (const auto& [name, ref] : refs) {
+    out.push_back({name, ref, "images/" + name + ".tar", bundlespec::sha256_hex("archive of " + name), 1000});
+  }
+  return out;
+}
+
+inline render::Kit kit_for(const Inventory& inventory, const Host& h) {
+  static std::map<const Inventory*, std::vector<PkiFile>> cache;
+  auto it = cache.find(&inventory);
+  if (it == cache.end()) {
+    auto files = generate_pki(inventory, k_now);
+    EXPECT_TRUE(files.ok()) << (files.ok() ? "" : files.error().message());
+    it = cache.emplace(&inventory, files.ok() ? *files : std::vector<PkiFile>{}).first;
+  }
+  render::Kit kit;
+  for (const std::string& path : kit_files(h)) {
+    for (const auto& file : it->second) {
+      if (file.path == path) kit[path] = file.content;
+    }
+  }
+  return kit;
+}
+
+inline render::RenderInput render_input(const Inventory& inventory, const std::string& host_name) {
+  render::RenderInput in;
+  in.inventory = &inventory;
+  in.host = &host(inventory, host_name);
+  const bool current = inventory.kubernetes_version == "v1.30.14";
+  in.versions.kubernetes = *render::parse_version(inventory.kubernetes_version);
+  in.versions.etcd = *render::parse_version(current ? "v3.5.24" : "v3.4.9");
+  in.images = current ? current_images() : seed_images();
+  in.kit = kit_for(inventory, *in.host);
+  return in;
+}
+
+inline PlanInputs plan_inputs(const Inventory& inventory, const Host& h) {
+  const render::RenderInput in = render_input(inventory, h.name);
+  PlanInputs inputs;
+  inputs.versions = in.versions;
+  inputs.binaries = default_binaries(inputs.paths);
+  for (auto& binary : inputs.binaries) {
+    binary.sha256 = bundlespec::sha256_hex(binary.bundle_path);
+    binary.size = 1000;
+  }
+  inputs.images = bundle_images(in.images);
+  inputs.kit = in.kit;
+  return inputs;
+}
+
+inline std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+inline std::vector<std::string> option_words(const std::string& options_file) {
+  std::vector<std::string> out;
+  for (std::string line : lines(options_file)) {
+    if (line.empty() || line[0] == '#') continue;
+    const size_t quote = line.find("=\"");
+    if (quote != std::string::npos && line.rfind("--", 0) != 0) line = line.substr(quote + 2);
+    if (line.size() >= 2 && line.compare(line.size() - 2, 2, " \\") == 0) line.resize(line.size() - 2);
+    if (!line.empty() && line.back() == '"') line.pop_back();
+    out.push_back(line);
+  }
+  return out;
+}
+
+}  // namespace installer::testing

@@ -1,0 +1,281 @@
+// The pure plan for each of the seed's three hosts: which steps, in which order, with which
+// modes; its JSON; and a table mapping every step of the seed walkthrough
+// (shared/docs/seed-walkthrough.md) to the plan step that does it.
+#include "installer/plan.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "bundlespec/json.hpp"
+#include "installer/pki.hpp"
+#include "plan_fixtures.hpp"
+#include "support/test_util.hpp"
+
+namespace installer {
+namespace {
+
+using installer::testing::current_inventory;
+using installer::testing::host;
+using installer::testing::plan_inputs;
+using installer::testing::seed_inventory;
+using ::testing::ElementsAreArray;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+Plan plan_for(const Inventory& inventory, const std::string& name) {
+  auto plan = make_plan(inventory, host(inventory, name), plan_inputs(inventory, host(inventory, name)));
+  EXPECT_TRUE(plan.ok()) << (plan.ok() ? "" : plan.error().message());
+  return plan.ok() ? *plan : Plan{};
+}
+
+// "file /opt/etcd/ssl/server-key.pem 0600", "service etcd.service", ...
+std::vector<std::string> summary(const Plan& plan) {
+  std::vector<std::string> out;
+  for (const Step& s : plan.steps) {
+    char mode[8] = "";
+    if (s.kind == StepKind::dir || s.kind == StepKind::file) std::snprintf(mode, sizeof mode, " %04o", static_cast<unsigned>(s.mode));
+    out.push_back(s.id + mode);
+  }
+  return out;
+}
+
+const std::vector<std::string> k_master01 = {
+    "preflight",
+    "dir /opt/etcd 0755", "dir /opt/etcd/bin 0755", "dir /opt/etcd/cfg 0755", "dir /opt/etcd/ssl 0700",
+    "dir /var/lib/etcd 0700", "dir /opt/kubernetes 0755", "dir /opt/kubernetes/bin 0755",
+    "dir /opt/kubernetes/cfg 0755", "dir /opt/kubernetes/ssl 0700", "dir /opt/kubernetes/logs 0755",
+    "dir /opt/kubernetes/addons 0755", "dir /root/.kube 0700",
+    "file /etc/sysctl.d/k8s.conf 0644", "file /etc/modules-load.d/k8s.conf 0644", "hosts_block /etc/hosts",
+    "command modprobe", "command sysctl",
+    "file /opt/etcd/bin/etcd 0755", "file /opt/etcd/bin/etcdctl 0755", "file /opt/kubernetes/bin/kube-apiserver 0755",
+    "file /opt/kubernetes/bin/kube-controller-manager 0755", "file /opt/kubernetes/bin/kube-scheduler 0755",
+    "file /opt/kubernetes/bin/kubectl 0755", "symlink /usr/local/bin/kubectl",
+    "file /opt/etcd/ssl/ca.pem 0644", "file /opt/etcd/ssl/server.pem 0644", "file /opt/etcd/ssl/server-key.pem 0600",
+    "file /opt/etcd/ssl/apiserver-etcd-client.pem 0644", "file /opt/etcd/ssl/apiserver-etcd-client-key.pem 0600",
+    "file /opt/kubernetes/ssl/ca.pem 0644", "file /opt/kubernetes/ssl/ca-key.pem 0600",
+    "file /opt/kubernetes/ssl/apiserver.pem 0644", "file /opt/kubernetes/ssl/apiserver-key.pem 0600",
+    "file /opt/kubernetes/ssl/sa.key 0600", "file /opt/kubernetes/ssl/sa.pub 0644",
+    "file /opt/kubernetes/cfg/token.csv 0600",
+    "file /opt/etcd/cfg/etcd.conf 0644", "file /opt/kubernetes/cfg/kube-apiserver.conf 0644",
+    "file /opt/kubernetes/cfg/kube-controller-manager.conf 0644", "file /opt/kubernetes/cfg/kube-scheduler.conf 0644",
+    "file /opt/kubernetes/cfg/kube-controller-manager.kubeconfig 0600",
+    "file /opt/kubernetes/cfg/kube-scheduler.kubeconfig 0600", "file /root/.kube/config 0600",
+    "file /opt/kubernetes/addons/rbac.yaml 0644", "file /opt/kubernetes/addons/kube-flannel.yml 0644",
+    "file /opt/kubernetes/addons/coredns.yaml 0644",
+    "file /usr/lib/systemd/system/etcd.service 0644", "file /usr/lib/systemd/system/kube-apiserver.service 0644",
+    "file /usr/lib/systemd/system/kube-controller-manager.service 0644",
+    "file /usr/lib/systemd/system/kube-scheduler.service 0644",
+    "command daemon-reload",
+    "service etcd.service", "check etcd-health", "service kube-apiserver.service", "check apiserver-ready",
+    "service kube-controller-manager.service", "service kube-scheduler.service", "command apply-addons",
+};
+
+const std::vector<std::string> k_node = {
+    "preflight",
+    "dir /opt/etcd 0755", "dir /opt/etcd/bin 0755", "dir /opt/etcd/cfg 0755", "dir /opt/etcd/ssl 0700",
+    "dir /var/lib/etcd 0700", "dir /opt/kubernetes 0755", "dir /opt/kubernetes/bin 0755",
+    "dir /opt/kubernetes/cfg 0755", "dir /opt/kubernetes/ssl 0700", "dir /opt/kubernetes/logs 0755",
+    "dir /opt/cni/bin 0755", "dir /etc/cni/net.d 0755", "dir /var/lib/kubelet 0700",
+    "file /etc/sysctl.d/k8s.conf 0644", "file /etc/modules-load.d/k8s.conf 0644", "hosts_block /etc/hosts",
+    "command modprobe", "command sysctl",
+    "file /opt/etcd/bin/etcd 0755", "file /opt/etcd/bin/etcdctl 0755", "file /opt/kubernetes/bin/kubelet 0755",
+    "file /opt/kubernetes/bin/kube-proxy 0755", "file /opt/cni/bin/bridge 0755", "file /opt/cni/bin/host-local 0755",
+    "file /opt/cni/bin/loopback 0755", "file /opt/cni/bin/portmap 0755",
+    "file /opt/etcd/ssl/ca.pem 0644", "file /opt/etcd/ssl/server.pem 0644", "file /opt/etcd/ssl/server-key.pem 0600",
+    "file /opt/kubernetes/ssl/ca.pem 0644",
+    "file /opt/etcd/cfg/etcd.conf 0644", "file /opt/kubernetes/cfg/kubelet.conf 0644",
+    "file /opt/kubernetes/cfg/kubelet-config.yml 0644", "file /opt/kubernetes/cfg/bootstrap.kubeconfig 0600",
+    "file /opt/kubernetes/cfg/kube-proxy.conf 0644", "file /opt/kubernetes/cfg/kube-proxy-config.yml 0644",
+    "file /opt/kubernetes/cfg/kube-proxy.kubeconfig 0600",
+    "file /usr/lib/systemd/system/etcd.service 0644", "file /usr/lib/systemd/system/kubelet.service 0644",
+    "file /usr/lib/systemd/system/kube-proxy.service 0644",
+    "command daemon-reload",
+    "image coredns", "image flannel", "image pause",
+    "service etcd.service", "check etcd-health", "service kubelet.service", "service kube-proxy.service",
+    "check kubelet-active",
+};
+
+TEST(Plan, Master01StepsInOrderWithModes) {
+  EXPECT_THAT(summary(plan_for(seed_inventory(), "master01")), ElementsAreArray(k_master01));
+}
+
+TEST(Plan, Node01AndNode02StepsInOrderWithModes) {
+  EXPECT_THAT(summary(plan_for(seed_inventory(), "node01")), ElementsAreArray(k_node));
+  EXPECT_THAT(summary(plan_for(seed_inventory(), "node02")), ElementsAreArray(k_node));
+}
+
+TEST(Plan, EveryStepHasAReasonAndAUniqueIdAndSecretsAre0600) {
+  for (const char* name : {"master01", "node01", "node02"}) {
+    const Plan plan = plan_for(seed_inventory(), name);
+    std::set<std::string> ids;
+    for (const Step& s : plan.steps) {
+      EXPECT_FALSE(s.reason.empty()) << s.id;
+      EXPECT_TRUE(ids.insert(s.id).second) << "duplicate " << s.id;
+      EXPECT_EQ(s.digest.size(), 64u) << s.id;
+      if (s.kind == StepKind::file) {
+        EXPECT_EQ(s.sha256.size(), 64u) << s.id;
+        if (s.secret) {
+          EXPECT_EQ(s.mode, 0600u) << s.id;
+        }
+        if (s.content.find("PRIVATE KEY") != std::string::npos) {
+          EXPECT_TRUE(s.secret) << s.id;
+        }
+      }
+    }
+  }
+}
+
+TEST(Plan, IsPureAndItsJsonHoldsNoSecret) {
+  const Plan a = plan_for(seed_inventory(), "master01");
+  const Plan b = plan_for(seed_inventory(), "master01");
+  const std::string json = bundlespec::to_pretty_json(plan_to_json(a));
+  EXPECT_EQ(json, bundlespec::to_pretty_json(plan_to_json(b)));
+  EXPECT_THAT(json, Not(HasSubstr("PRIVATE KEY")));
+  const auto kit = installer::testing::kit_for(seed_inventory(), host(seed_inventory(), "master01"));
+  const std::string token = kit.at(PkiPaths::token_csv).substr(0, 32);
+  EXPECT_THAT(json, Not(HasSubstr(token)));
+  auto parsed = bundlespec::parse_json(json);
+  ASSERT_OK(parsed);
+  const auto& steps = parsed->find("steps")->as_array();
+  ASSERT_EQ(steps.size(), a.steps.size());
+  const bundlespec::Json& key = steps[27];
+  EXPECT_EQ(key.find("id")->as_string(), "file /opt/etcd/ssl/server-key.pem");
+  EXPECT_EQ(key.find("mode")->as_string(), "0600");
+  EXPECT_EQ(key.find("owner")->as_string(), "root:root");
+  EXPECT_EQ(key.find("source")->as_string(), "pki:etcd/server-key.pem");
+  EXPECT_EQ(key.find("sha256")->as_string(), a.steps[27].sha256);
+  EXPECT_TRUE(key.find("secret")->as_bool());
+  EXPECT_EQ(key.find("n")->as_integer(), 28);
+  EXPECT_EQ(parsed->find("preflight")->find("ports")->as_array().size(), 5u);
+}
+
+TEST(Plan, WithoutKitOrBundleDigestsAreUnknown) {
+  PlanInputs inputs;
+  inputs.versions.kubernetes = *render::parse_version("v1.20.11");
+  inputs.binaries = default_binaries(inputs.paths);
+  auto plan = make_plan(seed_inventory(), host(seed_inventory(), "node01"), inputs);
+  ASSERT_OK(plan);
+  std::vector<std::string> want = k_node;
+  std::erase_if(want, [](const std::string& id) { return id.rfind("image ", 0) == 0; });
+  EXPECT_THAT(summary(*plan), ElementsAreArray(want)) << "the same steps, no images without a bundle";
+  const std::string json = bundlespec::to_pretty_json(plan_to_json(*plan));
+  EXPECT_THAT(json, HasSubstr("\"id\": \"file /opt/kubernetes/cfg/bootstrap.kubeconfig\""));
+  for (const Step& s : plan->steps) {
+    if (s.id == "file /opt/kubernetes/cfg/bootstrap.kubeconfig" || s.id == "file /opt/kubernetes/bin/kubelet") {
+      EXPECT_EQ(s.sha256, "") << s.id;
+    }
+    if (s.id == "file /opt/etcd/cfg/etcd.conf") {
+      EXPECT_EQ(s.sha256.size(), 64u);
+    }
+  }
+}
+
+TEST(Plan, RefusesABundleWithoutANeededBinary) {
+  auto inputs = plan_inputs(seed_inventory(), host(seed_inventory(), "node01"));
+  std::erase_if(inputs.binaries, [](const BundleBinary& b) { return b.bundle_path == "kubernetes/bin/kubelet"; });
+  auto plan = make_plan(seed_inventory(), host(seed_inventory(), "node01"), inputs);
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.error().message(), "bundle has no kubernetes/bin/kubelet (needed by role node)");
+}
+
+TEST(Plan, CurrentVersionLoadsImagesWithCtr) {
+  const Plan plan = plan_for(current_inventory(), "node01");
+  EXPECT_EQ(plan.kubernetes_version, "v1.30.14");
+  for (const Step& s : plan.steps) {
+    if (s.kind == StepKind::image) {
+      EXPECT_EQ(s.commands.front().front(), "ctr") << s.id;
+    }
+  }
+}
+
+TEST(Plan, ServiceDigestFollowsItsInputs) {
+  auto inputs = plan_inputs(seed_inventory(), host(seed_inventory(), "node01"));
+  const auto a = make_plan(seed_inventory(), host(seed_inventory(), "node01"), inputs);
+  Inventory changed = seed_inventory();
+  changed.dns_ip = "10.0.0.10";
+  const auto b = make_plan(changed, *find_host(changed, "node01"), inputs);
+  ASSERT_OK(a);
+  ASSERT_OK(b);
+  auto digest = [](const Plan& p, const std::string& id) {
+    for (const Step& s : p.steps) {
+      if (s.id == id) return s.digest;
+    }
+    return std::string();
+  };
+  EXPECT_NE(digest(*a, "service kubelet.service"), digest(*b, "service kubelet.service")) << "clusterDNS changed";
+  EXPECT_EQ(digest(*a, "service kube-proxy.service"), digest(*b, "service kube-proxy.service"));
+  EXPECT_EQ(digest(*a, "service etcd.service"), digest(*b, "service etcd.service"));
+}
+
+// Every step of shared/docs/seed-walkthrough.md and the plan step that does it, on the host the
+// seed does it on. An empty step id means "not done by the plan", with the reason.
+struct SeedStep {
+  const char* seed;
+  const char* host;
+  const char* step;  // plan step id, or "" with `why`
+  const char* why = "";
+};
+
+const SeedStep k_seed_map[] = {
+    {"1 stop and disable firewalld; flush iptables", "", "", "site policy: kubeferry does not touch firewalls"},
+    {"1 SELinux off", "", "", "site policy; the installed components need no SELinux change on Debian"},
+    {"1 swap off now and in /etc/fstab", "node01", "preflight", "reported; --fix runs swapoff -a"},
+    {"1 set the hostname", "", "", "kubelet uses --hostname-override=<inventory name>"},
+    {"1 add every host to /etc/hosts", "node01", "hosts_block /etc/hosts"},
+    {"1 /etc/sysctl.d/k8s.conf", "node01", "file /etc/sysctl.d/k8s.conf"},
+    {"1 sysctl --system", "node01", "command sysctl"},
+    {"1 time sync", "node01", "preflight", "clock checked against the certificates' notBefore"},
+    {"2 etcd CA and server certificate", "master01", "file /opt/etcd/ssl/server.pem", "made by pki init"},
+    {"2 Kubernetes CA, apiserver, admin, kube-proxy", "master01", "file /opt/kubernetes/ssl/apiserver.pem"},
+    {"2 signing duration 87600h", "master01", "file /opt/kubernetes/cfg/kube-controller-manager.conf"},
+    {"3 etcd and etcdctl to /opt/etcd/bin", "node02", "file /opt/etcd/bin/etcdctl"},
+    {"3 certs to /opt/etcd/ssl", "node02", "file /opt/etcd/ssl/server-key.pem"},
+    {"3 config /opt/etcd/cfg", "node02", "file /opt/etcd/cfg/etcd.conf"},
+    {"3 unit etcd.service", "node02", "file /usr/lib/systemd/system/etcd.service"},
+    {"3 start all members together", "node02", "service etcd.service"},
+    {"3 etcdctl endpoint health", "node02", "check etcd-health"},
+    {"4 container runtime on nodes", "node01", "preflight", "an existing docker or containerd must run"},
+    {"5 layout /opt/kubernetes/{bin,cfg,ssl,logs}", "master01", "dir /opt/kubernetes/logs"},
+    {"5 master binaries to bin/", "master01", "file /opt/kubernetes/bin/kube-apiserver"},
+    {"5 kubectl symlinked into /usr/local/bin", "master01", "symlink /usr/local/bin/kubectl"},
+    {"5 token.csv", "master01", "file /opt/kubernetes/cfg/token.csv"},
+    {"5 start kube-apiserver", "master01", "service kube-apiserver.service"},
+    {"5 start kube-scheduler", "master01", "service kube-scheduler.service"},
+    {"5 start kube-controller-manager", "master01", "service kube-controller-manager.service"},
+    {"5 admin kubeconfig", "master01", "file /root/.kube/config"},
+    {"5 kubectl get cs healthy", "master01", "check apiserver-ready"},
+    {"6 kubelet and kube-proxy binaries", "node01", "file /opt/kubernetes/bin/kubelet"},
+    {"6 bootstrap.kubeconfig", "node01", "file /opt/kubernetes/cfg/bootstrap.kubeconfig"},
+    {"6 kube-proxy.kubeconfig", "node01", "file /opt/kubernetes/cfg/kube-proxy.kubeconfig"},
+    {"6 RBAC kubelet-bootstrap -> system:node-bootstrapper", "master01", "file /opt/kubernetes/addons/rbac.yaml"},
+    {"6 start kubelet (TLS bootstrap)", "node01", "service kubelet.service"},
+    {"6 kubectl certificate approve", "master01", "command apply-addons", "automatic: nodeclient binding"},
+    {"6 load the ip_vs modules", "node01", "command modprobe"},
+    {"6 start kube-proxy", "node01", "service kube-proxy.service"},
+    {"7 CNI plugins into /opt/cni/bin", "node01", "file /opt/cni/bin/bridge"},
+    {"7 flannel image loaded", "node01", "image flannel"},
+    {"7 kubectl apply -f kube-flannel.yml", "master01", "command apply-addons"},
+    {"7 coredns image loaded on every node", "node02", "image coredns"},
+    {"7 kubectl apply -f coredns.yaml", "master01", "command apply-addons"},
+    {"7 DNS test with busybox:1.28.4", "", "", "busybox's digest is NOT FOUND in pinned-data; left to the e2e tests"},
+};
+
+TEST(Plan, EverySeedStepMapsToAPlanStep) {
+  std::map<std::string, Plan> plans;
+  for (const char* name : {"master01", "node01", "node02"}) plans[name] = plan_for(seed_inventory(), name);
+  int mapped = 0;
+  for (const SeedStep& row : k_seed_map) {
+    if (std::string(row.step).empty()) {
+      EXPECT_STRNE(row.why, "") << row.seed << ": an unmapped step must say why";
+      continue;
+    }
+    const Plan& plan = plans.at(row.host);
+    const bool found = std::any_of(plan.steps.begin(), plan.steps.end(), [&](const Step& s) { return s.id == row.step; });
+    EXPECT_TRUE(found) << row.seed << " -> " << row.host << ": " << row.step;
+    ++mapped;
+  }
+  EXPECT_EQ(mapped, 37);
+}
+
+}  // namespace
+}  // namespace installer
