@@ -374,7 +374,8 @@ Status write_image_archive(const std::string& root, const ImageRecord& image, co
   return tar.finish();
 }
 
-Result<std::vector<LoadReport>> load_images(const std::string& root, const Runtime& runtime, bs::Progress& progress) {
+Result<std::vector<LoadReport>> load_images(const std::string& root, const Runtime& runtime, bs::Progress& progress,
+                                            const std::function<void(const LoadReport&)>& on_report) {
   TRY_ASSIGN(const bs::ImagesIndex index, read_images_index(root));
   // A runtime that exits early must not kill us with SIGPIPE: the write fails with EPIPE.
   ::signal(SIGPIPE, SIG_IGN);
@@ -412,6 +413,7 @@ Result<std::vector<LoadReport>> load_images(const std::string& root, const Runti
     }
     progress.finish_item(image.name,
                          loaded->outcome == LoadOutcome::present ? bs::ItemOutcome::cached : bs::ItemOutcome::done);
+    if (on_report) on_report(*loaded);
     reports.push_back(std::move(loaded).value());
   }
   return reports;

@@ -23,6 +23,7 @@
 // Thread-safety: one call at a time; it spawns processes and waits for them.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -87,9 +88,10 @@ struct LoadReport {
 };
 
 // Loads every image of ROOT's bundle into `runtime` (see the file comment). Stops at the first
-// failure; images loaded before it stay loaded (a re-run skips them). Progress gets one item
-// per image.
+// failure; images loaded before it stay loaded (a re-run skips them), and `on_report` (may be
+// empty) has been called for each of them as it finished. Progress gets one item per image.
 bundlespec::Result<std::vector<LoadReport>> load_images(const std::string& root, const Runtime& runtime,
-                                                        bundlespec::Progress& progress);
+                                                        bundlespec::Progress& progress,
+                                                        const std::function<void(const LoadReport&)>& on_report = {});
 
 }  // namespace installer

@@ -32,14 +32,14 @@ struct ImagesLoadOptions {
 bs::Status load_from(const std::string& root, const Runtime& runtime, const GlobalOptions& global) {
   bs::ConsoleProgress progress(stderr, global.quiet ? bs::ConsoleMode::quiet : bs::detect_console_mode(2),
                                "kubeferry-install: ");
-  TRY_ASSIGN(const auto reports, load_images(root, runtime, progress));
   size_t loaded = 0;
-  for (const LoadReport& report : reports) {
-    const bool present = report.outcome == LoadOutcome::present;
-    loaded += present ? 0 : 1;
-    std::printf("%s %s %s %s\n", present ? "present" : "loaded", report.name.c_str(), report.loaded_as.c_str(),
-                report.digest.c_str());
-  }
+  TRY_ASSIGN(const auto reports, load_images(root, runtime, progress, [&](const LoadReport& report) {
+               const bool present = report.outcome == LoadOutcome::present;
+               loaded += present ? 0 : 1;
+               std::printf("%s %s %s %s\n", present ? "present" : "loaded", report.name.c_str(),
+                           report.loaded_as.c_str(), report.digest.c_str());
+               std::fflush(stdout);
+             }));
   if (!global.quiet) {
     std::fprintf(stderr, "kubeferry-install: %zu images loaded into %s (%s), %zu already present\n", loaded,
                  std::string(runtime_name(runtime.kind)).c_str(), runtime.address.c_str(), reports.size() - loaded);

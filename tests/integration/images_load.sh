@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# Images from a real registry, through a signed .run, into a real containerd 1.6 and a real
+# dockerd 20.10 (own sockets and data roots, shared/docs/test-rig.md 2d/2e), offline:
+#   kubeferry images fetch -> kubeferry pack -> kubeferry-install images load
+# Checks `ctr images ls` (exact names and the pinned digests) and `docker image inspect` (image
+# ID = config digest), that a container from the busybox image runs and prints, that a second
+# load skips every image, and the exact errors for a corrupted blob and a platform the bundle
+# lacks. Exit 77 only when a daemon cannot start here (the reason is printed).
+set -euo pipefail
+
+BIN="${KF_BIN_DIR:?}"
+SRC="${KF_SOURCE_DIR:?}"
+for tool in docker-registry skopeo umoci openssl curl python3 containerd ctr runc; do
+  command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
+done
+
+WORK="$(mktemp -d)"
+CTRD_PID=""
+DOCKERD_PID=""
+stop_pid() {  # stop_pid PID SECONDS
+  [[ -n "$1" ]] || return 0
+  kill -TERM "$1" 2>/dev/null || true
+  for _ in $(seq 1 $(($2 * 10))); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+cleanup() {
+  bash "$SRC/scripts/rig/registry.sh" stop "$WORK/rig" || true
+  stop_pid "$DOCKERD_PID" 10
+  stop_pid "$CTRD_PID" 5
+  if [[ -n "${REMOVE_KEY_JSON:-}" ]]; then rm -f /etc/docker/key.json; fi
+  # overlay mounts of the daemons' own data roots, then the folder
+  grep -o " $WORK/[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+expect_eq() { [[ "$2" == "$3" ]] || fail "$1: expected [$2], got [$3]"; }
+
+# 1. Registry, images, bundle.
+bash "$SRC/scripts/rig/registry.sh" start "$WORK/rig" >/dev/null
+# shellcheck disable=SC1091
+source "$WORK/rig/env"
+BUSYBOX_SHA=$(sha256sum /usr/bin/busybox | cut -d' ' -f1)
+R="$REG_PLAIN"
+cat >"$WORK/m.yaml" <<EOF
+bundle: images-test
+kubernetes_version: v1.20.11
+epoch: 1600000000
+artifacts:
+  - {name: busybox-bin, version: '1.35', kind: file, url: 'http://127.0.0.1/busybox',
+     checksum: 'sha256:$BUSYBOX_SHA', source: test, to: bin/busybox, mode: 0755}
+images:
+  - {name: busybox, ref: '$R/test/busybox:1.0@$DIGEST_BUSYBOX_1_0', source: test}
+  - {name: busybox-v2, ref: '$R/test/busybox:1.0-v2s2@$DIGEST_BUSYBOX_1_0_V2S2', source: test}
+  - {name: multi, ref: '$R/test/busybox:multi@$DIGEST_BUSYBOX_MULTI', source: test}
+  - {name: tools, ref: '$R/test/tools:1.0@$DIGEST_TOOLS_1_0', source: test}
+EOF
+mkdir "$WORK/stage"
+"$BIN/kubeferry" -q images fetch "$WORK/m.yaml" --out "$WORK/stage" --plain-http "$R" --cache "$WORK/cache" >/dev/null
+"$BIN/kubeferry" -q keygen --out "$WORK/key" >/dev/null 2>&1
+"$BIN/kubeferry" -q pack "$WORK/stage" --name images-test --key "$WORK/key" -o "$WORK/b.run" --level 3 >/dev/null
+# The registry is not needed from here on.
+bash "$SRC/scripts/rig/registry.sh" stop "$WORK/rig"
+
+config_of() {  # config_of NAME: the amd64 config digest from images.json
+  python3 -c 'import json,sys; i=json.load(open(sys.argv[1])); print([x for x in i["images"] if x["name"]==sys.argv[2]][0]["platforms"][0]["config"]["digest"])' \
+    "$WORK/stage/images/images.json" "$1"
+}
+
+# 2. containerd with its own root, state and socket.
+C="$WORK/containerd"
+mkdir -p "$C"
+cat >"$C/config.toml" <<EOF
+version = 2
+root = "$C/root"
+state = "$C/state"
+[grpc]
+  address = "$C/containerd.sock"
+[ttrpc]
+  address = "$C/containerd.sock.ttrpc"
+[debug]
+  address = "$C/debug.sock"
+[plugins."io.containerd.grpc.v1.cri"]
+  disable_tcp_service = true
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$C/cni-conf"
+EOF
+containerd --config "$C/config.toml" >"$C/log" 2>&1 &
+CTRD_PID=$!
+for _ in $(seq 1 100); do ctr -a "$C/containerd.sock" version >/dev/null 2>&1 && break; sleep 0.1; done
+if ! ctr -a "$C/containerd.sock" version >/dev/null 2>&1; then
+  echo "skip: containerd does not start here:"; tail -5 "$C/log"; exit 77
+fi
+CTR=(ctr -a "$C/containerd.sock" -n k8s.io)
+LOAD=("$BIN/kubeferry-install" --bundle "$WORK/b.run" images load --runtime containerd --address "$C/containerd.sock")
+
+"${LOAD[@]}" >"$WORK/load1.txt" 2>"$WORK/load1.err" || fail "containerd load: $(cat "$WORK/load1.err")"
+expect_eq "containerd load" "loaded busybox $R/test/busybox:1.0 $DIGEST_BUSYBOX_1_0
+loaded busybox-v2 $R/test/busybox:1.0-v2s2 $DIGEST_BUSYBOX_1_0_V2S2
+loaded multi $R/test/busybox:multi $DIGEST_BUSYBOX_MULTI
+loaded tools $R/test/tools:1.0 $DIGEST_TOOLS_1_0" "$(cat "$WORK/load1.txt")"
+# (containerd's CRI plugin adds sha256:<config> aliases in k8s.io; only the names matter here)
+expect_eq "ctr images ls" "$R/test/busybox:1.0 $DIGEST_BUSYBOX_1_0
+$R/test/busybox:1.0-v2s2 $DIGEST_BUSYBOX_1_0_V2S2
+$R/test/busybox:multi $DIGEST_BUSYBOX_MULTI
+$R/test/tools:1.0 $DIGEST_TOOLS_1_0" "$("${CTR[@]}" images ls | awk 'NR>1 && $1 !~ /^sha256:/ {print $1, $3}' | sort)"
+# A second load changes nothing.
+"${LOAD[@]}" >"$WORK/load2.txt" 2>/dev/null
+expect_eq "containerd reload" "present busybox $R/test/busybox:1.0 $DIGEST_BUSYBOX_1_0
+present busybox-v2 $R/test/busybox:1.0-v2s2 $DIGEST_BUSYBOX_1_0_V2S2
+present multi $R/test/busybox:multi $DIGEST_BUSYBOX_MULTI
+present tools $R/test/tools:1.0 $DIGEST_TOOLS_1_0" "$(cat "$WORK/load2.txt")"
+# Containers from the imported images run (the multi-arch one and the second-layer one).
+expect_eq "ctr run busybox" "hello-from-containerd" \
+  "$("${CTR[@]}" run --rm "$R/test/busybox:multi" "kf-images-$$-1" /bin/busybox echo hello-from-containerd)"
+expect_eq "ctr run tools" "kubeferry test tools image" \
+  "$("${CTR[@]}" run --rm "$R/test/tools:1.0" "kf-images-$$-2" /bin/cat /etc/motd)"
+
+# 3. A corrupted blob in an extracted bundle: refused with the exact reason, nothing named.
+"$BIN/kubeferry-install" --bundle "$WORK/b.run" -q extract --to "$WORK/ex"
+TOOLS_LAYER=$(python3 -c 'import json,sys; i=json.load(open(sys.argv[1])); print([x for x in i["images"] if x["name"]=="tools"][0]["platforms"][0]["layers"][1]["digest"])' "$WORK/stage/images/images.json")
+cp -r "$WORK/ex" "$WORK/bad"
+BLOB="$WORK/bad/images/blobs/sha256/${TOOLS_LAYER#sha256:}"
+chmod u+w "$BLOB"
+printf '\xff' | dd of="$BLOB" bs=1 seek=100 conv=notrunc status=none
+set +e
+"$BIN/kubeferry-install" -q images load --runtime containerd --address "$C/containerd.sock" --namespace kf-bad \
+  --from "$WORK/bad" >"$WORK/bad.txt" 2>"$WORK/bad.err"; rc=$?
+set -e
+expect_eq "corrupted rc" 3 "$rc"
+expect_eq "corrupted message" "kubeferry-install: error: image 'tools' ($R/test/tools:1.0): image 'tools': blob $TOOLS_LAYER is corrupted: its SHA-256 is sha256:$(sha256sum "$BLOB" | cut -d' ' -f1) ($BLOB); extract the bundle again" "$(cat "$WORK/bad.err")"
+expect_eq "corrupted: loaded before the bad one" "loaded busybox $R/test/busybox:1.0 $DIGEST_BUSYBOX_1_0
+loaded busybox-v2 $R/test/busybox:1.0-v2s2 $DIGEST_BUSYBOX_1_0_V2S2
+loaded multi $R/test/busybox:multi $DIGEST_BUSYBOX_MULTI" "$(cat "$WORK/bad.txt")"
+expect_eq "corrupted: tools not imported" "" "$(ctr -a "$C/containerd.sock" -n kf-bad images ls -q | grep tools || true)"
+
+# 4. An image the bundle has only for another platform.
+cp -r "$WORK/ex" "$WORK/arm"
+sed -i 's#"platform":"linux/amd64"#"platform":"linux/arm64"#' "$WORK/arm/images/images.json"
+set +e
+"$BIN/kubeferry-install" -q images load --runtime containerd --address "$C/containerd.sock" --namespace kf-arm \
+  --from "$WORK/arm" >/dev/null 2>"$WORK/arm.err"; rc=$?
+set -e
+expect_eq "platform rc" 2 "$rc"
+expect_eq "platform message" "kubeferry-install: error: image 'busybox' ($R/test/busybox:1.0): image 'busybox' ($R/test/busybox:1.0) is not in this bundle for linux/amd64 (it has linux/arm64); build the bundle with --platform linux/amd64" "$(cat "$WORK/arm.err")"
+stop_pid "$CTRD_PID" 5; CTRD_PID=""
+
+# 5. dockerd 20.10 (never without --bridge=none --iptables=false), docker-archive streams.
+if ! command -v dockerd >/dev/null; then echo "images_load: containerd checks passed; skip docker: dockerd not installed"; exit 0; fi
+D="$WORK/docker"
+mkdir -p "$D"
+# dockerd writes /etc/docker/key.json; remove it afterwards unless it was there before.
+[[ -e /etc/docker/key.json ]] || REMOVE_KEY_JSON=1
+dockerd --data-root "$D/root" --exec-root "$D/exec" --pidfile "$D/docker.pid" --host "unix://$D/docker.sock" \
+  --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false --bridge=none --userland-proxy=false \
+  >"$D/log" 2>&1 &
+DOCKERD_PID=$!
+DOCKER=(docker -H "unix://$D/docker.sock")
+for _ in $(seq 1 100); do "${DOCKER[@]}" version >/dev/null 2>&1 && break; sleep 0.1; done
+if ! "${DOCKER[@]}" version >/dev/null 2>&1; then
+  echo "skip: dockerd does not start here:"; tail -5 "$D/log"; exit 77
+fi
+DLOAD=("$BIN/kubeferry-install" images load --runtime docker --address "$D/docker.sock" --from "$WORK/ex")
+"${DLOAD[@]}" >"$WORK/dload1.txt" 2>"$WORK/dload1.err" || fail "docker load: $(cat "$WORK/dload1.err")"
+expect_eq "docker load" "loaded busybox $R/test/busybox:1.0 $(config_of busybox)
+loaded busybox-v2 $R/test/busybox:1.0-v2s2 $(config_of busybox-v2)
+loaded multi $R/test/busybox:multi $(config_of multi)
+loaded tools $R/test/tools:1.0 $(config_of tools)" "$(cat "$WORK/dload1.txt")"
+# busybox:1.0, 1.0-v2s2 and multi share one config, so docker shows them as one image ID.
+for pair in busybox=busybox:1.0 busybox-v2=busybox:1.0-v2s2 multi=busybox:multi tools=tools:1.0; do
+  expect_eq "docker inspect ${pair#*=}" "$(config_of "${pair%%=*}")" \
+    "$("${DOCKER[@]}" image inspect --format '{{.Id}}' "$R/test/${pair#*=}")"
+done
+expect_eq "docker tags" "[$R/test/tools:1.0]" "$("${DOCKER[@]}" image inspect --format '{{.RepoTags}}' "$R/test/tools:1.0")"
+"${DLOAD[@]}" >"$WORK/dload2.txt" 2>/dev/null
+expect_eq "docker reload" "4" "$(grep -c '^present ' "$WORK/dload2.txt")"
+expect_eq "docker run" "hello-from-docker" \
+  "$("${DOCKER[@]}" run --rm --network none "$R/test/busybox:1.0" /bin/busybox echo hello-from-docker)"
+expect_eq "docker run tools" "kubeferry test tools image" \
+  "$("${DOCKER[@]}" run --rm --network none "$R/test/tools:1.0")"
+
+echo "images_load: all checks passed"
