@@ -175,8 +175,38 @@ class StagingDir {
 bs::Result<Manifest> load_pinned_manifest(const BuildOptions& options) {
   TRY_ASSIGN(Manifest manifest, load_manifest(options.manifest_path));
   TRY_ASSIGN(ChecksumOverrides overrides, parse_checksum_overrides(options.checksum_overrides));
-  TRY(require_checksums(manifest, overrides));
+  TRY(require_pins(manifest, overrides));
   return apply_checksum_overrides(std::move(manifest), overrides);
+}
+
+// Every file under STAGING/images, relative to STAGING, sorted.
+bs::Result<std::vector<std::string>> image_files(const std::string& staging) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  const std::filesystem::path root(staging);
+  for (auto it = std::filesystem::recursive_directory_iterator(root / "images", ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec)) files.push_back(std::filesystem::relative(it->path(), root, ec).string());
+  }
+  if (ec) return bs::make_error("list " + staging + "/images: " + ec.message());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::vector<LockedImage> locked_images(const bs::ImagesIndex& index) {
+  std::vector<LockedImage> locked;
+  for (const auto& image : index.images) {
+    LockedImage entry;
+    entry.name = image.name;
+    entry.reference = image.reference;
+    entry.digest = image.target.digest;
+    if (image.platforms.size() == 1 && image.platforms.front().manifest.digest != image.target.digest) {
+      entry.platform_digest = image.platforms.front().manifest.digest;
+    }
+    for (const auto& blob : bs::image_blobs(image)) entry.size += blob.size;
+    locked.push_back(std::move(entry));
+  }
+  return locked;
 }
 
 std::vector<FetchRequest> requests_for(const Manifest& manifest) {
@@ -193,9 +223,10 @@ std::vector<FetchRequest> requests_for(const Manifest& manifest) {
 
 // bundle.lock, sbom.spdx.json and manifest.yaml, written into staging.
 bs::Result<std::vector<std::string>> write_records(const Manifest& manifest, const std::string& manifest_text,
-                                                   const std::vector<FetchResult>& fetched, const std::string& staging) {
-  const std::string lock = bs::to_pretty_json(make_lock(manifest, bs::sha256_hex(manifest_text), fetched, {}));
-  const std::string sbom = bs::to_pretty_json(make_sbom(manifest, fetched, {}, bs::sha256_hex(lock)));
+                                                   const std::vector<FetchResult>& fetched,
+                                                   const std::vector<LockedImage>& images, const std::string& staging) {
+  const std::string lock = bs::to_pretty_json(make_lock(manifest, bs::sha256_hex(manifest_text), fetched, images));
+  const std::string sbom = bs::to_pretty_json(make_sbom(manifest, fetched, images, bs::sha256_hex(lock)));
   TRY(bs::write_file_atomic(staging + "/bundle.lock", lock, 0644, bs::Overwrite::no));
   TRY(bs::write_file_atomic(staging + "/sbom.spdx.json", sbom, 0644, bs::Overwrite::no));
   TRY(bs::write_file_atomic(staging + "/manifest.yaml", manifest_text, 0644, bs::Overwrite::no));
@@ -222,14 +253,30 @@ bs::Result<BuildSummary> run_build(const BuildOptions& options, bs::Progress& pr
     TRY(unpack_members(manifest.artifacts[i], fetched[i].path, staging.path()));
   }
 
-  // 4. The records of what went in.
-  TRY_ASSIGN(std::vector<std::string> extra, write_records(manifest, manifest_text, fetched, staging.path()));
+  // 4. Images by digest, every blob once.
+  std::vector<LockedImage> images;
+  std::vector<std::string> extra;
+  if (!manifest.images.empty()) {
+    TRY_ASSIGN(std::vector<ImageRef> refs, image_refs(manifest));
+    RegistryOptions registry = options.registry;
+    registry.fetch = options.fetch;
+    registry.platforms = manifest.platforms;
+    TRY_ASSIGN(ImagesSummary fetched_images, fetch_images(refs, registry, staging.path(), progress));
+    summary.images = fetched_images.index.images.size();
+    summary.image_blobs = fetched_images.blob_count;
+    images = locked_images(fetched_images.index);
+    TRY_ASSIGN(extra, image_files(staging.path()));
+  }
+
+  // 5. The records of what went in.
+  TRY_ASSIGN(std::vector<std::string> records, write_records(manifest, manifest_text, fetched, images, staging.path()));
+  extra.insert(extra.end(), records.begin(), records.end());
   TRY_ASSIGN(std::vector<bs::SourceEntry> entries, bundle_entries(manifest, fetched, staging.path(), extra));
   std::vector<bs::IndexEntry> plain;
   for (const auto& source : entries) plain.push_back(source.entry);
   TRY(bs::validate_entries(plain));
 
-  // 5. The container and its stock-tool checksum files.
+  // 6. The container and its stock-tool checksum files.
   bs::WriterOptions writer;
   writer.name = manifest.bundle;
   writer.platform = manifest.platforms.front();

@@ -5,8 +5,9 @@
 //   2. fetch every artifact into the content-addressed cache (verified while streaming);
 //   3. lay out the bundle: file artifacts are read straight from the cache, tarball members
 //      are unpacked into a private staging folder beside the output;
-//   4. add bundle.lock, sbom.spdx.json and manifest.yaml;
-//   5. write the container with the bundle library, then OUT.sha256 and OUT.sha256.sig.
+//   4. fetch the images by digest into STAGING/images (blobs stored once, images.hpp);
+//   5. add bundle.lock, sbom.spdx.json and manifest.yaml;
+//   6. write the container with the bundle library, then OUT.sha256 and OUT.sha256.sig.
 // The staging folder is removed on every path; the output appears only when complete.
 // Thread-safety: one build per process at a time.
 #pragma once
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "builder/fetch.hpp"
+#include "builder/images.hpp"
 #include "builder/lock.hpp"
 #include "builder/manifest.hpp"
 #include "bundlespec/progress.hpp"
@@ -30,6 +32,8 @@ struct BuildOptions {
   std::string installer_path;           // "" = kubeferry-install beside kubeferry
   std::vector<std::string> checksum_overrides;  // NAME=sha256:<hex>
   FetchOptions fetch;
+  // Registry settings for the manifest's images (fetch options are copied from `fetch`).
+  RegistryOptions registry;
   int level = 19;
   int threads = 0;
 };
@@ -38,6 +42,8 @@ struct BuildSummary {
   bundlespec::WriteResult written;
   size_t downloaded = 0;   // artifacts fetched over the network
   size_t from_cache = 0;   // artifacts found in the cache
+  size_t images = 0;       // images in the bundle
+  size_t image_blobs = 0;  // distinct blobs they need (shared layers counted once)
 };
 
 // Unpacks the members a tarball artifact keeps into `staging` (at their bundle paths).
@@ -46,7 +52,8 @@ struct BuildSummary {
 bundlespec::Status unpack_members(const Artifact& artifact, const std::string& tarball, const std::string& staging);
 
 // The bundle's entries for the given artifacts (files from the cache, members from staging),
-// plus the extra files already written under staging, with all parent folders, sorted.
+// plus the extra files already written under staging (paths relative to it), with all parent
+// folders, sorted.
 bundlespec::Result<std::vector<bundlespec::SourceEntry>> bundle_entries(
     const Manifest& manifest, const std::vector<FetchResult>& fetched, const std::string& staging,
     const std::vector<std::string>& extra_files);

@@ -9,6 +9,7 @@
 #include "builder/assemble.hpp"
 #include "builder/cli.hpp"
 #include "builder/interrupt.hpp"
+#include "builder/registry.hpp"
 #include "bundlespec/container.hpp"
 #include "bundlespec/extract.hpp"
 #include "bundlespec/json.hpp"
@@ -28,6 +29,7 @@ struct BuildCliOptions {
   long low_speed_limit = 1024;
   double low_speed_time = 60;
   int retries = 4;
+  std::vector<std::string> creds;
 };
 
 struct InspectOptions {
@@ -60,6 +62,10 @@ bs::Status run_build_command(BuildCliOptions& options, const GlobalOptions& glob
   build.fetch.low_speed_limit = options.low_speed_limit;
   build.fetch.low_speed_time = std::chrono::seconds(static_cast<long>(options.low_speed_time));
   build.fetch.max_attempts = options.retries;
+  for (const std::string& text : options.creds) {
+    TRY_ASSIGN(auto entry, parse_creds_flag(text));
+    build.registry.credentials[entry.first] = std::move(entry.second);
+  }
   if (build.installer_path.empty()) {
     char self[4096];
     const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
@@ -71,10 +77,12 @@ bs::Status run_build_command(BuildCliOptions& options, const GlobalOptions& glob
   if (!summary.ok()) return std::move(summary).error().context("build " + build.manifest_path);
   std::printf("%s  %s\n", summary->written.file_sha256.c_str(), build.output.c_str());
   if (!global.quiet) {
-    std::fprintf(stderr, "kubeferry: %s: %zu entries, %s; %zu artifacts downloaded, %zu from the cache; signed by %s\n",
+    std::fprintf(stderr,
+                 "kubeferry: %s: %zu entries, %s; %zu artifacts downloaded, %zu from the cache; %zu images (%zu blobs); "
+                 "signed by %s\n",
                  build.output.c_str(), summary->written.index.entries.size(),
                  bs::format_bytes(summary->written.file_size).c_str(), summary->downloaded, summary->from_cache,
-                 summary->written.index.signer.c_str());
+                 summary->images, summary->image_blobs, summary->written.index.signer.c_str());
   }
   return bs::ok_status();
 }
@@ -144,6 +152,11 @@ void setup_build_commands(CLI::App& app, const GlobalOptions& global, Commands& 
   build->add_option("--connect-timeout", options->connect_timeout, "Seconds to wait for a connection")->capture_default_str();
   build->add_option("--low-speed-limit", options->low_speed_limit, "Bytes/s under which a download counts as stalled")->capture_default_str();
   build->add_option("--low-speed-time", options->low_speed_time, "Seconds a download may stall before it is retried")->capture_default_str();
+  build->add_option("--plain-http", options->build.registry.plain_http,
+                    "HOST:PORT of a registry to reach over http:// (e.g. 127.0.0.1:5000); repeatable");
+  build->add_option("--creds", options->creds, "REGISTRY=USER:PASSWORD for a registry; repeatable (wins over the docker config)");
+  build->add_option("--auth-file", options->build.registry.auth_file,
+                    "docker config.json with auths (default: $DOCKER_CONFIG/config.json or ~/.docker/config.json)");
   build->add_option("--installer", options->build.installer_path, "Installer to put in front (default: kubeferry-install beside kubeferry)");
   build->add_option("--level", options->build.level, "zstd level (part of the output: same level, same bytes)")->capture_default_str()->check(CLI::Range(1, 22));
   build->add_option("--threads", options->build.threads, "zstd worker threads (0 = all CPUs; output does not change)");
