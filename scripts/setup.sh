@@ -17,7 +17,7 @@ TEST_PACKAGES=(
   zstd tar coreutils openssl nginx-light curl etcd-server etcd-client golang-cfssl
   containernetworking-plugins busybox-static iproute2 util-linux procps python3
   docker-registry skopeo containerd runc umoci apache2-utils docker.io
-  systemd
+  systemd systemd-container debootstrap
 )
 if [[ -n "${KUBEFERRY_EXTRA_PACKAGES:-}" ]]; then
   read -r -a extra <<<"$KUBEFERRY_EXTRA_PACKAGES"

@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# Test hosts with a real systemd: systemd-nspawn "nodes" booted from one debootstrapped Debian
+# tree (shared/docs/test-rig.md §2h and "containerd inside the nspawn nodes").
+#
+#   nodes.sh tree                     debootstrap bookworm once into $KF_E2E_CACHE (default
+#                                     /var/cache/kubeferry-e2e) and print the tree's path; later
+#                                     calls reuse it (a stamp file names the package set)
+#   nodes.sh start RIG NAME=ADDR...   boot one node per NAME=ADDR (ADDR an IPv4 in 10.250.1.0/24)
+#   nodes.sh exec RIG NAME CMD...     run CMD inside the node (all its namespaces, clean env)
+#   nodes.sh netexec RIG CMD...       run CMD in the switch namespace (a client that dials nodes)
+#   nodes.sh stop RIG                 stop every node and delete every namespace made by start
+#
+# Network: one namespace "<prefix>-sw" holds bridge br0 (10.250.1.1/24) and one veth end per
+# node; each node gets its own namespace "<prefix>-<NAME>" with eth0 = ADDR/24. The root
+# namespace never gets an address: every client that dials a node runs in one of these
+# namespaces (netexec, or exec inside a node).
+# Nodes: `systemd-nspawn -b --volatile=overlay --register=no --keep-unit` on the SAME tree (its
+# writes land in a tmpfs, the tree stays pristine), /etc/hostname bound per node, and RIG/NAME/
+# share bound read-write at /srv/kubeferry (how files are copied into a node). PIDs and
+# namespace names are recorded under RIG, so `stop` touches nothing else, even after a failure.
+#
+# Kernel facts: this machine's kernel has no loadable modules (/lib/modules is absent; overlay
+# and br_netfilter are built in, IPVS is not configured). An installer on a stock Debian host
+# finds its modules with `modprobe` and in /sys/module. The nodes therefore see, read-only, a
+# generated /lib/modules/$(uname -r) whose modules.builtin names the modules Kubernetes asks for
+# (so `modprobe` succeeds) and a /sys/module copy holding those names. This is the only thing
+# about the nodes that is not real; nodes.sh prints it when it starts them.
+set -euo pipefail
+
+: "${KF_E2E_CACHE:=/var/cache/kubeferry-e2e}"
+k_packages="systemd,systemd-sysv,dbus,iproute2,containerd,kmod,procps"
+k_stamp="kubeferry-e2e-tree-v1 bookworm minbase $k_packages"
+k_modules=(br_netfilter overlay ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh nf_conntrack)
+
+die() { echo "nodes.sh: $*" >&2; exit 1; }
+
+debian_mirror() {
+  local uri
+  uri="$(awk '/^URIs:/ && $2 ~ /debian\/?$/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)"
+  if [[ -z "$uri" ]]; then
+    uri="$(awk '$1 == "deb" && $3 == "bookworm" {print $2; exit}' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true)"
+  fi
+  [[ -n "$uri" ]] || die "no Debian mirror found in /etc/apt/sources.list.d"
+  echo "$uri"
+}
+
+cmd_tree() {
+  local tree="$KF_E2E_CACHE/bookworm"
+  mkdir -p "$KF_E2E_CACHE"
+  exec 8>"$KF_E2E_CACHE/.lock"
+  flock 8
+  if [[ -f "$tree.stamp" && "$(cat "$tree.stamp")" == "$k_stamp" && -x "$tree/lib/systemd/systemd" ]]; then
+    tweak_tree "$tree"
+    echo "$tree"
+    return 0
+  fi
+  command -v debootstrap >/dev/null || die "debootstrap is missing (apt-get install debootstrap)"
+  rm -rf "$tree" "$tree.tmp" "$tree.stamp"
+  local mirror
+  mirror="$(debian_mirror)"
+  echo "nodes.sh: debootstrap bookworm ($k_packages) from $mirror into $tree (once)" >&2
+  debootstrap --variant=minbase --include="$k_packages" bookworm "$tree.tmp" "$mirror" >"$KF_E2E_CACHE/debootstrap.log" 2>&1 ||
+    die "debootstrap failed: $(tail -5 "$KF_E2E_CACHE/debootstrap.log")"
+  # The nodes' own hostname comes from a bind; no node may auto-start anything else of ours.
+  : >"$tree.tmp/etc/hostname"
+  : >"$tree.tmp/etc/machine-id"
+  rm -f "$tree.tmp"/var/cache/apt/archives/*.deb
+  mv "$tree.tmp" "$tree"
+  echo "$k_stamp" >"$tree.stamp"
+  tweak_tree "$tree"
+  echo "$tree"
+}
+
+# Container facts of the tree, applied once per version (the debootstrap itself is not redone):
+# systemd's kernel.* and fs.* sysctl defaults cannot be written from a container (the host owns
+# them; systemd-sysctl.service skips itself there too), so they are masked the sysctl.d way and
+# `sysctl --system` inside a node applies what a node may set: net.* and the installer's file.
+# /etc/hosts gets the localhost lines a Debian installation has (debootstrap writes none).
+k_tweaks="kubeferry-e2e-tweaks-v2"
+tweak_tree() {
+  local tree="$1" f
+  [[ -f "$tree.tweaks" && "$(cat "$tree.tweaks")" == "$k_tweaks" ]] && return 0
+  mkdir -p "$tree/etc/sysctl.d"
+  for f in "$tree"/usr/lib/sysctl.d/*.conf; do
+    [[ -e "$f" ]] || continue
+    grep -qE '^[[:space:]]*-?(kernel|fs|vm)\.' "$f" && ln -sfn /dev/null "$tree/etc/sysctl.d/$(basename "$f")"
+  done
+  # debootstrap writes no /etc/hosts; a Debian host made by the Debian installer has one.
+  [[ -s "$tree/etc/hosts" ]] || printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$tree/etc/hosts"
+  echo "$k_tweaks" >"$tree.tweaks"
+}
+
+prefix_of() {  # a short namespace prefix unique to RIG
+  local rig="$1"
+  [[ -f "$rig/prefix" ]] || echo "kf$(echo "$rig" | sha256sum | cut -c1-6)" >"$rig/prefix"
+  cat "$rig/prefix"
+}
+
+alive() {
+  local state
+  state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" || return 1
+  [[ -n "$state" && "$state" != Z ]]
+}
+
+kernel_facts() {  # generated /lib/modules/<release> and /sys/module views (see the header)
+  local dir="$1" rel
+  rel="$(uname -r)"
+  mkdir -p "$dir/modules/$rel" "$dir/sysmodule"
+  : >"$dir/modules/$rel/modules.builtin"
+  : >"$dir/modules/$rel/modules.builtin.modinfo"
+  local m
+  for m in "${k_modules[@]}"; do
+    echo "kernel/kubeferry-rig/$m.ko" >>"$dir/modules/$rel/modules.builtin"
+    printf '%s.description=kubeferry test rig: emulated built-in\0' "$m" >>"$dir/modules/$rel/modules.builtin.modinfo"
+    mkdir -p "$dir/sysmodule/$m"
+  done
+  # Modules the kernel really has stay visible as they are.
+  for m in /sys/module/*; do mkdir -p "$dir/sysmodule/$(basename "$m")"; done
+  : >"$dir/modules/$rel/modules.order"
+  : >"$dir/modules/$rel/modules.dep"
+  if command -v depmod >/dev/null; then depmod -b "$dir" "$rel" 2>/dev/null || true; fi
+}
+
+cmd_start() {
+  local rig="${1:?usage: nodes.sh start RIG NAME=ADDR...}"
+  shift
+  (($#)) || die "usage: nodes.sh start RIG NAME=ADDR..."
+  command -v systemd-nspawn >/dev/null || die "systemd-nspawn is missing (apt-get install systemd-container)"
+  mkdir -p "$rig"
+  rig="$(cd "$rig" && pwd)"
+  local tree p sw
+  tree="$(cmd_tree)"
+  p="$(prefix_of "$rig")"
+  sw="$p-sw"
+  kernel_facts "$rig/kernel"
+  echo "$sw" >>"$rig/netns.list"
+  ip netns add "$sw"
+  ip -n "$sw" link set lo up
+  ip -n "$sw" link add br0 type bridge
+  ip -n "$sw" addr add 10.250.1.1/24 dev br0
+  ip -n "$sw" link set br0 up
+  local spec name addr i=0 ns
+  for spec in "$@"; do
+    name="${spec%%=*}"
+    addr="${spec#*=}"
+    i=$((i + 1))
+    ns="$p-$name"
+    echo "$ns" >>"$rig/netns.list"
+    ip netns add "$ns"
+    ip link add "v$i" netns "$sw" type veth peer name eth0 netns "$ns"
+    ip -n "$sw" link set "v$i" master br0 up
+    ip -n "$ns" link set lo up
+    ip -n "$ns" addr add "$addr/24" dev eth0
+    ip -n "$ns" link set eth0 up
+    mkdir -p "$rig/$name/share"
+    echo "$name" >"$rig/$name/hostname"
+    systemd-nspawn -D "$tree" -b --volatile=overlay --register=no --keep-unit \
+      --private-network --network-namespace-path="/run/netns/$ns" --console=passive --machine="$ns" \
+      --bind-ro="$rig/$name/hostname:/etc/hostname" \
+      --bind-ro="$rig/kernel/modules:/lib/modules" \
+      --bind-ro="$rig/kernel/sysmodule:/sys/module" \
+      --bind="$rig/$name/share:/srv/kubeferry" \
+      >"$rig/$name/nspawn.log" 2>&1 &
+    echo $! >"$rig/$name/nspawn.pid"
+    echo "$name" >>"$rig/nodes.list"
+  done
+  # Wait for each node's systemd to come up.
+  local pid leader state j
+  for spec in "$@"; do
+    name="${spec%%=*}"
+    pid="$(cat "$rig/$name/nspawn.pid")"
+    leader=""
+    for ((j = 0; j < 300; j++)); do
+      alive "$pid" || die "node $name: systemd-nspawn exited: $(tail -5 "$rig/$name/nspawn.log")"
+      leader="$(ps -o pid= --ppid "$pid" | tr -d ' ' | head -1)"
+      if [[ -n "$leader" ]]; then
+        state="$(nsenter -t "$leader" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin systemctl is-system-running 2>/dev/null || true)"
+        [[ "$state" == running || "$state" == degraded ]] && break
+      fi
+      sleep 0.1
+    done
+    [[ "$state" == running || "$state" == degraded ]] || die "node $name did not boot (state '$state'): $(tail -5 "$rig/$name/nspawn.log")"
+    echo "$leader" >"$rig/$name/leader"
+  done
+  echo "nodes.sh: booted $* (tree $tree; kernel module facts emulated: ${k_modules[*]})" >&2
+}
+
+leader_of() {
+  local rig="$1" name="$2"
+  [[ -f "$rig/$name/leader" ]] || die "no node $name under $rig"
+  cat "$rig/$name/leader"
+}
+
+cmd_exec() {
+  local rig="${1:?usage: nodes.sh exec RIG NAME CMD...}" name="${2:?usage: nodes.sh exec RIG NAME CMD...}"
+  shift 2
+  local leader
+  leader="$(leader_of "$rig" "$name")"
+  exec nsenter -t "$leader" -a env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    HOME=/root LANG=C.UTF-8 "$@"
+}
+
+cmd_netexec() {
+  local rig="${1:?usage: nodes.sh netexec RIG CMD...}"
+  shift
+  exec ip netns exec "$(prefix_of "$rig")-sw" "$@"
+}
+
+cmd_stop() {
+  local rig="${1:?usage: nodes.sh stop RIG}" name pid j
+  [[ -d "$rig" ]] || return 0
+  local pids=()
+  if [[ -f "$rig/nodes.list" ]]; then
+    while IFS= read -r name; do
+      [[ -f "$rig/$name/nspawn.pid" ]] || continue
+      pid="$(cat "$rig/$name/nspawn.pid")"
+      if alive "$pid"; then
+        kill -TERM "$pid" 2>/dev/null || true
+        pids+=("$pid")
+      fi
+    done <"$rig/nodes.list"
+  fi
+  for ((j = 0; j < 200; j++)); do
+    local any=0
+    for pid in "${pids[@]}"; do alive "$pid" && any=1; done
+    ((any)) || break
+    sleep 0.1
+  done
+  # Still up after 20 s: kill the node's PID 1 (its whole PID namespace goes) and nspawn.
+  if [[ -f "$rig/nodes.list" ]]; then
+    while IFS= read -r name; do
+      pid="$(cat "$rig/$name/nspawn.pid" 2>/dev/null || true)"
+      [[ -n "$pid" ]] && alive "$pid" || continue
+      [[ -f "$rig/$name/leader" ]] && kill -KILL "$(cat "$rig/$name/leader")" 2>/dev/null || true
+      sleep 0.5
+      kill -KILL "$pid" 2>/dev/null || true
+    done <"$rig/nodes.list"
+  fi
+  if [[ -f "$rig/netns.list" ]]; then
+    while IFS= read -r name; do ip netns del "$name" 2>/dev/null || true; done <"$rig/netns.list"
+    rm -f "$rig/netns.list"
+  fi
+  rm -f "$rig/nodes.list"
+}
+
+case "${1:-}" in
+  tree) shift; cmd_tree "$@" ;;
+  start) shift; cmd_start "$@" ;;
+  exec) shift; cmd_exec "$@" ;;
+  netexec) shift; cmd_netexec "$@" ;;
+  stop) shift; cmd_stop "$@" ;;
+  *) echo "usage: nodes.sh tree | start RIG NAME=ADDR... | exec RIG NAME CMD... | netexec RIG CMD... | stop RIG" >&2; exit 2 ;;
+esac
