@@ -277,10 +277,25 @@ class Executor {
         }
         return m_fs.write_file(step.path, edit_hosts(hosts, entry.hosts_begin, entry.hosts_end, step.content), mode);
       }
-      case StepKind::service:
-        if (!m_options.live) return run_argv({"systemctl", "--root=" + m_options.root, "enable", step.unit});
-        for (const auto& argv : step.commands) TRY(run_argv(argv));
+      case StepKind::service: {
+        // `systemctl enable` may create the wants folders; they are ours to remove.
+        std::vector<std::string> missing;
+        for (const char* folder : {"/etc", "/etc/systemd", "/etc/systemd/system",
+                                   "/etc/systemd/system/multi-user.target.wants"}) {
+          TRY_ASSIGN(const auto st, m_fs.stat(folder));
+          if (!st) missing.push_back(folder);
+        }
+        if (!m_options.live) {
+          TRY(run_argv({"systemctl", "--root=" + m_options.root, "enable", step.unit}));
+        } else {
+          for (const auto& argv : step.commands) TRY(run_argv(argv));
+        }
+        for (const auto& folder : missing) {
+          TRY_ASSIGN(const auto st, m_fs.stat(folder));
+          if (st) entry.created.push_back(folder);
+        }
         return bs::ok_status();
+      }
       case StepKind::check:
         return run_check(step, journal_it);
       default:
@@ -438,6 +453,7 @@ void undo(const JournalEntry& e, Fs& fs, CommandRunner& runner, const UninstallO
     } else {
       report.removed.push_back(e.unit);
     }
+    remove_created(fs, e.created, report);
     return;
   }
   if (e.kind == "file" || e.kind == "symlink") {

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# plan / install / uninstall through the real binaries, on a bundle made by `kubeferry pack`,
+# installed below --root (no root privileges needed beyond file modes):
+#   plan without and with --json; install refused for an unpinned signer (exact message);
+#   install with --fingerprint writes every file with its mode and enables the unit with
+#   systemctl --root; a second install changes nothing and says so; a key in trusted.d pins
+#   too; --dry-run writes nothing; uninstall keeps data, uninstall --purge leaves nothing.
+# The host is etcd-only, so the bundle needs only etcd/bin/{etcd,etcdctl} (stub scripts).
+set -euo pipefail
+source "$(dirname "$0")/lib.bash"
+B="${KF_BIN_DIR:?}/kubeferry"
+I="${KF_BIN_DIR:?}/kubeferry-install"
+[[ -x "$B" && -x "$I" ]] || { echo "skip: binaries not built"; exit 77; }
+command -v systemctl >/dev/null || { echo "skip: systemctl not installed (Debian package systemd)"; exit 77; }
+command -v openssl >/dev/null || { echo "skip: openssl not installed"; exit 77; }
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+
+cat >"$WORK/cluster.yaml" <<'YAML'
+cluster_name: rig
+kubernetes_version: v1.20.11
+hosts:
+  - {name: e1, address: 127.0.0.61, roles: [etcd]}
+  - {name: m1, address: 127.0.0.62, roles: [master]}
+YAML
+mkdir -p "$WORK/payload/etcd/bin"
+printf '#!/bin/sh\necho etcd stub\n' >"$WORK/payload/etcd/bin/etcd"
+printf '#!/bin/sh\necho etcdctl stub\n' >"$WORK/payload/etcd/bin/etcdctl"
+chmod 0755 "$WORK/payload/etcd/bin/"*
+run keygen "$B" keygen --out "$WORK/key"
+expect_rc keygen 0
+run pack "$B" -q pack --name rig --key "$WORK/key" -o "$WORK/rig.run" --epoch 1750118400 "$WORK/payload"
+expect_rc pack 0
+FP="$(fingerprint_of "$WORK/key.pub")"
+run pki "$I" pki init --inventory "$WORK/cluster.yaml" --out "$WORK/pki"
+expect_rc pki 0
+
+# plan: pure, no root, digests from the bundle's index.
+run plan "$I" --bundle "$WORK/rig.run" plan --inventory "$WORK/cluster.yaml" --host e1 --pki "$WORK/pki"
+expect_rc plan 0
+head -1 "$WORK/plan.out" | grep -qx 'plan for e1 (etcd) of cluster rig, Kubernetes v1.20.11: 21 steps' ||
+  fail "plan header: $(head -1 "$WORK/plan.out")"
+run plan_json "$I" --bundle "$WORK/rig.run" plan --inventory "$WORK/cluster.yaml" --host e1 --pki "$WORK/pki" --json
+expect_rc plan_json 0
+python3 - "$WORK/plan_json.out" "$(sha256_of "$WORK/payload/etcd/bin/etcd")" <<'PY'
+import json, sys
+plan = json.load(open(sys.argv[1]))
+steps = {s["id"]: s for s in plan["steps"]}
+assert plan["host"] == "e1" and plan["roles"] == ["etcd"], plan["roles"]
+etcd = steps["file /opt/etcd/bin/etcd"]
+assert etcd["sha256"] == sys.argv[2] and etcd["mode"] == "0755" and etcd["source"] == "bundle:etcd/bin/etcd", etcd
+key = steps["file /opt/etcd/ssl/server-key.pem"]
+assert key["mode"] == "0600" and key["secret"] is True and len(key["sha256"]) == 64, key
+assert [s["kind"] for s in plan["steps"]][:2] == ["preflight", "dir"]
+assert "content" not in json.dumps(plan)
+PY
+
+# An unpinned signer is refused with its fingerprint and how to pin it.
+mkdir "$WORK/root"
+run unpinned "$I" --bundle "$WORK/rig.run" install --inventory "$WORK/cluster.yaml" --host e1 --pki "$WORK/pki" --root "$WORK/root"
+expect unpinned 3 "" "kubeferry-install: error: the bundle is signed by $FP, which is not pinned on this host. Check the fingerprint with the bundle's publisher, then pin it with --fingerprint $FP, or --pubkey KEY.pub, or copy KEY.pub into $WORK/root/etc/kubeferry/trusted.d/ (or pass --allow-unpinned-signer)
+"
+[[ -z "$(ls -A "$WORK/root")" ]] || fail "the refused install wrote something"
+
+# --dry-run writes nothing.
+run dry "$I" -q --bundle "$WORK/rig.run" install --inventory "$WORK/cluster.yaml" --host e1 --pki "$WORK/pki" --root "$WORK/root" --fingerprint "$FP" --dry-run
+expect dry 0 "install e1 (dry run): 16 steps would change, 0 unchanged, 4 skipped (--root: commands not run)
+" ""
+[[ -z "$(ls -A "$WORK/root")" ]] || fail "--dry-run wrote something"
+
+run install "$I" -q --bundle "$WORK/rig.run" install --inventory "$WORK/cluster.yaml" --host e1 --pki "$WORK/pki" --root "$WORK/root" --fingerprint "$FP"
+expect install 0 "install e1: 16 steps applied, 0 unchanged, 4 skipped (--root: commands not run)
+" ""
+modes="$(cd "$WORK/root" && stat -c '%a %n' opt/etcd/bin/etcd opt/etcd/ssl opt/etcd/ssl/server-key.pem opt/etcd/ssl/server.pem \
+  opt/etcd/cfg/etcd.conf var/lib/etcd usr/lib/systemd/system/etcd.service var/lib/kubeferry/journal.json)"
+[[ "$modes" == "755 opt/etcd/bin/etcd
+700 opt/etcd/ssl
+600 opt/etcd/ssl/server-key.pem
+644 opt/etcd/ssl/server.pem
+644 opt/etcd/cfg/etcd.conf
+700 var/lib/etcd
+644 usr/lib/systemd/system/etcd.service
+600 var/lib/kubeferry/journal.json" ]] || fail "modes: $modes"
+cmp "$WORK/root/opt/etcd/ssl/server-key.pem" "$WORK/pki/hosts/e1/etcd/server-key.pem" || fail "server key differs from the kit"
+grep -qx 'ETCD_NAME="e1"' "$WORK/root/opt/etcd/cfg/etcd.conf" || fail "etcd.conf"
+[[ "$(systemctl --root="$WORK/root" is-enabled etcd.service)" == enabled ]] || fail "etcd.service not enabled"
+[[ ! -e "$WORK/root/var/lib/kubeferry/staging" ]] || fail "extraction staging folder left behind"
+
+# Second run: converged, nothing written (the journal's mtime stays).
+before="$(stat -c %Y.%s "$WORK/root/var/lib/kubeferry/journal.json")"
+sleep 1
+run again "$I" -q --bundle "$WORK/rig.run" install --inventory "$WORK/cluster.yaml" --host e1 --pki "$WORK/pki" --root "$WORK/root" --fingerprint "$FP"
+expect again 0 "install e1: nothing to do, already converged (16 steps unchanged, 4 skipped (--root: commands not run))
+" ""
+[[ "$before" == "$(stat -c %Y.%s "$WORK/root/var/lib/kubeferry/journal.json")" ]] || fail "second run rewrote the journal"
+
+# A key in trusted.d pins the signer without flags.
+mkdir -p "$WORK/root/etc/kubeferry/trusted.d"
+cp "$WORK/key.pub" "$WORK/root/etc/kubeferry/trusted.d/rig.pub"
+run trusted "$I" -q --bundle "$WORK/rig.run" install --inventory "$WORK/cluster.yaml" --host e1 --pki "$WORK/pki" --root "$WORK/root"
+expect_rc trusted 0
+rm -r "$WORK/root/etc/kubeferry"
+
+# uninstall keeps data, --purge removes everything of ours.
+run keep "$I" -q uninstall --root "$WORK/root"
+expect_rc keep 0
+grep -qx 'kept /var/lib/etcd (data; --purge removes it)' "$WORK/keep.out" || fail "uninstall did not keep the data: $(cat "$WORK/keep.out")"
+left="$(cd "$WORK/root" && find . -mindepth 1 | sort | tr '\n' ' ')"
+[[ "$left" == "./var ./var/lib ./var/lib/etcd " ]] || fail "after uninstall: $left"
+run again_un "$I" -q uninstall --root "$WORK/root"
+expect again_un 0 "uninstall: nothing to do: no journal at $WORK/root/var/lib/kubeferry/journal.json
+" ""
+# A data folder that existed before an install is never purged (it may not be ours): purge on
+# a fresh root.
+mkdir "$WORK/root2"
+run install2 "$I" -q --bundle "$WORK/rig.run" install --inventory "$WORK/cluster.yaml" --host e1 --pki "$WORK/pki" --root "$WORK/root2" --fingerprint "$FP"
+expect_rc install2 0
+run purge "$I" -q uninstall --root "$WORK/root2" --purge
+expect_rc purge 0
+left="$(cd "$WORK/root2" && find . -mindepth 1 | sort | tr '\n' ' ')"
+[[ -z "$left" ]] || fail "after uninstall --purge: $left"
+echo "OK install.sh"
