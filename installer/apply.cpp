@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "bundlespec/interrupt.hpp"
 #include "bundlespec/json.hpp"
 
 namespace installer {
@@ -148,6 +149,10 @@ class Executor {
     m_journal.host = m_plan.host;
     for (size_t i = 0; i < m_plan.steps.size(); ++i) {
       const Step& step = m_plan.steps[i];
+      // Ctrl-C stops between steps: every finished step is journaled, the next run resumes.
+      if (bs::interrupt_requested()) {
+        return bs::interrupted_error().context("step " + std::to_string(i + 1) + " (" + step.id + ")");
+      }
       Status status = run_step(step);
       if (!status.ok()) {
         return std::move(status).error().context("step " + std::to_string(i + 1) + " (" + step.id + ")");

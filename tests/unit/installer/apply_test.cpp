@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "bundlespec/digest.hpp"
+#include "bundlespec/interrupt.hpp"
 #include "plan_fixtures.hpp"
 #include "support/test_util.hpp"
 
@@ -210,6 +211,27 @@ TEST(Apply, InterruptedAtAnyWriteFinishesOnTheNextRun) {
     ASSERT_OK(third);
     EXPECT_FALSE(third->changed()) << "interrupted at call " << k;
   }
+}
+
+TEST(Apply, InterruptStopsBetweenStepsAndTheRerunFinishes) {
+  const Plan plan = plan_for(seed_inventory(), "node01");
+  Rig rig(plan);
+  // Ctrl-C arrives while step 20 runs: that step finishes, the next one does not start.
+  rig.fs.fail_prefix = "";
+  size_t writes = 0;
+  rig.options.bundle_dir = [&]() -> Result<std::string> {
+    if (++writes == 1) bundlespec::set_interrupt_requested(true);
+    return std::string("/bundle");
+  };
+  auto first = rig.apply(plan);
+  bundlespec::set_interrupt_requested(false);
+  ASSERT_FALSE(first.ok());
+  EXPECT_EQ(first.error().code(), bundlespec::ErrorCode::interrupted);
+  EXPECT_EQ(first.error().message(), "step 21 (file /opt/etcd/bin/etcdctl): interrupted");
+  auto second = rig.apply(plan);
+  ASSERT_OK(second);
+  EXPECT_EQ(second->applied.front(), "file /opt/etcd/bin/etcdctl");
+  EXPECT_EQ(second->unchanged.size(), 19u);
 }
 
 TEST(Apply, DryRunWritesNothing) {
