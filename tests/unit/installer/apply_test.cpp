@@ -217,7 +217,6 @@ TEST(Apply, InterruptStopsBetweenStepsAndTheRerunFinishes) {
   const Plan plan = plan_for(seed_inventory(), "node01");
   Rig rig(plan);
   // Ctrl-C arrives while step 20 runs: that step finishes, the next one does not start.
-  rig.fs.fail_prefix = "";
   size_t writes = 0;
   rig.options.bundle_dir = [&]() -> Result<std::string> {
     if (++writes == 1) bundlespec::set_interrupt_requested(true);
