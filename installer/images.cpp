@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <tuple>
@@ -229,39 +230,46 @@ std::vector<std::string> base_command(const Runtime& runtime) {
   return {runtime.program, "-H", "unix://" + runtime.address};
 }
 
-// The digest the runtime holds for the image's name, or "" when it has none.
-Result<std::string> present_digest(const Runtime& runtime, const ImageRecord& image) {
+std::string command_failed(const std::vector<std::string>& argv, const CommandResult& result) {
+  return join_args(argv) + " failed (exit " + std::to_string(result.exit_code) + "): " + result.output;
+}
+
+// containerd's images (name -> target digest): all of the namespace, or only `name`.
+Result<std::map<std::string, std::string>> containerd_images(const Runtime& runtime, const std::string& name) {
   std::vector<std::string> argv = base_command(runtime);
-  if (runtime.kind == RuntimeKind::containerd) {
-    for (const char* arg : {"images", "ls"}) argv.emplace_back(arg);
-    argv.push_back("name==" + image.full_name);
-  } else {
-    for (const char* arg : {"image", "inspect", "--format", "{{.Id}}"}) argv.emplace_back(arg);
-    argv.push_back(image.reference);
-  }
+  for (const char* arg : {"images", "ls"}) argv.emplace_back(arg);
+  if (!name.empty()) argv.push_back("name==" + name);
   TRY_ASSIGN(const CommandResult result, run_command(argv, {}));
-  if (runtime.kind == RuntimeKind::docker) {
-    if (result.exit_code != 0) {
-      // "No such image" is the normal answer for a missing image; anything else is a problem.
-      if (result.output.find("No such image") != std::string::npos) return std::string();
-      return bs::make_error(join_args(argv) + " failed (exit " + std::to_string(result.exit_code) +
-                            "): " + result.output);
-    }
-    return result.output;
-  }
-  if (result.exit_code != 0) {
-    return bs::make_error(join_args(argv) + " failed (exit " + std::to_string(result.exit_code) + "): " + result.output);
-  }
+  if (result.exit_code != 0) return bs::make_error(command_failed(argv, result));
   // REF TYPE DIGEST SIZE PLATFORMS LABELS, after a header line.
+  std::map<std::string, std::string> images;
   std::istringstream lines(result.output);
   std::string line;
+  std::getline(lines, line);
   while (std::getline(lines, line)) {
     std::istringstream fields(line);
     std::string ref, type, digest;
     fields >> ref >> type >> digest;
-    if (ref == image.full_name) return digest;
+    if (!ref.empty()) images[ref] = digest;
   }
-  return std::string();
+  return images;
+}
+
+// The digest the runtime holds for the image's name, or "" when it has none.
+Result<std::string> present_digest(const Runtime& runtime, const ImageRecord& image) {
+  if (runtime.kind == RuntimeKind::containerd) {
+    TRY_ASSIGN(const auto images, containerd_images(runtime, image.full_name));
+    const auto it = images.find(image.full_name);
+    return it == images.end() ? std::string() : it->second;
+  }
+  std::vector<std::string> argv = base_command(runtime);
+  for (const char* arg : {"image", "inspect", "--format", "{{.Id}}"}) argv.emplace_back(arg);
+  argv.push_back(image.reference);
+  TRY_ASSIGN(const CommandResult result, run_command(argv, {}));
+  if (result.exit_code == 0) return result.output;
+  // "No such image" is the normal answer for a missing image; anything else is a problem.
+  if (result.output.find("No such image") != std::string::npos) return std::string();
+  return bs::make_error(command_failed(argv, result));
 }
 
 std::string expected_digest(const Runtime& runtime, const ImageRecord& image, const ImagePlatform& platform) {
@@ -280,7 +288,7 @@ Status import_image(const std::string& root, const Runtime& runtime, const Image
                return write_image_archive(root, image, platform, runtime.kind, fd);
              }));
   if (result.exit_code != 0) {
-    return bs::make_error(join_args(argv) + " failed (exit " + std::to_string(result.exit_code) + "): " + result.output);
+    return bs::make_error(command_failed(argv, result));
   }
   return bs::ok_status();
 }
@@ -381,6 +389,11 @@ Result<std::vector<LoadReport>> load_images(const std::string& root, const Runti
   ::signal(SIGPIPE, SIG_IGN);
   const std::string platform_name = host_platform();
   progress.plan(index.images.size());
+  // containerd: one listing for every image's "already there?" question.
+  std::map<std::string, std::string> known;
+  if (runtime.kind == RuntimeKind::containerd) {
+    TRY_ASSIGN(known, containerd_images(runtime, ""));
+  }
   std::vector<LoadReport> reports;
   for (const ImageRecord& image : index.images) {
     const std::string context = "image '" + image.name + "' (" + image.reference + ")";
@@ -390,7 +403,13 @@ Result<std::vector<LoadReport>> load_images(const std::string& root, const Runti
       report.name = image.name;
       report.loaded_as = runtime.kind == RuntimeKind::containerd ? image.full_name : image.reference;
       report.digest = expected_digest(runtime, image, *platform);
-      TRY_ASSIGN(const std::string before, present_digest(runtime, image));
+      std::string before;
+      if (runtime.kind == RuntimeKind::containerd) {
+        const auto it = known.find(image.full_name);
+        if (it != known.end()) before = it->second;
+      } else {
+        TRY_ASSIGN(before, present_digest(runtime, image));
+      }
       if (before == report.digest) {
         report.outcome = LoadOutcome::present;
         return report;

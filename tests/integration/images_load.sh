@@ -30,8 +30,8 @@ cleanup() {
   stop_pid "$CTRD_PID" 5
   if [[ -n "${REMOVE_KEY_JSON:-}" ]]; then rm -f /etc/docker/key.json; fi
   # overlay mounts of the daemons' own data roots, then the folder
-  grep -o " $WORK/[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
-  rm -rf "$WORK"
+  grep -o " $WORK/[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done || true
+  rm -rf "$WORK" || true
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
