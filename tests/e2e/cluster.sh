@@ -27,7 +27,9 @@ T=$(mktemp -d /tmp/kf-e2e-XXXXXX)
 MIRROR=/tmp/kubeferry-test-mirror
 NODES=(bash "$SRC/scripts/rig/nodes.sh")
 cleanup() {
+  local c0=$(date +%s)
   "${NODES[@]}" stop "$T/nodes" >/dev/null 2>&1 || true
+  echo "e2e: nodes stopped in $(($(date +%s) - c0)) s"
   bash "$SRC/scripts/rig/mirror.sh" stop "$T/rig" >/dev/null 2>&1 || true
   bash "$SRC/scripts/rig/registry.sh" stop "$T/reg" >/dev/null 2>&1 || true
   if [[ -z "${KEEP:-}" ]]; then rm -rf "$T"; else echo "kept $T"; fi
@@ -133,13 +135,13 @@ say "bundle built in $build_s s: $(stat -c %s k8s-e2e.run) bytes"
 note "kubeferry build (cold cache, zstd level 3): $build_s s, one .run of $(stat -c %s k8s-e2e.run) bytes"
 
 # Plain extraction of the same payload with stock tools (the trailer names the payload's bytes).
-read -r payload_offset payload_size < <(tail -c 64 k8s-e2e.run | od -An -t u8 -N 16 | awk '{print $1, $2}')
+read -r payload_offset payload_size < <(od -An -t u8 -N 16 -j "$(($(stat -c %s k8s-e2e.run) - 64))" k8s-e2e.run)
 mkdir plain
 plain_start=$(date +%s.%N)
-tail -c +"$((payload_offset + 1))" k8s-e2e.run | head -c "$payload_size" | zstd -dc | tar --warning=no-unknown-keyword -x -C plain
+head -c "$((payload_offset + payload_size))" k8s-e2e.run | tail -c "$payload_size" | zstd -dc | tar --warning=no-unknown-keyword -x -C plain
 plain_s=$(elapsed "$plain_start")
 cmp plain/etcd/bin/etcd /usr/bin/etcd || fail "plain extraction: etcd differs from the upstream bytes"
-note "plain tail | zstd -d | tar -x of the same $payload_size-byte payload: $plain_s s"
+note "plain head | tail | zstd -d | tar -x of the same $payload_size-byte payload: $plain_s s"
 
 grep -q '"path": "images/images.json"' index.json || fail "the bundle has no images/images.json"
 
@@ -176,6 +178,7 @@ done
 RUN="$S/k8s-e2e.run"
 node master01 "$RUN" -q pki init --inventory "$S/cluster.yaml" --out "$S/pki" >pki.out 2>&1 || fail "pki init: $(cat pki.out)"
 PKI="$T/nodes/master01/share/pki"
+say "pki init on master01 done"
 for h in "${HOSTS[@]}"; do
   cp -a "$PKI/hosts/$h" "$T/nodes/$h/share/kit"
 done
@@ -190,6 +193,7 @@ for h in "${HOSTS[@]}"; do
   node "$h" cat /etc/hosts >"hosts-before-$h.txt"
 done
 
+say "plans made"
 if ! grep -q '"kind": "image"' plan-node01.json; then
   # The planner finds no image: the master's add-on manifests and the kubelet's pause image
   # are then unknown, and the installer refuses master and node roles. Record what it says.
