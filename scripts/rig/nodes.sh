@@ -103,9 +103,10 @@ alive() {
 }
 
 kernel_facts() {  # generated /lib/modules/<release> and /sys/module views (see the header)
-  local dir="$1" rel
+  local dir="$1" tree="$2" rel
   rel="$(uname -r)"
-  mkdir -p "$dir/modules/$rel" "$dir/sysmodule"
+  mkdir -p "$dir/base/lib/modules/$rel" "$dir/sysmodule"
+  ln -sfn base/lib/modules "$dir/modules"
   : >"$dir/modules/$rel/modules.builtin"
   : >"$dir/modules/$rel/modules.builtin.modinfo"
   local m
@@ -117,8 +118,10 @@ kernel_facts() {  # generated /lib/modules/<release> and /sys/module views (see 
   # Modules the kernel really has stay visible as they are.
   for m in /sys/module/*; do mkdir -p "$dir/sysmodule/$(basename "$m")"; done
   : >"$dir/modules/$rel/modules.order"
-  : >"$dir/modules/$rel/modules.dep"
-  if command -v depmod >/dev/null; then depmod -b "$dir" "$rel" 2>/dev/null || true; fi
+  # The tree's own depmod writes the binary indexes modprobe reads (modules.builtin.bin, ...),
+  # run in a private mount namespace with the folder bound on the tree's empty /mnt.
+  unshare -m sh -c "mount --bind '$dir/base' '$tree/mnt' && chroot '$tree' depmod -b /mnt '$rel'" ||
+    die "depmod for the emulated modules failed"
 }
 
 cmd_start() {
@@ -132,7 +135,7 @@ cmd_start() {
   tree="$(cmd_tree)"
   p="$(prefix_of "$rig")"
   sw="$p-sw"
-  kernel_facts "$rig/kernel"
+  kernel_facts "$rig/kernel" "$tree"
   echo "$sw" >>"$rig/netns.list"
   ip netns add "$sw"
   ip -n "$sw" link set lo up
@@ -157,7 +160,7 @@ cmd_start() {
     systemd-nspawn -D "$tree" -b --volatile=overlay --register=no --keep-unit \
       --private-network --network-namespace-path="/run/netns/$ns" --console=passive --machine="$ns" \
       --bind-ro="$rig/$name/hostname:/etc/hostname" \
-      --bind-ro="$rig/kernel/modules:/lib/modules" \
+      --bind-ro="$rig/kernel/base/lib/modules:/lib/modules" \
       --bind-ro="$rig/kernel/sysmodule:/sys/module" \
       --bind="$rig/$name/share:/srv/kubeferry" \
       >"$rig/$name/nspawn.log" 2>&1 &
