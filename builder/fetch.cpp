@@ -262,7 +262,8 @@ class Downloader {
   Status run();
 
   std::map<size_t, FetchResult>& results() { return m_results; }
-  std::vector<Error>& errors() { return m_errors; }
+  // Failed artifacts: (request index, error), in the order they failed.
+  std::vector<std::pair<size_t, Error>>& errors() { return m_errors; }
 
  private:
   Status start_attempt(Transfer& t);
@@ -284,7 +285,7 @@ class Downloader {
   CurlMulti m_multi{curl_multi_init()};
   std::vector<std::unique_ptr<Transfer>> m_transfers;
   std::map<size_t, FetchResult> m_results;
-  std::vector<Error> m_errors;
+  std::vector<std::pair<size_t, Error>> m_errors;
 };
 
 void Downloader::add(size_t index, const FetchRequest& request, std::string url) {
@@ -422,8 +423,7 @@ void Downloader::fail(Transfer& t, Error error) {
   if (t.written == 0) std::ignore = ::unlink(t.partial.c_str());  // nothing worth resuming
   t.fd.reset();
   m_progress.finish_item(t.request->name, ItemOutcome::failed);
-  m_progress.message(error.message());
-  m_errors.push_back(std::move(error));
+  m_errors.emplace_back(t.index, std::move(error));
 }
 
 void Downloader::finish_ok(Transfer& t) {
@@ -568,14 +568,18 @@ Status validate(const std::vector<FetchRequest>& requests, const FetchOptions& o
   return bundlespec::ok_status();
 }
 
-Error combine_errors(std::vector<Error>& errors, size_t total) {
-  if (errors.size() == 1) return std::move(errors.front());
-  const bool all_verification = std::all_of(errors.begin(), errors.end(), [](const Error& e) {
-    return e.code() == ErrorCode::verification;
+// One error for all failed artifacts, listed in request order (not completion order, so the
+// message does not depend on timing).
+Error combine_errors(std::vector<std::pair<size_t, Error>>& errors, size_t total) {
+  std::sort(errors.begin(), errors.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  if (errors.size() == 1) return std::move(errors.front().second);
+  const bool all_verification = std::all_of(errors.begin(), errors.end(), [](const auto& e) {
+    return e.second.code() == ErrorCode::verification;
   });
   std::string message = std::to_string(errors.size()) + " of " + plural(total, "download") +
                         " failed:";
-  for (const Error& e : errors) message += "\n  " + e.message();
+  for (const auto& e : errors) message += "\n  " + e.second.message();
   return Error(all_verification ? ErrorCode::verification : ErrorCode::failure, message);
 }
 

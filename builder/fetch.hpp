@@ -100,7 +100,8 @@ struct FetchOptions {
 //   interrupted   the stop flag was set;
 //   failure       anything else (HTTP errors, network errors after retries, disk errors).
 // The message of a single failure is that artifact's message; several are listed one per line
-// after "N of M downloads failed:". Every failure is also passed to progress.message().
+// after "N of M downloads failed:". Progress sees finish_item(failed) for each failed artifact
+// (the text is in the returned Error only, so it is printed once) and a message per retry.
 bundlespec::Result<std::vector<FetchResult>> fetch_all(const std::vector<FetchRequest>& requests,
                                                        const FetchOptions& options,
                                                        bundlespec::Progress& progress);
