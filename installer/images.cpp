@@ -14,6 +14,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <sstream>
 #include <tuple>
@@ -96,7 +97,8 @@ class TarStream {
 Status stream_blob(TarStream& tar, const std::string& root, const ImageRecord& image, const ImageDescriptor& blob) {
   const std::string path = root + "/" + bs::image_blob_path(blob.digest);
   const auto corrupted = [&](const std::string& what) {
-    return bs::verification_error("image '" + image.name + "': blob " + blob.digest + " is corrupted: " + what +
+    return bs::verification_error("image '" + image.name + "' (" + image.reference + "): blob " + blob.digest +
+                                  " is corrupted: " + what +
                                   " (" + path + "); extract the bundle again");
   };
   bs::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -138,29 +140,37 @@ Json descriptor_json(const ImageDescriptor& d) {
   return object;
 }
 
-// index.json of the OCI layout: the pinned blob under the image's full name.
-std::string oci_index(const ImageRecord& image) {
-  Json descriptor = descriptor_json(image.target);
-  Json::Object annotations;
-  annotations["io.containerd.image.name"] = image.full_name;
-  annotations["org.opencontainers.image.ref.name"] = image.full_name;
-  descriptor["annotations"] = std::move(annotations);
+// index.json of the OCI layout: each pinned blob under its image's full name.
+std::string oci_index(const std::vector<ImageToLoad>& images) {
+  Json::Array manifests;
+  for (const ImageToLoad& item : images) {
+    Json descriptor = descriptor_json(item.image->target);
+    Json::Object annotations;
+    annotations["io.containerd.image.name"] = item.image->full_name;
+    annotations["org.opencontainers.image.ref.name"] = item.image->full_name;
+    descriptor["annotations"] = std::move(annotations);
+    manifests.push_back(std::move(descriptor));
+  }
   Json::Object index;
   index["schemaVersion"] = 2;
   index["mediaType"] = std::string(bs::k_media_oci_index);
-  index["manifests"] = Json::Array{std::move(descriptor)};
+  index["manifests"] = std::move(manifests);
   return bs::to_canonical_json(index);
 }
 
-// manifest.json of a docker-archive.
-std::string docker_manifest(const ImageRecord& image, const ImagePlatform& platform) {
-  Json::Object entry;
-  entry["Config"] = "blobs/sha256/" + platform.config.digest.substr(7);
-  entry["RepoTags"] = Json::Array{image.reference};
-  Json::Array layers;
-  for (const auto& layer : platform.layers) layers.push_back("blobs/sha256/" + layer.digest.substr(7));
-  entry["Layers"] = std::move(layers);
-  return bs::to_canonical_json(Json::Array{std::move(entry)});
+// manifest.json of a docker-archive: one entry per image.
+std::string docker_manifest(const std::vector<ImageToLoad>& images) {
+  Json::Array entries;
+  for (const ImageToLoad& item : images) {
+    Json::Object entry;
+    entry["Config"] = "blobs/sha256/" + item.platform->config.digest.substr(7);
+    entry["RepoTags"] = Json::Array{item.image->reference};
+    Json::Array layers;
+    for (const auto& layer : item.platform->layers) layers.push_back("blobs/sha256/" + layer.digest.substr(7));
+    entry["Layers"] = std::move(layers);
+    entries.push_back(std::move(entry));
+  }
+  return bs::to_canonical_json(entries);
 }
 
 struct CommandResult {
@@ -276,8 +286,7 @@ std::string expected_digest(const Runtime& runtime, const ImageRecord& image, co
   return runtime.kind == RuntimeKind::containerd ? image.target.digest : platform.config.digest;
 }
 
-Status import_image(const std::string& root, const Runtime& runtime, const ImageRecord& image,
-                    const ImagePlatform& platform) {
+Status import_images(const std::string& root, const Runtime& runtime, const std::vector<ImageToLoad>& images) {
   std::vector<std::string> argv = base_command(runtime);
   if (runtime.kind == RuntimeKind::containerd) {
     for (const char* arg : {"images", "import", "-"}) argv.emplace_back(arg);
@@ -285,7 +294,7 @@ Status import_image(const std::string& root, const Runtime& runtime, const Image
     argv.emplace_back("load");
   }
   TRY_ASSIGN(const CommandResult result, run_command(argv, [&](int fd) {
-               return write_image_archive(root, image, platform, runtime.kind, fd);
+               return write_images_archive(root, images, runtime.kind, fd);
              }));
   if (result.exit_code != 0) {
     return bs::make_error(command_failed(argv, result));
@@ -366,20 +375,54 @@ Result<const ImagePlatform*> select_platform(const ImageRecord& image, const std
                          " (it has " + have + "); build the bundle with --platform " + platform);
 }
 
-Status write_image_archive(const std::string& root, const ImageRecord& image, const ImagePlatform& platform,
-                           RuntimeKind kind, int fd) {
+Status write_images_archive(const std::string& root, const std::vector<ImageToLoad>& images, RuntimeKind kind,
+                            int fd) {
   TarStream tar(fd);
   TRY(tar.open());
+  std::set<std::string> written;  // blobs shared by several images go in once
+  const auto blob = [&](const ImageRecord& image, const ImageDescriptor& d) -> Status {
+    if (!written.insert(d.digest).second) return bs::ok_status();
+    return stream_blob(tar, root, image, d);
+  };
+  for (const ImageToLoad& item : images) {
+    if (kind == RuntimeKind::containerd) {
+      for (const ImageDescriptor& d : bs::image_blobs(*item.image)) TRY(blob(*item.image, d));
+    } else {
+      TRY(blob(*item.image, item.platform->config));
+      for (const ImageDescriptor& layer : item.platform->layers) TRY(blob(*item.image, layer));
+    }
+  }
   if (kind == RuntimeKind::containerd) {
-    for (const ImageDescriptor& blob : bs::image_blobs(image)) TRY(stream_blob(tar, root, image, blob));
     TRY(tar.file("oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}"));
-    TRY(tar.file("index.json", oci_index(image)));
+    TRY(tar.file("index.json", oci_index(images)));
   } else {
-    TRY(stream_blob(tar, root, image, platform.config));
-    for (const ImageDescriptor& layer : platform.layers) TRY(stream_blob(tar, root, image, layer));
-    TRY(tar.file("manifest.json", docker_manifest(image, platform)));
+    TRY(tar.file("manifest.json", docker_manifest(images)));
   }
   return tar.finish();
+}
+
+Status write_image_archive(const std::string& root, const ImageRecord& image, const ImagePlatform& platform,
+                           RuntimeKind kind, int fd) {
+  return write_images_archive(root, {ImageToLoad{&image, &platform}}, kind, fd);
+}
+
+// The digest the runtime shows for each image now ("" for none).
+Result<std::vector<std::string>> runtime_digests(const Runtime& runtime, const std::vector<ImageRecord>& images) {
+  std::vector<std::string> digests;
+  if (runtime.kind == RuntimeKind::containerd) {
+    // One listing answers for every image.
+    TRY_ASSIGN(const auto known, containerd_images(runtime, ""));
+    for (const ImageRecord& image : images) {
+      const auto it = known.find(image.full_name);
+      digests.push_back(it == known.end() ? std::string() : it->second);
+    }
+    return digests;
+  }
+  for (const ImageRecord& image : images) {
+    TRY_ASSIGN(std::string digest, present_digest(runtime, image));
+    digests.push_back(std::move(digest));
+  }
+  return digests;
 }
 
 Result<std::vector<LoadReport>> load_images(const std::string& root, const Runtime& runtime, bs::Progress& progress,
@@ -388,52 +431,48 @@ Result<std::vector<LoadReport>> load_images(const std::string& root, const Runti
   // A runtime that exits early must not kill us with SIGPIPE: the write fails with EPIPE.
   ::signal(SIGPIPE, SIG_IGN);
   const std::string platform_name = host_platform();
-  progress.plan(index.images.size());
-  // containerd: one listing for every image's "already there?" question.
-  std::map<std::string, std::string> known;
-  if (runtime.kind == RuntimeKind::containerd) {
-    TRY_ASSIGN(known, containerd_images(runtime, ""));
-  }
+
+  // 1. What each image should look like in the runtime, and what is there already.
   std::vector<LoadReport> reports;
-  for (const ImageRecord& image : index.images) {
-    const std::string context = "image '" + image.name + "' (" + image.reference + ")";
-    auto loaded = [&]() -> Result<LoadReport> {
-      TRY_ASSIGN(const ImagePlatform* platform, select_platform(image, platform_name));
-      LoadReport report;
-      report.name = image.name;
-      report.loaded_as = runtime.kind == RuntimeKind::containerd ? image.full_name : image.reference;
-      report.digest = expected_digest(runtime, image, *platform);
-      std::string before;
-      if (runtime.kind == RuntimeKind::containerd) {
-        const auto it = known.find(image.full_name);
-        if (it != known.end()) before = it->second;
-      } else {
-        TRY_ASSIGN(before, present_digest(runtime, image));
-      }
-      if (before == report.digest) {
-        report.outcome = LoadOutcome::present;
-        return report;
-      }
-      uint64_t total = 0;
-      for (const auto& blob : bs::image_blobs(image)) total += blob.size;
-      progress.start_item(image.name, total, 0);
-      TRY(import_image(root, runtime, image, *platform));
-      TRY_ASSIGN(const std::string after, present_digest(runtime, image));
-      if (after != report.digest) {
-        return bs::verification_error(std::string(runtime_name(runtime.kind)) + " shows " + report.loaded_as +
-                                      " as " + (after.empty() ? std::string("missing") : after) +
-                                      " after the import, expected " + report.digest);
-      }
-      return report;
-    }();
-    if (!loaded.ok()) {
-      progress.finish_item(image.name, bs::ItemOutcome::failed);
-      return std::move(loaded).error().context(context);
+  std::vector<ImageToLoad> to_load;
+  TRY_ASSIGN(const std::vector<std::string> before, runtime_digests(runtime, index.images));
+  for (size_t i = 0; i < index.images.size(); ++i) {
+    const ImageRecord& image = index.images[i];
+    TRY_ASSIGN(const ImagePlatform* platform, select_platform(image, platform_name));
+    LoadReport report;
+    report.name = image.name;
+    report.loaded_as = runtime.kind == RuntimeKind::containerd ? image.full_name : image.reference;
+    report.digest = expected_digest(runtime, image, *platform);
+    report.outcome = before[i] == report.digest ? LoadOutcome::present : LoadOutcome::loaded;
+    if (report.outcome == LoadOutcome::loaded) to_load.push_back({&image, platform});
+    reports.push_back(std::move(report));
+  }
+
+  // 2. One stream with every missing image (shared blobs once), into one import command.
+  if (!to_load.empty()) {
+    std::set<std::string> counted;
+    uint64_t total = 0;
+    for (const ImageToLoad& item : to_load) {
+      for (const auto& blob : bs::image_blobs(*item.image)) total += counted.insert(blob.digest).second ? blob.size : 0;
     }
-    progress.finish_item(image.name,
-                         loaded->outcome == LoadOutcome::present ? bs::ItemOutcome::cached : bs::ItemOutcome::done);
-    if (on_report) on_report(*loaded);
-    reports.push_back(std::move(loaded).value());
+    const std::string item = "import " + std::to_string(to_load.size()) + " images";
+    progress.start_item(item, total, 0);
+    const Status imported = import_images(root, runtime, to_load);
+    progress.finish_item(item, imported.ok() ? bs::ItemOutcome::done : bs::ItemOutcome::failed);
+    TRY(imported);
+
+    // 3. The runtime must now show every image under its name with its digest.
+    TRY_ASSIGN(const std::vector<std::string> after, runtime_digests(runtime, index.images));
+    for (size_t i = 0; i < index.images.size(); ++i) {
+      if (after[i] == reports[i].digest) continue;
+      return bs::verification_error("image '" + index.images[i].name + "' (" + index.images[i].reference + "): " +
+                                    std::string(runtime_name(runtime.kind)) + " shows " + reports[i].loaded_as +
+                                    " as " + (after[i].empty() ? std::string("missing") : after[i]) +
+                                    " after the import, expected " + reports[i].digest);
+    }
+  }
+  if (on_report) {
+    for (const LoadReport& report : reports) on_report(report);
   }
   return reports;
 }

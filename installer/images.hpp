@@ -1,10 +1,10 @@
 // Loading a bundle's container images into containerd or docker, offline.
 //
 // The bundle keeps every blob once (images/blobs/sha256/<hex>) and an index
-// (images/images.json, bundlespec/images_index.hpp). For each image not yet in the runtime,
-// load_images() assembles a tar stream in the format the runtime reads and pipes it, as it is
-// written, into the runtime's own import command; nothing is copied to disk or held whole in
-// memory:
+// (images/images.json, bundlespec/images_index.hpp). For the images not yet in the runtime,
+// load_images() assembles one tar stream in the format the runtime reads and pipes it, as it
+// is written, into the runtime's own import command; nothing is copied to disk or held whole
+// in memory:
 //   containerd  `ctr -a ADDRESS -n NAMESPACE images import -` reading an OCI image layout:
 //               blobs/sha256/<hex> (the pinned index or manifest, the platform manifests,
 //               configs, layers), oci-layout, and index.json naming the pinned blob with the
@@ -72,6 +72,17 @@ bundlespec::Result<bundlespec::ImagesIndex> read_images_index(const std::string&
 bundlespec::Result<const bundlespec::ImagePlatform*> select_platform(const bundlespec::ImageRecord& image,
                                                                    const std::string& platform);
 
+// One image to load and the platform entry chosen for this host.
+struct ImageToLoad {
+  const bundlespec::ImageRecord* image = nullptr;
+  const bundlespec::ImagePlatform* platform = nullptr;
+};
+
+// Writes one tar stream holding every image of `images` (blobs shared between them once; the
+// metadata entry lists them all), as write_image_archive() does for one.
+bundlespec::Status write_images_archive(const std::string& root, const std::vector<ImageToLoad>& images,
+                                        RuntimeKind kind, int fd);
+
 // Writes the tar stream for one image (format by `kind`, see the file comment) to `fd`,
 // reading blobs from ROOT/images/blobs. Fails (verification) on a blob whose size or SHA-256
 // differs, naming the image, the digest and the file; the stream is then incomplete.
@@ -87,9 +98,10 @@ struct LoadReport {
   LoadOutcome outcome = LoadOutcome::loaded;
 };
 
-// Loads every image of ROOT's bundle into `runtime` (see the file comment). Stops at the first
-// failure; images loaded before it stay loaded (a re-run skips them), and `on_report` (may be
-// empty) has been called for each of them as it finished. Progress gets one item per image.
+// Loads every image of ROOT's bundle into `runtime` (see the file comment): the images the
+// runtime lacks go into ONE stream and one import command, so either all of them arrive or,
+// when the stream or the command fails, none is named (a re-run starts over). `on_report`
+// (may be empty) is then called once per image, in index order. Progress gets one item.
 bundlespec::Result<std::vector<LoadReport>> load_images(const std::string& root, const Runtime& runtime,
                                                         bundlespec::Progress& progress,
                                                         const std::function<void(const LoadReport&)>& on_report = {});

@@ -130,11 +130,10 @@ set +e
   --from "$WORK/bad" >"$WORK/bad.txt" 2>"$WORK/bad.err"; rc=$?
 set -e
 expect_eq "corrupted rc" 3 "$rc"
-expect_eq "corrupted message" "kubeferry-install: error: image 'tools' ($R/test/tools:1.0): image 'tools': blob $TOOLS_LAYER is corrupted: its SHA-256 is sha256:$(sha256sum "$BLOB" | cut -d' ' -f1) ($BLOB); extract the bundle again" "$(cat "$WORK/bad.err")"
-expect_eq "corrupted: loaded before the bad one" "loaded busybox $R/test/busybox:1.0 $DIGEST_BUSYBOX_1_0
-loaded busybox-v2 $R/test/busybox:1.0-v2s2 $DIGEST_BUSYBOX_1_0_V2S2
-loaded multi $R/test/busybox:multi $DIGEST_BUSYBOX_MULTI" "$(cat "$WORK/bad.txt")"
-expect_eq "corrupted: tools not imported" "" "$(ctr -a "$C/containerd.sock" -n kf-bad images ls -q | grep tools || true)"
+expect_eq "corrupted message" "kubeferry-install: error: image 'tools' ($R/test/tools:1.0): blob $TOOLS_LAYER is corrupted: its SHA-256 is sha256:$(sha256sum "$BLOB" | cut -d' ' -f1) ($BLOB); extract the bundle again" "$(cat "$WORK/bad.err")"
+# One stream for all missing images: cut short, it names none of them.
+expect_eq "corrupted: nothing reported" "" "$(cat "$WORK/bad.txt")"
+expect_eq "corrupted: nothing imported" "" "$(ctr -a "$C/containerd.sock" -n kf-bad images ls -q)"
 
 # 4. An image the bundle has only for another platform.
 cp -r "$WORK/ex" "$WORK/arm"
@@ -144,7 +143,7 @@ set +e
   --from "$WORK/arm" >/dev/null 2>"$WORK/arm.err"; rc=$?
 set -e
 expect_eq "platform rc" 2 "$rc"
-expect_eq "platform message" "kubeferry-install: error: image 'busybox' ($R/test/busybox:1.0): image 'busybox' ($R/test/busybox:1.0) is not in this bundle for linux/amd64 (it has linux/arm64); build the bundle with --platform linux/amd64" "$(cat "$WORK/arm.err")"
+expect_eq "platform message" "kubeferry-install: error: image 'busybox' ($R/test/busybox:1.0) is not in this bundle for linux/amd64 (it has linux/arm64); build the bundle with --platform linux/amd64" "$(cat "$WORK/arm.err")"
 stop_pid "$CTRD_PID" 5; CTRD_PID=""
 
 # 5. dockerd 20.10 (never without --bridge=none --iptables=false), docker-archive streams.

@@ -109,15 +109,33 @@ TEST(ImageArchive, CorruptedBlobCutsTheStreamShort) {
   const auto entries = f.stream(RuntimeKind::containerd, &status);
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().code(), bs::ErrorCode::verification);
-  EXPECT_EQ(status.error().message(), "image 'busybox': blob " + layer.digest + " is corrupted: its SHA-256 is sha256:" +
+  EXPECT_EQ(status.error().message(), "image 'busybox' (127.0.0.1:5000/test/busybox:1.0): blob " + layer.digest + " is corrupted: its SHA-256 is sha256:" +
                                           bs::sha256_hex(bad) + " (" + path + "); extract the bundle again");
   // Neither the bad layer nor the metadata made it into the stream.
   EXPECT_EQ(names(entries).size(), 2u);
 
   kftest::write_file(path, "short");
   const auto short_entries = f.stream(RuntimeKind::docker, &status);
-  EXPECT_EQ(status.error().message(), "image 'busybox': blob " + layer.digest + " is corrupted: 5 bytes, expected " +
+  EXPECT_EQ(status.error().message(), "image 'busybox' (127.0.0.1:5000/test/busybox:1.0): blob " + layer.digest + " is corrupted: 5 bytes, expected " +
                                           std::to_string(3 << 20) + " (" + path + "); extract the bundle again");
+}
+
+TEST(ImageArchive, SeveralImagesShareBlobsOnce) {
+  Fixture f;
+  bs::ImageRecord second = f.image;
+  second.name = "tools";
+  second.reference = second.full_name = "127.0.0.1:5000/test/tools:1.0";
+  second.platforms[0].layers.push_back(f.blob("application/vnd.oci.image.layer.v1.tar+gzip", "layer three"));
+  const std::string out = f.dir / "multi.tar";
+  bs::Fd fd(::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644));
+  ASSERT_OK(installer::write_images_archive(
+      f.dir.path(), {{&f.image, &f.image.platforms[0]}, {&second, &second.platforms[0]}}, RuntimeKind::docker, fd.get()));
+  fd.reset();
+  std::string listing;
+  ASSERT_EQ(kftest::run_command("tar -tf " + out, &listing), 0);
+  const auto& p = second.platforms[0];
+  EXPECT_EQ(listing, path_of(p.config) + "\n" + path_of(p.layers[0]) + "\n" + path_of(p.layers[1]) + "\n" +
+                         path_of(p.layers[2]) + "\nmanifest.json\n");
 }
 
 TEST(ImagePlatform, Selection) {
