@@ -164,7 +164,9 @@ std::string docker_manifest(const std::vector<ImageToLoad>& images) {
   for (const ImageToLoad& item : images) {
     Json::Object entry;
     entry["Config"] = "blobs/sha256/" + item.platform->config.digest.substr(7);
-    entry["RepoTags"] = Json::Array{item.image->reference};
+    Json::Array tags;
+    tags.push_back(item.image->reference);
+    entry["RepoTags"] = std::move(tags);
     Json::Array layers;
     for (const auto& layer : item.platform->layers) layers.push_back("blobs/sha256/" + layer.digest.substr(7));
     entry["Layers"] = std::move(layers);
