@@ -320,7 +320,7 @@ class Executor {
   Result<std::vector<std::string>> expand(const std::vector<std::string>& argv) {
     std::vector<std::string> out = argv;
     for (auto& word : out) {
-      if (word.rfind("{bundle}/", 0) != 0) continue;
+      if (word != "{bundle}" && word.rfind("{bundle}/", 0) != 0) continue;
       TRY_ASSIGN(const std::string dir, bundle_dir());
       word = dir + word.substr(8);
     }

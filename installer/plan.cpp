@@ -432,18 +432,18 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
   b.command("command daemon-reload", StepKind::command, {{"systemctl", "daemon-reload"}},
             "make systemd read the units", units);
 
-  // Images (nodes run the pods).
-  if (node) {
-    for (const auto& image : inputs.images) {
-      const std::string archive = "{bundle}/" + image.archive;
-      std::vector<std::string> argv =
-          inventory.container_runtime == ContainerRuntime::docker
-              ? std::vector<std::string>{"docker", "load", "-i", archive}
-              : std::vector<std::string>{"ctr", "-n", "k8s.io", "images", "import", archive};
-      b.command("image " + image.name, StepKind::image, {argv}, "load " + image.ref + " into the runtime");
-      plan.steps.back().sha256 = image.sha256;
-      plan.steps.back().source = "bundle:" + image.archive;
-    }
+  // Images (nodes run the pods): one step that makes this very installer load every image of
+  // the extracted bundle (images/images.json + blobs) into the runtime; images already there
+  // with the pinned digest are skipped (installer/images.hpp).
+  if (node && !inputs.images.empty()) {
+    const std::string runtime = inventory.container_runtime == ContainerRuntime::docker ? "docker" : "containerd";
+    std::string digests;
+    for (const auto& image : inputs.images) digests += image.ref + "\n";
+    b.command("images load", StepKind::image,
+              {{"/proc/self/exe", "images", "load", "--from", "{bundle}", "--runtime", runtime}},
+              "load " + std::to_string(inputs.images.size()) + " pinned images into " + runtime);
+    plan.steps.back().sha256 = bs::sha256_hex(digests);
+    plan.steps.back().source = "bundle:images/images.json";
   }
 
   // Services, in dependency order, with checks between.
@@ -537,13 +537,21 @@ std::vector<BundleBinary> default_binaries(const r::Paths& paths) {
   return out;
 }
 
-std::vector<BundleImage> images_from_index(const bs::Index& index) {
+std::vector<BundleImage> images_from_images_index(const bs::ImagesIndex& index) {
   std::vector<BundleImage> out;
-  for (const auto& entry : index.entries) {
-    if (entry.type != bs::EntryType::file || entry.path.rfind("images/", 0) != 0) continue;
-    if (entry.path.size() < 11 || entry.path.compare(entry.path.size() - 4, 4, ".tar") != 0) continue;
-    if (!entry.origin || entry.origin->url.find("@sha256:") == std::string::npos) continue;
-    out.push_back({entry.path.substr(7, entry.path.size() - 11), entry.origin->url, entry.path, entry.sha256, entry.size});
+  for (const auto& record : index.images) {
+    // NAME:TAG -> NAME@sha256:<hex>: pods name the image by the pinned digest.
+    std::string repo = record.reference;
+    const size_t slash = repo.rfind('/');
+    const size_t colon = repo.rfind(':');
+    if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) repo.erase(colon);
+    BundleImage image;
+    image.name = record.name;
+    image.ref = repo + "@" + record.target.digest;
+    image.archive = std::string(bs::k_images_index_path);
+    image.sha256 = record.target.digest.substr(record.target.digest.find(':') + 1);
+    image.size = record.target.size;
+    out.push_back(std::move(image));
   }
   return out;
 }

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "bundlespec/images_index.hpp"
 #include "bundlespec/index.hpp"
 #include "bundlespec/json.hpp"
 #include "bundlespec/result.hpp"
@@ -91,11 +92,11 @@ struct BundleBinary {
   mode_t mode = 0755;
 };
 
-// An image archive of the bundle.
+// An image of the bundle.
 struct BundleImage {
   std::string name;     // "pause", "coredns", "flannel", "flannel-cni-plugin"
   std::string ref;      // "repo@sha256:<hex>"
-  std::string archive;  // bundle path of the archive, "images/flannel.tar"
+  std::string archive;  // the bundle file that lists it: "images/images.json"
   std::string sha256;
   uint64_t size = 0;
 };
@@ -118,8 +119,8 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
 std::vector<BundleBinary> binaries_from_index(const bundlespec::Index& index, const render::Paths& paths);
 // The same names with unknown digests, for planning without a bundle.
 std::vector<BundleBinary> default_binaries(const render::Paths& paths);
-// Image archives: entries "images/<name>.tar" whose origin url is the pinned reference.
-std::vector<BundleImage> images_from_index(const bundlespec::Index& index);
+// The bundle's images (images/images.json), each named by its pinned digest.
+std::vector<BundleImage> images_from_images_index(const bundlespec::ImagesIndex& index);
 // Kubernetes and etcd versions from the origins of kubernetes/bin/kube-apiserver (or kubelet)
 // and etcd/bin/etcd. Empty Version::text where the index does not say.
 render::Versions versions_from_index(const bundlespec::Index& index);

@@ -112,12 +112,23 @@ Result<render::Versions> choose_versions(const Inventory& inventory, const bs::I
   return versions;
 }
 
-PlanInputs inputs_for(const render::Versions& versions, const bs::Index* index) {
+// The bundle's images: images/images.json read from the payload (decompressed up to it).
+Result<std::vector<BundleImage>> bundle_images(const bs::BundleFile& bundle) {
+  const std::string path(bs::k_images_index_path);
+  bool has_images = false;
+  for (const auto& entry : bundle.index().entries) has_images = has_images || entry.path == path;
+  if (!has_images) return std::vector<BundleImage>{};
+  TRY_ASSIGN(const std::string text, bs::read_bundle_file(bundle, path, 16 << 20));
+  TRY_ASSIGN(const bs::ImagesIndex images, bs::decode_images_index(text));
+  return images_from_images_index(images);
+}
+
+PlanInputs inputs_for(const render::Versions& versions, const bs::Index* index, std::vector<BundleImage> images) {
   PlanInputs inputs;
   inputs.versions = versions;
   if (index != nullptr) {
     inputs.binaries = binaries_from_index(*index, inputs.paths);
-    inputs.images = images_from_index(*index);
+    inputs.images = std::move(images);
   } else {
     inputs.binaries = default_binaries(inputs.paths);
   }
@@ -134,7 +145,11 @@ bs::Status run_plan(const GlobalOptions& global, const PlanOptions& options) {
   if (!bundle.ok() && !global.bundle.empty()) return std::move(bundle).error().context("plan: " + global.bundle);
   const bs::Index* index = bundle.ok() ? &bundle->index() : nullptr;
   TRY_ASSIGN(const render::Versions versions, choose_versions(inventory, index));
-  PlanInputs inputs = inputs_for(versions, index);
+  std::vector<BundleImage> images;
+  if (bundle.ok()) {
+    TRY_ASSIGN(images, bundle_images(*bundle));
+  }
+  PlanInputs inputs = inputs_for(versions, index, std::move(images));
   if (!options.pki.empty()) {
     TRY_ASSIGN(inputs.kit, read_kit(options.pki, *host));
   }
@@ -186,7 +201,8 @@ bs::Status run_install(const GlobalOptions& global, const InstallOptions& option
   TRY_ASSIGN(const Host* host, pick_host(inventory, options.host));
   TRY_ASSIGN(bs::BundleFile bundle, open_pinned(global, options));
   TRY_ASSIGN(const render::Versions versions, choose_versions(inventory, &bundle.index()));
-  PlanInputs inputs = inputs_for(versions, &bundle.index());
+  TRY_ASSIGN(std::vector<BundleImage> images, bundle_images(bundle));
+  PlanInputs inputs = inputs_for(versions, &bundle.index(), std::move(images));
   TRY_ASSIGN(inputs.kit, read_kit(options.pki, *host));
   TRY_ASSIGN(Plan plan, make_plan(inventory, *host, inputs));
   uint64_t payload = 0;

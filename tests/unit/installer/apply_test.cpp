@@ -120,12 +120,12 @@ TEST(Apply, NodeLoadsImagesFromTheExtractedBundle) {
   const Plan plan = plan_for(seed_inventory(), "node01");
   Rig rig(plan);
   ASSERT_OK(rig.apply(plan));
-  EXPECT_THAT(rig.runner.calls, Contains("docker load -i /bundle/images/flannel.tar"));
-  EXPECT_THAT(rig.runner.calls, Contains("docker load -i /bundle/images/pause.tar"));
+  // The installer runs itself on the extracted bundle (images/images.json + blobs).
+  EXPECT_THAT(rig.runner.calls, Contains("/proc/self/exe images load --from /bundle --runtime docker"));
   const Plan current = plan_for(current_inventory(), "node02");
   Rig rig2(current);
   ASSERT_OK(rig2.apply(current));
-  EXPECT_THAT(rig2.runner.calls, Contains("ctr -n k8s.io images import /bundle/images/coredns.tar"));
+  EXPECT_THAT(rig2.runner.calls, Contains("/proc/self/exe images load --from /bundle --runtime containerd"));
 }
 
 // ninja's BuildTest.NoWork: a converged host gets no write, no command, no extraction.

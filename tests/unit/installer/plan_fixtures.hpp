@@ -92,7 +92,7 @@ inline render::ImageRefs current_images() {
 inline std::vector<BundleImage> bundle_images(const render::ImageRefs& refs) {
   std::vector<BundleImage> out;
   for (const auto& [name, ref] : refs) {
-    out.push_back({name, ref, "images/" + name + ".tar", bundlespec::sha256_hex("archive of " + name), 1000});
+    out.push_back({name, ref, "images/images.json", bundlespec::sha256_hex("image " + name), 1000});
   }
   return out;
 }

@@ -90,7 +90,7 @@ const std::vector<std::string> k_node = {
     "file /usr/lib/systemd/system/etcd.service 0644", "file /usr/lib/systemd/system/kubelet.service 0644",
     "file /usr/lib/systemd/system/kube-proxy.service 0644",
     "command daemon-reload",
-    "image coredns", "image flannel", "image pause",
+    "images load",
     "service etcd.service", "check etcd-health", "service kubelet.service", "service kube-proxy.service",
     "check kubelet-active",
 };
@@ -156,7 +156,7 @@ TEST(Plan, WithoutKitOrBundleDigestsAreUnknown) {
   auto plan = make_plan(seed_inventory(), host(seed_inventory(), "node01"), inputs);
   ASSERT_OK(plan);
   std::vector<std::string> want = k_node;
-  std::erase_if(want, [](const std::string& id) { return id.rfind("image ", 0) == 0; });
+  std::erase_if(want, [](const std::string& id) { return id.rfind("images ", 0) == 0; });
   EXPECT_THAT(summary(*plan), ElementsAreArray(want)) << "the same steps, no images without a bundle";
   const std::string json = bundlespec::to_pretty_json(plan_to_json(*plan));
   EXPECT_THAT(json, HasSubstr("\"id\": \"file /opt/kubernetes/cfg/bootstrap.kubeconfig\""));
@@ -178,14 +178,17 @@ TEST(Plan, RefusesABundleWithoutANeededBinary) {
   EXPECT_EQ(plan.error().message(), "bundle has no kubernetes/bin/kubelet (needed by role node)");
 }
 
-TEST(Plan, CurrentVersionLoadsImagesWithCtr) {
+TEST(Plan, CurrentVersionLoadsImagesIntoContainerd) {
   const Plan plan = plan_for(current_inventory(), "node01");
   EXPECT_EQ(plan.kubernetes_version, "v1.30.14");
+  int image_steps = 0;
   for (const Step& s : plan.steps) {
-    if (s.kind == StepKind::image) {
-      EXPECT_EQ(s.commands.front().front(), "ctr") << s.id;
-    }
+    if (s.kind != StepKind::image) continue;
+    ++image_steps;
+    EXPECT_EQ(s.commands.front(), (std::vector<std::string>{"/proc/self/exe", "images", "load", "--from", "{bundle}",
+                                                           "--runtime", "containerd"}));
   }
+  EXPECT_EQ(image_steps, 1);
 }
 
 TEST(Plan, ServiceDigestFollowsItsInputs) {
@@ -253,9 +256,9 @@ const SeedStep k_seed_map[] = {
     {"6 load the ip_vs modules", "node01", "command modprobe"},
     {"6 start kube-proxy", "node01", "service kube-proxy.service"},
     {"7 CNI plugins into /opt/cni/bin", "node01", "file /opt/cni/bin/bridge"},
-    {"7 flannel image loaded", "node01", "image flannel"},
+    {"7 flannel image loaded", "node01", "images load"},
     {"7 kubectl apply -f kube-flannel.yml", "master01", "command apply-addons"},
-    {"7 coredns image loaded on every node", "node02", "image coredns"},
+    {"7 coredns image loaded on every node", "node02", "images load"},
     {"7 kubectl apply -f coredns.yaml", "master01", "command apply-addons"},
     {"7 DNS test with busybox:1.28.4", "", "", "busybox's digest is NOT FOUND in pinned-data; left to the e2e tests"},
 };
