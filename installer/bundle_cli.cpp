@@ -14,6 +14,7 @@
 #include "bundlespec/json.hpp"
 #include "bundlespec/progress.hpp"
 #include "installer/cli.hpp"
+#include "installer/self.hpp"
 
 namespace installer {
 
@@ -35,21 +36,19 @@ struct ExtractOptions {
 };
 
 std::string bundle_path(const GlobalOptions& global) {
-  return global.bundle.empty() ? std::string("/proc/self/exe") : global.bundle;
+  return global.bundle.empty() ? self_bundle_path() : global.bundle;
 }
 
 // What to call the bundle in messages: the --bundle path, or the file we were run from.
-std::string bundle_label(const GlobalOptions& global) {
-  if (!global.bundle.empty()) return global.bundle;
-  char self[4096];
-  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  return n > 0 ? std::string(self, static_cast<size_t>(n)) : std::string("/proc/self/exe");
-}
+std::string bundle_label(const GlobalOptions& global) { return global.bundle.empty() ? self_label() : global.bundle; }
 
 bs::Result<bs::BundleFile> open_bundle(const GlobalOptions& global, const TrustOptions& trust_options) {
   TRY_ASSIGN(bs::TrustPolicy trust, bs::make_trust_policy(trust_options.pubkey, trust_options.fingerprint));
   auto bundle = bs::BundleFile::open(bundle_path(global), trust);
-  if (!bundle.ok() && global.bundle.empty() && bundle.error().message().rfind("trailer:", 0) == 0) {
+  // No trailer on a bare kubeferry-install is a usage problem; on a .run (bytes appended to
+  // the ELF) it means the file was truncated or damaged, which stays a verification failure.
+  if (!bundle.ok() && global.bundle.empty() && bundle.error().message().rfind("trailer:", 0) == 0 &&
+      !has_appended_data(bundle_path(global))) {
     return bs::usage_error("this kubeferry-install carries no bundle; run a .run file, or pass --bundle FILE");
   }
   return bundle;

@@ -14,6 +14,7 @@
 #include "bundlespec/interrupt.hpp"
 #include "bundlespec/progress.hpp"
 #include "installer/cli.hpp"
+#include "installer/self.hpp"
 #include "installer/images.hpp"
 
 namespace installer {
@@ -49,7 +50,7 @@ bs::Status load_from(const std::string& root, const Runtime& runtime, const Glob
 
 // Verifies and extracts the bundle into a temporary folder, loads from there, removes it.
 bs::Status load_from_payload(const ImagesLoadOptions& options, const Runtime& runtime, const GlobalOptions& global) {
-  const std::string bundle_path = global.bundle.empty() ? std::string("/proc/self/exe") : global.bundle;
+  const std::string bundle_path = global.bundle.empty() ? self_bundle_path() : global.bundle;
   TRY_ASSIGN(bs::TrustPolicy trust, bs::make_trust_policy(options.pubkey, options.fingerprint));
   auto bundle = bs::BundleFile::open(bundle_path, trust);
   if (!bundle.ok() && global.bundle.empty() && bundle.error().message().rfind("trailer:", 0) == 0) {

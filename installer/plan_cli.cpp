@@ -18,6 +18,7 @@
 #include "bundlespec/signing.hpp"
 #include "installer/apply.hpp"
 #include "installer/cli.hpp"
+#include "installer/self.hpp"
 #include "installer/host.hpp"
 #include "installer/inventory.hpp"
 #include "installer/pki.hpp"
@@ -58,7 +59,7 @@ void say(const GlobalOptions& global, const std::string& line) {
 }
 
 std::string bundle_path(const GlobalOptions& global) {
-  return global.bundle.empty() ? std::string("/proc/self/exe") : global.bundle;
+  return global.bundle.empty() ? self_bundle_path() : global.bundle;
 }
 
 Result<Inventory> read_inventory(const std::string& path) {
