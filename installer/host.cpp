@@ -1,5 +1,7 @@
 #include "installer/host.hpp"
 
+#include <dirent.h>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -9,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <tuple>
 
 #include "bundlespec/digest.hpp"
 #include "bundlespec/fs.hpp"
@@ -81,13 +84,37 @@ Result<std::string> RealFs::read_link(const std::string& path) {
   return std::string(buffer, static_cast<size_t>(n));
 }
 
+namespace {
+
+// An install killed (SIGKILL, power loss) between creating a temporary and renaming it leaves
+// ".NAME.tmp-XXXXXX" beside NAME (bundlespec::AtomicFile). The next write of NAME removes it,
+// so a resumed install leaves nothing of ours behind.
+void remove_stale_temporaries(const std::string& target) {
+  const size_t slash = target.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : target.substr(0, slash);
+  const std::string prefix = "." + target.substr(slash + 1) + ".tmp-";
+  DIR* folder = ::opendir(dir.c_str());
+  if (folder == nullptr) return;
+  while (const struct dirent* entry = ::readdir(folder)) {
+    const std::string name = entry->d_name;
+    if (name.size() == prefix.size() + 6 && name.compare(0, prefix.size(), prefix) == 0) {
+      std::ignore = ::unlinkat(::dirfd(folder), name.c_str(), 0);
+    }
+  }
+  ::closedir(folder);
+}
+
+}  // namespace
+
 Status RealFs::write_file(const std::string& path, std::string_view content, mode_t mode) {
+  remove_stale_temporaries(full(path));
   return bs::write_file_atomic(full(path), content, mode, bs::Overwrite::yes);
 }
 
 Status RealFs::copy_file(const std::string& source, const std::string& path, mode_t mode) {
   bs::Fd in(::open(source.c_str(), O_RDONLY | O_CLOEXEC));
   if (!in.valid()) return bs::errno_error("open", source);
+  remove_stale_temporaries(full(path));
   TRY_ASSIGN(bs::AtomicFile out, bs::AtomicFile::create(full(path), mode, bs::Overwrite::yes));
   char buffer[1 << 16];
   for (;;) {

@@ -324,15 +324,14 @@ check_layout() {  # every plan path below /opt/{etcd,kubernetes,cni/bin} has its
   diff "layout-$h.paths" "layout-$h.have" >/dev/null || fail "$h: /opt holds other paths than the plan: $(diff "layout-$h.paths" "layout-$h.have" | head -5)"
 }
 
-check_images() {  # every image the plan loads is in containerd's k8s.io namespace with its digest
-  local h="$1" ref
+check_images() {  # every image of the bundle is in containerd's k8s.io namespace with its pinned digest
+  local h="$1" digest
   node "$h" ctr -n k8s.io images ls >"images-$h.txt"
-  while IFS= read -r ref; do
-    grep -q "${ref##*@}" "images-$h.txt" || fail "$h: ctr images ls lacks ${ref##*@} ($ref): $(cat "images-$h.txt")"
+  while IFS= read -r digest; do
+    grep -q "$digest" "images-$h.txt" || fail "$h: ctr images ls lacks $digest: $(cat "images-$h.txt")"
   done < <(python3 -c '
 import json, sys
-for s in json.load(open(sys.argv[1]))["steps"]:
-    if s["kind"] == "image": print(s["reason"].split(" ")[1])' "plan-$h.json")
+for image in json.load(open(sys.argv[1]))["images"]: print(image["target"]["digest"])' plain/images/images.json)
 }
 
 check_all() {
