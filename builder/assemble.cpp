@@ -103,7 +103,8 @@ bs::Status unpack_members(const Artifact& artifact, const std::string& tarball, 
   return bs::ok_status();
 }
 
-bs::Result<std::vector<bs::SourceEntry>> bundle_entries(const Manifest& manifest, const std::vector<FetchResult>& fetched,
+bs::Result<std::vector<bs::SourceEntry>> bundle_entries(const Manifest& manifest,
+                                                        const std::vector<FetchResult>& fetched,
                                                         const std::string& staging,
                                                         const std::vector<std::string>& extra_files) {
   std::map<std::string, bs::SourceEntry> entries;
@@ -132,9 +133,11 @@ bs::Result<std::vector<bs::SourceEntry>> bundle_entries(const Manifest& manifest
     return bs::ok_status();
   };
   for (const auto& artifact : manifest.artifacts) {
-    const auto it = std::find_if(fetched.begin(), fetched.end(), [&](const FetchResult& r) { return r.name == artifact.name; });
+    const auto it =
+        std::find_if(fetched.begin(), fetched.end(), [&](const FetchResult& r) { return r.name == artifact.name; });
     if (it == fetched.end()) return bs::make_error("artifact " + artifact.name + " was not fetched");
-    bs::Origin origin{artifact.name, artifact.version, artifact.url, artifact.checksum ? artifact.checksum->to_string() : ""};
+    bs::Origin origin{artifact.name, artifact.version, artifact.url,
+                      artifact.checksum ? artifact.checksum->to_string() : ""};
     for (const auto& placement : artifact.placements) {
       TRY(add_file(placement.to, placement_source(artifact, placement, *it, staging), placement.mode, origin));
     }

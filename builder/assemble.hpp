@@ -29,7 +29,7 @@ struct BuildOptions {
   std::string manifest_path;
   std::string key_path;
   std::string output;
-  std::string installer_path;           // "" = kubeferry-install beside kubeferry
+  std::string installer_path;                   // "" = kubeferry-install beside kubeferry
   std::vector<std::string> checksum_overrides;  // NAME=sha256:<hex>
   FetchOptions fetch;
   // Registry settings for the manifest's images (fetch options are copied from `fetch`).
@@ -54,9 +54,10 @@ bundlespec::Status unpack_members(const Artifact& artifact, const std::string& t
 // The bundle's entries for the given artifacts (files from the cache, members from staging),
 // plus the extra files already written under staging (paths relative to it), with all parent
 // folders, sorted.
-bundlespec::Result<std::vector<bundlespec::SourceEntry>> bundle_entries(
-    const Manifest& manifest, const std::vector<FetchResult>& fetched, const std::string& staging,
-    const std::vector<std::string>& extra_files);
+bundlespec::Result<std::vector<bundlespec::SourceEntry>> bundle_entries(const Manifest& manifest,
+                                                                        const std::vector<FetchResult>& fetched,
+                                                                        const std::string& staging,
+                                                                        const std::vector<std::string>& extra_files);
 
 bundlespec::Result<BuildSummary> run_build(const BuildOptions& options, bundlespec::Progress& progress);
 

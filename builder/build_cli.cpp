@@ -1,10 +1,10 @@
 // build / inspect: the online job and its record.
+#include <unistd.h>
+
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <unistd.h>
 
 #include "builder/assemble.hpp"
 #include "builder/cli.hpp"
@@ -72,17 +72,19 @@ bs::Status run_build_command(BuildCliOptions& options, const GlobalOptions& glob
     std::string dir = n > 0 ? std::string(self, static_cast<size_t>(n)) : std::string();
     build.installer_path = dir.substr(0, dir.rfind('/')) + "/kubeferry-install";
   }
-  bs::ConsoleProgress progress(stderr, global.quiet ? bs::ConsoleMode::quiet : bs::detect_console_mode(2), "kubeferry: ");
+  bs::ConsoleProgress progress(stderr, global.quiet ? bs::ConsoleMode::quiet : bs::detect_console_mode(2),
+                               "kubeferry: ");
   auto summary = run_build(build, progress);
   if (!summary.ok()) return std::move(summary).error().context("build " + build.manifest_path);
   std::printf("%s  %s\n", summary->written.file_sha256.c_str(), build.output.c_str());
   if (!global.quiet) {
-    std::fprintf(stderr,
-                 "kubeferry: %s: %zu entries, %s; %zu artifacts downloaded, %zu from the cache; %zu images (%zu blobs); "
-                 "signed by %s\n",
-                 build.output.c_str(), summary->written.index.entries.size(),
-                 bs::format_bytes(summary->written.file_size).c_str(), summary->downloaded, summary->from_cache,
-                 summary->images, summary->image_blobs, summary->written.index.signer.c_str());
+    std::fprintf(
+        stderr,
+        "kubeferry: %s: %zu entries, %s; %zu artifacts downloaded, %zu from the cache; %zu images (%zu blobs); "
+        "signed by %s\n",
+        build.output.c_str(), summary->written.index.entries.size(),
+        bs::format_bytes(summary->written.file_size).c_str(), summary->downloaded, summary->from_cache, summary->images,
+        summary->image_blobs, summary->written.index.signer.c_str());
   }
   return bs::ok_status();
 }
@@ -93,7 +95,10 @@ void print_lock_table(const bs::Json& lock) {
   if (const bs::Json* artifacts = lock.find("artifacts"); artifacts && artifacts->is_array()) {
     std::printf("%-22s %-10s %12s  %-64s  %s\n", "ARTIFACT", "VERSION", "SIZE", "SHA256", "URL");
     for (const auto& a : artifacts->as_array()) {
-      const auto text = [&](const char* key) { const bs::Json* v = a.find(key); return v && v->is_string() ? v->as_string() : std::string(); };
+      const auto text = [&](const char* key) {
+        const bs::Json* v = a.find(key);
+        return v && v->is_string() ? v->as_string() : std::string();
+      };
       const bs::Json* size = a.find("size");
       std::printf("%-22s %-10s %12lld  %-64s  %s\n", text("name").c_str(), text("version").c_str(),
                   size && size->is_integer() ? static_cast<long long>(size->as_integer()) : 0LL, text("sha256").c_str(),
@@ -103,8 +108,8 @@ void print_lock_table(const bs::Json& lock) {
   if (const bs::Json* images = lock.find("images"); images && images->is_array() && !images->as_array().empty()) {
     std::printf("%-22s %s\n", "IMAGE", "REFERENCE@DIGEST");
     for (const auto& image : images->as_array()) {
-      std::printf("%-22s %s@%s\n", image.find("name")->as_string().c_str(), image.find("reference")->as_string().c_str(),
-                  image.find("digest")->as_string().c_str());
+      std::printf("%-22s %s@%s\n", image.find("name")->as_string().c_str(),
+                  image.find("reference")->as_string().c_str(), image.find("digest")->as_string().c_str());
     }
   }
 }
@@ -139,26 +144,43 @@ bs::Status run_inspect(const InspectOptions& options) {
 void setup_build_commands(CLI::App& app, const GlobalOptions& global, Commands& commands) {
   auto options = std::make_shared<BuildCliOptions>();
   auto* build = app.add_subcommand("build", "Fetch and verify everything a manifest pins, and write one signed .run");
-  build->add_option("manifest", options->build.manifest_path, "Manifest (manifests/*.yaml)")->required()->check(CLI::ExistingFile);
-  build->add_option("--key", options->build.key_path, "Private signing key (kubeferry keygen)")->required()->check(CLI::ExistingFile);
+  build->add_option("manifest", options->build.manifest_path, "Manifest (manifests/*.yaml)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  build->add_option("--key", options->build.key_path, "Private signing key (kubeferry keygen)")
+      ->required()
+      ->check(CLI::ExistingFile);
   build->add_option("--output,-o", options->build.output, "Bundle to write (default: <bundle>-<os>-<arch>.run)");
   build->add_option("--cache", options->cache, "Download cache (default: $XDG_CACHE_HOME/kubeferry)");
-  build->add_option("--jobs,-j", options->build.fetch.jobs, "Downloads at once")->capture_default_str()->check(CLI::Range(1, 64));
-  build->add_option("--mirror", options->mirrors, "Rewrite URLs starting with FROM to start with TO (FROM=TO, repeatable)");
-  build->add_option("--cacert", options->build.fetch.cacert, "PEM CA bundle for HTTPS instead of the system's")->check(CLI::ExistingFile);
+  build->add_option("--jobs,-j", options->build.fetch.jobs, "Downloads at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  build->add_option("--mirror", options->mirrors,
+                    "Rewrite URLs starting with FROM to start with TO (FROM=TO, repeatable)");
+  build->add_option("--cacert", options->build.fetch.cacert, "PEM CA bundle for HTTPS instead of the system's")
+      ->check(CLI::ExistingFile);
   build->add_option("--checksum", options->build.checksum_overrides,
                     "Supply a checksum the manifest lacks (NAME=sha256:<hex>, repeatable)");
-  build->add_option("--retries", options->retries, "Attempts per download, first included")->capture_default_str()->check(CLI::Range(1, 100));
-  build->add_option("--connect-timeout", options->connect_timeout, "Seconds to wait for a connection")->capture_default_str();
-  build->add_option("--low-speed-limit", options->low_speed_limit, "Bytes/s under which a download counts as stalled")->capture_default_str();
-  build->add_option("--low-speed-time", options->low_speed_time, "Seconds a download may stall before it is retried")->capture_default_str();
+  build->add_option("--retries", options->retries, "Attempts per download, first included")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100));
+  build->add_option("--connect-timeout", options->connect_timeout, "Seconds to wait for a connection")
+      ->capture_default_str();
+  build->add_option("--low-speed-limit", options->low_speed_limit, "Bytes/s under which a download counts as stalled")
+      ->capture_default_str();
+  build->add_option("--low-speed-time", options->low_speed_time, "Seconds a download may stall before it is retried")
+      ->capture_default_str();
   build->add_option("--plain-http", options->build.registry.plain_http,
                     "HOST:PORT of a registry to reach over http:// (e.g. 127.0.0.1:5000); repeatable");
-  build->add_option("--creds", options->creds, "REGISTRY=USER:PASSWORD for a registry; repeatable (wins over the docker config)");
+  build->add_option("--creds", options->creds,
+                    "REGISTRY=USER:PASSWORD for a registry; repeatable (wins over the docker config)");
   build->add_option("--auth-file", options->build.registry.auth_file,
                     "docker config.json with auths (default: $DOCKER_CONFIG/config.json or ~/.docker/config.json)");
-  build->add_option("--installer", options->build.installer_path, "Installer to put in front (default: kubeferry-install beside kubeferry)");
-  build->add_option("--level", options->build.level, "zstd level (part of the output: same level, same bytes)")->capture_default_str()->check(CLI::Range(1, 22));
+  build->add_option("--installer", options->build.installer_path,
+                    "Installer to put in front (default: kubeferry-install beside kubeferry)");
+  build->add_option("--level", options->build.level, "zstd level (part of the output: same level, same bytes)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 22));
   build->add_option("--threads", options->build.threads, "zstd worker threads (0 = all CPUs; output does not change)");
   commands.push_back({build, [options, &global] { return run_build_command(*options, global); }});
 

@@ -1,10 +1,10 @@
 // keygen / pack / verify: the bundle-format commands of the builder.
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
-
-#include <unistd.h>
 
 #include "builder/cli.hpp"
 #include "bundlespec/container.hpp"
@@ -116,7 +116,8 @@ bs::Status run_verify(const VerifyOptions& options) {
     TRY(bundle.verify_parts());
     if (options.deep) TRY(bs::verify_payload_entries(bundle, {}));
     std::printf("OK %s: %s, %zu entries, signed by %s%s\n", options.bundle.c_str(), bundle.index().name.c_str(),
-                bundle.index().entries.size(), bundle.signer().c_str(), trust.fingerprint ? " (pinned)" : " (NOT pinned)");
+                bundle.index().entries.size(), bundle.signer().c_str(),
+                trust.fingerprint ? " (pinned)" : " (NOT pinned)");
     return bs::ok_status();
   }();
   if (!status.ok()) return std::move(status).error().context("verify " + options.bundle);
@@ -135,16 +136,23 @@ void setup_bundle_commands(CLI::App& app, const GlobalOptions& global, Commands&
   auto* pack = app.add_subcommand("pack", "Bundle a folder into one signed, reproducible, self-extracting file");
   pack->add_option("dir", pack_options->dir, "Folder to bundle")->required()->check(CLI::ExistingDirectory);
   pack->add_option("--name", pack_options->name, "Bundle name recorded in the index")->required();
-  pack->add_option("--key", pack_options->key, "Private signing key (from kubeferry keygen)")->required()->check(CLI::ExistingFile);
-  pack->add_option("--output,-o", pack_options->output, "File to write (also OUTPUT.sha256 and OUTPUT.sha256.sig)")->required();
+  pack->add_option("--key", pack_options->key, "Private signing key (from kubeferry keygen)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  pack->add_option("--output,-o", pack_options->output, "File to write (also OUTPUT.sha256 and OUTPUT.sha256.sig)")
+      ->required();
   pack->add_option("--epoch", pack_options->epoch, "Timestamp for every entry (default: $SOURCE_DATE_EPOCH, else 0)");
-  pack->add_option("--platform", pack_options->platform, "Target platform recorded in the index")->capture_default_str();
+  pack->add_option("--platform", pack_options->platform, "Target platform recorded in the index")
+      ->capture_default_str();
   pack->add_option("--level", pack_options->level, "zstd level (part of the format: same level, same bytes)")
-      ->capture_default_str()->check(CLI::Range(1, 22));
+      ->capture_default_str()
+      ->check(CLI::Range(1, 22));
   pack->add_option("--threads", pack_options->threads, "zstd worker threads (0 = all CPUs; output does not change)")
       ->check(CLI::Range(0, 256));
-  pack->add_option("--installer", pack_options->installer, "Installer to put in front (default: kubeferry-install beside kubeferry)");
-  pack->add_flag("--bare", pack_options->bare, "Write the payload without the installer (open with kubeferry-install --bundle)");
+  pack->add_option("--installer", pack_options->installer,
+                   "Installer to put in front (default: kubeferry-install beside kubeferry)");
+  pack->add_flag("--bare", pack_options->bare,
+                 "Write the payload without the installer (open with kubeferry-install --bundle)");
   commands.push_back({pack, [pack_options, &global] {
                         bs::install_interrupt_handlers();
                         return run_pack(*pack_options, global);
@@ -154,7 +162,8 @@ void setup_bundle_commands(CLI::App& app, const GlobalOptions& global, Commands&
   auto* verify = app.add_subcommand("verify", "Check a bundle's signature and the digest of every byte");
   verify->add_option("bundle", verify_options->bundle, "Bundle file (.run or bare)")->required();
   verify->add_option("--pubkey", verify_options->pubkey, "Trust only this public key")->check(CLI::ExistingFile);
-  verify->add_option("--fingerprint", verify_options->fingerprint, "Trust only the key with this fingerprint (SHA256:<hex>)");
+  verify->add_option("--fingerprint", verify_options->fingerprint,
+                     "Trust only the key with this fingerprint (SHA256:<hex>)");
   verify->add_flag("--deep", verify_options->deep, "Also decompress the payload and check every entry");
   commands.push_back({verify, [verify_options] { return run_verify(*verify_options); }});
 }

@@ -27,11 +27,13 @@ Status make_dir(const std::string& path) {
   return bundlespec::errno_error("create cache folder", path);
 }
 
-std::string meta_path(const std::string& entry) { return entry + ".meta"; }
+std::string meta_path(const std::string& entry) {
+  return entry + ".meta";
+}
 
 std::string format_meta(const CacheEntry& entry) {
-  return "size=" + std::to_string(entry.size) + "\nsha256=" + entry.sha256_hex +
-         "\nsha512=" + entry.sha512_hex + "\nfinal_url=" + entry.final_url + "\n";
+  return "size=" + std::to_string(entry.size) + "\nsha256=" + entry.sha256_hex + "\nsha512=" + entry.sha512_hex +
+         "\nfinal_url=" + entry.final_url + "\n";
 }
 
 // Parses the sidecar; nullopt if it is malformed (then the entry is re-hashed).
@@ -110,8 +112,7 @@ Result<std::string> default_cache_dir() {
 Result<Cache> Cache::open(const std::string& root) {
   if (root.empty()) return bundlespec::usage_error("the cache folder must not be empty");
   // Create the parents too (~/.cache may not exist yet).
-  for (size_t slash = root.find('/', 1); slash != std::string::npos;
-       slash = root.find('/', slash + 1)) {
+  for (size_t slash = root.find('/', 1); slash != std::string::npos; slash = root.find('/', slash + 1)) {
     TRY(make_dir(root.substr(0, slash)));
   }
   TRY(make_dir(root));
@@ -122,17 +123,14 @@ Result<Cache> Cache::open(const std::string& root) {
 }
 
 std::string Cache::entry_path(const Checksum& checksum) const {
-  return m_root + "/" + std::string(bundlespec::algorithm_name(checksum.algorithm)) + "/" +
-         checksum.hex;
+  return m_root + "/" + std::string(bundlespec::algorithm_name(checksum.algorithm)) + "/" + checksum.hex;
 }
 
 std::string Cache::partial_path(const Checksum& checksum) const {
-  return partial_dir() + "/" + std::string(bundlespec::algorithm_name(checksum.algorithm)) +
-         "-" + checksum.hex;
+  return partial_dir() + "/" + std::string(bundlespec::algorithm_name(checksum.algorithm)) + "-" + checksum.hex;
 }
 
-Result<std::optional<CacheEntry>> Cache::lookup(const Checksum& checksum,
-                                                CacheCheck check) const {
+Result<std::optional<CacheEntry>> Cache::lookup(const Checksum& checksum, CacheCheck check) const {
   const std::string path = entry_path(checksum);
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
@@ -154,26 +152,21 @@ Result<std::optional<CacheEntry>> Cache::lookup(const Checksum& checksum,
 Result<std::optional<CacheEntry>> Cache::rehash(const Checksum& checksum, const std::string& path,
                                                 std::string final_url) const {
   TRY_ASSIGN(const FileDigests digests, hash_both(path));
-  const std::string& actual =
-      checksum.algorithm == DigestAlgorithm::sha256 ? digests.sha256_hex : digests.sha512_hex;
+  const std::string& actual = checksum.algorithm == DigestAlgorithm::sha256 ? digests.sha256_hex : digests.sha512_hex;
   if (actual != checksum.hex) {
     remove_entry(path);
     return std::optional<CacheEntry>();
   }
-  CacheEntry entry{path, digests.size, digests.sha256_hex, digests.sha512_hex,
-                   std::move(final_url)};
-  TRY(bundlespec::write_file_atomic(meta_path(path), format_meta(entry), 0644,
-                                    bundlespec::Overwrite::yes));
+  CacheEntry entry{path, digests.size, digests.sha256_hex, digests.sha512_hex, std::move(final_url)};
+  TRY(bundlespec::write_file_atomic(meta_path(path), format_meta(entry), 0644, bundlespec::Overwrite::yes));
   return std::optional<CacheEntry>(std::move(entry));
 }
 
-Result<CacheEntry> Cache::insert(const std::string& verified_file, const Checksum& checksum,
-                                 CacheEntry entry) const {
+Result<CacheEntry> Cache::insert(const std::string& verified_file, const Checksum& checksum, CacheEntry entry) const {
   entry.path = entry_path(checksum);
   // Sidecar first: a crash between the two steps leaves a sidecar without a file (a miss),
   // never a file without its final URL.
-  TRY(bundlespec::write_file_atomic(meta_path(entry.path), format_meta(entry), 0644,
-                                    bundlespec::Overwrite::yes));
+  TRY(bundlespec::write_file_atomic(meta_path(entry.path), format_meta(entry), 0644, bundlespec::Overwrite::yes));
   if (::chmod(verified_file.c_str(), 0644) != 0) {
     return bundlespec::errno_error("chmod", verified_file);
   }

@@ -31,7 +31,7 @@ namespace builder {
 
 // What the cache knows about one stored file.
 struct CacheEntry {
-  std::string path;        // <root>/<algo>/<hex>
+  std::string path;  // <root>/<algo>/<hex>
   uint64_t size = 0;
   std::string sha256_hex;  // always filled
   std::string sha512_hex;  // filled when the pinned checksum is sha512 (or the file was re-hashed)
@@ -59,20 +59,17 @@ class Cache {
 
   // The stored file for `checksum`, or nullopt on a miss (see the file comment for checks).
   // Fails only on I/O errors other than "not there".
-  bundlespec::Result<std::optional<CacheEntry>> lookup(const bundlespec::Checksum& checksum,
-                                                       CacheCheck check) const;
+  bundlespec::Result<std::optional<CacheEntry>> lookup(const bundlespec::Checksum& checksum, CacheCheck check) const;
 
   // Moves `verified_file` (whose bytes the caller has verified against `checksum`; it must be on
   // the same file system, e.g. partial_path()) to entry_path(), writing the sidecar first.
   // `entry.path` is filled in. On failure the file stays where it was.
-  bundlespec::Result<CacheEntry> insert(const std::string& verified_file,
-                                        const bundlespec::Checksum& checksum,
+  bundlespec::Result<CacheEntry> insert(const std::string& verified_file, const bundlespec::Checksum& checksum,
                                         CacheEntry entry) const;
 
  private:
   explicit Cache(std::string root) : m_root(std::move(root)) {}
-  bundlespec::Result<std::optional<CacheEntry>> rehash(const bundlespec::Checksum& checksum,
-                                                       const std::string& path,
+  bundlespec::Result<std::optional<CacheEntry>> rehash(const bundlespec::Checksum& checksum, const std::string& path,
                                                        std::string final_url) const;
 
   std::string m_root;

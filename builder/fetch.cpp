@@ -119,7 +119,7 @@ struct Transfer {
   std::optional<uint64_t> content_length;
   std::optional<uint64_t> range_start;
   std::optional<Error> callback_error;  // set by a callback that aborted the transfer
-  bool discard_partial = false;          // the next attempt starts from byte 0
+  bool discard_partial = false;         // the next attempt starts from byte 0
 
   Progress* progress = nullptr;
   const std::atomic<bool>* interrupted = nullptr;
@@ -140,17 +140,17 @@ Status restart_file(Transfer& t) {
 bool begin_body(Transfer& t, long status) {
   if (t.attempt_offset > 0 && status == 206) {
     if (t.range_start != t.attempt_offset) {
-      t.callback_error = bundlespec::make_error(
-          "server answered a request for bytes " + std::to_string(t.attempt_offset) +
-          "- with a body starting at byte " +
-          (t.range_start ? std::to_string(*t.range_start) : std::string("(no Content-Range)")));
+      t.callback_error =
+          bundlespec::make_error("server answered a request for bytes " + std::to_string(t.attempt_offset) +
+                                 "- with a body starting at byte " +
+                                 (t.range_start ? std::to_string(*t.range_start) : std::string("(no Content-Range)")));
       t.discard_partial = true;
       return false;
     }
   } else if (t.attempt_offset > 0) {
     // The server ignored Range and sends the whole file: start over cleanly.
-    t.progress->message(t.request->name + ": server ignored the range request (HTTP " +
-                        std::to_string(status) + "); downloading from the start");
+    t.progress->message(t.request->name + ": server ignored the range request (HTTP " + std::to_string(status) +
+                        "); downloading from the start");
     Status status_of_restart = restart_file(t);
     if (!status_of_restart.ok()) {
       t.callback_error = std::move(status_of_restart).error();
@@ -158,8 +158,9 @@ bool begin_body(Transfer& t, long status) {
     }
     t.attempt_offset = 0;
   } else if (status == 206) {
-    t.callback_error = bundlespec::make_error("server sent a partial response (206) to a request "
-                                              "for the whole file");
+    t.callback_error = bundlespec::make_error(
+        "server sent a partial response (206) to a request "
+        "for the whole file");
     return false;
   }
   std::optional<uint64_t> total;
@@ -318,8 +319,7 @@ Status Downloader::start_attempt(Transfer& t) {
     curl_easy_setopt(e, CURLOPT_FAILONERROR, 1L);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "kubeferry/" KUBEFERRY_VERSION);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                     static_cast<long>(m_options.connect_timeout.count()));
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(m_options.connect_timeout.count()));
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, m_options.low_speed_limit);
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(m_options.low_speed_time.count()));
     if (!m_options.cacert.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, m_options.cacert.c_str());
@@ -349,8 +349,7 @@ Status Downloader::start_attempt(Transfer& t) {
   curl_easy_setopt(t.easy.get(), CURLOPT_RANGE, t.written > 0 ? range.c_str() : nullptr);
   const CURLMcode added = curl_multi_add_handle(m_multi.get(), t.easy.get());
   if (added != CURLM_OK) {
-    return bundlespec::make_error(std::string("curl_multi_add_handle: ") +
-                                  curl_multi_strerror(added));
+    return bundlespec::make_error(std::string("curl_multi_add_handle: ") + curl_multi_strerror(added));
   }
   t.state = Transfer::State::active;
   return bundlespec::ok_status();
@@ -360,8 +359,7 @@ std::string Downloader::describe(const Transfer& t, CURLcode code, long http_sta
   if (code == CURLE_HTTP_RETURNED_ERROR && !t.status_line.empty()) {
     // "HTTP/1.1 404 Not Found" -> "HTTP 404 Not Found"
     const size_t space = t.status_line.find(' ');
-    return "HTTP " + (space == std::string::npos ? std::to_string(http_status)
-                                                 : t.status_line.substr(space + 1));
+    return "HTTP " + (space == std::string::npos ? std::to_string(http_status) : t.status_line.substr(space + 1));
   }
   if (code == CURLE_HTTP_RETURNED_ERROR) return "HTTP " + std::to_string(http_status);
   return t.errbuf[0] != '\0' ? std::string(t.errbuf) : std::string(curl_easy_strerror(code));
@@ -387,8 +385,7 @@ void Downloader::on_done(Transfer& t, CURLcode code) {
     finish_ok(t);
     return;
   }
-  if (code == CURLE_HTTP_RETURNED_ERROR && http_status == 416 && t.written > 0 &&
-      !t.reset_after_416) {
+  if (code == CURLE_HTTP_RETURNED_ERROR && http_status == 416 && t.written > 0 && !t.reset_after_416) {
     // Our partial file is longer than the file on the server: it cannot be a prefix of it.
     t.reset_after_416 = true;
     t.discard_partial = true;
@@ -411,9 +408,8 @@ void Downloader::retry_or_fail(Transfer& t, CURLcode code, long http_status) {
   for (int i = 1; i < t.attempts && delay < m_options.max_backoff; ++i) delay *= 2;
   delay = std::min(delay, m_options.max_backoff);
   t.not_before = Clock::now() + delay;
-  m_progress.message(t.request->name + ": " + what + "; retrying in " +
-                     std::to_string(delay.count()) + " ms (attempt " +
-                     std::to_string(t.attempts + 1) + " of " +
+  m_progress.message(t.request->name + ": " + what + "; retrying in " + std::to_string(delay.count()) +
+                     " ms (attempt " + std::to_string(t.attempts + 1) + " of " +
                      std::to_string(m_options.max_attempts) + ")");
 }
 
@@ -441,11 +437,10 @@ void Downloader::finish_ok(Transfer& t) {
     // The bad bytes never enter the cache, and a later run must not resume from them.
     std::ignore = ::unlink(t.partial.c_str());
     t.written = 0;
-    fail(t, bundlespec::verification_error(
-                "artifact '" + request.name + "': checksum mismatch for " + t.url +
-                ": expected " + request.checksum.to_string() + ", got " +
-                std::string(bundlespec::algorithm_name(request.checksum.algorithm)) + ":" +
-                actual + "; the downloaded bytes were deleted"));
+    fail(t, bundlespec::verification_error("artifact '" + request.name + "': checksum mismatch for " + t.url +
+                                           ": expected " + request.checksum.to_string() + ", got " +
+                                           std::string(bundlespec::algorithm_name(request.checksum.algorithm)) + ":" +
+                                           actual + "; the downloaded bytes were deleted"));
     return;
   }
   if (::fsync(t.fd.get()) != 0) {
@@ -460,8 +455,8 @@ void Downloader::finish_ok(Transfer& t) {
   }
   t.state = Transfer::State::finished;
   const CacheEntry& stored = *inserted;
-  m_results[t.index] = FetchResult{request.name,     stored.path,      t.url, stored.final_url,
-                                   stored.size,      stored.sha256_hex, stored.sha512_hex,
+  m_results[t.index] = FetchResult{request.name,        stored.path,       t.url, stored.final_url, stored.size,
+                                   stored.sha256_hex,   stored.sha512_hex,
                                    /*from_cache=*/false};
   m_progress.finish_item(request.name, ItemOutcome::done);
 }
@@ -480,16 +475,14 @@ Status Downloader::stop_all() {
     m_progress.finish_item(t->request->name, ItemOutcome::failed);
     ++stopped;
   }
-  return Error(ErrorCode::interrupted,
-               "interrupted: stopped " + plural(stopped, "download") +
-                   "; partial files are kept in " + m_cache.partial_dir() +
-                   " and the next run resumes them");
+  return Error(ErrorCode::interrupted, "interrupted: stopped " + plural(stopped, "download") +
+                                           "; partial files are kept in " + m_cache.partial_dir() +
+                                           " and the next run resumes them");
 }
 
 size_t Downloader::active_count() const {
-  return static_cast<size_t>(std::count_if(m_transfers.begin(), m_transfers.end(), [](const auto& t) {
-    return t->state == Transfer::State::active;
-  }));
+  return static_cast<size_t>(std::count_if(m_transfers.begin(), m_transfers.end(),
+                                           [](const auto& t) { return t->state == Transfer::State::active; }));
 }
 
 bool Downloader::all_finished() const {
@@ -527,8 +520,7 @@ Status Downloader::run() {
     int running = 0;
     const CURLMcode performed = curl_multi_perform(m_multi.get(), &running);
     if (performed != CURLM_OK) {
-      return bundlespec::make_error(std::string("curl_multi_perform: ") +
-                                    curl_multi_strerror(performed));
+      return bundlespec::make_error(std::string("curl_multi_perform: ") + curl_multi_strerror(performed));
     }
     int queued = 0;
     while (CURLMsg* msg = curl_multi_info_read(m_multi.get(), &queued)) {
@@ -571,14 +563,11 @@ Status validate(const std::vector<FetchRequest>& requests, const FetchOptions& o
 // One error for all failed artifacts, listed in request order (not completion order, so the
 // message does not depend on timing).
 Error combine_errors(std::vector<std::pair<size_t, Error>>& errors, size_t total) {
-  std::sort(errors.begin(), errors.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(errors.begin(), errors.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   if (errors.size() == 1) return std::move(errors.front().second);
-  const bool all_verification = std::all_of(errors.begin(), errors.end(), [](const auto& e) {
-    return e.second.code() == ErrorCode::verification;
-  });
-  std::string message = std::to_string(errors.size()) + " of " + plural(total, "download") +
-                        " failed:";
+  const bool all_verification = std::all_of(errors.begin(), errors.end(),
+                                            [](const auto& e) { return e.second.code() == ErrorCode::verification; });
+  std::string message = std::to_string(errors.size()) + " of " + plural(total, "download") + " failed:";
   for (const auto& e : errors) message += "\n  " + e.second.message();
   return Error(all_verification ? ErrorCode::verification : ErrorCode::failure, message);
 }
@@ -593,8 +582,7 @@ FetchResult from_entry(const FetchRequest& request, std::string url, const Cache
 Result<MirrorRule> parse_mirror_rule(std::string_view text) {
   const size_t eq = text.find('=');
   if (eq == std::string_view::npos || eq == 0 || eq + 1 == text.size()) {
-    return bundlespec::usage_error("--mirror '" + std::string(text) +
-                                   "' must look like FROM=TO (URL prefixes)");
+    return bundlespec::usage_error("--mirror '" + std::string(text) + "' must look like FROM=TO (URL prefixes)");
   }
   return MirrorRule{std::string(text.substr(0, eq)), std::string(text.substr(eq + 1))};
 }
@@ -602,16 +590,15 @@ Result<MirrorRule> parse_mirror_rule(std::string_view text) {
 std::string apply_mirrors(const std::string& url, const std::vector<MirrorRule>& rules) {
   const MirrorRule* best = nullptr;
   for (const MirrorRule& rule : rules) {
-    if (url.compare(0, rule.from.size(), rule.from) == 0 &&
-        (best == nullptr || rule.from.size() > best->from.size())) {
+    if (url.compare(0, rule.from.size(), rule.from) == 0 && (best == nullptr || rule.from.size() > best->from.size())) {
       best = &rule;
     }
   }
   return best == nullptr ? url : best->to + url.substr(best->from.size());
 }
 
-Result<std::vector<FetchResult>> fetch_all(const std::vector<FetchRequest>& requests,
-                                           const FetchOptions& options, Progress& progress) {
+Result<std::vector<FetchResult>> fetch_all(const std::vector<FetchRequest>& requests, const FetchOptions& options,
+                                           Progress& progress) {
   TRY(validate(requests, options));
   TRY(init_curl_once());
   std::string root = options.cache_dir;

@@ -67,9 +67,9 @@ struct FetchRequest {
 
 struct FetchResult {
   std::string name;
-  std::string path;        // the verified file in the cache (do not modify it)
-  std::string url;         // the URL asked for, after mirror rules
-  std::string final_url;   // after redirects (from the cache's sidecar on a hit; "" if unknown)
+  std::string path;       // the verified file in the cache (do not modify it)
+  std::string url;        // the URL asked for, after mirror rules
+  std::string final_url;  // after redirects (from the cache's sidecar on a hit; "" if unknown)
   uint64_t size = 0;
   std::string sha256_hex;  // always
   std::string sha512_hex;  // when the pin is sha512 (may also be set on a re-hashed hit)
@@ -103,7 +103,6 @@ struct FetchOptions {
 // after "N of M downloads failed:". Progress sees finish_item(failed) for each failed artifact
 // (the text is in the returned Error only, so it is printed once) and a message per retry.
 bundlespec::Result<std::vector<FetchResult>> fetch_all(const std::vector<FetchRequest>& requests,
-                                                       const FetchOptions& options,
-                                                       bundlespec::Progress& progress);
+                                                       const FetchOptions& options, bundlespec::Progress& progress);
 
 }  // namespace builder

@@ -44,8 +44,8 @@ bs::Status run_fetch(const FetchCommandOptions& options, const GlobalOptions& gl
     requests.push_back(std::move(request));
   }
   TRY_ASSIGN(const FetchOptions fetch_options, make_fetch_options(options.flags));
-  bs::ConsoleProgress progress(
-      stderr, global.quiet ? bs::ConsoleMode::quiet : bs::detect_console_mode(2), "kubeferry: ");
+  bs::ConsoleProgress progress(stderr, global.quiet ? bs::ConsoleMode::quiet : bs::detect_console_mode(2),
+                               "kubeferry: ");
   TRY_ASSIGN(const auto results, fetch_all(requests, fetch_options, progress));
   for (const FetchResult& r : results) {
     std::printf("%s %llu sha256:%s %s %s\n", r.name.c_str(), static_cast<unsigned long long>(r.size),
@@ -59,23 +59,21 @@ bs::Status run_fetch(const FetchCommandOptions& options, const GlobalOptions& gl
 void add_fetch_options(CLI::App& command, FetchFlags& flags) {
   command.add_option("--cache", flags.cache,
                      "Download cache (default: $XDG_CACHE_HOME/kubeferry, else ~/.cache/kubeferry)");
-  command.add_option("--jobs,-j", flags.jobs, "Downloads at once")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 64));
+  command.add_option("--jobs,-j", flags.jobs, "Downloads at once")->capture_default_str()->check(CLI::Range(1, 64));
   command.add_option("--mirror", flags.mirrors,
                      "FROM=TO: fetch URLs that start with FROM from TO instead (repeatable; the "
                      "longest FROM wins)");
   command.add_option("--cacert", flags.cacert, "PEM CA bundle for https (default: the system's)")
       ->check(CLI::ExistingFile);
-  command.add_option("--retries", flags.retries,
-                     "Retries after 5xx, resets and timeouts (with exponential backoff)")
+  command.add_option("--retries", flags.retries, "Retries after 5xx, resets and timeouts (with exponential backoff)")
       ->capture_default_str()
       ->check(CLI::Range(0, 20));
   command.add_option("--connect-timeout", flags.connect_timeout_s, "Seconds to connect")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 3600.0));
-  command.add_option("--low-speed-limit", flags.low_speed_limit,
-                     "Abort (and retry) a transfer slower than this many bytes/s ...")
+  command
+      .add_option("--low-speed-limit", flags.low_speed_limit,
+                  "Abort (and retry) a transfer slower than this many bytes/s ...")
       ->capture_default_str()
       ->check(CLI::Range(1L, 1L << 40));
   command.add_option("--low-speed-time", flags.low_speed_time_s, "... for this many seconds")
@@ -95,8 +93,7 @@ bs::Result<FetchOptions> make_fetch_options(const FetchFlags& flags) {
   }
   options.cacert = flags.cacert;
   options.max_attempts = flags.retries + 1;
-  options.connect_timeout =
-      std::chrono::milliseconds(static_cast<long long>(flags.connect_timeout_s * 1000));
+  options.connect_timeout = std::chrono::milliseconds(static_cast<long long>(flags.connect_timeout_s * 1000));
   options.low_speed_limit = flags.low_speed_limit;
   options.low_speed_time = std::chrono::seconds(flags.low_speed_time_s);
   options.cache_check = flags.verify_cache ? CacheCheck::full : CacheCheck::size;
@@ -105,12 +102,11 @@ bs::Result<FetchOptions> make_fetch_options(const FetchFlags& flags) {
 
 void setup_fetch_commands(CLI::App& app, const GlobalOptions& global, Commands& commands) {
   auto options = std::make_shared<FetchCommandOptions>();
-  auto* fetch = app.add_subcommand(
-      "fetch",
-      "Download and verify artifacts into the cache (developer tool; `build` does this too). "
-      "Prints NAME SIZE sha256:HEX PATH FINAL_URL per artifact");
-  fetch->add_option("artifact", options->artifacts, "URL#sha256:<hex> or URL#sha512:<hex>")
-      ->required();
+  auto* fetch =
+      app.add_subcommand("fetch",
+                         "Download and verify artifacts into the cache (developer tool; `build` does this too). "
+                         "Prints NAME SIZE sha256:HEX PATH FINAL_URL per artifact");
+  fetch->add_option("artifact", options->artifacts, "URL#sha256:<hex> or URL#sha512:<hex>")->required();
   add_fetch_options(*fetch, options->flags);
   commands.push_back({fetch, [options, &global] {
                         install_interrupt_handlers();

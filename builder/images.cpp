@@ -204,8 +204,8 @@ Result<ImagePlatform> ImageFetcher::resolve_manifest(const ImageName& name, cons
                                                      const std::string& platform, const std::string& tag) {
   TRY_ASSIGN(const Document doc, load(name, manifest.digest, manifest.size, tag));
   if (!is_manifest_media_type(doc.media_type)) {
-    return bs::verification_error("manifest " + manifest.digest + " has unsupported media type '" +
-                                  doc.media_type + "'");
+    return bs::verification_error("manifest " + manifest.digest + " has unsupported media type '" + doc.media_type +
+                                  "'");
   }
   ImagePlatform p;
   p.platform = platform;
@@ -253,8 +253,8 @@ Result<ImageRecord> ImageFetcher::resolve(const ImageRef& ref, const ImageName& 
     names.push_back(available.back().first.to_string());
   }
   for (const Platform& want : platforms) {
-    const auto it = std::find_if(available.begin(), available.end(),
-                                 [&](const auto& entry) { return matches(want, entry.first); });
+    const auto it =
+        std::find_if(available.begin(), available.end(), [&](const auto& entry) { return matches(want, entry.first); });
     if (it == available.end()) {
       return bs::usage_error("no manifest for " + want.to_string() + " in index " + pinned + " (it has " +
                              (names.empty() ? std::string("no platforms") : join(names)) + ")");

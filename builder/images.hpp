@@ -58,7 +58,7 @@ struct ImagesSummary {
   bundlespec::ImagesIndex index;  // what images/images.json holds
   size_t blob_count = 0;          // distinct blobs in images/blobs
   uint64_t blob_bytes = 0;
-  size_t downloaded = 0;          // blobs (manifests included) that were not in the cache
+  size_t downloaded = 0;  // blobs (manifests included) that were not in the cache
 };
 
 // Fetches `images` and writes STAGING/images (see the file comment). STAGING must exist and

@@ -79,18 +79,31 @@ void setup_images_commands(CLI::App& app, const GlobalOptions& global, Commands&
   images->require_subcommand(1);
   auto options = std::make_shared<ImagesFetchOptions>();
   auto* fetch = images->add_subcommand("fetch", "Fetch the manifest's pinned images into DIR/images");
-  fetch->add_option("MANIFEST", options->manifest, "Manifest file (manifests/*.yaml)")->required()->check(CLI::ExistingFile);
+  fetch->add_option("MANIFEST", options->manifest, "Manifest file (manifests/*.yaml)")
+      ->required()
+      ->check(CLI::ExistingFile);
   fetch->add_option("--out", options->out, "Bundle staging folder (must exist; DIR/images must not)")
-      ->required()->check(CLI::ExistingDirectory);
-  fetch->add_option("--platform", options->platforms, "OS/ARCH[/VARIANT] to fetch; repeatable (default: the manifest's platforms)");
-  fetch->add_option("--checksum", options->checksums, "NAME=sha256:<hex> for an image the manifest marks NOT-FOUND; repeatable");
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  fetch->add_option("--platform", options->platforms,
+                    "OS/ARCH[/VARIANT] to fetch; repeatable (default: the manifest's platforms)");
+  fetch->add_option("--checksum", options->checksums,
+                    "NAME=sha256:<hex> for an image the manifest marks NOT-FOUND; repeatable");
   fetch->add_option("--creds", options->creds, "REGISTRY=USER:PASSWORD; repeatable (wins over the docker config)");
-  fetch->add_option("--auth-file", options->auth_file, "docker config.json with auths (default: $DOCKER_CONFIG/config.json or ~/.docker/config.json)");
-  fetch->add_option("--plain-http", options->plain_http, "HOST:PORT of a registry to reach over http:// (e.g. 127.0.0.1:5000); repeatable");
-  fetch->add_option("--cache", options->cache, "Download cache folder (default: $XDG_CACHE_HOME/kubeferry or ~/.cache/kubeferry)");
-  fetch->add_option("--cacert", options->cacert, "PEM CA bundle to trust for https registries")->check(CLI::ExistingFile);
-  fetch->add_option("--jobs,-j", options->jobs, "Blobs downloaded at once")->capture_default_str()->check(CLI::Range(1, 64));
-  fetch->add_option("--retries", options->retries, "Attempts per request, the first included")->capture_default_str()->check(CLI::Range(1, 100));
+  fetch->add_option("--auth-file", options->auth_file,
+                    "docker config.json with auths (default: $DOCKER_CONFIG/config.json or ~/.docker/config.json)");
+  fetch->add_option("--plain-http", options->plain_http,
+                    "HOST:PORT of a registry to reach over http:// (e.g. 127.0.0.1:5000); repeatable");
+  fetch->add_option("--cache", options->cache,
+                    "Download cache folder (default: $XDG_CACHE_HOME/kubeferry or ~/.cache/kubeferry)");
+  fetch->add_option("--cacert", options->cacert, "PEM CA bundle to trust for https registries")
+      ->check(CLI::ExistingFile);
+  fetch->add_option("--jobs,-j", options->jobs, "Blobs downloaded at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  fetch->add_option("--retries", options->retries, "Attempts per request, the first included")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100));
   commands.push_back({fetch, [options, &global] {
                         install_interrupt_handlers();
                         return run_images_fetch(*options, global);

@@ -11,7 +11,7 @@ namespace bs = bundlespec;
 
 std::string iso8601_utc(int64_t epoch) {
   const std::time_t t = static_cast<std::time_t>(epoch);
-  std::tm tm {};
+  std::tm tm{};
   gmtime_r(&t, &tm);
   char buffer[32];
   std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -86,8 +86,8 @@ bs::Json spdx_package(const std::string& name, const std::string& version, const
 
 }  // namespace
 
-bs::Json make_lock(const Manifest& manifest, const std::string& manifest_sha256, const std::vector<FetchResult>& fetched,
-                   const std::vector<LockedImage>& images) {
+bs::Json make_lock(const Manifest& manifest, const std::string& manifest_sha256,
+                   const std::vector<FetchResult>& fetched, const std::vector<LockedImage>& images) {
   bs::Json::Object lock;
   lock["lock_version"] = 1;
   lock["bundle"] = manifest.bundle;
@@ -98,7 +98,8 @@ bs::Json make_lock(const Manifest& manifest, const std::string& manifest_sha256,
   for (const auto& platform : manifest.platforms) platforms.push_back(platform);
   lock["platforms"] = std::move(platforms);
   bs::Json::Array artifacts;
-  for (const auto& artifact : manifest.artifacts) artifacts.push_back(artifact_lock(artifact, find_result(fetched, artifact.name)));
+  for (const auto& artifact : manifest.artifacts)
+    artifacts.push_back(artifact_lock(artifact, find_result(fetched, artifact.name)));
   lock["artifacts"] = std::move(artifacts);
   bs::Json::Array image_list;
   for (const auto& image : images) image_list.push_back(image_lock(image));
@@ -139,7 +140,8 @@ bs::Json make_sbom(const Manifest& manifest, const std::vector<FetchResult>& fet
   }
   for (const auto& image : images) {
     const std::string hex = image.digest.rfind("sha256:", 0) == 0 ? image.digest.substr(7) : image.digest;
-    packages.push_back(spdx_package(image.name, image.reference, image.reference + "@" + image.digest, {{"SHA256", hex}}));
+    packages.push_back(
+        spdx_package(image.name, image.reference, image.reference + "@" + image.digest, {{"SHA256", hex}}));
     describe(image.name);
   }
   doc["packages"] = std::move(packages);

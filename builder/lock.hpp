@@ -17,10 +17,10 @@ namespace builder {
 // One image as it went into the bundle (filled by the images step; may be empty).
 struct LockedImage {
   std::string name;
-  std::string reference;      // NAME:TAG as the manifest gives it
-  std::string digest;         // the pinned manifest digest, "sha256:<hex>"
-  std::string platform_digest;// the platform manifest chosen from an index ("" if none)
-  uint64_t size = 0;          // bytes of all its blobs
+  std::string reference;        // NAME:TAG as the manifest gives it
+  std::string digest;           // the pinned manifest digest, "sha256:<hex>"
+  std::string platform_digest;  // the platform manifest chosen from an index ("" if none)
+  uint64_t size = 0;            // bytes of all its blobs
 };
 
 // bundle.lock: {"bundle", "kubernetes_version", "epoch", "manifest_sha256", "artifacts": [{name,

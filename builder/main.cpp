@@ -7,12 +7,10 @@
 
 using bundlespec::ExitCode;
 
-static const char* const k_exit_codes =
-    "Exit codes: 0 ok, 1 failure, 2 usage, 3 verification failed, 130 interrupted.";
+static const char* const k_exit_codes = "Exit codes: 0 ok, 1 failure, 2 usage, 3 verification failed, 130 interrupted.";
 
 int main(int argc, char** argv) try {
-  CLI::App app{"kubeferry: build signed, reproducible, self-extracting Kubernetes bundles.",
-               "kubeferry"};
+  CLI::App app{"kubeferry: build signed, reproducible, self-extracting Kubernetes bundles.", "kubeferry"};
   app.footer(k_exit_codes);
   app.require_subcommand(1);
   app.fallthrough();  // global options may also follow the subcommand

@@ -17,8 +17,7 @@ using bundlespec::Result;
 namespace {
 
 // Platforms upstream publishes Kubernetes binaries for.
-constexpr std::string_view k_platforms[] = {"linux/amd64", "linux/arm64", "linux/arm", "linux/ppc64le",
-                                            "linux/s390x"};
+constexpr std::string_view k_platforms[] = {"linux/amd64", "linux/arm64", "linux/arm", "linux/ppc64le", "linux/s390x"};
 constexpr int64_t k_max_epoch = 253402300799;  // 9999-12-31T23:59:59Z
 constexpr uint32_t k_max_mode = 0777;
 
@@ -36,8 +35,7 @@ struct Context {
 };
 
 bool is_name_char(char c, std::string_view extra) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         extra.find(c) != std::string_view::npos;
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || extra.find(c) != std::string_view::npos;
 }
 
 // True for [a-z0-9][a-z0-9._-]*, with the characters of `extra_first` also allowed anywhere.
@@ -48,8 +46,7 @@ bool is_identifier(std::string_view text, std::string_view extra_first) {
 }
 
 bool is_digits(std::string_view text) {
-  return !text.empty() &&
-         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 // "v1.20.11": 'v' and three dot-separated numbers.
@@ -72,8 +69,7 @@ std::string path_problem(std::string_view path) {
   size_t start = 0;
   for (size_t slash = 0; slash != std::string_view::npos; start = slash + 1) {
     slash = path.find('/', start);
-    const std::string_view part =
-        path.substr(start, slash == std::string_view::npos ? slash : slash - start);
+    const std::string_view part = path.substr(start, slash == std::string_view::npos ? slash : slash - start);
     if (part == "..") return "must not contain '..'";
     if (part.empty() || part == ".") return "must not contain an empty or '.' component";
   }
@@ -126,8 +122,8 @@ void read_checksum(MapReader& reader, Artifact& artifact) {
   if (checksum->text == k_not_found) return;
   Result<Checksum> parsed = bundlespec::parse_checksum(checksum->text);
   if (!parsed.ok()) {
-    reader.report(checksum->at, "bad checksum: " + parsed.error().message() +
-                                    " (write NOT-FOUND if no published checksum is known)");
+    reader.report(checksum->at,
+                  "bad checksum: " + parsed.error().message() + " (write NOT-FOUND if no published checksum is known)");
     return;
   }
   artifact.checksum = std::move(parsed).value();
@@ -138,8 +134,7 @@ void read_url(MapReader& reader, Artifact& artifact) {
   if (!url) return;
   const bool http = url->text.starts_with("https://") || url->text.starts_with("http://");
   if (!http || url->text.find_first_of(" \t\r\n") != std::string::npos) {
-    reader.report(url->at, "url must be an http:// or https:// URL without spaces, got '" +
-                               url->text + "'");
+    reader.report(url->at, "url must be an http:// or https:// URL without spaces, got '" + url->text + "'");
     return;
   }
   artifact.url = url->text;
@@ -226,8 +221,7 @@ void read_contents(MapReader& reader, Artifact& artifact) {
   } else if (kind->text == "file") {
     artifact.kind = ArtifactKind::file;
     if (reader.has("members")) {
-      reader.report(location_of(*reader.value("members", Need::optional)),
-                    "'members' is only for kind tarball");
+      reader.report(location_of(*reader.value("members", Need::optional)), "'members' is only for kind tarball");
     }
     std::optional<Placement> placement = read_placement(reader, {});
     if (placement) artifact.placements.push_back(std::move(*placement));
@@ -236,8 +230,7 @@ void read_contents(MapReader& reader, Artifact& artifact) {
   }
 }
 
-std::optional<Artifact> read_artifact(const YAML::Node& node, size_t number, const Manifest& manifest,
-                                      Context& cx) {
+std::optional<Artifact> read_artifact(const YAML::Node& node, size_t number, const Manifest& manifest, Context& cx) {
   const std::string prefix = "artifact #" + std::to_string(number) + ": ";
   if (!node.IsMap()) {
     cx.problems.add(location_of(node), prefix + "must be a mapping");
@@ -247,8 +240,7 @@ std::optional<Artifact> read_artifact(const YAML::Node& node, size_t number, con
   Artifact artifact;
   artifact.at = reader.at();
   artifact.name = read_name(reader, "artifact", cx);
-  reader.check_keys({"name", "version", "kind", "url", "checksum", "source", "platform",
-                     "members", "to", "mode"});
+  reader.check_keys({"name", "version", "kind", "url", "checksum", "source", "platform", "members", "to", "mode"});
   if (auto version = reader.text("version", Need::required)) artifact.version = version->text;
   read_url(reader, artifact);
   read_checksum(reader, artifact);
@@ -264,8 +256,9 @@ void read_reference(MapReader& reader, const Scalar& ref, bool not_found, Image&
   image.reference = ref.text.substr(0, at_sign);
   if (at_sign == std::string::npos) {
     if (!not_found) {
-      reader.report(ref.at, "ref '" + ref.text + "' has no @sha256: digest (pin NAME:TAG@sha256:<hex>, "
-                                                 "or write digest: NOT-FOUND with a source note)");
+      reader.report(ref.at, "ref '" + ref.text +
+                                "' has no @sha256: digest (pin NAME:TAG@sha256:<hex>, "
+                                "or write digest: NOT-FOUND with a source note)");
     }
     return;
   }
@@ -288,8 +281,9 @@ void check_reference(MapReader& reader, const Scalar& ref, const Image& image, C
   if (name.find_first_of(" \t\r\n") != std::string::npos) {
     reader.report(ref.at, "ref '" + ref.text + "' must not contain spaces");
   } else if (colon == std::string::npos || colon + 1 == name.size() || colon == 0) {
-    reader.report(ref.at, "ref '" + ref.text + "' has no tag (write NAME:TAG@sha256:<hex>; "
-                                               "the installer tags the loaded image with it)");
+    reader.report(ref.at, "ref '" + ref.text +
+                              "' has no tag (write NAME:TAG@sha256:<hex>; "
+                              "the installer tags the loaded image with it)");
   }
   const auto [it, inserted] = cx.image_refs.emplace(name, ref.at);
   if (!inserted) reader.report(ref.at, "image " + name + " is already listed at " + it->second.to_string());
@@ -309,8 +303,9 @@ std::optional<Image> read_image(const YAML::Node& node, size_t number, Context& 
   const std::optional<Scalar> digest = reader.text("digest", Need::optional);
   const bool not_found = digest && digest->text == k_not_found;
   if (digest && !not_found) {
-    reader.report(digest->at, "digest may only be NOT-FOUND (a known digest goes in ref as "
-                              "NAME:TAG@sha256:<hex>)");
+    reader.report(digest->at,
+                  "digest may only be NOT-FOUND (a known digest goes in ref as "
+                  "NAME:TAG@sha256:<hex>)");
   }
   if (const std::optional<Scalar> ref = reader.text("ref", Need::required)) {
     image.digest_at = not_found ? digest->at : ref->at;
@@ -326,15 +321,13 @@ void read_platforms(MapReader& reader, Manifest& manifest) {
   if (!reader.has("platforms")) manifest.platforms = {std::string(k_default_platform)};
   if (!platforms) return;
   if (platforms->empty()) {
-    reader.report(location_of(*reader.value("platforms", Need::optional)),
-                  "platforms must list at least one platform");
+    reader.report(location_of(*reader.value("platforms", Need::optional)), "platforms must list at least one platform");
   }
   for (const YAML::Node& node : *platforms) {
     const std::string text = node.IsScalar() ? node.Scalar() : std::string();
     const auto& seen = manifest.platforms;
     if (std::find(std::begin(k_platforms), std::end(k_platforms), text) == std::end(k_platforms)) {
-      reader.report(location_of(node), "platform '" + text + "' is not supported (supported: " +
-                                           platform_list() + ")");
+      reader.report(location_of(node), "platform '" + text + "' is not supported (supported: " + platform_list() + ")");
     } else if (std::find(seen.begin(), seen.end(), text) != seen.end()) {
       reader.report(location_of(node), "platform " + text + " is listed twice");
     } else {
@@ -347,14 +340,12 @@ void read_epoch(MapReader& reader, Manifest& manifest) {
   const std::optional<Scalar> epoch = reader.text("epoch", Need::required);
   if (!epoch) return;
   if (!is_digits(epoch->text)) {
-    reader.report(epoch->at, "epoch must be a whole number of seconds since 1970-01-01 UTC, got '" +
-                                 epoch->text + "'");
+    reader.report(epoch->at, "epoch must be a whole number of seconds since 1970-01-01 UTC, got '" + epoch->text + "'");
     return;
   }
   const int64_t value = epoch->text.size() > 12 ? k_max_epoch + 1 : std::stoll(epoch->text);
   if (value > k_max_epoch) {
-    reader.report(epoch->at, "epoch " + epoch->text + " is out of range (0.." +
-                                 std::to_string(k_max_epoch) + ")");
+    reader.report(epoch->at, "epoch " + epoch->text + " is out of range (0.." + std::to_string(k_max_epoch) + ")");
     return;
   }
   manifest.epoch = value;
@@ -395,8 +386,8 @@ void check_destinations(const Manifest& manifest, Problems& problems) {
       for (size_t slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1)) {
         const auto parent = used.find(path.substr(0, slash));
         if (parent == used.end()) continue;
-        problems.add(at, "destination '" + path + "' lies inside '" + parent->first +
-                             "', which is a file (" + parent->second.to_string() + ")");
+        problems.add(at, "destination '" + path + "' lies inside '" + parent->first + "', which is a file (" +
+                             parent->second.to_string() + ")");
       }
     }
   }
@@ -437,7 +428,9 @@ std::string Location::to_string() const {
   return std::to_string(line) + ":" + std::to_string(column);
 }
 
-std::string Image::pinned_reference() const { return reference + "@" + digest->to_string(); }
+std::string Image::pinned_reference() const {
+  return reference + "@" + digest->to_string();
+}
 
 std::string_view kind_name(ArtifactKind kind) {
   return kind == ArtifactKind::file ? "file" : "tarball";

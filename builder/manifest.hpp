@@ -56,28 +56,28 @@ struct Placement {
 };
 
 struct Artifact {
-  std::string name;     // unique among artifacts and images; [a-z0-9][a-z0-9._-]*
+  std::string name;  // unique among artifacts and images; [a-z0-9][a-z0-9._-]*
   std::string version;
   ArtifactKind kind = ArtifactKind::file;
-  std::string url;      // http:// or https://
+  std::string url;  // http:// or https://
   // The pinned checksum; nullopt when the manifest says NOT-FOUND.
   std::optional<bundlespec::Checksum> checksum;
   ChecksumOrigin checksum_origin = ChecksumOrigin::manifest;
-  std::string source;   // where the checksum was read (free text)
-  std::string platform; // one of Manifest::platforms
+  std::string source;                 // where the checksum was read (free text)
+  std::string platform;               // one of Manifest::platforms
   std::vector<Placement> placements;  // a file artifact has exactly one
-  Location at;           // of the artifact's mapping
-  Location checksum_at;  // of the `checksum:` value
+  Location at;                        // of the artifact's mapping
+  Location checksum_at;               // of the `checksum:` value
 };
 
 struct Image {
-  std::string name;        // shares the namespace of artifact names
-  std::string reference;   // NAME:TAG, without the digest
+  std::string name;                            // shares the namespace of artifact names
+  std::string reference;                       // NAME:TAG, without the digest
   std::optional<bundlespec::Checksum> digest;  // sha256; nullopt when NOT-FOUND
   ChecksumOrigin digest_origin = ChecksumOrigin::manifest;
   std::string source;
   Location at;
-  Location digest_at;      // of the `ref:` value, or of `digest: NOT-FOUND`
+  Location digest_at;  // of the `ref:` value, or of `digest: NOT-FOUND`
 
   // "NAME:TAG@sha256:<hex>". REQUIRES: digest.has_value().
   std::string pinned_reference() const;
@@ -86,9 +86,9 @@ struct Image {
 struct Manifest {
   std::string file;  // as given to load_manifest(); prefixes every message
   std::string bundle;
-  std::string kubernetes_version;  // "v1.20.11"
+  std::string kubernetes_version;      // "v1.20.11"
   std::vector<std::string> platforms;  // "os/arch", at least one
-  int64_t epoch = 0;  // SOURCE_DATE_EPOCH of the bundle: every mtime in it
+  int64_t epoch = 0;                   // SOURCE_DATE_EPOCH of the bundle: every mtime in it
   std::vector<Artifact> artifacts;
   std::vector<Image> images;
 };
@@ -113,21 +113,18 @@ bundlespec::Result<Manifest> parse_manifest(std::string_view yaml, const std::st
 bundlespec::Status require_checksums(const Manifest& manifest, const ChecksumOverrides& overrides);
 
 // The same for images: every image has a digest, pinned or a sha256 override.
-bundlespec::Status require_image_digests(const Manifest& manifest,
-                                         const ChecksumOverrides& overrides);
+bundlespec::Status require_image_digests(const Manifest& manifest, const ChecksumOverrides& overrides);
 
 // Both checks above, every problem under one header.
 bundlespec::Status require_pins(const Manifest& manifest, const ChecksumOverrides& overrides);
 
 // Returns `manifest` with each override filled into its NOT-FOUND artifact or image (origin
 // command_line). Fails as require_checksums() does; images may stay without a digest.
-bundlespec::Result<Manifest> apply_checksum_overrides(Manifest manifest,
-                                                      const ChecksumOverrides& overrides);
+bundlespec::Result<Manifest> apply_checksum_overrides(Manifest manifest, const ChecksumOverrides& overrides);
 
 // Parses `NAME=sha256:<hex>` / `NAME=sha512:<hex>` strings. Fails (ErrorCode::usage) listing
 // every bad one: no '=' or empty name, a bad checksum, a name given twice.
-bundlespec::Result<ChecksumOverrides> parse_checksum_overrides(
-    const std::vector<std::string>& specs);
+bundlespec::Result<ChecksumOverrides> parse_checksum_overrides(const std::vector<std::string>& specs);
 
 // "file" or "tarball".
 std::string_view kind_name(ArtifactKind kind);

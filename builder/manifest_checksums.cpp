@@ -33,14 +33,12 @@ const Image* find_image(const Manifest& manifest, const std::string& name) {
 }
 
 // What is wrong with `--checksum NAME=value`, or "" if it may be used.
-std::string override_problem(const Manifest& manifest, const std::string& name,
-                             const Checksum& value) {
+std::string override_problem(const Manifest& manifest, const std::string& name, const Checksum& value) {
   const std::string flag = "--checksum " + name + ": ";
   if (const Artifact* artifact = find_artifact(manifest, name)) {
     if (!artifact->checksum || *artifact->checksum == value) return {};
-    return flag + "artifact " + name + " " + artifact->version + " already pins " +
-           artifact->checksum->to_string() + " at " + where(manifest, artifact->checksum_at) +
-           "; change the manifest instead";
+    return flag + "artifact " + name + " " + artifact->version + " already pins " + artifact->checksum->to_string() +
+           " at " + where(manifest, artifact->checksum_at) + "; change the manifest instead";
   }
   if (const Image* image = find_image(manifest, name)) {
     if (value.algorithm != DigestAlgorithm::sha256) {
@@ -53,8 +51,7 @@ std::string override_problem(const Manifest& manifest, const std::string& name,
   return flag + "no artifact or image is named '" + name + "' in " + manifest.file;
 }
 
-void add_override_problems(const Manifest& manifest, const ChecksumOverrides& overrides,
-                           Lines& lines) {
+void add_override_problems(const Manifest& manifest, const ChecksumOverrides& overrides, Lines& lines) {
   for (const auto& [name, value] : overrides) {
     std::string problem = override_problem(manifest, name, value);
     if (!problem.empty()) lines.push_back(std::move(problem));
@@ -64,28 +61,27 @@ void add_override_problems(const Manifest& manifest, const ChecksumOverrides& ov
 void add_artifact_gaps(const Manifest& manifest, const ChecksumOverrides& overrides, Lines& lines) {
   for (const Artifact& artifact : manifest.artifacts) {
     if (artifact.checksum || overrides.contains(artifact.name)) continue;
-    lines.push_back("artifact " + artifact.name + " " + artifact.version +
-                    ": no checksum is pinned (NOT FOUND in " +
+    lines.push_back("artifact " + artifact.name + " " + artifact.version + ": no checksum is pinned (NOT FOUND in " +
                     where(manifest, artifact.checksum_at) +
                     "); fetch upstream's own checksum file on a connected machine and pass "
-                    "--checksum " + artifact.name + "=sha256:<hex>");
+                    "--checksum " +
+                    artifact.name + "=sha256:<hex>");
   }
 }
 
 void add_image_gaps(const Manifest& manifest, const ChecksumOverrides& overrides, Lines& lines) {
   for (const Image& image : manifest.images) {
     if (image.digest || overrides.contains(image.name)) continue;
-    lines.push_back("image " + image.name + " " + image.reference +
-                    ": no digest is pinned (NOT FOUND in " + where(manifest, image.digest_at) +
-                    "); look up the digest of " + image.reference +
+    lines.push_back("image " + image.name + " " + image.reference + ": no digest is pinned (NOT FOUND in " +
+                    where(manifest, image.digest_at) + "); look up the digest of " + image.reference +
                     " on a connected machine and pass --checksum " + image.name + "=sha256:<hex>");
   }
 }
 
 Status to_status(const Manifest& manifest, const Lines& lines) {
   if (lines.empty()) return bundlespec::ok_status();
-  std::string text = "manifest " + manifest.file + " cannot be built (" +
-                     std::to_string(lines.size()) + (lines.size() == 1 ? " problem):" : " problems):");
+  std::string text = "manifest " + manifest.file + " cannot be built (" + std::to_string(lines.size()) +
+                     (lines.size() == 1 ? " problem):" : " problems):");
   for (const std::string& line : lines) text += "\n" + line;
   return bundlespec::make_error(std::move(text));
 }

@@ -26,16 +26,14 @@ std::string checksum_text(const std::optional<bundlespec::Checksum>& checksum, C
 std::string summary_line(const Artifact& artifact) {
   std::string line = "artifact " + artifact.name + " " + artifact.version + " " +
                      std::string(kind_name(artifact.kind)) + " " + artifact.platform + " " +
-                     checksum_text(artifact.checksum, artifact.checksum_origin) + " " +
-                     artifact.url + " ->";
+                     checksum_text(artifact.checksum, artifact.checksum_origin) + " " + artifact.url + " ->";
   for (const Placement& placement : artifact.placements) line += " " + placement.to;
   return line;
 }
 
 // "image NAME REFERENCE@DIGEST"
 std::string summary_line(const Image& image) {
-  return "image " + image.name + " " + image.reference + "@" +
-         checksum_text(image.digest, image.digest_origin);
+  return "image " + image.name + " " + image.reference + "@" + checksum_text(image.digest, image.digest_origin);
 }
 
 bundlespec::Status run_manifest_check(const ManifestCheckOptions& options) {
@@ -43,8 +41,8 @@ bundlespec::Status run_manifest_check(const ManifestCheckOptions& options) {
   TRY_ASSIGN(const Manifest loaded, load_manifest(options.manifest));
   TRY(require_pins(loaded, overrides));
   TRY_ASSIGN(const Manifest manifest, apply_checksum_overrides(loaded, overrides));
-  std::printf("bundle %s kubernetes %s epoch %lld\n", manifest.bundle.c_str(),
-              manifest.kubernetes_version.c_str(), static_cast<long long>(manifest.epoch));
+  std::printf("bundle %s kubernetes %s epoch %lld\n", manifest.bundle.c_str(), manifest.kubernetes_version.c_str(),
+              static_cast<long long>(manifest.epoch));
   for (const Artifact& artifact : manifest.artifacts) {
     std::printf("%s\n", summary_line(artifact).c_str());
   }
@@ -58,8 +56,8 @@ void setup_manifest_commands(CLI::App& app, const GlobalOptions& global, Command
   (void)global;
   auto* manifest = app.add_subcommand("manifest", "Work with pinned version manifests");
   manifest->require_subcommand(1);
-  auto* check = manifest->add_subcommand(
-      "check", "Validate a manifest and check that every checksum and digest is pinned");
+  auto* check =
+      manifest->add_subcommand("check", "Validate a manifest and check that every checksum and digest is pinned");
   auto options = std::make_shared<ManifestCheckOptions>();
   check->add_option("MANIFEST", options->manifest, "Manifest file (manifests/*.yaml)")
       ->required()

@@ -156,13 +156,13 @@ std::string find_token(const std::string& body) {
 
 }  // namespace
 
-std::string ImageName::full() const { return registry + "/" + repository + ":" + tag; }
+std::string ImageName::full() const {
+  return registry + "/" + repository + ":" + tag;
+}
 
 Result<ImageName> parse_image_name(std::string_view reference) {
   const std::string text(reference);
-  auto bad = [&](const std::string& why) {
-    return bs::usage_error("image reference '" + text + "': " + why);
-  };
+  auto bad = [&](const std::string& why) { return bs::usage_error("image reference '" + text + "': " + why); };
   if (text.empty()) return bad("empty");
   if (text.find_first_of(" \t\r\n@") != std::string::npos) return bad("must be NAME:TAG without spaces or a digest");
   const size_t slash = text.rfind('/');
@@ -255,7 +255,8 @@ Result<std::map<std::string, Credentials>> load_docker_auths(const std::string& 
       if (auto auth = bs::get_string(entry, "auth"); auth.ok() && !auth->empty()) {
         auto decoded = base64_decode(*auth);
         const size_t colon = decoded.ok() ? decoded->find(':') : std::string::npos;
-        if (colon == std::string::npos) return bs::make_error("auths[\"" + key + "\"].auth is not base64 of USER:PASSWORD");
+        if (colon == std::string::npos)
+          return bs::make_error("auths[\"" + key + "\"].auth is not base64 of USER:PASSWORD");
         creds = {decoded->substr(0, colon), decoded->substr(colon + 1)};
       } else {
         auto user = bs::get_string(entry, "username");
@@ -333,7 +334,8 @@ Result<HttpResponse> RegistryClient::Impl::get_with_retries(const std::string& u
   for (int attempt = 1;; ++attempt) {
     HttpResponse r;
     const CURLcode code = get(url, headers, max_body, r);
-    if (r.too_large) return bs::make_error("GET " + url + ": response larger than " + std::to_string(max_body) + " bytes");
+    if (r.too_large)
+      return bs::make_error("GET " + url + ": response larger than " + std::to_string(max_body) + " bytes");
     if (!retryable(code, r.status) || attempt >= auth.max_attempts) {
       if (code == CURLE_OK) return r;
       std::string what = errbuf[0] != '\0' ? std::string(errbuf) : std::string(curl_easy_strerror(code));
@@ -364,7 +366,8 @@ Result<std::string> RegistryClient::Impl::fetch_token(const ImageName& name, con
   url += "scope=" + escape(scope != challenge.params.end() ? scope->second : "repository:" + name.repository + ":pull");
   std::vector<std::string> headers;
   const Credentials* creds = credentials(name.registry);
-  if (creds != nullptr) headers.push_back("Authorization: Basic " + base64_encode(creds->username + ":" + creds->password));
+  if (creds != nullptr)
+    headers.push_back("Authorization: Basic " + base64_encode(creds->username + ":" + creds->password));
   TRY_ASSIGN(const HttpResponse r, get_with_retries(url, headers, k_max_token));
   if (r.status != 200) {
     const std::string who = creds ? "as user '" + creds->username + "'" : "anonymously";
@@ -398,7 +401,9 @@ Status RegistryClient::Impl::authenticate(const ImageName& name, const std::stri
   return bs::make_error("registry " + name.registry + " asks for unsupported authentication: " + header);
 }
 
-RegistryClient::RegistryClient(RegistryAuth auth) : m_impl(std::make_unique<Impl>()) { m_impl->auth = std::move(auth); }
+RegistryClient::RegistryClient(RegistryAuth auth) : m_impl(std::make_unique<Impl>()) {
+  m_impl->auth = std::move(auth);
+}
 RegistryClient::~RegistryClient() = default;
 
 std::string RegistryClient::base_url(const std::string& registry) const {
@@ -427,16 +432,17 @@ Result<ManifestResponse> RegistryClient::get_manifest(const ImageName& name, con
       std::string message = "GET " + url + ": " + describe_status(r) + registry_error(r.body);
       if (r.status == 401 || r.status == 403) {
         const Credentials* creds = m_impl->credentials(name.registry);
-        message += creds ? "; the credentials of user '" + creds->username + "' were not accepted"
-                         : "; no credentials for " + name.registry + " (pass --creds " + name.registry +
-                               "=USER:PASSWORD)";
+        message +=
+            creds ? "; the credentials of user '" + creds->username + "' were not accepted"
+                  : "; no credentials for " + name.registry + " (pass --creds " + name.registry + "=USER:PASSWORD)";
       }
       return bs::make_error(message);
     }
     ManifestResponse response;
     response.body = r.body;
     const auto type = r.headers.find("content-type");
-    if (type != r.headers.end()) response.content_type = std::string(trim(type->second.substr(0, type->second.find(';'))));
+    if (type != r.headers.end())
+      response.content_type = std::string(trim(type->second.substr(0, type->second.find(';'))));
     return response;
   }
 }

@@ -9,7 +9,9 @@ Location location_of(const YAML::Mark& mark) {
   return {mark.line + 1, mark.column + 1};
 }
 
-Location location_of(const YAML::Node& node) { return location_of(node.Mark()); }
+Location location_of(const YAML::Node& node) {
+  return location_of(node.Mark());
+}
 
 std::string count_of(size_t count, std::string_view noun) {
   return std::to_string(count) + " " + std::string(noun) + (count == 1 ? "" : "s");
@@ -53,8 +55,7 @@ void MapReader::check_keys(std::initializer_list<std::string_view> allowed) {
     }
     const Entry* first = find(entry.key);
     if (first != &entry) {
-      report(at, "duplicate key '" + entry.key + "' (first at " +
-                     location_of(first->key_node).to_string() + ")");
+      report(at, "duplicate key '" + entry.key + "' (first at " + location_of(first->key_node).to_string() + ")");
     }
   }
 }

@@ -116,7 +116,9 @@ std::string edit_hosts(const std::string& hosts, const std::string& begin, const
 
 namespace {
 
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+std::string first_line(const std::string& text) {
+  return text.substr(0, text.find('\n'));
+}
 std::string last_line(const std::string& text) {
   std::string trimmed = text;
   while (!trimmed.empty() && trimmed.back() == '\n') trimmed.pop_back();
@@ -285,8 +287,8 @@ class Executor {
       case StepKind::service: {
         // `systemctl enable` may create the wants folders; they are ours to remove.
         std::vector<std::string> missing;
-        for (const char* folder : {"/etc", "/etc/systemd", "/etc/systemd/system",
-                                   "/etc/systemd/system/multi-user.target.wants"}) {
+        for (const char* folder :
+             {"/etc", "/etc/systemd", "/etc/systemd/system", "/etc/systemd/system/multi-user.target.wants"}) {
           TRY_ASSIGN(const auto st, m_fs.stat(folder));
           if (!st) missing.push_back(folder);
         }
@@ -387,7 +389,8 @@ class Executor {
         if (p.fix.empty()) continue;
         log("fix " + p.check + ": " + join_argv(p.fix));
         TRY_ASSIGN(const CommandResult r, m_runner.run(p.fix));
-        if (r.exit_code != 0) m_report.warnings.push_back("fix " + join_argv(p.fix) + " exited with " + std::to_string(r.exit_code));
+        if (r.exit_code != 0)
+          m_report.warnings.push_back("fix " + join_argv(p.fix) + " exited with " + std::to_string(r.exit_code));
       }
       problems = run_preflight(m_plan.preflight, context);
     }
@@ -464,8 +467,10 @@ void undo(const JournalEntry& e, Fs& fs, CommandRunner& runner, const UninstallO
   if (e.kind == "file" || e.kind == "symlink") {
     log("remove " + e.path);
     Status status = fs.remove(e.path);
-    if (status.ok()) report.removed.push_back(e.path);
-    else report.warnings.push_back(status.error().message());
+    if (status.ok())
+      report.removed.push_back(e.path);
+    else
+      report.warnings.push_back(status.error().message());
     remove_created(fs, e.created, report);
     return;
   }
@@ -476,8 +481,10 @@ void undo(const JournalEntry& e, Fs& fs, CommandRunner& runner, const UninstallO
       const std::string edited = edit_hosts(*hosts, e.hosts_begin, e.hosts_end, "");
       const bool made_by_us = std::find(e.created.begin(), e.created.end(), e.path) != e.created.end();
       Status status = edited.empty() && made_by_us ? fs.remove(e.path) : fs.write_file(e.path, edited, (*st)->mode);
-      if (status.ok()) report.removed.push_back(e.path + " (kubeferry block)");
-      else report.warnings.push_back(status.error().message());
+      if (status.ok())
+        report.removed.push_back(e.path + " (kubeferry block)");
+      else
+        report.warnings.push_back(status.error().message());
     }
     std::vector<std::string> parents;
     for (const auto& folder : e.created) {
@@ -499,16 +506,20 @@ void undo(const JournalEntry& e, Fs& fs, CommandRunner& runner, const UninstallO
     if (e.data) {
       log("purge " + e.path);
       Status status = fs.remove_tree(e.path);
-      if (status.ok()) report.removed.push_back(e.path);
-      else report.warnings.push_back(status.error().message());
+      if (status.ok())
+        report.removed.push_back(e.path);
+      else
+        report.warnings.push_back(status.error().message());
     }
     Status status = fs.remove(e.path);
     if (!status.ok() && not_empty(status.error())) {
       report.kept.push_back(e.path + " (not empty: holds files kubeferry did not install)");
       return;
     }
-    if (!status.ok()) report.warnings.push_back(status.error().message());
-    else if (!e.data) report.removed.push_back(e.path);
+    if (!status.ok())
+      report.warnings.push_back(status.error().message());
+    else if (!e.data)
+      report.removed.push_back(e.path);
     std::vector<std::string> parents(e.created.begin(), e.created.end());
     if (!parents.empty() && parents.back() == e.path) parents.pop_back();
     remove_created(fs, parents, report);
@@ -523,7 +534,8 @@ Result<UninstallReport> uninstall(Fs& target, CommandRunner& runner, const Unins
   TRY_ASSIGN(auto journal, load_journal(target));
   if (!journal) return report;
   report.had_journal = true;
-  for (auto it = journal->entries.rbegin(); it != journal->entries.rend(); ++it) undo(*it, target, runner, options, report);
+  for (auto it = journal->entries.rbegin(); it != journal->entries.rend(); ++it)
+    undo(*it, target, runner, options, report);
   if (options.live) {
     auto reload = runner.run({"systemctl", "daemon-reload"});
     if (!reload.ok()) report.warnings.push_back(reload.error().message());

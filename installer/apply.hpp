@@ -29,13 +29,13 @@ inline constexpr const char* k_journal_path = "/var/lib/kubeferry/journal.json";
 // One installed step.
 struct JournalEntry {
   std::string id;
-  std::string kind;     // to_string(StepKind)
-  std::string digest;   // the step digest it was applied with
-  std::string path;     // dir / file / symlink / hosts_block
-  std::string unit;     // service
+  std::string kind;                    // to_string(StepKind)
+  std::string digest;                  // the step digest it was applied with
+  std::string path;                    // dir / file / symlink / hosts_block
+  std::string unit;                    // service
   std::string hosts_begin, hosts_end;  // hosts_block markers
-  bool data = false;    // dir kept unless --purge
-  std::vector<std::string> created;  // folders this step created, outermost first
+  bool data = false;                   // dir kept unless --purge
+  std::vector<std::string> created;    // folders this step created, outermost first
 };
 
 struct Journal {
@@ -59,9 +59,9 @@ struct ApplyOptions {
   // for extraction; its answer replaces "{bundle}/" in commands. May be empty when no step
   // needs the bundle.
   std::function<Result<std::string>()> bundle_dir;
-  bool dry_run = false;    // check every step and report; write and run nothing
-  bool fix = false;        // run the safe preflight fixes, then check again
-  Fs* system = nullptr;    // live facts for preflight (root "/"); REQUIRED
+  bool dry_run = false;  // check every step and report; write and run nothing
+  bool fix = false;      // run the safe preflight fixes, then check again
+  Fs* system = nullptr;  // live facts for preflight (root "/"); REQUIRED
   std::time_t now = 0;
   std::function<void(int)> sleep_ms;            // between check attempts; may be empty
   std::function<void(const std::string&)> log;  // one line per action; may be empty

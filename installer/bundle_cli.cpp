@@ -2,11 +2,11 @@
 //
 // The bundle is this program's own file (/proc/self/exe) when it runs as ./X.run, or the file
 // named by --bundle.
+#include <unistd.h>
+
 #include <cstdio>
 #include <memory>
 #include <string>
-
-#include <unistd.h>
 
 #include "bundlespec/container.hpp"
 #include "bundlespec/extract.hpp"
@@ -40,7 +40,9 @@ std::string bundle_path(const GlobalOptions& global) {
 }
 
 // What to call the bundle in messages: the --bundle path, or the file we were run from.
-std::string bundle_label(const GlobalOptions& global) { return global.bundle.empty() ? self_label() : global.bundle; }
+std::string bundle_label(const GlobalOptions& global) {
+  return global.bundle.empty() ? self_label() : global.bundle;
+}
 
 bs::Result<bs::BundleFile> open_bundle(const GlobalOptions& global, const TrustOptions& trust_options) {
   TRY_ASSIGN(bs::TrustPolicy trust, bs::make_trust_policy(trust_options.pubkey, trust_options.fingerprint));

@@ -1,7 +1,6 @@
 #include "installer/host.hpp"
 
 #include <dirent.h>
-
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -39,7 +38,7 @@ FileStat::Type type_of(mode_t mode) {
 // "/a/b/c" → {"/a", "/a/b", "/a/b/c"}.
 std::vector<std::string> prefixes(const std::string& path) {
   std::vector<std::string> out;
-  for (size_t slash = path.find('/', 1); ; slash = path.find('/', slash + 1)) {
+  for (size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
     out.push_back(slash == std::string::npos ? path : path.substr(0, slash));
     if (slash == std::string::npos) break;
   }
@@ -60,7 +59,9 @@ RealFs::RealFs(std::string root) : m_root(std::move(root)) {
   while (m_root.size() > 1 && m_root.back() == '/') m_root.pop_back();
 }
 
-std::string RealFs::full(const std::string& path) const { return m_root == "/" ? path : m_root + path; }
+std::string RealFs::full(const std::string& path) const {
+  return m_root == "/" ? path : m_root + path;
+}
 
 Result<std::optional<FileStat>> RealFs::stat(const std::string& path) {
   struct stat st {};
@@ -71,7 +72,9 @@ Result<std::optional<FileStat>> RealFs::stat(const std::string& path) {
   return std::optional<FileStat>(FileStat{type_of(st.st_mode), st.st_mode & 07777, static_cast<uint64_t>(st.st_size)});
 }
 
-Result<std::string> RealFs::read_file(const std::string& path) { return bs::read_file(full(path)); }
+Result<std::string> RealFs::read_file(const std::string& path) {
+  return bs::read_file(full(path));
+}
 
 Result<std::string> RealFs::sha256(const std::string& path) {
   return bs::hash_file_hex(full(path), bs::DigestAlgorithm::sha256);
@@ -172,7 +175,9 @@ Status RealFs::remove(const std::string& path) {
   return bs::ok_status();
 }
 
-Status RealFs::remove_tree(const std::string& path) { return bs::remove_tree(full(path)); }
+Status RealFs::remove_tree(const std::string& path) {
+  return bs::remove_tree(full(path));
+}
 
 Result<uint64_t> RealFs::free_bytes(const std::string& path) {
   std::string probe = path;
@@ -190,7 +195,9 @@ void FakeFs::add_file(const std::string& path, std::string content, mode_t mode)
   nodes[path] = Node{FileStat::Type::file, std::move(content), mode};
 }
 
-void FakeFs::add_dir(const std::string& path, mode_t mode) { nodes[path] = Node{FileStat::Type::directory, "", mode}; }
+void FakeFs::add_dir(const std::string& path, mode_t mode) {
+  nodes[path] = Node{FileStat::Type::directory, "", mode};
+}
 
 std::vector<std::string> FakeFs::list(const std::string& prefix) const {
   std::vector<std::string> out;
@@ -240,7 +247,8 @@ Result<std::string> FakeFs::sha256(const std::string& path) {
 
 Result<std::string> FakeFs::read_link(const std::string& path) {
   const auto it = nodes.find(path);
-  if (it == nodes.end() || it->second.type != FileStat::Type::symlink) return bs::make_error("readlink " + path + ": Invalid argument");
+  if (it == nodes.end() || it->second.type != FileStat::Type::symlink)
+    return bs::make_error("readlink " + path + ": Invalid argument");
   return it->second.content;
 }
 
@@ -278,7 +286,8 @@ Result<std::vector<std::string>> FakeFs::make_dirs(const std::string& path, mode
     const mode_t want = i + 1 == parts.size() ? mode : 0755;
     const auto it = nodes.find(parts[i]);
     if (it != nodes.end()) {
-      if (it->second.type != FileStat::Type::directory) return bs::make_error("mkdir " + parts[i] + ": exists and is not a folder");
+      if (it->second.type != FileStat::Type::directory)
+        return bs::make_error("mkdir " + parts[i] + ": exists and is not a folder");
       if (i + 1 == parts.size() && existing == ExistingMode::apply && it->second.mode != mode) {
         char octal[8];
         std::snprintf(octal, sizeof octal, "%04o", static_cast<unsigned>(mode));
@@ -322,7 +331,9 @@ Status FakeFs::remove_tree(const std::string& path) {
   return bs::ok_status();
 }
 
-Result<uint64_t> FakeFs::free_bytes(const std::string&) { return free; }
+Result<uint64_t> FakeFs::free_bytes(const std::string&) {
+  return free;
+}
 
 // ---------------------------------------------------------------- commands
 

@@ -98,10 +98,10 @@ class FakeFs final : public Fs {
     mode_t mode = 0644;
   };
 
-  std::map<std::string, Node> nodes;               // absolute path → node
-  std::map<std::string, std::string> sources;      // copy_file sources: real path → content
+  std::map<std::string, Node> nodes;           // absolute path → node
+  std::map<std::string, std::string> sources;  // copy_file sources: real path → content
   std::vector<std::string> calls;
-  uint64_t free = uint64_t{100} << 30;             // what free_bytes answers
+  uint64_t free = uint64_t{100} << 30;  // what free_bytes answers
   // A mutating call whose record starts with this prefix fails with "injected failure".
   std::string fail_prefix;
   // The mutating call with this index in `calls` (0-based) fails the same way; -1 = none.
@@ -130,8 +130,8 @@ class FakeFs final : public Fs {
 };
 
 struct CommandResult {
-  int exit_code = 0;  // 128 + signal when killed by one
-  std::string output; // stdout and stderr together
+  int exit_code = 0;   // 128 + signal when killed by one
+  std::string output;  // stdout and stderr together
 };
 
 class CommandRunner {

@@ -14,8 +14,8 @@
 #include <cstring>
 #include <functional>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <tuple>
 
@@ -98,8 +98,7 @@ Status stream_blob(TarStream& tar, const std::string& root, const ImageRecord& i
   const std::string path = root + "/" + bs::image_blob_path(blob.digest);
   const auto corrupted = [&](const std::string& what) {
     return bs::verification_error("image '" + image.name + "' (" + image.reference + "): blob " + blob.digest +
-                                  " is corrupted: " + what +
-                                  " (" + path + "); extract the bundle again");
+                                  " is corrupted: " + what + " (" + path + "); extract the bundle again");
   };
   bs::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return bs::errno_error("open", path).context("image '" + image.name + "'");
@@ -196,8 +195,10 @@ Result<CommandResult> run_command(const std::vector<std::string>& argv, const st
   if (pid < 0) return bs::errno_error("fork for", argv[0]);
   if (pid == 0) {
     ::signal(SIGPIPE, SIG_DFL);
-    if (feed) ::dup2(read_end.get(), 0);
-    else ::close(0);
+    if (feed)
+      ::dup2(read_end.get(), 0);
+    else
+      ::close(0);
     ::dup2(output.get(), 1);
     ::dup2(output.get(), 2);
     ::execvp(args[0], args.data());
@@ -295,9 +296,8 @@ Status import_images(const std::string& root, const Runtime& runtime, const std:
   } else {
     argv.emplace_back("load");
   }
-  TRY_ASSIGN(const CommandResult result, run_command(argv, [&](int fd) {
-               return write_images_archive(root, images, runtime.kind, fd);
-             }));
+  TRY_ASSIGN(const CommandResult result,
+             run_command(argv, [&](int fd) { return write_images_archive(root, images, runtime.kind, fd); }));
   if (result.exit_code != 0) {
     return bs::make_error(command_failed(argv, result));
   }
@@ -306,15 +306,21 @@ Status import_images(const std::string& root, const Runtime& runtime, const std:
 
 }  // namespace
 
-std::string_view runtime_name(RuntimeKind kind) { return kind == RuntimeKind::containerd ? "containerd" : "docker"; }
+std::string_view runtime_name(RuntimeKind kind) {
+  return kind == RuntimeKind::containerd ? "containerd" : "docker";
+}
 
 std::string host_platform() {
   struct utsname name {};
   std::string machine = ::uname(&name) == 0 ? name.machine : "x86_64";
-  if (machine == "x86_64") machine = "amd64";
-  else if (machine == "aarch64") machine = "arm64";
-  else if (machine == "i686" || machine == "i386") machine = "386";
-  else if (machine.rfind("armv7", 0) == 0) machine = "arm";
+  if (machine == "x86_64")
+    machine = "amd64";
+  else if (machine == "aarch64")
+    machine = "arm64";
+  else if (machine == "i686" || machine == "i386")
+    machine = "386";
+  else if (machine.rfind("armv7", 0) == 0)
+    machine = "arm";
   return "linux/" + machine;
 }
 
@@ -344,8 +350,8 @@ Result<Runtime> choose_runtime(const RuntimeOptions& options) {
     runtime.kind = containerd ? RuntimeKind::containerd : RuntimeKind::docker;
   }
   const bool is_containerd = runtime.kind == RuntimeKind::containerd;
-  runtime.address = !options.address.empty() ? options.address
-                                             : std::string(is_containerd ? k_containerd_socket : k_docker_socket);
+  runtime.address =
+      !options.address.empty() ? options.address : std::string(is_containerd ? k_containerd_socket : k_docker_socket);
   runtime.program = is_containerd ? options.ctr_program : options.docker_program;
   if (!exists(runtime.address)) {
     return bs::usage_error(std::string(runtime_name(runtime.kind)) + " socket " + runtime.address +
@@ -358,7 +364,8 @@ Result<bs::ImagesIndex> read_images_index(const std::string& root) {
   const std::string path = root + "/" + std::string(bs::k_images_index_path);
   auto text = bs::read_file(path, 64 << 20);
   if (!text.ok()) {
-    if (::access(path.c_str(), F_OK) != 0) return bs::usage_error("this bundle carries no images (" + path + " is missing)");
+    if (::access(path.c_str(), F_OK) != 0)
+      return bs::usage_error("this bundle carries no images (" + path + " is missing)");
     return std::move(text).error();
   }
   auto index = bs::decode_images_index(*text);
@@ -377,8 +384,7 @@ Result<const ImagePlatform*> select_platform(const ImageRecord& image, const std
                          " (it has " + have + "); build the bundle with --platform " + platform);
 }
 
-Status write_images_archive(const std::string& root, const std::vector<ImageToLoad>& images, RuntimeKind kind,
-                            int fd) {
+Status write_images_archive(const std::string& root, const std::vector<ImageToLoad>& images, RuntimeKind kind, int fd) {
   TarStream tar(fd);
   TRY(tar.open());
   std::set<std::string> written;  // blobs shared by several images go in once
@@ -467,8 +473,8 @@ Result<std::vector<LoadReport>> load_images(const std::string& root, const Runti
     TRY_ASSIGN(const std::vector<std::string> after, runtime_digests(runtime, index.images));
     for (size_t i = 0; i < index.images.size(); ++i) {
       if (after[i] == reports[i].digest) continue;
-      return bs::verification_error("image '" + index.images[i].name + "' (" + index.images[i].reference + "): " +
-                                    std::string(runtime_name(runtime.kind)) + " shows " + reports[i].loaded_as +
+      return bs::verification_error("image '" + index.images[i].name + "' (" + index.images[i].reference +
+                                    "): " + std::string(runtime_name(runtime.kind)) + " shows " + reports[i].loaded_as +
                                     " as " + (after[i].empty() ? std::string("missing") : after[i]) +
                                     " after the import, expected " + reports[i].digest);
     }

@@ -39,10 +39,10 @@ inline constexpr std::string_view k_containerd_socket = "/run/containerd/contain
 inline constexpr std::string_view k_docker_socket = "/var/run/docker.sock";
 
 struct RuntimeOptions {
-  std::string runtime = "auto";        // auto | containerd | docker
-  std::string address;                 // socket path; "" = the runtime's default socket
+  std::string runtime = "auto";           // auto | containerd | docker
+  std::string address;                    // socket path; "" = the runtime's default socket
   std::string namespace_name = "k8s.io";  // containerd namespace (the one the kubelet's CRI uses)
-  std::string ctr_program = "ctr";     // looked up in PATH
+  std::string ctr_program = "ctr";        // looked up in PATH
   std::string docker_program = "docker";
 };
 
@@ -70,7 +70,7 @@ bundlespec::Result<bundlespec::ImagesIndex> read_images_index(const std::string&
 // The platform entry of `image` to load on `platform` ("os/arch"; variants ignored), or an
 // error (usage) naming the platforms the bundle has.
 bundlespec::Result<const bundlespec::ImagePlatform*> select_platform(const bundlespec::ImageRecord& image,
-                                                                   const std::string& platform);
+                                                                     const std::string& platform);
 
 // One image to load and the platform entry chosen for this host.
 struct ImageToLoad {

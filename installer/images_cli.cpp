@@ -14,8 +14,8 @@
 #include "bundlespec/interrupt.hpp"
 #include "bundlespec/progress.hpp"
 #include "installer/cli.hpp"
-#include "installer/self.hpp"
 #include "installer/images.hpp"
+#include "installer/self.hpp"
 
 namespace installer {
 
@@ -54,7 +54,8 @@ bs::Status load_from_payload(const ImagesLoadOptions& options, const Runtime& ru
   TRY_ASSIGN(bs::TrustPolicy trust, bs::make_trust_policy(options.pubkey, options.fingerprint));
   auto bundle = bs::BundleFile::open(bundle_path, trust);
   if (!bundle.ok() && global.bundle.empty() && bundle.error().message().rfind("trailer:", 0) == 0) {
-    return bs::usage_error("this kubeferry-install carries no bundle; run a .run file, or pass --bundle FILE or --from DIR");
+    return bs::usage_error(
+        "this kubeferry-install carries no bundle; run a .run file, or pass --bundle FILE or --from DIR");
   }
   if (!bundle.ok()) return std::move(bundle).error().context("open bundle " + bundle_path);
   const char* tmp = std::getenv("TMPDIR");
@@ -78,7 +79,8 @@ void setup_images_commands(CLI::App& app, const GlobalOptions& global, Commands&
   auto* images = app.add_subcommand("images", "Container images carried by the bundle");
   images->require_subcommand(1);
   auto options = std::make_shared<ImagesLoadOptions>();
-  auto* load = images->add_subcommand("load", "Load every image of the bundle into containerd or docker (no registry needed)");
+  auto* load =
+      images->add_subcommand("load", "Load every image of the bundle into containerd or docker (no registry needed)");
   load->add_option("--runtime", options->runtime.runtime, "auto, containerd or docker")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "containerd", "docker"}));

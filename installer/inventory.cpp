@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <functional>
@@ -10,8 +11,6 @@
 #include <memory>
 #include <regex>
 #include <tuple>
-
-#include <yaml-cpp/yaml.h>
 
 #include "bundlespec/fs.hpp"
 
@@ -21,14 +20,19 @@ using bundlespec::Error;
 
 std::string_view to_string(Role role) {
   switch (role) {
-    case Role::etcd: return "etcd";
-    case Role::master: return "master";
-    case Role::node: return "node";
+    case Role::etcd:
+      return "etcd";
+    case Role::master:
+      return "master";
+    case Role::node:
+      return "node";
   }
   return "?";
 }
 
-std::string_view to_string(KeyType type) { return type == KeyType::rsa ? "rsa" : "ecdsa"; }
+std::string_view to_string(KeyType type) {
+  return type == KeyType::rsa ? "rsa" : "ecdsa";
+}
 
 std::string_view to_string(ContainerRuntime runtime) {
   return runtime == ContainerRuntime::containerd ? "containerd" : "docker";
@@ -136,8 +140,7 @@ Result<std::string> select_host(const Inventory& inventory, const std::string& n
   }
   std::vector<const Host*> matches;
   for (const Host& host : inventory.hosts) {
-    if (std::find(local_addresses.begin(), local_addresses.end(), host.address) !=
-        local_addresses.end()) {
+    if (std::find(local_addresses.begin(), local_addresses.end(), host.address) != local_addresses.end()) {
       matches.push_back(&host);
     }
   }
@@ -145,13 +148,12 @@ Result<std::string> select_host(const Inventory& inventory, const std::string& n
   std::string listed;
   if (matches.empty()) {
     for (const auto& a : local_addresses) listed += (listed.empty() ? "" : ", ") + a;
-    return bundlespec::usage_error("none of this machine's addresses (" + listed +
-                                   ") is a host address in " + inventory.source +
-                                   "; pass --host NAME (one of: " + host_names(inventory) + ")");
+    return bundlespec::usage_error("none of this machine's addresses (" + listed + ") is a host address in " +
+                                   inventory.source + "; pass --host NAME (one of: " + host_names(inventory) + ")");
   }
   for (const Host* h : matches) listed += (listed.empty() ? "" : ", ") + h->name + " " + h->address;
-  return bundlespec::usage_error("this machine's addresses match several hosts in " +
-                                 inventory.source + " (" + listed + "); pass --host NAME");
+  return bundlespec::usage_error("this machine's addresses match several hosts in " + inventory.source + " (" + listed +
+                                 "); pass --host NAME");
 }
 
 Result<std::vector<std::string>> local_ipv4_addresses() {
@@ -185,9 +187,7 @@ class Diagnostics {
   explicit Diagnostics(std::string source) : m_source(std::move(source)) {}
 
   void error(const YAML::Mark& mark, std::string text) { add(m_errors, mark, std::move(text)); }
-  void warning(const YAML::Mark& mark, std::string text) {
-    add(m_warnings, mark, "warning: " + std::move(text));
-  }
+  void warning(const YAML::Mark& mark, std::string text) { add(m_warnings, mark, "warning: " + std::move(text)); }
   bool has_errors() const { return !m_errors.empty(); }
   std::string errors() { return render(m_errors); }
   std::vector<std::string> warnings() {
@@ -211,8 +211,7 @@ class Diagnostics {
     });
     std::vector<std::string> out;
     for (const Finding& f : findings) {
-      out.push_back(m_source + ":" + std::to_string(f.line) + ":" + std::to_string(f.column) +
-                    ": " + f.text);
+      out.push_back(m_source + ":" + std::to_string(f.line) + ":" + std::to_string(f.column) + ": " + f.text);
     }
     return out;
   }
@@ -229,7 +228,9 @@ class Diagnostics {
 
 using KeyHandler = std::function<void(const YAML::Node& key, const YAML::Node& value)>;
 
-std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+std::string quoted(const std::string& s) {
+  return "\"" + s + "\"";
+}
 
 std::string key_list(const std::vector<std::pair<std::string, KeyHandler>>& handlers) {
   std::string out;
@@ -255,11 +256,9 @@ void walk_map(const YAML::Node& map, const std::string& what,
       continue;
     }
     seen.emplace(name, key.Mark());
-    const auto handler = std::find_if(handlers.begin(), handlers.end(),
-                                      [&](const auto& h) { return h.first == name; });
+    const auto handler = std::find_if(handlers.begin(), handlers.end(), [&](const auto& h) { return h.first == name; });
     if (handler == handlers.end()) {
-      diag.error(key.Mark(), what + ": unknown key " + quoted(name) + " (known: " +
-                                 key_list(handlers) + ")");
+      diag.error(key.Mark(), what + ": unknown key " + quoted(name) + " (known: " + key_list(handlers) + ")");
       continue;
     }
     handler->second(key, entry.second);
@@ -267,8 +266,7 @@ void walk_map(const YAML::Node& map, const std::string& what,
 }
 
 // A scalar's text, or an error at the value ("KEY must be a single value").
-std::optional<std::string> scalar(const YAML::Node& key, const YAML::Node& value,
-                                  Diagnostics& diag) {
+std::optional<std::string> scalar(const YAML::Node& key, const YAML::Node& value, Diagnostics& diag) {
   if (value.IsScalar() && !value.Scalar().empty()) return value.Scalar();
   const YAML::Mark mark = value.IsNull() ? key.Mark() : value.Mark();
   diag.error(mark, quoted(key.Scalar()) + " needs a value");
@@ -288,8 +286,7 @@ struct Marks {
 };
 
 const std::regex& dns_name_pattern() {
-  static const std::regex pattern(
-      "[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*");
+  static const std::regex pattern("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*");
   return pattern;
 }
 
@@ -311,16 +308,14 @@ void parse_roles(const YAML::Node& key, const YAML::Node& value, const std::stri
       if (text == to_string(r)) role = r;
     }
     if (!role) {
-      diag.error(item.Mark(), what + ": unknown role " + quoted(text) +
-                                  " (expected etcd, master or node)");
+      diag.error(item.Mark(), what + ": unknown role " + quoted(text) + " (expected etcd, master or node)");
     } else if (!host.roles.insert(*role).second) {
       diag.error(item.Mark(), what + ": role " + quoted(text) + " listed twice");
     }
   }
 }
 
-void parse_host(const YAML::Node& node, size_t index, Inventory& inv, Marks& marks,
-                Diagnostics& diag) {
+void parse_host(const YAML::Node& node, size_t index, Inventory& inv, Marks& marks, Diagnostics& diag) {
   Host host;
   const std::string position = "hosts[" + std::to_string(index) + "]";
   marks.host.push_back(node.Mark());
@@ -338,8 +333,9 @@ void parse_host(const YAML::Node& node, size_t index, Inventory& inv, Marks& mar
              [&](const YAML::Node& k, const YAML::Node& v) {
                const auto name = scalar(k, v, diag);
                if (name && !is_dns_name(*name)) {
-                 diag.error(v.Mark(), what + ": invalid name (use lower-case letters, digits, "
-                                             "'-' and '.', as a DNS name)");
+                 diag.error(v.Mark(), what +
+                                          ": invalid name (use lower-case letters, digits, "
+                                          "'-' and '.', as a DNS name)");
                }
              }},
             {"address",
@@ -361,8 +357,7 @@ void parse_host(const YAML::Node& node, size_t index, Inventory& inv, Marks& mar
   inv.hosts.push_back(std::move(host));
 }
 
-void parse_pki(const YAML::Node& key, const YAML::Node& value, Inventory& inv, Marks& marks,
-               Diagnostics& diag) {
+void parse_pki(const YAML::Node& key, const YAML::Node& value, Inventory& inv, Marks& marks, Diagnostics& diag) {
   if (!value.IsMap()) {
     diag.error(value.IsNull() ? key.Mark() : value.Mark(), "\"pki\" must be a mapping");
     return;
@@ -373,9 +368,12 @@ void parse_pki(const YAML::Node& key, const YAML::Node& value, Inventory& inv, M
              [&](const YAML::Node& k, const YAML::Node& v) {
                const auto text = scalar(k, v, diag);
                if (!text) return;
-               if (*text == "rsa") inv.pki.key_type = KeyType::rsa;
-               else if (*text == "ecdsa") inv.pki.key_type = KeyType::ecdsa;
-               else diag.error(v.Mark(), "pki: unknown key_type " + quoted(*text) + " (expected rsa or ecdsa)");
+               if (*text == "rsa")
+                 inv.pki.key_type = KeyType::rsa;
+               else if (*text == "ecdsa")
+                 inv.pki.key_type = KeyType::ecdsa;
+               else
+                 diag.error(v.Mark(), "pki: unknown key_type " + quoted(*text) + " (expected rsa or ecdsa)");
              }},
             {"key_bits",
              [&](const YAML::Node& k, const YAML::Node& v) {
@@ -404,12 +402,12 @@ void parse_pki(const YAML::Node& key, const YAML::Node& value, Inventory& inv, M
   if (inv.pki.key_type == KeyType::ecdsa && !bits_given) inv.pki.key_bits = 256;
   const int bits = inv.pki.key_bits;
   if (inv.pki.key_type == KeyType::rsa && bits != 2048 && bits != 3072 && bits != 4096) {
-    diag.error(marks.key_bits, "pki: key_bits " + std::to_string(bits) +
-                                   " is not a supported RSA size (2048, 3072 or 4096)");
+    diag.error(marks.key_bits,
+               "pki: key_bits " + std::to_string(bits) + " is not a supported RSA size (2048, 3072 or 4096)");
   }
   if (inv.pki.key_type == KeyType::ecdsa && bits != 256 && bits != 384) {
-    diag.error(marks.key_bits, "pki: key_bits " + std::to_string(bits) +
-                                   " is not a supported ECDSA curve (256 or 384)");
+    diag.error(marks.key_bits,
+               "pki: key_bits " + std::to_string(bits) + " is not a supported ECDSA curve (256 or 384)");
   }
 }
 
@@ -445,8 +443,10 @@ void parse_top(const YAML::Node& root, Inventory& inv, Marks& marks, Diagnostics
                for (size_t i = 0; i < v.size(); ++i) parse_host(v[i], i, inv, marks, diag);
              }}},
            diag);
-  if (runtime == "docker") inv.container_runtime = ContainerRuntime::docker;
-  else if (runtime == "containerd" || runtime.empty()) inv.container_runtime = ContainerRuntime::containerd;
+  if (runtime == "docker")
+    inv.container_runtime = ContainerRuntime::docker;
+  else if (runtime == "containerd" || runtime.empty())
+    inv.container_runtime = ContainerRuntime::containerd;
   else {
     diag.error(marks.container_runtime,
                "container_runtime: unknown runtime " + quoted(runtime) + " (expected containerd or docker)");
@@ -468,12 +468,11 @@ void check_fields(const YAML::Node& root, const Inventory& inv, const Marks& mar
     diag.error(mark_of("kubernetes_version"),
                "kubernetes_version " + quoted(inv.kubernetes_version) + " is not like \"v1.20.11\"");
   }
-  for (const auto& [value, mark, key] :
-       {std::tuple{inv.service_cidr, marks.service_cidr, "service_cidr"},
-        std::tuple{inv.pod_cidr, marks.pod_cidr, "pod_cidr"}}) {
+  for (const auto& [value, mark, key] : {std::tuple{inv.service_cidr, marks.service_cidr, "service_cidr"},
+                                         std::tuple{inv.pod_cidr, marks.pod_cidr, "pod_cidr"}}) {
     if (!parse_cidr(value)) {
-      diag.error(mark, std::string(key) + ": invalid CIDR " + quoted(value) +
-                           " (expected A.B.C.D/N with no host bits set)");
+      diag.error(mark,
+                 std::string(key) + ": invalid CIDR " + quoted(value) + " (expected A.B.C.D/N with no host bits set)");
     }
   }
   if (!parse_ipv4(inv.dns_ip)) diag.error(marks.dns_ip, "dns_ip: invalid IPv4 address " + quoted(inv.dns_ip));
@@ -496,19 +495,20 @@ void check_network(const Inventory& inv, const Marks& marks, Diagnostics& diag) 
     if (!service->contains(*dns)) {
       diag.error(marks.dns_ip, "dns_ip " + inv.dns_ip + " is outside service_cidr " + inv.service_cidr);
     } else if (*dns == service->network || *dns == broadcast || *dns == service->network + 1) {
-      diag.error(marks.dns_ip, "dns_ip " + inv.dns_ip + " cannot be used: " +
-                                   (*dns == service->network + 1
-                                        ? "it is the kubernetes API service IP"
-                                        : "it is the network or broadcast address of service_cidr"));
+      diag.error(marks.dns_ip,
+                 "dns_ip " + inv.dns_ip + " cannot be used: " +
+                     (*dns == service->network + 1 ? "it is the kubernetes API service IP"
+                                                   : "it is the network or broadcast address of service_cidr"));
     }
   }
   if (inv.container_runtime == ContainerRuntime::docker && !inv.kubernetes_version.empty()) {
     std::smatch m;
     if (std::regex_match(inv.kubernetes_version, m, std::regex("v1\\.([0-9]+)\\.[0-9]+")) &&
         std::stoi(m[1].str()) >= 24) {
-      diag.error(marks.container_runtime, "container_runtime docker needs dockershim, removed in "
-                                          "Kubernetes 1.24; use containerd with " +
-                                              inv.kubernetes_version);
+      diag.error(marks.container_runtime,
+                 "container_runtime docker needs dockershim, removed in "
+                 "Kubernetes 1.24; use containerd with " +
+                     inv.kubernetes_version);
     }
   }
 }
@@ -534,8 +534,8 @@ void check_hosts(const Inventory& inv, const Marks& marks, Diagnostics& diag) {
     const uint32_t address = *parse_ipv4(host.address);
     for (const auto& [cidr, key] : {std::pair{service, "service_cidr"}, std::pair{pod, "pod_cidr"}}) {
       if (cidr && cidr->contains(address)) {
-        diag.error(marks.host_address[i], "host " + quoted(host.name) + ": address " + host.address +
-                                              " is inside " + key);
+        diag.error(marks.host_address[i],
+                   "host " + quoted(host.name) + ": address " + host.address + " is inside " + key);
       }
     }
   }
@@ -543,8 +543,9 @@ void check_hosts(const Inventory& inv, const Marks& marks, Diagnostics& diag) {
   if (etcd == 0) diag.error(marks.hosts, "no host has the etcd role");
   if (hosts_with(inv, Role::master).empty()) diag.error(marks.hosts, "no host has the master role");
   if (etcd > 0 && etcd % 2 == 0) {
-    diag.warning(marks.hosts, std::to_string(etcd) + " etcd members: an even count survives no more "
-                                                     "failures than one member fewer; use 1, 3 or 5");
+    diag.warning(marks.hosts, std::to_string(etcd) +
+                                  " etcd members: an even count survives no more "
+                                  "failures than one member fewer; use 1, 3 or 5");
   }
 }
 

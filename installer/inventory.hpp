@@ -50,16 +50,16 @@ struct PkiSettings {
 };
 
 struct Inventory {
-  std::string source;                    // the file it came from, for messages
+  std::string source;  // the file it came from, for messages
   std::string cluster_name = "kubernetes";
-  std::string kubernetes_version;        // "v1.20.11"; empty = take it from the bundle
+  std::string kubernetes_version;  // "v1.20.11"; empty = take it from the bundle
   std::string service_cidr = "10.0.0.0/24";
   std::string pod_cidr = "10.244.0.0/16";
   std::string dns_ip = "10.0.0.2";       // inside service_cidr; coredns' clusterIP
   std::string domain = "cluster.local";  // cluster DNS domain
   ContainerRuntime container_runtime = ContainerRuntime::containerd;
   PkiSettings pki;
-  std::vector<Host> hosts;               // in file order
+  std::vector<Host> hosts;  // in file order
 };
 
 // Parses and validates `path`. On success `warnings` receives non-fatal findings (for example
@@ -68,14 +68,19 @@ struct Inventory {
 // or with a failure naming the file if it cannot be read.
 Result<Inventory> load_inventory(const std::string& path, std::vector<std::string>& warnings);
 // The same from text already in memory; `source` names it in messages.
-Result<Inventory> parse_inventory(std::string_view text, const std::string& source,
-                                  std::vector<std::string>& warnings);
+Result<Inventory> parse_inventory(std::string_view text, const std::string& source, std::vector<std::string>& warnings);
 
 // Hosts with that role, in file order. Pointers into `inventory`; they live as long as it.
 std::vector<const Host*> hosts_with(const Inventory& inventory, Role role);
-inline std::vector<const Host*> etcd_members(const Inventory& inv) { return hosts_with(inv, Role::etcd); }
-inline std::vector<const Host*> masters(const Inventory& inv) { return hosts_with(inv, Role::master); }
-inline std::vector<const Host*> nodes(const Inventory& inv) { return hosts_with(inv, Role::node); }
+inline std::vector<const Host*> etcd_members(const Inventory& inv) {
+  return hosts_with(inv, Role::etcd);
+}
+inline std::vector<const Host*> masters(const Inventory& inv) {
+  return hosts_with(inv, Role::master);
+}
+inline std::vector<const Host*> nodes(const Inventory& inv) {
+  return hosts_with(inv, Role::node);
+}
 
 // nullptr when no host has that name / address.
 const Host* find_host(const Inventory& inventory, std::string_view name);

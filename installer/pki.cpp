@@ -25,8 +25,7 @@ constexpr mode_t k_secret = 0600;
 constexpr std::time_t k_backdate_seconds = 300;
 
 // Adds a certificate and its key as two files.
-Status add_pair(std::vector<PkiFile>& files, const Credential& cred, const char* cert_path,
-                const char* key_path) {
+Status add_pair(std::vector<PkiFile>& files, const Credential& cred, const char* cert_path, const char* key_path) {
   // Key generation is the slow part: Ctrl-C stops between certificates.
   if (bundlespec::interrupt_requested()) return bundlespec::interrupted_error();
   TRY_ASSIGN(std::string cert, cred.cert_pem());
@@ -45,18 +44,16 @@ CertRequest etcd_server_request(const Inventory& inv) {
 
 CertRequest apiserver_request(const Inventory& inv) {
   CertRequest request{"kubernetes", {}, {}, {}, CertKind::server};
-  request.dns_names = {"kubernetes", "kubernetes.default", "kubernetes.default.svc",
-                       "kubernetes.default.svc.cluster", "kubernetes.default.svc." + inv.domain};
+  request.dns_names = {"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster",
+                       "kubernetes.default.svc." + inv.domain};
   // "kubernetes.default.svc.cluster" and ".svc.<domain>" coincide when domain is "cluster".
-  request.dns_names.erase(std::unique(request.dns_names.begin(), request.dns_names.end()),
-                          request.dns_names.end());
+  request.dns_names.erase(std::unique(request.dns_names.begin(), request.dns_names.end()), request.dns_names.end());
   request.ip_addresses = {first_service_ip(inv), "127.0.0.1"};
   for (const Host* master : masters(inv)) request.ip_addresses.push_back(master->address);
   return request;
 }
 
-Status add_etcd(std::vector<PkiFile>& files, const Inventory& inv, const KeySpec& key,
-                const Validity& validity) {
+Status add_etcd(std::vector<PkiFile>& files, const Inventory& inv, const KeySpec& key, const Validity& validity) {
   TRY_ASSIGN(const Credential ca, make_ca({"etcd-ca", {"kubeferry"}, {}, {}, CertKind::ca}, key, validity));
   TRY(add_pair(files, ca, PkiPaths::etcd_ca, PkiPaths::etcd_ca_key));
   TRY_ASSIGN(const Credential server, issue_certificate(ca, etcd_server_request(inv), key, validity));
@@ -66,10 +63,8 @@ Status add_etcd(std::vector<PkiFile>& files, const Inventory& inv, const KeySpec
   return add_pair(files, client, PkiPaths::etcd_apiserver_client, PkiPaths::etcd_apiserver_client_key);
 }
 
-Status add_kubernetes(std::vector<PkiFile>& files, const Inventory& inv, const KeySpec& key,
-                      const Validity& validity) {
-  TRY_ASSIGN(const Credential ca,
-             make_ca({"kubernetes-ca", {"kubeferry"}, {}, {}, CertKind::ca}, key, validity));
+Status add_kubernetes(std::vector<PkiFile>& files, const Inventory& inv, const KeySpec& key, const Validity& validity) {
+  TRY_ASSIGN(const Credential ca, make_ca({"kubernetes-ca", {"kubeferry"}, {}, {}, CertKind::ca}, key, validity));
   TRY(add_pair(files, ca, PkiPaths::k8s_ca, PkiPaths::k8s_ca_key));
   TRY_ASSIGN(const Credential apiserver, issue_certificate(ca, apiserver_request(inv), key, validity));
   TRY(add_pair(files, apiserver, PkiPaths::apiserver, PkiPaths::apiserver_key));
@@ -77,7 +72,8 @@ Status add_kubernetes(std::vector<PkiFile>& files, const Inventory& inv, const K
   const std::vector<std::tuple<CertRequest, const char*, const char*>> clients = {
       {{"admin", {"system:masters"}, {}, {}, CertKind::client}, PkiPaths::admin, PkiPaths::admin_key},
       {{"system:kube-proxy", {}, {}, {}, CertKind::client}, PkiPaths::kube_proxy, PkiPaths::kube_proxy_key},
-      {{"system:kube-controller-manager", {}, {}, {}, CertKind::client}, PkiPaths::controller_manager,
+      {{"system:kube-controller-manager", {}, {}, {}, CertKind::client},
+       PkiPaths::controller_manager,
        PkiPaths::controller_manager_key},
       {{"system:kube-scheduler", {}, {}, {}, CertKind::client}, PkiPaths::scheduler, PkiPaths::scheduler_key},
   };
@@ -97,8 +93,7 @@ Status add_secrets(std::vector<PkiFile>& files, const KeySpec& key) {
   files.push_back({PkiPaths::sa_pub, std::move(sa_pub), k_public});
   // As the seed's token.sh: 16 random bytes, 32 hex characters.
   TRY_ASSIGN(const std::string token, random_hex(16));
-  files.push_back({PkiPaths::token_csv, token + ",kubelet-bootstrap,10001,\"system:node-bootstrapper\"\n",
-                   k_secret});
+  files.push_back({PkiPaths::token_csv, token + ",kubelet-bootstrap,10001,\"system:node-bootstrapper\"\n", k_secret});
   files.push_back({PkiPaths::bootstrap_token, token + "\n", k_secret});
   return bundlespec::ok_status();
 }
@@ -122,16 +117,15 @@ std::vector<std::string> kit_files(const Host& host) {
     out.insert(out.end(), {PkiPaths::etcd_ca, PkiPaths::etcd_server, PkiPaths::etcd_server_key});
   }
   if (host.has(Role::master)) {
-    out.insert(out.end(), {PkiPaths::etcd_ca, PkiPaths::etcd_apiserver_client,
-                           PkiPaths::etcd_apiserver_client_key, PkiPaths::k8s_ca, PkiPaths::k8s_ca_key,
-                           PkiPaths::apiserver, PkiPaths::apiserver_key, PkiPaths::sa_key, PkiPaths::sa_pub,
-                           PkiPaths::token_csv, PkiPaths::admin, PkiPaths::admin_key,
-                           PkiPaths::controller_manager, PkiPaths::controller_manager_key,
+    out.insert(out.end(), {PkiPaths::etcd_ca, PkiPaths::etcd_apiserver_client, PkiPaths::etcd_apiserver_client_key,
+                           PkiPaths::k8s_ca, PkiPaths::k8s_ca_key, PkiPaths::apiserver, PkiPaths::apiserver_key,
+                           PkiPaths::sa_key, PkiPaths::sa_pub, PkiPaths::token_csv, PkiPaths::admin,
+                           PkiPaths::admin_key, PkiPaths::controller_manager, PkiPaths::controller_manager_key,
                            PkiPaths::scheduler, PkiPaths::scheduler_key});
   }
   if (host.has(Role::node)) {
-    out.insert(out.end(), {PkiPaths::k8s_ca, PkiPaths::kube_proxy, PkiPaths::kube_proxy_key,
-                           PkiPaths::bootstrap_token});
+    out.insert(out.end(),
+               {PkiPaths::k8s_ca, PkiPaths::kube_proxy, PkiPaths::kube_proxy_key, PkiPaths::bootstrap_token});
   }
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
@@ -155,8 +149,7 @@ Status make_parents(const std::string& root, const std::string& relative) {
 Status write_one(const std::string& root, const std::string& relative, const PkiFile& file) {
   if (bundlespec::interrupt_requested()) return bundlespec::interrupted_error();
   TRY(make_parents(root, relative));
-  return bundlespec::write_file_atomic(root + "/" + relative, file.content, file.mode,
-                                       bundlespec::Overwrite::no);
+  return bundlespec::write_file_atomic(root + "/" + relative, file.content, file.mode, bundlespec::Overwrite::no);
 }
 
 // Refuses an out_dir that exists and is not an empty folder.
@@ -175,7 +168,8 @@ Status check_out_dir(const std::string& out_dir) {
     }
   }
   if (!std::filesystem::is_empty(out_dir, ec) || ec) {
-    return bundlespec::usage_error("--out " + out_dir + ": folder is not empty; pki init writes only "
+    return bundlespec::usage_error("--out " + out_dir +
+                                   ": folder is not empty; pki init writes only "
                                    "into a new or empty folder");
   }
   return bundlespec::ok_status();
@@ -223,8 +217,7 @@ Status write_pki(const Inventory& inventory, const std::vector<PkiFile>& files, 
     for (const std::string& relative : kit_files(host)) {
       const auto it = by_path.find(relative);
       if (it == by_path.end()) return bundlespec::make_error("kit of " + host.name + ": missing " + relative);
-      TRY(write_one(staging.path(), std::string(PkiPaths::hosts_dir) + "/" + host.name + "/" + relative,
-                    *it->second));
+      TRY(write_one(staging.path(), std::string(PkiPaths::hosts_dir) + "/" + host.name + "/" + relative, *it->second));
     }
   }
   // rename(2) replaces an empty folder atomically; a non-empty one makes it fail.
@@ -327,8 +320,8 @@ std::string format_expiry_json(const std::vector<CertificateExpiry>& entries) {
   for (size_t i = 0; i < entries.size(); ++i) {
     const auto& e = entries[i];
     out += std::string(i ? ",\n " : "\n ") + "{\"path\": " + json_string(e.path) +
-           ", \"subject\": " + json_string(e.subject) + ", \"not_after\": " +
-           json_string(utc_text(e.not_after, "%Y-%m-%dT%H:%M:%SZ")) +
+           ", \"subject\": " + json_string(e.subject) +
+           ", \"not_after\": " + json_string(utc_text(e.not_after, "%Y-%m-%dT%H:%M:%SZ")) +
            ", \"days_left\": " + std::to_string(e.days_left) + "}";
   }
   return out + "\n]\n";

@@ -93,8 +93,7 @@ std::vector<std::string> kit_files(const Host& host);
 // Fails (ErrorCode::usage) if out_dir already holds a PKI or any other file: keys are never
 // replaced; to start over, move the old folder away. Stops with ErrorCode::interrupted when
 // bundlespec::interrupt_requested() (generate_pki too), removing the temporary folder.
-Status write_pki(const Inventory& inventory, const std::vector<PkiFile>& files,
-                 const std::string& out_dir);
+Status write_pki(const Inventory& inventory, const std::vector<PkiFile>& files, const std::string& out_dir);
 
 // generate_pki + write_pki.
 Status pki_init(const Inventory& inventory, const std::string& out_dir, std::time_t now);
@@ -103,7 +102,7 @@ struct CertificateExpiry {
   std::string path;     // relative to the scanned folder
   std::string subject;  // RFC 2253, e.g. "CN=admin,O=system:masters"
   std::time_t not_after = 0;
-  long days_left = 0;   // whole days from `now` (rounded down; negative once expired)
+  long days_left = 0;  // whole days from `now` (rounded down; negative once expired)
 };
 
 // Every certificate in *.pem / *.crt files below `dir` (keys and other files are skipped),

@@ -1,9 +1,9 @@
 // pki init / pki expiry: the cluster PKI made on site. These commands never touch the bundle.
+#include <openssl/crypto.h>
+
 #include <cstdio>
 #include <ctime>
 #include <memory>
-
-#include <openssl/crypto.h>
 
 #include "bundlespec/interrupt.hpp"
 #include "installer/cli.hpp"
@@ -25,7 +25,9 @@ struct PkiExpiryOptions {
 };
 
 // The static installer must behave the same whatever openssl.cnf the host has.
-void init_openssl() { OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, nullptr); }
+void init_openssl() {
+  OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, nullptr);
+}
 
 // Validation errors hold one problem per line. main() prefixes only the error it gets, so the
 // lines before the last are printed here with the same prefix and the last one is returned.
@@ -49,8 +51,7 @@ bundlespec::Status run_pki_init(const PkiInitOptions& options) {
   // Only names: keys and tokens are never printed.
   std::printf("wrote the PKI of cluster %s to %s\n", inventory->cluster_name.c_str(), options.out.c_str());
   for (const Host& host : inventory->hosts) {
-    std::printf("  kit %s/hosts/%s: %zu files\n", options.out.c_str(), host.name.c_str(),
-                kit_files(host).size());
+    std::printf("  kit %s/hosts/%s: %zu files\n", options.out.c_str(), host.name.c_str(), kit_files(host).size());
   }
   return bundlespec::ok_status();
 }

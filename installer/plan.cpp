@@ -17,15 +17,24 @@ namespace r = render;
 
 std::string_view to_string(StepKind kind) {
   switch (kind) {
-    case StepKind::preflight: return "preflight";
-    case StepKind::dir: return "dir";
-    case StepKind::file: return "file";
-    case StepKind::hosts_block: return "hosts_block";
-    case StepKind::symlink: return "symlink";
-    case StepKind::command: return "command";
-    case StepKind::image: return "image";
-    case StepKind::service: return "service";
-    case StepKind::check: return "check";
+    case StepKind::preflight:
+      return "preflight";
+    case StepKind::dir:
+      return "dir";
+    case StepKind::file:
+      return "file";
+    case StepKind::hosts_block:
+      return "hosts_block";
+    case StepKind::symlink:
+      return "symlink";
+    case StepKind::command:
+      return "command";
+    case StepKind::image:
+      return "image";
+    case StepKind::service:
+      return "service";
+    case StepKind::check:
+      return "check";
   }
   return "?";
 }
@@ -91,8 +100,8 @@ class PlanBuilder {
   }
 
   // A renderer that may lack an input the plan was not given (kit or images).
-  Status rendered_or_unknown(const Result<r::RenderedFile>& f, bool input_missing, const std::string& path,
-                             mode_t mode, bool secret, const std::string& reason) {
+  Status rendered_or_unknown(const Result<r::RenderedFile>& f, bool input_missing, const std::string& path, mode_t mode,
+                             bool secret, const std::string& reason) {
     if (f.ok()) {
       rendered(*f, reason);
       return bs::ok_status();
@@ -253,19 +262,22 @@ Status add_binaries(PlanBuilder& b, const Host& host, const PlanInputs& in) {
     std::string path;
   };
   std::vector<Need> needs;
-  if (host.has(Role::etcd)) needs.insert(needs.end(), {{Role::etcd, "etcd/bin/etcd"}, {Role::etcd, "etcd/bin/etcdctl"}});
+  if (host.has(Role::etcd))
+    needs.insert(needs.end(), {{Role::etcd, "etcd/bin/etcd"}, {Role::etcd, "etcd/bin/etcdctl"}});
   if (host.has(Role::master)) {
     for (const char* name : {"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"}) {
       needs.push_back({Role::master, std::string("kubernetes/bin/") + name});
     }
   }
   if (host.has(Role::node)) {
-    for (const char* name : {"kubelet", "kube-proxy"}) needs.push_back({Role::node, std::string("kubernetes/bin/") + name});
+    for (const char* name : {"kubelet", "kube-proxy"})
+      needs.push_back({Role::node, std::string("kubernetes/bin/") + name});
   }
   for (const Need& need : needs) {
     const BundleBinary* found = find_binary(in.binaries, need.path);
     if (found == nullptr) {
-      return bs::usage_error("bundle has no " + need.path + " (needed by role " + std::string(to_string(need.role)) + ")");
+      return bs::usage_error("bundle has no " + need.path + " (needed by role " + std::string(to_string(need.role)) +
+                             ")");
     }
     b.binary(*found, "binary for role " + std::string(to_string(need.role)));
   }
@@ -344,7 +356,8 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
 
   // Operating system (seed §1).
   b.rendered(r::render_sysctl(in), "bridge netfilter and IP forwarding for pod traffic");
-  b.rendered(r::render_modules_load(in), node ? "br_netfilter, overlay and IPVS modules at boot" : "br_netfilter and overlay at boot");
+  b.rendered(r::render_modules_load(in),
+             node ? "br_netfilter, overlay and IPVS modules at boot" : "br_netfilter and overlay at boot");
   {
     Step s;
     s.id = "hosts_block " + p.hosts_file;
@@ -391,8 +404,8 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
     TRY(b.rendered_or_unknown(r::render_controller_manager_kubeconfig(in), no_kit,
                               p.k8s_cfg("kube-controller-manager.kubeconfig"), 0600, true,
                               "controller-manager's own credentials"));
-    TRY(b.rendered_or_unknown(r::render_scheduler_kubeconfig(in), no_kit, p.k8s_cfg("kube-scheduler.kubeconfig"),
-                              0600, true, "scheduler's own credentials"));
+    TRY(b.rendered_or_unknown(r::render_scheduler_kubeconfig(in), no_kit, p.k8s_cfg("kube-scheduler.kubeconfig"), 0600,
+                              true, "scheduler's own credentials"));
     TRY(b.rendered_or_unknown(r::render_admin_kubeconfig(in), no_kit, p.admin_kubeconfig, 0600, true,
                               "cluster-admin credentials for kubectl"));
     b.rendered(r::render_rbac(in), "bootstrap RBAC and automatic approval of node client CSRs");
@@ -405,8 +418,8 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
     TRY(b.rendered_or_unknown(r::render_kubelet_options(in), no_images, p.k8s_cfg("kubelet.conf"), 0644, false,
                               "kubelet flags"));
     b.rendered(r::render_kubelet_config(in), "kubelet configuration");
-    TRY(b.rendered_or_unknown(r::render_bootstrap_kubeconfig(in), no_kit, p.k8s_cfg("bootstrap.kubeconfig"), 0600,
-                              true, "kubelet TLS bootstrap credentials (token)"));
+    TRY(b.rendered_or_unknown(r::render_bootstrap_kubeconfig(in), no_kit, p.k8s_cfg("bootstrap.kubeconfig"), 0600, true,
+                              "kubelet TLS bootstrap credentials (token)"));
     b.rendered(r::render_kube_proxy_options(in), "kube-proxy flags");
     b.rendered(r::render_kube_proxy_config(in), "kube-proxy configuration (IPVS)");
     TRY(b.rendered_or_unknown(r::render_kube_proxy_kubeconfig(in), no_kit, p.k8s_cfg("kube-proxy.kubeconfig"), 0600,
@@ -429,8 +442,8 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
     unit(r::render_kubelet_unit(in), "systemd unit");
     unit(r::render_kube_proxy_unit(in), "systemd unit");
   }
-  b.command("command daemon-reload", StepKind::command, {{"systemctl", "daemon-reload"}},
-            "make systemd read the units", units);
+  b.command("command daemon-reload", StepKind::command, {{"systemctl", "daemon-reload"}}, "make systemd read the units",
+            units);
 
   // Images (nodes run the pods): one step that makes this very installer load every image of
   // the extracted bundle (images/images.json + blobs) into the runtime; images already there
@@ -468,8 +481,9 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
     b.service("kube-controller-manager.service", "controller manager (signs kubelet certificates)",
               {p.unit("kube-controller-manager.service"), p.k8s_cfg("kube-controller-manager.conf"),
                p.k8s_cfg("kube-controller-manager.kubeconfig")});
-    b.service("kube-scheduler.service", "scheduler",
-              {p.unit("kube-scheduler.service"), p.k8s_cfg("kube-scheduler.conf"), p.k8s_cfg("kube-scheduler.kubeconfig")});
+    b.service(
+        "kube-scheduler.service", "scheduler",
+        {p.unit("kube-scheduler.service"), p.k8s_cfg("kube-scheduler.conf"), p.k8s_cfg("kube-scheduler.kubeconfig")});
     std::vector<std::vector<std::string>> apply;
     std::vector<std::string> addon_inputs;
     for (const char* name : {"rbac.yaml", "kube-flannel.yml", "coredns.yaml"}) {
@@ -527,8 +541,10 @@ std::vector<BundleBinary> binaries_from_index(const bs::Index& index, const r::P
 
 std::vector<BundleBinary> default_binaries(const r::Paths& paths) {
   std::vector<BundleBinary> out;
-  for (const char* name : {"etcd", "etcdctl"}) out.push_back({std::string("etcd/bin/") + name, paths.etcd_bin(name), "", 0, 0755});
-  for (const char* name : {"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kubelet", "kube-proxy"}) {
+  for (const char* name : {"etcd", "etcdctl"})
+    out.push_back({std::string("etcd/bin/") + name, paths.etcd_bin(name), "", 0, 0755});
+  for (const char* name :
+       {"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kubelet", "kube-proxy"}) {
     out.push_back({std::string("kubernetes/bin/") + name, paths.k8s_bin(name), "", 0, 0755});
   }
   for (const char* name : {"bridge", "host-local", "loopback", "portmap"}) {
@@ -594,7 +610,8 @@ bs::Json plan_to_json(const Plan& plan) {
   bs::Json::Object space;
   for (const auto& [folder, bytes] : plan.preflight.space) space[folder] = bytes;
   pre["space_bytes"] = std::move(space);
-  pre["runtime"] = plan.preflight.runtime ? bs::Json(std::string(to_string(*plan.preflight.runtime))) : bs::Json(nullptr);
+  pre["runtime"] =
+      plan.preflight.runtime ? bs::Json(std::string(to_string(*plan.preflight.runtime))) : bs::Json(nullptr);
   pre["not_before"] = plan.preflight.not_before;
   o["preflight"] = std::move(pre);
   bs::Json::Array steps;

@@ -40,36 +40,36 @@ struct Step {
   std::string reason;  // why the host needs it, for people
 
   // dir / file / hosts_block / symlink
-  std::string path;       // absolute target path
-  mode_t mode = 0;        // dir and file
+  std::string path;  // absolute target path
+  mode_t mode = 0;   // dir and file
   std::string owner = "root:root";
-  std::string source;     // file: "render", "pki:<kit path>", "bundle:<bundle path>"; symlink: its target
-  std::string sha256;     // file / hosts_block content digest; "" = unknown at plan time
-  std::string content;    // file (render, pki) and hosts_block; never printed
-  bool secret = false;    // a key or token
-  bool data = false;      // dir: holds data kept by `uninstall` unless --purge
+  std::string source;   // file: "render", "pki:<kit path>", "bundle:<bundle path>"; symlink: its target
+  std::string sha256;   // file / hosts_block content digest; "" = unknown at plan time
+  std::string content;  // file (render, pki) and hosts_block; never printed
+  bool secret = false;  // a key or token
+  bool data = false;    // dir: holds data kept by `uninstall` unless --purge
 
   // command / image / service / check: programs to run in order, for a live host (root "/").
   // "{bundle}/" at the start of a word stands for the extracted bundle folder.
   std::vector<std::vector<std::string>> commands;
-  std::string unit;       // service: the unit name
-  int attempts = 1;       // check: tries before giving up
-  int interval_ms = 0;    // check: pause between tries
+  std::string unit;     // service: the unit name
+  int attempts = 1;     // check: tries before giving up
+  int interval_ms = 0;  // check: pause between tries
   OnFailure on_failure = OnFailure::stop;
 
   // Other steps' paths whose content this step depends on (a service restarts when its unit
   // or config changes): their digests are part of this step's digest.
   std::vector<std::string> inputs;
-  std::string digest;     // sha256 over the step and its inputs: what the journal compares
+  std::string digest;  // sha256 over the step and its inputs: what the journal compares
 };
 
 // What preflight checks on this host (installer/preflight.hpp runs it).
 struct PreflightSpec {
   std::vector<std::pair<std::string, std::string>> sysctls;  // key → wanted value
   std::vector<std::string> modules;
-  std::vector<int> ports;                                    // must be free
-  std::vector<std::pair<std::string, uint64_t>> space;       // folder → bytes the plan writes below it
-  std::optional<ContainerRuntime> runtime;                   // node roles need one running
+  std::vector<int> ports;                               // must be free
+  std::vector<std::pair<std::string, uint64_t>> space;  // folder → bytes the plan writes below it
+  std::optional<ContainerRuntime> runtime;              // node roles need one running
   int64_t not_before = 0;  // the latest notBefore of the kit's certificates (the clock must be past it)
 };
 

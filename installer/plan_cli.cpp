@@ -1,6 +1,7 @@
 // plan / install / uninstall: the pure plan for one host, its application under --root with a
 // journal, and its removal. See installer/plan.hpp and installer/apply.hpp.
 #include <dirent.h>
+#include <openssl/crypto.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -9,8 +10,6 @@
 #include <set>
 #include <string>
 
-#include <openssl/crypto.h>
-
 #include "bundlespec/container.hpp"
 #include "bundlespec/extract.hpp"
 #include "bundlespec/fs.hpp"
@@ -18,11 +17,11 @@
 #include "bundlespec/signing.hpp"
 #include "installer/apply.hpp"
 #include "installer/cli.hpp"
-#include "installer/self.hpp"
 #include "installer/host.hpp"
 #include "installer/inventory.hpp"
 #include "installer/pki.hpp"
 #include "installer/plan.hpp"
+#include "installer/self.hpp"
 
 namespace installer {
 
@@ -191,8 +190,8 @@ Result<bs::BundleFile> open_pinned(const GlobalOptions& global, const InstallOpt
   }
   return bs::verification_error("the bundle is signed by " + bundle.signer() +
                                 ", which is not pinned on this host. Check the fingerprint with the bundle's "
-                                "publisher, then pin it with --fingerprint " + bundle.signer() +
-                                ", or --pubkey KEY.pub, or copy KEY.pub into " + trusted_dir +
+                                "publisher, then pin it with --fingerprint " +
+                                bundle.signer() + ", or --pubkey KEY.pub, or copy KEY.pub into " + trusted_dir +
                                 "/ (or pass --allow-unpinned-signer)");
 }
 
@@ -236,9 +235,11 @@ bs::Status run_install(const GlobalOptions& global, const InstallOptions& option
   auto report = apply_plan(plan, target, runner, apply);
   if (extracted) std::ignore = bs::remove_tree(staging);
   if (!report.ok()) return std::move(report).error().context("install " + host->name);
-  for (const auto& warning : report->warnings) std::fprintf(stderr, "kubeferry-install: warning: %s\n", warning.c_str());
+  for (const auto& warning : report->warnings)
+    std::fprintf(stderr, "kubeferry-install: warning: %s\n", warning.c_str());
   const std::string skipped =
-      report->skipped.empty() ? "" : ", " + std::to_string(report->skipped.size()) + " skipped (--root: commands not run)";
+      report->skipped.empty() ? ""
+                              : ", " + std::to_string(report->skipped.size()) + " skipped (--root: commands not run)";
   if (options.dry_run) {
     std::printf("install %s (dry run): %zu steps would change, %zu unchanged%s\n", host->name.c_str(),
                 report->applied.size(), report->unchanged.size(), skipped.c_str());
@@ -290,7 +291,8 @@ void setup_plan_commands(CLI::App& app, const GlobalOptions& global, Commands& c
   install->add_option("--inventory", install_options->inventory, "Cluster inventory (cluster.yaml)")
       ->required()
       ->check(CLI::ExistingFile);
-  install->add_option("--host", install_options->host, "Host of the inventory (default: found by this machine's addresses)");
+  install->add_option("--host", install_options->host,
+                      "Host of the inventory (default: found by this machine's addresses)");
   install->add_option("--pki", install_options->pki, "PKI (pki init output) or this host's kit")
       ->required()
       ->check(CLI::ExistingDirectory);
@@ -298,7 +300,8 @@ void setup_plan_commands(CLI::App& app, const GlobalOptions& global, Commands& c
       ->check(CLI::ExistingDirectory);
   install->add_flag("--dry-run", install_options->dry_run, "Check every step and print what would change");
   install->add_flag("--fix", install_options->fix, "Apply the safe preflight fixes (swapoff, modprobe, sysctl)");
-  install->add_option("--pubkey", install_options->pubkey, "Trust only this signer (KEY.pub)")->check(CLI::ExistingFile);
+  install->add_option("--pubkey", install_options->pubkey, "Trust only this signer (KEY.pub)")
+      ->check(CLI::ExistingFile);
   install->add_option("--fingerprint", install_options->fingerprint, "Trust only the signer with this fingerprint");
   install->add_flag("--allow-unpinned-signer", install_options->allow_unpinned,
                     "Install even when the signer is not pinned (prints a warning)");

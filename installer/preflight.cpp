@@ -20,7 +20,9 @@ std::string trim(std::string text) {
   return text;
 }
 
-std::string mib(uint64_t bytes) { return std::to_string((bytes + (1 << 20) - 1) >> 20) + " MiB"; }
+std::string mib(uint64_t bytes) {
+  return std::to_string((bytes + (1 << 20) - 1) >> 20) + " MiB";
+}
 
 bool exists(Fs& fs, const std::string& path) {
   auto st = fs.stat(path);
@@ -38,7 +40,8 @@ void check_swap(Fs& fs, std::vector<PreflightProblem>& out) {
     if (!device.empty()) devices += (devices.empty() ? "" : ", ") + device;
   }
   if (devices.empty()) return;
-  out.push_back({"swap", "swap is on (" + devices + "); kubelet needs it off. Run swapoff -a and remove it from /etc/fstab",
+  out.push_back({"swap",
+                 "swap is on (" + devices + "); kubelet needs it off. Run swapoff -a and remove it from /etc/fstab",
                  {"swapoff", "-a"}});
 }
 
@@ -51,7 +54,8 @@ void check_sysctls(Fs& fs, const PreflightSpec& spec, std::vector<PreflightProbl
       continue;
     }
     const std::string have = trim(*value);
-    if (have != want) out.push_back({"sysctl", key + " is " + have + ", want " + want, {"sysctl", "-w", key + "=" + want}});
+    if (have != want)
+      out.push_back({"sysctl", key + " is " + have + ", want " + want, {"sysctl", "-w", key + "=" + want}});
   }
 }
 
@@ -107,8 +111,9 @@ void check_space(Fs& fs, const PreflightSpec& spec, std::vector<PreflightProblem
 
 void check_clock(const PreflightSpec& spec, std::time_t now, std::vector<PreflightProblem>& out) {
   if (spec.not_before == 0 || now >= spec.not_before) return;
-  out.push_back({"clock", "the clock (" + std::to_string(now) + ") is behind the certificates' notBefore (" +
-                              std::to_string(spec.not_before) + "): they would be rejected. Set the time (a local NTP server)",
+  out.push_back({"clock",
+                 "the clock (" + std::to_string(now) + ") is behind the certificates' notBefore (" +
+                     std::to_string(spec.not_before) + "): they would be rejected. Set the time (a local NTP server)",
                  {}});
 }
 
@@ -117,16 +122,18 @@ void check_runtime(Fs& fs, const PreflightSpec& spec, std::vector<PreflightProbl
   if (*spec.runtime == ContainerRuntime::containerd) {
     if (exists(fs, "/run/containerd/containerd.sock")) return;
     const bool installed = exists(fs, "/usr/bin/containerd") || exists(fs, "/usr/local/bin/containerd");
-    out.push_back({"runtime", installed ? "containerd is installed but not running (no /run/containerd/containerd.sock): "
-                                          "systemctl enable --now containerd"
-                                        : "containerd is not installed (node roles need a running container runtime)",
+    out.push_back({"runtime",
+                   installed ? "containerd is installed but not running (no /run/containerd/containerd.sock): "
+                               "systemctl enable --now containerd"
+                             : "containerd is not installed (node roles need a running container runtime)",
                    {}});
     return;
   }
   if (exists(fs, "/run/docker.sock") || exists(fs, "/var/run/docker.sock")) return;
   const bool installed = exists(fs, "/usr/bin/dockerd") || exists(fs, "/usr/local/bin/dockerd");
-  out.push_back({"runtime", installed ? "docker is installed but not running (no /run/docker.sock): systemctl enable --now docker"
-                                      : "docker is not installed (node roles need a running container runtime)",
+  out.push_back({"runtime",
+                 installed ? "docker is installed but not running (no /run/docker.sock): systemctl enable --now docker"
+                           : "docker is not installed (node roles need a running container runtime)",
                  {}});
 }
 

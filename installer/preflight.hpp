@@ -17,8 +17,8 @@
 namespace installer {
 
 struct PreflightProblem {
-  std::string check;    // "swap", "sysctl", "module", "port", "disk", "clock", "runtime"
-  std::string message;  // what is wrong and what to do
+  std::string check;             // "swap", "sysctl", "module", "port", "disk", "clock", "runtime"
+  std::string message;           // what is wrong and what to do
   std::vector<std::string> fix;  // a safe command that fixes it, or empty
 };
 

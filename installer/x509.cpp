@@ -25,8 +25,12 @@ using BioPtr = std::unique_ptr<BIO, FreeWith<BIO, BIO_free_all>>;
 using BnPtr = std::unique_ptr<BIGNUM, FreeWith<BIGNUM, BN_free>>;
 using ExtPtr = std::unique_ptr<X509_EXTENSION, FreeWith<X509_EXTENSION, X509_EXTENSION_free>>;
 
-std::shared_ptr<X509> own(X509* cert) { return std::shared_ptr<X509>(cert, X509_free); }
-std::shared_ptr<EVP_PKEY> own(EVP_PKEY* key) { return std::shared_ptr<EVP_PKEY>(key, EVP_PKEY_free); }
+std::shared_ptr<X509> own(X509* cert) {
+  return std::shared_ptr<X509>(cert, X509_free);
+}
+std::shared_ptr<EVP_PKEY> own(EVP_PKEY* key) {
+  return std::shared_ptr<EVP_PKEY>(key, EVP_PKEY_free);
+}
 
 Result<std::string> bio_text(BIO* bio) {
   char* data = nullptr;
@@ -57,14 +61,13 @@ Status set_random_serial(X509* cert) {
 
 Status set_subject(X509_NAME* name, const CertRequest& request) {
   for (const std::string& org : request.organizations) {
-    if (X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
-                                   reinterpret_cast<const unsigned char*>(org.c_str()), -1, -1, 0) != 1) {
+    if (X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(org.c_str()), -1,
+                                   -1, 0) != 1) {
       return openssl_error("set subject O=" + org);
     }
   }
   if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                                 reinterpret_cast<const unsigned char*>(request.common_name.c_str()),
-                                 -1, -1, 0) != 1) {
+                                 reinterpret_cast<const unsigned char*>(request.common_name.c_str()), -1, -1, 0) != 1) {
     return openssl_error("set subject CN=" + request.common_name);
   }
   return bundlespec::ok_status();
@@ -93,8 +96,7 @@ Status add_extensions(X509* cert, X509* issuer, const CertRequest& request, KeyT
   const std::string leaf_usage =
       key_type == KeyType::rsa ? "critical,digitalSignature,keyEncipherment" : "critical,digitalSignature";
   TRY(add_extension(cert, &ctx, NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE"));
-  TRY(add_extension(cert, &ctx, NID_key_usage,
-                    ca ? "critical,digitalSignature,keyCertSign,cRLSign" : leaf_usage));
+  TRY(add_extension(cert, &ctx, NID_key_usage, ca ? "critical,digitalSignature,keyCertSign,cRLSign" : leaf_usage));
   if (request.kind == CertKind::server) {
     TRY(add_extension(cert, &ctx, NID_ext_key_usage, "serverAuth,clientAuth"));
   } else if (request.kind == CertKind::client) {
@@ -166,9 +168,8 @@ Result<std::shared_ptr<EVP_PKEY>> generate_key(const KeySpec& spec) {
 }
 
 Result<std::string> private_key_pem(EVP_PKEY* key) {
-  return to_pem("write private key", [key](BIO* bio) {
-    return PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
-  });
+  return to_pem("write private key",
+                [key](BIO* bio) { return PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr); });
 }
 
 Result<std::string> public_key_pem(EVP_PKEY* key) {
@@ -180,7 +181,9 @@ Result<std::string> Credential::cert_pem() const {
   return to_pem("write certificate", [cert](BIO* bio) { return PEM_write_bio_X509(bio, cert); });
 }
 
-Result<std::string> Credential::key_pem() const { return private_key_pem(m_key.get()); }
+Result<std::string> Credential::key_pem() const {
+  return private_key_pem(m_key.get());
+}
 
 Result<Credential> make_ca(const CertRequest& request, const KeySpec& key_spec, const Validity& validity) {
   TRY_ASSIGN(auto key, generate_key(key_spec));
@@ -188,11 +191,10 @@ Result<Credential> make_ca(const CertRequest& request, const KeySpec& key_spec, 
   return Credential(std::move(cert), std::move(key));
 }
 
-Result<Credential> issue_certificate(const Credential& ca, const CertRequest& request,
-                                     const KeySpec& key_spec, const Validity& validity) {
+Result<Credential> issue_certificate(const Credential& ca, const CertRequest& request, const KeySpec& key_spec,
+                                     const Validity& validity) {
   TRY_ASSIGN(auto key, generate_key(key_spec));
-  TRY_ASSIGN(auto cert, build_certificate(key.get(), ca.cert(), ca.key(), request,
-                                          key_type_of(key.get()), validity));
+  TRY_ASSIGN(auto cert, build_certificate(key.get(), ca.cert(), ca.key(), request, key_type_of(key.get()), validity));
   return Credential(std::move(cert), std::move(key));
 }
 
@@ -212,9 +214,8 @@ Result<std::string> random_hex(size_t bytes) {
 }
 
 static Result<std::string> name_text(const X509_NAME* name) {
-  return to_pem("print name", [name](BIO* bio) {
-    return X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253) >= 0 ? 1 : 0;
-  });
+  return to_pem("print name",
+                [name](BIO* bio) { return X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253) >= 0 ? 1 : 0; });
 }
 
 static Result<std::time_t> time_of(const ASN1_TIME* t) {

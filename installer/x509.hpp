@@ -7,13 +7,13 @@
 // Thread-safety: a Credential is immutable after creation and may be shared.
 #pragma once
 
+#include <openssl/x509.h>
+
 #include <ctime>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <openssl/x509.h>
 
 #include "bundlespec/result.hpp"
 #include "installer/inventory.hpp"
@@ -71,8 +71,8 @@ Result<std::string> public_key_pem(EVP_PKEY* key);
 // A self-signed CA. REQUIRES: request.kind == CertKind::ca.
 Result<Credential> make_ca(const CertRequest& request, const KeySpec& key, const Validity& validity);
 // A certificate for a fresh key, signed by `ca`.
-Result<Credential> issue_certificate(const Credential& ca, const CertRequest& request,
-                                     const KeySpec& key, const Validity& validity);
+Result<Credential> issue_certificate(const Credential& ca, const CertRequest& request, const KeySpec& key,
+                                     const Validity& validity);
 
 // `bytes` random bytes from OpenSSL's CSPRNG, as lower-case hex.
 Result<std::string> random_hex(size_t bytes);

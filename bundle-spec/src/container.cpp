@@ -31,7 +31,9 @@ uint32_t get_u32(std::string_view in, size_t at) {
   return value;
 }
 
-bool add_overflows(uint64_t a, uint64_t b, uint64_t& sum) { return __builtin_add_overflow(a, b, &sum); }
+bool add_overflows(uint64_t a, uint64_t b, uint64_t& sum) {
+  return __builtin_add_overflow(a, b, &sum);
+}
 
 }  // namespace
 
@@ -79,9 +81,8 @@ Result<Trailer> decode_trailer(std::string_view bytes, uint64_t file_size) {
     return verification_error("trailer: index size " + std::to_string(trailer.index_size) + " is out of range");
   }
   uint64_t end = 0;
-  if (add_overflows(trailer.payload_offset, trailer.payload_size, end) ||
-      add_overflows(end, trailer.index_size, end) || add_overflows(end, trailer.signature_size, end) ||
-      add_overflows(end, k_trailer_size, end) || end != file_size) {
+  if (add_overflows(trailer.payload_offset, trailer.payload_size, end) || add_overflows(end, trailer.index_size, end) ||
+      add_overflows(end, trailer.signature_size, end) || add_overflows(end, k_trailer_size, end) || end != file_size) {
     return verification_error("trailer: the parts it names do not add up to the file size " +
                               std::to_string(file_size) + " (truncated or appended to)");
   }
@@ -113,7 +114,8 @@ Result<BundleFile> BundleFile::open(const std::string& path, const TrustPolicy& 
   file.m_file_size = static_cast<uint64_t>(st.st_size);
 
   // 1. The trailer says where everything is.
-  if (file.m_file_size < k_trailer_size) return verification_error("trailer: file is too short to be a kubeferry bundle");
+  if (file.m_file_size < k_trailer_size)
+    return verification_error("trailer: file is too short to be a kubeferry bundle");
   std::string tail(k_trailer_size, '\0');
   TRY(pread_exact(file.m_fd.get(), tail.data(), tail.size(), file.m_file_size - k_trailer_size, "trailer"));
   TRY_ASSIGN(file.m_trailer, decode_trailer(tail, file.m_file_size));

@@ -49,8 +49,7 @@ Result<Checksum> parse_checksum(std::string_view text) {
   } else if (name == "sha512") {
     checksum.algorithm = DigestAlgorithm::sha512;
   } else {
-    return make_error("checksum algorithm '" + std::string(name) +
-                      "' is not supported (expected sha256 or sha512)");
+    return make_error("checksum algorithm '" + std::string(name) + "' is not supported (expected sha256 or sha512)");
   }
   std::string hex(text.substr(colon + 1));
   for (char& c : hex) {
@@ -58,8 +57,8 @@ Result<Checksum> parse_checksum(std::string_view text) {
   }
   const size_t want = hex_length(checksum.algorithm);
   if (hex.size() != want) {
-    return make_error(std::string(name) + " checksum must have " + std::to_string(want) +
-                      " hex digits, got " + std::to_string(hex.size()));
+    return make_error(std::string(name) + " checksum must have " + std::to_string(want) + " hex digits, got " +
+                      std::to_string(hex.size()));
   }
   if (!is_lower_hex(hex, want)) {
     return make_error(std::string(name) + " checksum has a non-hex digit");
@@ -72,7 +71,9 @@ Hasher::Hasher(DigestAlgorithm algorithm) : m_algorithm(algorithm), m_ctx(EVP_MD
   reset();
 }
 
-void Hasher::reset() { EVP_DigestInit_ex(m_ctx.get(), md_for(m_algorithm), nullptr); }
+void Hasher::reset() {
+  EVP_DigestInit_ex(m_ctx.get(), md_for(m_algorithm), nullptr);
+}
 
 void Hasher::update(const void* data, size_t size) {
   if (size > 0) EVP_DigestUpdate(m_ctx.get(), data, size);
@@ -85,7 +86,9 @@ std::string Hasher::finish_raw() {
   return std::string(reinterpret_cast<const char*>(out), length);
 }
 
-std::string Hasher::finish_hex() { return to_hex(finish_raw()); }
+std::string Hasher::finish_hex() {
+  return to_hex(finish_raw());
+}
 
 std::string to_hex(std::string_view raw) {
   static constexpr char k_digits[] = "0123456789abcdef";

@@ -5,17 +5,16 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-
 #include <zstd.h>
 
 #include <cerrno>
 #include <condition_variable>
-#include <deque>
-#include <mutex>
-#include <thread>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -190,13 +189,20 @@ la_ssize_t payload_read_cb(struct archive*, void* client, const void** buffer) {
 EntryType type_of(struct archive_entry* ae) {
   if (archive_entry_hardlink(ae) != nullptr) return EntryType::hardlink;
   switch (archive_entry_filetype(ae)) {
-    case AE_IFREG: return EntryType::file;
-    case AE_IFDIR: return EntryType::directory;
-    case AE_IFLNK: return EntryType::symlink;
-    case AE_IFCHR: return EntryType::char_device;
-    case AE_IFBLK: return EntryType::block_device;
-    case AE_IFIFO: return EntryType::fifo;
-    default: return EntryType::fifo;
+    case AE_IFREG:
+      return EntryType::file;
+    case AE_IFDIR:
+      return EntryType::directory;
+    case AE_IFLNK:
+      return EntryType::symlink;
+    case AE_IFCHR:
+      return EntryType::char_device;
+    case AE_IFBLK:
+      return EntryType::block_device;
+    case AE_IFIFO:
+      return EntryType::fifo;
+    default:
+      return EntryType::fifo;
   }
 }
 
@@ -270,7 +276,8 @@ class DiskSink : public EntrySink {
         m_file = Fd(::openat(m_dirfd, entry.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (!m_file.valid()) return errno_error("create", entry.path);
         return ok_status();
-      default: return verification_error("entry " + entry.path + ": unsupported type");
+      default:
+        return verification_error("entry " + entry.path + ": unsupported type");
     }
   }
 
@@ -324,13 +331,15 @@ Status check_header(struct archive_entry* ae, const IndexEntry& want) {
   // Tar names folders with a trailing '/'; the index does not (FORMAT.md "Payload").
   if (type_of(ae) == EntryType::directory && path.size() > 1 && path.back() == '/') path.pop_back();
   const auto fail = [&](const std::string& why) { return verification_error("entry " + want.path + ": " + why); };
-  if (path != want.path) return verification_error("payload entry '" + path + "' is not the indexed entry " + want.path);
+  if (path != want.path)
+    return verification_error("payload entry '" + path + "' is not the indexed entry " + want.path);
   if (type_of(ae) != want.type) return fail("type in payload differs from the index");
   if ((archive_entry_perm(ae) & 07777) != want.mode) return fail("mode in payload differs from the index");
   if (want.type == EntryType::file) {
     const auto size = static_cast<uint64_t>(archive_entry_size(ae));
     if (size != want.size) {
-      return fail("size in payload (" + std::to_string(size) + ") differs from the index (" + std::to_string(want.size) + ")");
+      return fail("size in payload (" + std::to_string(size) + ") differs from the index (" +
+                  std::to_string(want.size) + ")");
     }
   }
   if (want.type == EntryType::symlink) {
@@ -353,7 +362,8 @@ Status copy_entry_data(struct archive* a, const IndexEntry& want, EntrySink& sin
     const int rc = archive_read_data_block(a, &block, &size, &offset);
     if (rc == ARCHIVE_EOF) break;
     if (rc != ARCHIVE_OK) return archive_failure(a, "entry " + want.path);
-    if (static_cast<uint64_t>(offset) != seen) return verification_error("entry " + want.path + ": sparse data is not allowed");
+    if (static_cast<uint64_t>(offset) != seen)
+      return verification_error("entry " + want.path + ": sparse data is not allowed");
     seen += size;
     if (seen > want.size) return verification_error("entry " + want.path + ": more data than the index says");
     hasher.update(block, size);
@@ -405,7 +415,8 @@ Status stream_payload(const BundleFile& bundle, EntrySink& sink, const ExtractOp
   }
   TRY(source.status());
   if (next != index.entries.size()) {
-    return verification_error("entry " + index.entries[next].path + ": listed in the index but missing from the payload");
+    return verification_error("entry " + index.entries[next].path +
+                              ": listed in the index but missing from the payload");
   }
   TRY_ASSIGN(std::string got, source.finish());
   if (got != index.payload.sha256) {
@@ -433,8 +444,8 @@ Status check_space(const std::string& folder, const Index& index) {
   if (::statvfs(folder.c_str(), &vfs) != 0) return errno_error("statvfs", folder);
   const uint64_t have = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
   if (need > have) {
-    return make_error("not enough space in " + folder + ": the bundle needs " + std::to_string(need >> 20) +
-                      " MiB, " + std::to_string(have >> 20) + " MiB are free");
+    return make_error("not enough space in " + folder + ": the bundle needs " + std::to_string(need >> 20) + " MiB, " +
+                      std::to_string(have >> 20) + " MiB are free");
   }
   return ok_status();
 }
@@ -476,7 +487,8 @@ Status verify_payload_entries(const BundleFile& bundle, const ExtractOptions& op
 
 Result<std::string> read_bundle_file(const BundleFile& bundle, const std::string& path, uint64_t max_size) {
   bool found = false;
-  for (const auto& entry : bundle.index().entries) found = found || (entry.path == path && entry.type == EntryType::file);
+  for (const auto& entry : bundle.index().entries)
+    found = found || (entry.path == path && entry.type == EntryType::file);
   if (!found) return make_error("the bundle has no file " + path);
   MemorySink sink(path, max_size);
   TRY(stream_payload(bundle, sink, ExtractOptions{}));

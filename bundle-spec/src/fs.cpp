@@ -22,8 +22,8 @@ Result<std::string> read_file(const std::string& path, uint64_t max_size) {
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return errno_error("stat", path);
   if (static_cast<uint64_t>(st.st_size) > max_size) {
-    return make_error("read " + path + ": file is " + std::to_string(st.st_size) +
-                      " bytes, more than the limit of " + std::to_string(max_size));
+    return make_error("read " + path + ": file is " + std::to_string(st.st_size) + " bytes, more than the limit of " +
+                      std::to_string(max_size));
   }
   std::string data;
   data.reserve(static_cast<size_t>(st.st_size));
@@ -70,11 +70,7 @@ Status pread_exact(int fd, void* out, size_t size, uint64_t offset, std::string_
 }
 
 AtomicFile::AtomicFile(std::string path, std::string temp, Fd fd, mode_t mode, Overwrite overwrite)
-    : m_path(std::move(path)),
-      m_temp(std::move(temp)),
-      m_fd(std::move(fd)),
-      m_mode(mode),
-      m_overwrite(overwrite) {}
+    : m_path(std::move(path)), m_temp(std::move(temp)), m_fd(std::move(fd)), m_mode(mode), m_overwrite(overwrite) {}
 
 AtomicFile::AtomicFile(AtomicFile&& other) noexcept
     : m_path(std::move(other.m_path)),
@@ -107,7 +103,9 @@ Result<AtomicFile> AtomicFile::create(const std::string& path, mode_t mode, Over
   return AtomicFile(path, std::string(buffer.data()), Fd(fd), mode, overwrite);
 }
 
-Status AtomicFile::write(std::string_view data) { return write_all(m_fd.get(), data, m_temp); }
+Status AtomicFile::write(std::string_view data) {
+  return write_all(m_fd.get(), data, m_temp);
+}
 
 Status AtomicFile::commit() {
   if (::fsync(m_fd.get()) != 0) return errno_error("fsync", m_temp);
@@ -127,8 +125,7 @@ Status AtomicFile::commit() {
   return sync_parent_dir(m_path);
 }
 
-Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode,
-                         Overwrite overwrite) {
+Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode, Overwrite overwrite) {
   TRY_ASSIGN(auto file, AtomicFile::create(path, mode, overwrite));
   TRY(file.write(data));
   return file.commit();

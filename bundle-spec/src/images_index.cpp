@@ -74,8 +74,7 @@ Result<ImagePlatform> platform_from_json(const Json& json, const std::string& wh
   auto layers = get_member(json, "layers", Json::Type::array);
   if (!layers.ok()) return std::move(layers).error().context(here);
   for (size_t i = 0; i < (*layers)->as_array().size(); ++i) {
-    TRY_ASSIGN(auto layer, descriptor_from_json((*layers)->as_array()[i],
-                                                here + ": layer #" + std::to_string(i + 1)));
+    TRY_ASSIGN(auto layer, descriptor_from_json((*layers)->as_array()[i], here + ": layer #" + std::to_string(i + 1)));
     p.layers.push_back(std::move(layer));
   }
   return p;
@@ -98,8 +97,7 @@ Result<ImageRecord> image_from_json(const Json& json, const std::string& what) {
   auto platforms = get_member(json, "platforms", Json::Type::array);
   if (!platforms.ok()) return std::move(platforms).error().context(here);
   for (size_t i = 0; i < (*platforms)->as_array().size(); ++i) {
-    TRY_ASSIGN(auto p, platform_from_json((*platforms)->as_array()[i],
-                                          here + ": platform #" + std::to_string(i + 1)));
+    TRY_ASSIGN(auto p, platform_from_json((*platforms)->as_array()[i], here + ": platform #" + std::to_string(i + 1)));
     image.platforms.push_back(std::move(p));
   }
   if (image.platforms.empty()) return verification_error(here + ": no platforms");

@@ -10,9 +10,12 @@ namespace bundlespec {
 namespace {
 
 constexpr std::pair<EntryType, std::string_view> k_type_names[] = {
-    {EntryType::file, "file"},           {EntryType::directory, "directory"},
-    {EntryType::symlink, "symlink"},     {EntryType::hardlink, "hardlink"},
-    {EntryType::char_device, "char-device"}, {EntryType::block_device, "block-device"},
+    {EntryType::file, "file"},
+    {EntryType::directory, "directory"},
+    {EntryType::symlink, "symlink"},
+    {EntryType::hardlink, "hardlink"},
+    {EntryType::char_device, "char-device"},
+    {EntryType::block_device, "block-device"},
     {EntryType::fifo, "fifo"},
 };
 
@@ -117,8 +120,8 @@ Result<IndexEntry> entry_from_json(const Json& json) {
 }
 
 Status decode_fields(const Json& json, Index& index) {
-  TRY(check_keys(json, {"format_version", "name", "platform", "created", "signer", "compression",
-                        "installer", "payload", "entries"}));
+  TRY(check_keys(json, {"format_version", "name", "platform", "created", "signer", "compression", "installer",
+                        "payload", "entries"}));
   TRY_ASSIGN(int64_t version, get_integer(json, "format_version"));
   if (version != k_format_version) {
     return verification_error("format_version " + std::to_string(version) + " is not supported (this reader knows " +
@@ -191,7 +194,9 @@ Json index_to_json(const Index& index) {
   return object;
 }
 
-std::string encode_index(const Index& index) { return to_canonical_json(index_to_json(index)); }
+std::string encode_index(const Index& index) {
+  return to_canonical_json(index_to_json(index));
+}
 
 Result<Index> decode_index(std::string_view bytes) {
   if (bytes.size() > k_max_index_size) return verification_error("index: larger than the 64 MiB limit");
@@ -278,18 +283,23 @@ std::string entry_problem(const IndexEntry& entry, const std::map<std::string, E
   switch (entry.type) {
     case EntryType::file:
       if (entry.size > max_entry_size) {
-        return "size " + std::to_string(entry.size) + " exceeds the limit of " + std::to_string(max_entry_size) + " bytes";
+        return "size " + std::to_string(entry.size) + " exceeds the limit of " + std::to_string(max_entry_size) +
+               " bytes";
       }
       if ((entry.mode & ~0777u) != 0) return "setuid, setgid or sticky bits are not allowed";
       return "";
     case EntryType::directory:
       if ((entry.mode & ~0777u) != 0) return "setuid, setgid or sticky bits are not allowed";
       return "";
-    case EntryType::symlink: return symlink_problem(entry, types);
-    case EntryType::hardlink: return "hardlinks are not allowed";
+    case EntryType::symlink:
+      return symlink_problem(entry, types);
+    case EntryType::hardlink:
+      return "hardlinks are not allowed";
     case EntryType::char_device:
-    case EntryType::block_device: return "device nodes are not allowed";
-    case EntryType::fifo: return "fifos are not allowed";
+    case EntryType::block_device:
+      return "device nodes are not allowed";
+    case EntryType::fifo:
+      return "fifos are not allowed";
   }
   return "unknown type";
 }
@@ -297,13 +307,12 @@ std::string entry_problem(const IndexEntry& entry, const std::map<std::string, E
 }  // namespace
 
 Status validate_entries(const std::vector<IndexEntry>& entries, uint64_t max_entry_size) {
-  if (entries.size() > k_max_entries) return verification_error("more than " + std::to_string(k_max_entries) + " entries");
+  if (entries.size() > k_max_entries)
+    return verification_error("more than " + std::to_string(k_max_entries) + " entries");
   std::map<std::string, EntryType> types;
   const IndexEntry* previous = nullptr;
   for (const auto& entry : entries) {
-    const auto fail = [&](const std::string& why) {
-      return verification_error("entry " + entry.path + ": " + why);
-    };
+    const auto fail = [&](const std::string& why) { return verification_error("entry " + entry.path + ": " + why); };
     if (std::string problem = path_problem(entry.path); !problem.empty()) return fail(problem);
     if (previous != nullptr && !(previous->path < entry.path)) {
       return fail(previous->path == entry.path ? "listed twice" : "out of order (entries must be sorted bytewise)");

@@ -27,9 +27,17 @@ void install_interrupt_handlers() {
   sigaction(SIGTERM, &action, nullptr);
 }
 
-std::atomic<bool>& interrupt_flag() { return g_interrupted; }
-bool interrupt_requested() { return g_interrupted.load(std::memory_order_relaxed); }
-void set_interrupt_requested(bool value) { g_interrupted.store(value); }
-Error interrupted_error() { return Error(ErrorCode::interrupted, "interrupted"); }
+std::atomic<bool>& interrupt_flag() {
+  return g_interrupted;
+}
+bool interrupt_requested() {
+  return g_interrupted.load(std::memory_order_relaxed);
+}
+void set_interrupt_requested(bool value) {
+  g_interrupted.store(value);
+}
+Error interrupted_error() {
+  return Error(ErrorCode::interrupted, "interrupted");
+}
 
 }  // namespace bundlespec

@@ -36,8 +36,8 @@ class Parser {
   }
 
   void skip_space() {
-    while (m_pos < m_text.size() && (m_text[m_pos] == ' ' || m_text[m_pos] == '\n' ||
-                                     m_text[m_pos] == '\r' || m_text[m_pos] == '\t')) {
+    while (m_pos < m_text.size() &&
+           (m_text[m_pos] == ' ' || m_text[m_pos] == '\n' || m_text[m_pos] == '\r' || m_text[m_pos] == '\t')) {
       ++m_pos;
     }
   }
@@ -91,10 +91,14 @@ class Parser {
     for (int i = 0; i < 4; ++i) {
       const char h = m_text[m_pos++];
       value <<= 4;
-      if (h >= '0' && h <= '9') value |= static_cast<uint32_t>(h - '0');
-      else if (h >= 'a' && h <= 'f') value |= static_cast<uint32_t>(h - 'a' + 10);
-      else if (h >= 'A' && h <= 'F') value |= static_cast<uint32_t>(h - 'A' + 10);
-      else return fail("bad hex digit in \\u escape");
+      if (h >= '0' && h <= '9')
+        value |= static_cast<uint32_t>(h - '0');
+      else if (h >= 'a' && h <= 'f')
+        value |= static_cast<uint32_t>(h - 'a' + 10);
+      else if (h >= 'A' && h <= 'F')
+        value |= static_cast<uint32_t>(h - 'A' + 10);
+      else
+        return fail("bad hex digit in \\u escape");
     }
     return value;
   }
@@ -121,16 +125,34 @@ class Parser {
     if (m_pos >= m_text.size()) return fail("unterminated string");
     const char e = m_text[m_pos++];
     switch (e) {
-      case '"': out.push_back('"'); return ok_status();
-      case '\\': out.push_back('\\'); return ok_status();
-      case '/': out.push_back('/'); return ok_status();
-      case 'b': out.push_back('\b'); return ok_status();
-      case 'f': out.push_back('\f'); return ok_status();
-      case 'n': out.push_back('\n'); return ok_status();
-      case 'r': out.push_back('\r'); return ok_status();
-      case 't': out.push_back('\t'); return ok_status();
-      case 'u': break;
-      default: return fail("bad escape");
+      case '"':
+        out.push_back('"');
+        return ok_status();
+      case '\\':
+        out.push_back('\\');
+        return ok_status();
+      case '/':
+        out.push_back('/');
+        return ok_status();
+      case 'b':
+        out.push_back('\b');
+        return ok_status();
+      case 'f':
+        out.push_back('\f');
+        return ok_status();
+      case 'n':
+        out.push_back('\n');
+        return ok_status();
+      case 'r':
+        out.push_back('\r');
+        return ok_status();
+      case 't':
+        out.push_back('\t');
+        return ok_status();
+      case 'u':
+        break;
+      default:
+        return fail("bad escape");
     }
     TRY_ASSIGN(uint32_t cp, parse_hex4());
     if (cp >= 0xDC00 && cp <= 0xDFFF) return fail("lone low surrogate");
@@ -149,10 +171,17 @@ class Parser {
     const auto lead = static_cast<unsigned char>(m_text[m_pos]);
     size_t length = 0;
     uint32_t cp = 0;
-    if (lead >= 0xC2 && lead <= 0xDF) { length = 2; cp = lead & 0x1F; }
-    else if (lead >= 0xE0 && lead <= 0xEF) { length = 3; cp = lead & 0x0F; }
-    else if (lead >= 0xF0 && lead <= 0xF4) { length = 4; cp = lead & 0x07; }
-    else return fail("invalid UTF-8");
+    if (lead >= 0xC2 && lead <= 0xDF) {
+      length = 2;
+      cp = lead & 0x1F;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+      length = 3;
+      cp = lead & 0x0F;
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+      length = 4;
+      cp = lead & 0x07;
+    } else
+      return fail("invalid UTF-8");
     if (m_pos + length > m_text.size()) return fail("invalid UTF-8");
     for (size_t i = 1; i < length; ++i) {
       const auto c = static_cast<unsigned char>(m_text[m_pos + i]);
@@ -235,13 +264,27 @@ void encode_string(std::string& out, const std::string& s) {
   for (const char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char buffer[8];
@@ -262,10 +305,18 @@ void encode(std::string& out, const Json& value, int indent, int level) {
     out.append(static_cast<size_t>(indent * lvl), ' ');
   };
   switch (value.type()) {
-    case Json::Type::null: out += "null"; break;
-    case Json::Type::boolean: out += value.as_bool() ? "true" : "false"; break;
-    case Json::Type::integer: out += std::to_string(value.as_integer()); break;
-    case Json::Type::string: encode_string(out, value.as_string()); break;
+    case Json::Type::null:
+      out += "null";
+      break;
+    case Json::Type::boolean:
+      out += value.as_bool() ? "true" : "false";
+      break;
+    case Json::Type::integer:
+      out += std::to_string(value.as_integer());
+      break;
+    case Json::Type::string:
+      encode_string(out, value.as_string());
+      break;
     case Json::Type::array: {
       const auto& array = value.as_array();
       out.push_back('[');
@@ -299,12 +350,18 @@ void encode(std::string& out, const Json& value, int indent, int level) {
 
 const char* type_name(Json::Type type) {
   switch (type) {
-    case Json::Type::null: return "null";
-    case Json::Type::boolean: return "a boolean";
-    case Json::Type::integer: return "an integer";
-    case Json::Type::string: return "a string";
-    case Json::Type::array: return "an array";
-    case Json::Type::object: return "an object";
+    case Json::Type::null:
+      return "null";
+    case Json::Type::boolean:
+      return "a boolean";
+    case Json::Type::integer:
+      return "an integer";
+    case Json::Type::string:
+      return "a string";
+    case Json::Type::array:
+      return "an array";
+    case Json::Type::object:
+      return "an object";
   }
   return "?";
 }

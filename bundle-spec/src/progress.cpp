@@ -27,8 +27,7 @@ size_t terminal_width(std::FILE* out) {
   return 80;
 }
 
-double seconds_between(ConsoleProgress::Clock::time_point from,
-                       ConsoleProgress::Clock::time_point to) {
+double seconds_between(ConsoleProgress::Clock::time_point from, ConsoleProgress::Clock::time_point to) {
   return std::chrono::duration<double>(to - from).count();
 }
 
@@ -36,9 +35,12 @@ double seconds_between(ConsoleProgress::Clock::time_point from,
 
 std::string_view outcome_name(ItemOutcome outcome) {
   switch (outcome) {
-    case ItemOutcome::done: return "done";
-    case ItemOutcome::cached: return "cached";
-    case ItemOutcome::failed: return "failed";
+    case ItemOutcome::done:
+      return "done";
+    case ItemOutcome::cached:
+      return "cached";
+    case ItemOutcome::failed:
+      return "failed";
   }
   return "done";
 }
@@ -96,12 +98,15 @@ ConsoleProgress::ConsoleProgress(std::FILE* out, ConsoleMode mode, std::string p
   m_begin = m_clock();
 }
 
-ConsoleProgress::~ConsoleProgress() { clear_line(); }
+ConsoleProgress::~ConsoleProgress() {
+  clear_line();
+}
 
-void ConsoleProgress::plan(size_t item_count) { m_planned = item_count; }
+void ConsoleProgress::plan(size_t item_count) {
+  m_planned = item_count;
+}
 
-void ConsoleProgress::start_item(std::string_view name, std::optional<uint64_t> total_bytes,
-                                 uint64_t done_bytes) {
+void ConsoleProgress::start_item(std::string_view name, std::optional<uint64_t> total_bytes, uint64_t done_bytes) {
   const Clock::time_point now = m_clock();
   if (m_active.empty() && m_finished == 0) m_begin = now;
   auto [it, inserted] = m_active.try_emplace(std::string(name));
@@ -146,7 +151,9 @@ void ConsoleProgress::finish_item(std::string_view name, ItemOutcome outcome) {
   redraw(true);
 }
 
-void ConsoleProgress::message(std::string_view text) { print_line(std::string(text)); }
+void ConsoleProgress::message(std::string_view text) {
+  print_line(std::string(text));
+}
 
 void ConsoleProgress::print_line(const std::string& text) {
   if (m_mode == ConsoleMode::quiet) return;
@@ -226,8 +233,7 @@ void RecordingProgress::plan(size_t item_count) {
   m_events.push_back("plan " + std::to_string(item_count));
 }
 
-void RecordingProgress::start_item(std::string_view name, std::optional<uint64_t> total_bytes,
-                                   uint64_t done_bytes) {
+void RecordingProgress::start_item(std::string_view name, std::optional<uint64_t> total_bytes, uint64_t done_bytes) {
   m_events.push_back("start " + std::string(name) + " " +
                      (total_bytes ? std::to_string(*total_bytes) : std::string("?")) + " " +
                      std::to_string(done_bytes));

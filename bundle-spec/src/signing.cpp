@@ -87,8 +87,8 @@ Result<Key> load_public_key(const std::string& path) {
 
 Result<Key> public_key_from_raw(std::string_view raw) {
   if (raw.size() != k_ed25519_public_size) return verification_error("public key has the wrong size");
-  Key key(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr,
-                                      reinterpret_cast<const unsigned char*>(raw.data()), raw.size()));
+  Key key(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(raw.data()),
+                                      raw.size()));
   if (!key) return verification_error("bad public key: " + openssl_error());
   return key;
 }
@@ -149,8 +149,7 @@ Status verify_signature(const Key& key, std::string_view message, std::string_vi
   if (EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) <= 0) {
     return make_error("verify: " + openssl_error());
   }
-  const int rc = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
-                                  signature.size(),
+  const int rc = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
                                   reinterpret_cast<const unsigned char*>(message.data()), message.size());
   ERR_clear_error();
   if (rc != 1) return verification_error("signature does not match");

@@ -65,7 +65,8 @@ class OutputSink {
 // libarchive writes tar blocks here; they are compressed with zstd into the sink.
 class ZstdStream {
  public:
-  ZstdStream(OutputSink& sink, const Compression& compression, int threads) : m_sink(sink), m_out(ZSTD_CStreamOutSize()) {
+  ZstdStream(OutputSink& sink, const Compression& compression, int threads)
+      : m_sink(sink), m_out(ZSTD_CStreamOutSize()) {
     m_cctx.reset(ZSTD_createCCtx());
     // Workers >= 1 always: zstd's multithreaded output does not depend on the worker count,
     // but differs from single-threaded mode, so never use 0 (FORMAT.md "Reproducibility").
@@ -101,7 +102,8 @@ class ZstdStream {
  private:
   void set(ZSTD_cParameter parameter, int value) {
     const size_t rc = ZSTD_CCtx_setParameter(m_cctx.get(), parameter, value);
-    if (ZSTD_isError(rc) && m_status.ok()) m_status = make_error(std::string("zstd parameter: ") + ZSTD_getErrorName(rc));
+    if (ZSTD_isError(rc) && m_status.ok())
+      m_status = make_error(std::string("zstd parameter: ") + ZSTD_getErrorName(rc));
   }
 
   bool drain(ZSTD_inBuffer& in, ZSTD_EndDirective mode) {
@@ -145,13 +147,20 @@ Error archive_failure(struct archive* a, const std::string& what) {
 
 unsigned tar_type(EntryType type) {
   switch (type) {
-    case EntryType::file: return AE_IFREG;
-    case EntryType::directory: return AE_IFDIR;
-    case EntryType::symlink: return AE_IFLNK;
-    case EntryType::hardlink: return AE_IFREG;
-    case EntryType::char_device: return AE_IFCHR;
-    case EntryType::block_device: return AE_IFBLK;
-    case EntryType::fifo: return AE_IFIFO;
+    case EntryType::file:
+      return AE_IFREG;
+    case EntryType::directory:
+      return AE_IFDIR;
+    case EntryType::symlink:
+      return AE_IFLNK;
+    case EntryType::hardlink:
+      return AE_IFREG;
+    case EntryType::char_device:
+      return AE_IFCHR;
+    case EntryType::block_device:
+      return AE_IFBLK;
+    case EntryType::fifo:
+      return AE_IFIFO;
   }
   return AE_IFREG;
 }

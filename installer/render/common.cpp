@@ -139,8 +139,8 @@ std::string apiserver_url(const Inventory& inventory) {
 std::string etcd_client_urls(const Inventory& inventory) {
   std::string out;
   for (const Host* member : etcd_members(inventory)) {
-    out += (out.empty() ? "" : ",") + std::string("https://") + member->address + ":" +
-           std::to_string(k_etcd_client_port);
+    out +=
+        (out.empty() ? "" : ",") + std::string("https://") + member->address + ":" + std::to_string(k_etcd_client_port);
   }
   return out;
 }

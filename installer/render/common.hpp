@@ -83,7 +83,7 @@ Result<std::string> kit_file(const Kit& kit, const std::string& path);
 
 // One file a renderer produced.
 struct RenderedFile {
-  std::string path;     // absolute target path
+  std::string path;  // absolute target path
   std::string content;
   mode_t mode = 0644;
   bool secret = false;  // holds a key or token: never printed, mode 0600
@@ -115,8 +115,8 @@ struct UnitSpec {
   std::vector<std::string> after;
   std::vector<std::string> wants;
   std::vector<std::string> requires_units;
-  std::string type;              // "" or "notify"
-  std::string environment_file;  // "" = none; rendered with a leading '-' when optional
+  std::string type;                     // "" or "notify"
+  std::string environment_file;         // "" = none; rendered with a leading '-' when optional
   std::vector<std::string> exec_start;  // argv; continuation lines after the first
   std::string restart = "on-failure";
   int restart_sec = 5;

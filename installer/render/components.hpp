@@ -56,7 +56,7 @@ std::vector<std::string> ipvs_modules();
 // --- kubeconfigs (kubeconfig.cpp), all 0600 with embedded certificate data ---
 struct KubeconfigSpec {
   std::string cluster = "kubernetes";
-  std::string server;   // https://ADDRESS:6443
+  std::string server;  // https://ADDRESS:6443
   std::string ca_pem;
   std::string user;
   std::string cert_pem;  // client certificate, or empty with token
@@ -64,18 +64,18 @@ struct KubeconfigSpec {
   std::string token;
 };
 std::string render_kubeconfig(const KubeconfigSpec& spec);
-Result<RenderedFile> render_admin_kubeconfig(const RenderInput& in);               // /root/.kube/config
+Result<RenderedFile> render_admin_kubeconfig(const RenderInput& in);  // /root/.kube/config
 Result<RenderedFile> render_controller_manager_kubeconfig(const RenderInput& in);
 Result<RenderedFile> render_scheduler_kubeconfig(const RenderInput& in);
 Result<RenderedFile> render_kube_proxy_kubeconfig(const RenderInput& in);
-Result<RenderedFile> render_bootstrap_kubeconfig(const RenderInput& in);           // token auth
+Result<RenderedFile> render_bootstrap_kubeconfig(const RenderInput& in);  // token auth
 
 // --- host system files (system.cpp) ---
 RenderedFile render_sysctl(const RenderInput& in);  // /etc/sysctl.d/k8s.conf
 // The sysctls render_sysctl sets, "key" → "value", in file order.
 std::vector<std::pair<std::string, std::string>> required_sysctls();
 std::vector<std::string> required_modules(const Host& host);  // br_netfilter, overlay (+ IPVS on nodes)
-RenderedFile render_modules_load(const RenderInput& in);       // /etc/modules-load.d/k8s.conf
+RenderedFile render_modules_load(const RenderInput& in);      // /etc/modules-load.d/k8s.conf
 // The managed block of /etc/hosts: "# BEGIN kubeferry <cluster>" … "# END kubeferry <cluster>",
 // one "ADDRESS NAME" line per host.
 std::string hosts_block(const Inventory& inventory);

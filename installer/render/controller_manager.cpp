@@ -14,27 +14,27 @@ Flags controller_manager_flags(const RenderInput& in) {
   const std::string kubeconfig = p.k8s_cfg("kube-controller-manager.kubeconfig");
   Flags f = logging_flags(in);
   f.insert(f.end(), {
-      {"--leader-elect", "true"},
-      {"--kubeconfig", kubeconfig},
-      {"--authentication-kubeconfig", kubeconfig},
-      {"--authorization-kubeconfig", kubeconfig},
-      {"--bind-address", "127.0.0.1"},
-  });
+                        {"--leader-elect", "true"},
+                        {"--kubeconfig", kubeconfig},
+                        {"--authentication-kubeconfig", kubeconfig},
+                        {"--authorization-kubeconfig", kubeconfig},
+                        {"--bind-address", "127.0.0.1"},
+                    });
   // Before 1.22 the insecure health port still exists; keep it on loopback.
   if (!in.versions.kubernetes.at_least(1, 22)) f.emplace_back("--address", "127.0.0.1");
   f.insert(f.end(), {
-      {"--cluster-name", inv.cluster_name},
-      {"--allocate-node-cidrs", "true"},
-      {"--cluster-cidr", inv.pod_cidr},
-      {"--service-cluster-ip-range", inv.service_cidr},
-      {"--cluster-signing-cert-file", p.k8s_ssl("ca.pem")},
-      {"--cluster-signing-key-file", p.k8s_ssl("ca-key.pem")},
-      // The 1.19+ name; --experimental-cluster-signing-duration is gone from 1.25.
-      {"--cluster-signing-duration", signing_duration(inv)},
-      {"--root-ca-file", p.k8s_ssl("ca.pem")},
-      {"--service-account-private-key-file", p.k8s_ssl("sa.key")},
-      {"--use-service-account-credentials", "true"},
-  });
+                        {"--cluster-name", inv.cluster_name},
+                        {"--allocate-node-cidrs", "true"},
+                        {"--cluster-cidr", inv.pod_cidr},
+                        {"--service-cluster-ip-range", inv.service_cidr},
+                        {"--cluster-signing-cert-file", p.k8s_ssl("ca.pem")},
+                        {"--cluster-signing-key-file", p.k8s_ssl("ca-key.pem")},
+                        // The 1.19+ name; --experimental-cluster-signing-duration is gone from 1.25.
+                        {"--cluster-signing-duration", signing_duration(inv)},
+                        {"--root-ca-file", p.k8s_ssl("ca.pem")},
+                        {"--service-account-private-key-file", p.k8s_ssl("sa.key")},
+                        {"--use-service-account-credentials", "true"},
+                    });
   return f;
 }
 

@@ -20,11 +20,11 @@ RenderedFile render_etcd_env(const RenderInput& in) {
   for (const Host* member : etcd_members(*in.inventory)) {
     cluster += (cluster.empty() ? "" : ",") + member->name + "=" + peer_url(member->address);
   }
-  std::string out =
-      "# etcd member " + host.name + " (etcd " + in.versions.etcd.text + ").\n"
-      "# Written by kubeferry-install; changes are overwritten. Each setting lives either here or\n"
-      "# as a flag in etcd.service, never both: etcd >= 3.4 refuses a setting given twice.\n"
-      "#[Member]\n";
+  std::string out = "# etcd member " + host.name + " (etcd " + in.versions.etcd.text +
+                    ").\n"
+                    "# Written by kubeferry-install; changes are overwritten. Each setting lives either here or\n"
+                    "# as a flag in etcd.service, never both: etcd >= 3.4 refuses a setting given twice.\n"
+                    "#[Member]\n";
   out += "ETCD_NAME=\"" + host.name + "\"\n";
   out += "ETCD_DATA_DIR=\"" + in.paths.etcd_data_dir + "\"\n";
   out += "ETCD_LISTEN_PEER_URLS=\"" + peer_url(host.address) + "\"\n";

@@ -76,13 +76,16 @@ std::string rbac(const std::string& ns, bool with_psp) {
       "subjects:\n"
       "- kind: ServiceAccount\n"
       "  name: flannel\n"
-      "  namespace: " + ns + "\n"
+      "  namespace: " +
+      ns +
+      "\n"
       "---\n"
       "apiVersion: v1\n"
       "kind: ServiceAccount\n"
       "metadata:\n"
       "  name: flannel\n"
-      "  namespace: " + ns + "\n";
+      "  namespace: " +
+      ns + "\n";
   return out;
 }
 
@@ -92,7 +95,9 @@ std::string config_map(const std::string& ns, const std::string& pod_cidr) {
          "apiVersion: v1\n"
          "metadata:\n"
          "  name: kube-flannel-cfg\n"
-         "  namespace: " + ns + "\n"
+         "  namespace: " +
+         ns +
+         "\n"
          "  labels:\n"
          "    tier: node\n"
          "    app: flannel\n"
@@ -119,7 +124,9 @@ std::string config_map(const std::string& ns, const std::string& pod_cidr) {
          "    }\n"
          "  net-conf.json: |\n"
          "    {\n"
-         "      \"Network\": \"" + pod_cidr + "\",\n"
+         "      \"Network\": \"" +
+         pod_cidr +
+         "\",\n"
          "      \"Backend\": {\n"
          "        \"Type\": \"vxlan\"\n"
          "      }\n"
@@ -158,7 +165,9 @@ Result<RenderedFile> render_flannel(const RenderInput& in) {
       "kind: DaemonSet\n"
       "metadata:\n"
       "  name: kube-flannel-ds\n"
-      "  namespace: " + ns + "\n"
+      "  namespace: " +
+      ns +
+      "\n"
       "  labels:\n"
       "    tier: node\n"
       "    app: flannel\n"
@@ -190,7 +199,9 @@ Result<RenderedFile> render_flannel(const RenderInput& in) {
   if (!cni_plugin_image.empty()) {
     out +=
         "      - name: install-cni-plugin\n"
-        "        image: " + cni_plugin_image + "\n"
+        "        image: " +
+        cni_plugin_image +
+        "\n"
         "        imagePullPolicy: IfNotPresent\n"
         "        command: [cp]\n"
         "        args: [-f, /flannel, /opt/cni/bin/flannel]\n"
@@ -200,7 +211,9 @@ Result<RenderedFile> render_flannel(const RenderInput& in) {
   }
   out +=
       "      - name: install-cni\n"
-      "        image: " + image + "\n"
+      "        image: " +
+      image +
+      "\n"
       "        imagePullPolicy: IfNotPresent\n"
       "        command: [cp]\n"
       "        args: [-f, /etc/kube-flannel/cni-conf.json, /etc/cni/net.d/10-flannel.conflist]\n"
@@ -211,7 +224,9 @@ Result<RenderedFile> render_flannel(const RenderInput& in) {
       "          mountPath: /etc/kube-flannel/\n"
       "      containers:\n"
       "      - name: kube-flannel\n"
-      "        image: " + image + "\n"
+      "        image: " +
+      image +
+      "\n"
       "        imagePullPolicy: IfNotPresent\n"
       "        command: [/opt/bin/flanneld]\n"
       "        args: [--ip-masq, --kube-subnet-mgr]\n"
@@ -240,9 +255,13 @@ Result<RenderedFile> render_flannel(const RenderInput& in) {
       "      - name: run\n"
       "        hostPath: {path: /run/flannel}\n"
       "      - name: cni-plugin\n"
-      "        hostPath: {path: " + in.paths.cni_bin_dir + "}\n"
+      "        hostPath: {path: " +
+      in.paths.cni_bin_dir +
+      "}\n"
       "      - name: cni\n"
-      "        hostPath: {path: " + in.paths.cni_conf_dir + "}\n"
+      "        hostPath: {path: " +
+      in.paths.cni_conf_dir +
+      "}\n"
       "      - name: flannel-cfg\n"
       "        configMap: {name: kube-flannel-cfg}\n"
       "      - name: xtables-lock\n"

@@ -3,7 +3,9 @@
 
 namespace installer::render {
 
-std::vector<std::string> ipvs_modules() { return {"ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh", "nf_conntrack"}; }
+std::vector<std::string> ipvs_modules() {
+  return {"ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh", "nf_conntrack"};
+}
 
 Flags kube_proxy_flags(const RenderInput& in) {
   Flags f = logging_flags(in);
@@ -13,25 +15,31 @@ Flags kube_proxy_flags(const RenderInput& in) {
 
 RenderedFile render_kube_proxy_options(const RenderInput& in) {
   return {in.paths.k8s_cfg("kube-proxy.conf"),
-          options_env_file("kube-proxy " + in.versions.kubernetes.text + " on " + in.host->name,
-                           "KUBE_PROXY_OPTS", kube_proxy_flags(in)),
+          options_env_file("kube-proxy " + in.versions.kubernetes.text + " on " + in.host->name, "KUBE_PROXY_OPTS",
+                           kube_proxy_flags(in)),
           0644, false};
 }
 
 RenderedFile render_kube_proxy_config(const RenderInput& in) {
-  std::string out =
-      "# KubeProxyConfiguration for " + in.host->name + ". Written by kubeferry-install.\n"
-      "kind: KubeProxyConfiguration\n"
-      "apiVersion: kubeproxy.config.k8s.io/v1alpha1\n"
-      "bindAddress: 0.0.0.0\n"
-      "metricsBindAddress: 0.0.0.0:10249\n"
-      "clientConnection:\n"
-      "  kubeconfig: " + in.paths.k8s_cfg("kube-proxy.kubeconfig") + "\n"
-      "hostnameOverride: " + in.host->name + "\n"
-      "clusterCIDR: " + in.inventory->pod_cidr + "\n"
-      "mode: ipvs\n"
-      "ipvs:\n"
-      "  scheduler: rr\n";
+  std::string out = "# KubeProxyConfiguration for " + in.host->name +
+                    ". Written by kubeferry-install.\n"
+                    "kind: KubeProxyConfiguration\n"
+                    "apiVersion: kubeproxy.config.k8s.io/v1alpha1\n"
+                    "bindAddress: 0.0.0.0\n"
+                    "metricsBindAddress: 0.0.0.0:10249\n"
+                    "clientConnection:\n"
+                    "  kubeconfig: " +
+                    in.paths.k8s_cfg("kube-proxy.kubeconfig") +
+                    "\n"
+                    "hostnameOverride: " +
+                    in.host->name +
+                    "\n"
+                    "clusterCIDR: " +
+                    in.inventory->pod_cidr +
+                    "\n"
+                    "mode: ipvs\n"
+                    "ipvs:\n"
+                    "  scheduler: rr\n";
   return {in.paths.k8s_cfg("kube-proxy-config.yml"), out, 0644, false};
 }
 

@@ -1,7 +1,6 @@
 // Every kubeconfig, with the CA and client certificate embedded (base64), mode 0600.
-#include "installer/render/components.hpp"
-
 #include "installer/pki.hpp"
+#include "installer/render/components.hpp"
 
 namespace installer::render {
 
@@ -11,18 +10,30 @@ std::string render_kubeconfig(const KubeconfigSpec& spec) {
       "kind: Config\n"
       "clusters:\n"
       "- cluster:\n"
-      "    certificate-authority-data: " + base64(spec.ca_pem) + "\n"
-      "    server: " + spec.server + "\n"
-      "  name: " + spec.cluster + "\n"
+      "    certificate-authority-data: " +
+      base64(spec.ca_pem) +
+      "\n"
+      "    server: " +
+      spec.server +
+      "\n"
+      "  name: " +
+      spec.cluster +
+      "\n"
       "contexts:\n"
       "- context:\n"
-      "    cluster: " + spec.cluster + "\n"
-      "    user: " + spec.user + "\n"
+      "    cluster: " +
+      spec.cluster +
+      "\n"
+      "    user: " +
+      spec.user +
+      "\n"
       "  name: default\n"
       "current-context: default\n"
       "preferences: {}\n"
       "users:\n"
-      "- name: " + spec.user + "\n"
+      "- name: " +
+      spec.user +
+      "\n"
       "  user:\n";
   if (!spec.token.empty()) {
     out += "    token: " + spec.token + "\n";
@@ -65,8 +76,8 @@ Result<RenderedFile> render_controller_manager_kubeconfig(const RenderInput& in)
 }
 
 Result<RenderedFile> render_scheduler_kubeconfig(const RenderInput& in) {
-  return cert_kubeconfig(in, in.paths.k8s_cfg("kube-scheduler.kubeconfig"), "kube-scheduler",
-                         PkiPaths::scheduler, PkiPaths::scheduler_key);
+  return cert_kubeconfig(in, in.paths.k8s_cfg("kube-scheduler.kubeconfig"), "kube-scheduler", PkiPaths::scheduler,
+                         PkiPaths::scheduler_key);
 }
 
 Result<RenderedFile> render_kube_proxy_kubeconfig(const RenderInput& in) {

@@ -12,20 +12,20 @@ Result<Flags> kubelet_flags(const RenderInput& in) {
   TRY_ASSIGN(const std::string pause, pinned_image(in.images, "pause"));
   Flags f = logging_flags(in);
   f.insert(f.end(), {
-      {"--hostname-override", in.host->name},
-      {"--kubeconfig", p.k8s_cfg("kubelet.kubeconfig")},  // written by TLS bootstrap
-      {"--bootstrap-kubeconfig", p.k8s_cfg("bootstrap.kubeconfig")},
-      {"--config", p.k8s_cfg("kubelet-config.yml")},
-      {"--cert-dir", p.kubelet_dir + "/pki"},
-  });
+                        {"--hostname-override", in.host->name},
+                        {"--kubeconfig", p.k8s_cfg("kubelet.kubeconfig")},  // written by TLS bootstrap
+                        {"--bootstrap-kubeconfig", p.k8s_cfg("bootstrap.kubeconfig")},
+                        {"--config", p.k8s_cfg("kubelet-config.yml")},
+                        {"--cert-dir", p.kubelet_dir + "/pki"},
+                    });
   const bool docker = in.inventory->container_runtime == ContainerRuntime::docker;
   if (!k8s.at_least(1, 24)) {
     if (docker) {
-      f.insert(f.end(), {{"--network-plugin", "cni"}, {"--cni-bin-dir", p.cni_bin_dir},
-                         {"--cni-conf-dir", p.cni_conf_dir}});
+      f.insert(f.end(),
+               {{"--network-plugin", "cni"}, {"--cni-bin-dir", p.cni_bin_dir}, {"--cni-conf-dir", p.cni_conf_dir}});
     } else {
-      f.insert(f.end(), {{"--container-runtime", "remote"},
-                         {"--container-runtime-endpoint", "unix://" + p.containerd_socket}});
+      f.insert(f.end(),
+               {{"--container-runtime", "remote"}, {"--container-runtime-endpoint", "unix://" + p.containerd_socket}});
     }
   } else {
     f.emplace_back("--container-runtime-endpoint", "unix://" + p.containerd_socket);
@@ -37,47 +37,53 @@ Result<Flags> kubelet_flags(const RenderInput& in) {
 
 Result<RenderedFile> render_kubelet_options(const RenderInput& in) {
   TRY_ASSIGN(const Flags flags, kubelet_flags(in));
-  return RenderedFile{in.paths.k8s_cfg("kubelet.conf"),
-                      options_env_file("kubelet " + in.versions.kubernetes.text + " on " + in.host->name,
-                                       "KUBELET_OPTS", flags),
-                      0644, false};
+  return RenderedFile{
+      in.paths.k8s_cfg("kubelet.conf"),
+      options_env_file("kubelet " + in.versions.kubernetes.text + " on " + in.host->name, "KUBELET_OPTS", flags), 0644,
+      false};
 }
 
 RenderedFile render_kubelet_config(const RenderInput& in) {
   const Inventory& inv = *in.inventory;
-  std::string out =
-      "# KubeletConfiguration for " + in.host->name + ". Written by kubeferry-install.\n"
-      "kind: KubeletConfiguration\n"
-      "apiVersion: kubelet.config.k8s.io/v1beta1\n"
-      "address: 0.0.0.0\n"
-      "port: 10250\n"
-      "readOnlyPort: 0\n"
-      "cgroupDriver: cgroupfs\n"
-      "clusterDNS:\n"
-      "- " + inv.dns_ip + "\n"
-      "clusterDomain: " + inv.domain + "\n"
-      "failSwapOn: false\n"
-      "rotateCertificates: true\n"
-      "authentication:\n"
-      "  anonymous:\n"
-      "    enabled: false\n"
-      "  webhook:\n"
-      "    cacheTTL: 2m0s\n"
-      "    enabled: true\n"
-      "  x509:\n"
-      "    clientCAFile: " + in.paths.k8s_ssl("ca.pem") + "\n"
-      "authorization:\n"
-      "  mode: Webhook\n"
-      "  webhook:\n"
-      "    cacheAuthorizedTTL: 5m0s\n"
-      "    cacheUnauthorizedTTL: 30s\n"
-      "evictionHard:\n"
-      "  imagefs.available: 15%\n"
-      "  memory.available: 100Mi\n"
-      "  nodefs.available: 10%\n"
-      "  nodefs.inodesFree: 5%\n"
-      "maxOpenFiles: 1000000\n"
-      "maxPods: 110\n";
+  std::string out = "# KubeletConfiguration for " + in.host->name +
+                    ". Written by kubeferry-install.\n"
+                    "kind: KubeletConfiguration\n"
+                    "apiVersion: kubelet.config.k8s.io/v1beta1\n"
+                    "address: 0.0.0.0\n"
+                    "port: 10250\n"
+                    "readOnlyPort: 0\n"
+                    "cgroupDriver: cgroupfs\n"
+                    "clusterDNS:\n"
+                    "- " +
+                    inv.dns_ip +
+                    "\n"
+                    "clusterDomain: " +
+                    inv.domain +
+                    "\n"
+                    "failSwapOn: false\n"
+                    "rotateCertificates: true\n"
+                    "authentication:\n"
+                    "  anonymous:\n"
+                    "    enabled: false\n"
+                    "  webhook:\n"
+                    "    cacheTTL: 2m0s\n"
+                    "    enabled: true\n"
+                    "  x509:\n"
+                    "    clientCAFile: " +
+                    in.paths.k8s_ssl("ca.pem") +
+                    "\n"
+                    "authorization:\n"
+                    "  mode: Webhook\n"
+                    "  webhook:\n"
+                    "    cacheAuthorizedTTL: 5m0s\n"
+                    "    cacheUnauthorizedTTL: 30s\n"
+                    "evictionHard:\n"
+                    "  imagefs.available: 15%\n"
+                    "  memory.available: 100Mi\n"
+                    "  nodefs.available: 10%\n"
+                    "  nodefs.inodesFree: 5%\n"
+                    "maxOpenFiles: 1000000\n"
+                    "maxPods: 110\n";
   return {in.paths.k8s_cfg("kubelet-config.yml"), out, 0644, false};
 }
 

@@ -13,17 +13,24 @@ std::string binding(const std::string& name, const std::string& role, const std:
   return "apiVersion: rbac.authorization.k8s.io/v1\n"
          "kind: ClusterRoleBinding\n"
          "metadata:\n"
-         "  name: " + name + "\n"
+         "  name: " +
+         name +
+         "\n"
          "  labels:\n"
          "    app.kubernetes.io/managed-by: kubeferry\n"
          "roleRef:\n"
          "  apiGroup: rbac.authorization.k8s.io\n"
          "  kind: ClusterRole\n"
-         "  name: " + role + "\n"
+         "  name: " +
+         role +
+         "\n"
          "subjects:\n"
          "- apiGroup: rbac.authorization.k8s.io\n"
-         "  kind: " + kind + "\n"
-         "  name: " + subject + "\n";
+         "  kind: " +
+         kind +
+         "\n"
+         "  name: " +
+         subject + "\n";
 }
 
 }  // namespace

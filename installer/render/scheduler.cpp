@@ -7,12 +7,12 @@ Flags scheduler_flags(const RenderInput& in) {
   const std::string kubeconfig = in.paths.k8s_cfg("kube-scheduler.kubeconfig");
   Flags f = logging_flags(in);
   f.insert(f.end(), {
-      {"--leader-elect", "true"},
-      {"--kubeconfig", kubeconfig},
-      {"--authentication-kubeconfig", kubeconfig},
-      {"--authorization-kubeconfig", kubeconfig},
-      {"--bind-address", "127.0.0.1"},
-  });
+                        {"--leader-elect", "true"},
+                        {"--kubeconfig", kubeconfig},
+                        {"--authentication-kubeconfig", kubeconfig},
+                        {"--authorization-kubeconfig", kubeconfig},
+                        {"--bind-address", "127.0.0.1"},
+                    });
   if (!in.versions.kubernetes.at_least(1, 22)) f.emplace_back("--address", "127.0.0.1");
   return f;
 }

@@ -8,14 +8,14 @@
 #include "bundlespec/result.hpp"
 
 // EXPECT_OK / ASSERT_OK print the error message of a failed Result.
-#define EXPECT_OK(expr)                                                            \
-  do {                                                                             \
-    const auto& kf_r_ = (expr);                                                    \
+#define EXPECT_OK(expr)                                                                \
+  do {                                                                                 \
+    const auto& kf_r_ = (expr);                                                        \
     EXPECT_TRUE(kf_r_.ok()) << (kf_r_.ok() ? std::string() : kf_r_.error().message()); \
   } while (false)
-#define ASSERT_OK(expr)                                                            \
-  do {                                                                             \
-    const auto& kf_r_ = (expr);                                                    \
+#define ASSERT_OK(expr)                                                                \
+  do {                                                                                 \
+    const auto& kf_r_ = (expr);                                                        \
     ASSERT_TRUE(kf_r_.ok()) << (kf_r_.ok() ? std::string() : kf_r_.error().message()); \
   } while (false)
 

@@ -62,8 +62,7 @@ class AtomicFile {
 };
 
 // Convenience: the whole content through AtomicFile.
-Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode,
-                         Overwrite overwrite);
+Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode, Overwrite overwrite);
 
 // fsync on the folder holding `path`.
 Status sync_parent_dir(const std::string& path);

@@ -4,23 +4,22 @@
 // file descriptor. Thread-safety: a handle is owned by one thread at a time.
 #pragma once
 
+#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <memory>
 #include <utility>
 
-#include <openssl/evp.h>
-
 namespace bundlespec {
 
 template <typename T>
 struct Deleter;
 
-#define KF_DEFINE_DELETER(type, fn)              \
-  template <>                                    \
-  struct Deleter<type> {                         \
-    void operator()(type* p) const { fn(p); }    \
+#define KF_DEFINE_DELETER(type, fn)           \
+  template <>                                 \
+  struct Deleter<type> {                      \
+    void operator()(type* p) const { fn(p); } \
   }
 
 KF_DEFINE_DELETER(EVP_MD_CTX, EVP_MD_CTX_free);

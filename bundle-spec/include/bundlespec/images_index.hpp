@@ -75,10 +75,8 @@ std::vector<ImageDescriptor> image_blobs(const ImageRecord& image);
 // OCI / Docker media types the bundle knows.
 inline constexpr std::string_view k_media_oci_index = "application/vnd.oci.image.index.v1+json";
 inline constexpr std::string_view k_media_oci_manifest = "application/vnd.oci.image.manifest.v1+json";
-inline constexpr std::string_view k_media_docker_list =
-    "application/vnd.docker.distribution.manifest.list.v2+json";
-inline constexpr std::string_view k_media_docker_manifest =
-    "application/vnd.docker.distribution.manifest.v2+json";
+inline constexpr std::string_view k_media_docker_list = "application/vnd.docker.distribution.manifest.list.v2+json";
+inline constexpr std::string_view k_media_docker_manifest = "application/vnd.docker.distribution.manifest.v2+json";
 
 // True for an image index or a docker manifest list.
 bool is_index_media_type(std::string_view media_type);

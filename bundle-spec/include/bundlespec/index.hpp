@@ -40,12 +40,12 @@ struct Origin {
 };
 
 struct IndexEntry {
-  std::string path;       // relative, '/'-separated, normalised (FORMAT.md "Paths")
+  std::string path;  // relative, '/'-separated, normalised (FORMAT.md "Paths")
   EntryType type = EntryType::file;
-  uint32_t mode = 0644;   // permission bits only
-  uint64_t size = 0;      // files only
-  std::string sha256;     // files only, lowercase hex
-  std::string target;     // symlinks (and hardlinks) only
+  uint32_t mode = 0644;  // permission bits only
+  uint64_t size = 0;     // files only
+  std::string sha256;    // files only, lowercase hex
+  std::string target;    // symlinks (and hardlinks) only
   std::optional<Origin> origin;
   bool operator==(const IndexEntry&) const = default;
 };
@@ -69,12 +69,12 @@ struct Index {
   int format_version = k_format_version;
   std::string name;
   std::string platform = "linux/amd64";
-  int64_t created = 0;               // seconds since the epoch (SOURCE_DATE_EPOCH), not the clock
-  std::string signer;                // fingerprint of the signing key
+  int64_t created = 0;  // seconds since the epoch (SOURCE_DATE_EPOCH), not the clock
+  std::string signer;   // fingerprint of the signing key
   Compression compression;
-  std::optional<Part> installer;     // absent in a bare payload file
+  std::optional<Part> installer;  // absent in a bare payload file
   Part payload;
-  std::vector<IndexEntry> entries;   // sorted by path, bytewise
+  std::vector<IndexEntry> entries;  // sorted by path, bytewise
   bool operator==(const Index&) const = default;
 };
 
@@ -96,7 +96,9 @@ Status validate_entries(const std::vector<IndexEntry>& entries, uint64_t max_ent
 std::string path_problem(std::string_view path);
 
 // Bytewise path order used for entries.
-inline bool path_less(const IndexEntry& a, const IndexEntry& b) { return a.path < b.path; }
+inline bool path_less(const IndexEntry& a, const IndexEntry& b) {
+  return a.path < b.path;
+}
 
 // Index as JSON for `list --json` (same fields as the encoding).
 Json index_to_json(const Index& index);

@@ -25,10 +25,10 @@ class Json {
   enum class Type { null, boolean, integer, string, array, object };
 
   Json() = default;
-  Json(std::nullptr_t) {}                              // NOLINT: implicit by design
-  Json(bool value) : m_value(value) {}                 // NOLINT
-  Json(int value) : m_value(int64_t{value}) {}         // NOLINT
-  Json(int64_t value) : m_value(value) {}              // NOLINT
+  Json(std::nullptr_t) {}                                         // NOLINT: implicit by design
+  Json(bool value) : m_value(value) {}                            // NOLINT
+  Json(int value) : m_value(int64_t{value}) {}                    // NOLINT
+  Json(int64_t value) : m_value(value) {}                         // NOLINT
   Json(uint64_t value) : m_value(static_cast<int64_t>(value)) {}  // NOLINT
   Json(const char* value) : m_value(std::string(value)) {}        // NOLINT
   Json(std::string value) : m_value(std::move(value)) {}          // NOLINT

@@ -31,8 +31,7 @@ class Progress {
   virtual void plan(size_t item_count) { static_cast<void>(item_count); }
   // An item begins (or begins again). total_bytes is nullopt when unknown; done_bytes counts
   // bytes that were already there (a resumed download) and do not add to the rate.
-  virtual void start_item(std::string_view name, std::optional<uint64_t> total_bytes,
-                          uint64_t done_bytes) = 0;
+  virtual void start_item(std::string_view name, std::optional<uint64_t> total_bytes, uint64_t done_bytes) = 0;
   // `bytes` more bytes of the item were processed.
   virtual void advance(std::string_view name, uint64_t bytes) = 0;
   // The item ended. An item that was never started may still be finished (e.g. failed before
@@ -85,8 +84,7 @@ class ConsoleProgress final : public Progress {
   ConsoleProgress& operator=(const ConsoleProgress&) = delete;
 
   void plan(size_t item_count) override;
-  void start_item(std::string_view name, std::optional<uint64_t> total_bytes,
-                  uint64_t done_bytes) override;
+  void start_item(std::string_view name, std::optional<uint64_t> total_bytes, uint64_t done_bytes) override;
   void advance(std::string_view name, uint64_t bytes) override;
   void finish_item(std::string_view name, ItemOutcome outcome) override;
   void message(std::string_view text) override;
@@ -113,8 +111,8 @@ class ConsoleProgress final : public Progress {
   std::map<std::string, Item, std::less<>> m_active;
   size_t m_planned = 0;
   size_t m_finished = 0;
-  uint64_t m_finished_bytes = 0;   // bytes of finished items (for the total)
-  uint64_t m_session_bytes = 0;    // all bytes passed to advance() (for the rate)
+  uint64_t m_finished_bytes = 0;  // bytes of finished items (for the total)
+  uint64_t m_session_bytes = 0;   // all bytes passed to advance() (for the rate)
   Clock::time_point m_begin;
   Clock::time_point m_last_draw{};
   size_t m_drawn_width = 0;  // characters of the status line currently on screen
@@ -126,8 +124,7 @@ class ConsoleProgress final : public Progress {
 class RecordingProgress final : public Progress {
  public:
   void plan(size_t item_count) override;
-  void start_item(std::string_view name, std::optional<uint64_t> total_bytes,
-                  uint64_t done_bytes) override;
+  void start_item(std::string_view name, std::optional<uint64_t> total_bytes, uint64_t done_bytes) override;
   void advance(std::string_view name, uint64_t bytes) override;
   void finish_item(std::string_view name, ItemOutcome outcome) override;
   void message(std::string_view text) override;

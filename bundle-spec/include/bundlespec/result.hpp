@@ -50,18 +50,26 @@ class Error {
   std::string m_message;
 };
 
-inline Error make_error(std::string message) { return Error(ErrorCode::failure, std::move(message)); }
+inline Error make_error(std::string message) {
+  return Error(ErrorCode::failure, std::move(message));
+}
 inline Error verification_error(std::string message) {
   return Error(ErrorCode::verification, std::move(message));
 }
-inline Error usage_error(std::string message) { return Error(ErrorCode::usage, std::move(message)); }
+inline Error usage_error(std::string message) {
+  return Error(ErrorCode::usage, std::move(message));
+}
 
 inline ExitCode exit_code_for(const Error& error) {
   switch (error.code()) {
-    case ErrorCode::failure: return ExitCode::failure;
-    case ErrorCode::usage: return ExitCode::usage;
-    case ErrorCode::verification: return ExitCode::verification;
-    case ErrorCode::interrupted: return ExitCode::interrupted;
+    case ErrorCode::failure:
+      return ExitCode::failure;
+    case ErrorCode::usage:
+      return ExitCode::usage;
+    case ErrorCode::verification:
+      return ExitCode::verification;
+    case ErrorCode::interrupted:
+      return ExitCode::interrupted;
   }
   return ExitCode::failure;
 }
@@ -69,7 +77,7 @@ inline ExitCode exit_code_for(const Error& error) {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : m_state(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : m_state(std::in_place_index<0>, std::move(value)) {}      // NOLINT: implicit by design
   Result(Error error) : m_state(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
   bool ok() const { return m_state.index() == 0; }
@@ -111,7 +119,9 @@ class [[nodiscard]] Result<void> {
 
 using Status = Result<void>;
 
-inline Status ok_status() { return Status(); }
+inline Status ok_status() {
+  return Status();
+}
 
 }  // namespace bundlespec
 
@@ -119,28 +129,28 @@ inline Status ok_status() { return Status(); }
 #define KF_CONCAT(a, b) KF_CONCAT_INNER(a, b)
 
 // TRY(expr): evaluate a Result/Status; on failure return its Error from the enclosing function.
-#define TRY(expr)                                            \
-  do {                                                       \
-    auto&& kf_try_result_ = (expr);                          \
-    if (!kf_try_result_.ok()) {                              \
-      return std::move(kf_try_result_).error();              \
-    }                                                        \
+#define TRY(expr)                               \
+  do {                                          \
+    auto&& kf_try_result_ = (expr);             \
+    if (!kf_try_result_.ok()) {                 \
+      return std::move(kf_try_result_).error(); \
+    }                                           \
   } while (false)
 
 // TRY_CTX(expr, prefix): as TRY, adding "prefix: " to the error message.
-#define TRY_CTX(expr, prefix)                                \
-  do {                                                       \
-    auto&& kf_try_result_ = (expr);                          \
-    if (!kf_try_result_.ok()) {                              \
+#define TRY_CTX(expr, prefix)                                   \
+  do {                                                          \
+    auto&& kf_try_result_ = (expr);                             \
+    if (!kf_try_result_.ok()) {                                 \
       return std::move(kf_try_result_).error().context(prefix); \
-    }                                                        \
+    }                                                           \
   } while (false)
 
 // TRY_ASSIGN(decl, expr): `decl` is `auto x` or an existing lvalue; assigns the value.
 #define TRY_ASSIGN(decl, expr) TRY_ASSIGN_IMPL(KF_CONCAT(kf_tmp_, __LINE__), decl, expr)
-#define TRY_ASSIGN_IMPL(tmp, decl, expr)          \
-  auto tmp = (expr);                              \
-  if (!tmp.ok()) {                                \
-    return std::move(tmp).error();                \
-  }                                               \
+#define TRY_ASSIGN_IMPL(tmp, decl, expr) \
+  auto tmp = (expr);                     \
+  if (!tmp.ok()) {                       \
+    return std::move(tmp).error();       \
+  }                                      \
   decl = std::move(tmp).value()

@@ -34,9 +34,9 @@ Result<Key> load_public_key(const std::string& path);
 // Builds a public key from its 32 raw bytes.
 Result<Key> public_key_from_raw(std::string_view raw);
 
-std::string raw_public_key(const Key& key);   // 32 bytes
+std::string raw_public_key(const Key& key);  // 32 bytes
 std::string public_key_pem(const Key& key);
-std::string fingerprint(const Key& key);      // "SHA256:<64 hex>"
+std::string fingerprint(const Key& key);  // "SHA256:<64 hex>"
 
 // Parses a user-given fingerprint ("SHA256:<hex>", case-insensitive hex) into canonical form.
 Result<std::string> parse_fingerprint(std::string_view text);

@@ -28,10 +28,10 @@ struct SourceEntry {
 struct WriterOptions {
   std::string name;
   std::string platform = "linux/amd64";
-  int64_t epoch = 0;               // mtime of every entry and the index's "created"
-  Compression compression;         // level and window_log (long-distance matching is always on)
-  int threads = 0;                 // zstd workers; 0 = number of CPUs. Does not change the output.
-  std::string installer_path;      // the static installer to put in front; empty = bare payload
+  int64_t epoch = 0;           // mtime of every entry and the index's "created"
+  Compression compression;     // level and window_log (long-distance matching is always on)
+  int threads = 0;             // zstd workers; 0 = number of CPUs. Does not change the output.
+  std::string installer_path;  // the static installer to put in front; empty = bare payload
   // Called with the number of input bytes consumed so far (for progress); may be empty.
   std::function<void(uint64_t)> on_bytes;
 };
@@ -51,8 +51,8 @@ Result<std::vector<SourceEntry>> scan_directory(const std::string& dir);
 // a failure (or an interrupt, via `interrupted`) leaves nothing at `output`. The output is
 // mode 0755. REQUIRES: entries sorted by path. Does not validate entry safety (tests use this
 // to build hostile bundles); pack_directory() does.
-Result<WriteResult> write_bundle(const std::vector<SourceEntry>& entries, const Key& key,
-                                 const WriterOptions& options, const std::string& output);
+Result<WriteResult> write_bundle(const std::vector<SourceEntry>& entries, const Key& key, const WriterOptions& options,
+                                 const std::string& output);
 
 // Writes OUTPUT.sha256 ("<hex>  <basename>\n", as sha256sum prints it) and OUTPUT.sha256.sig
 // (raw Ed25519 signature of the .sha256 file's bytes, checkable with

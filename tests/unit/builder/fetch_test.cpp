@@ -42,8 +42,7 @@ struct MirrorFile {
   std::string sha512;
 };
 
-const std::string k_etcd =
-    "github.com/etcd-io/etcd/releases/download/v3.4.23/etcd-v3.4.23-linux-amd64.tar.gz";
+const std::string k_etcd = "github.com/etcd-io/etcd/releases/download/v3.4.23/etcd-v3.4.23-linux-amd64.tar.gz";
 const std::string k_cni =
     "github.com/containernetworking/plugins/releases/download/v1.1.1/"
     "cni-plugins-linux-amd64-v1.1.1.tgz";
@@ -55,8 +54,7 @@ class FetchTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     // The rig is on 127.0.0.1: never send it through a proxy from the environment.
-    for (const char* var : {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
-                            "ALL_PROXY"}) {
+    for (const char* var : {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"}) {
       ::unsetenv(var);
     }
     if (kftest::run_command("command -v nginx") != 0) {
@@ -68,8 +66,7 @@ class FetchTest : public ::testing::Test {
     const std::string mirror = std::string(KF_BIN_DIR) + "/../rig/mirror";
     std::string output;
     if (kftest::run_command("bash " + script + " build " + mirror, &output) != 0 ||
-        kftest::run_command("bash " + script + " start " + mirror + " " + s_rig->path(),
-                            &output) != 0) {
+        kftest::run_command("bash " + script + " start " + mirror + " " + s_rig->path(), &output) != 0) {
       s_setup_error = "mirror.sh failed: " + output;
       return;
     }
@@ -86,8 +83,8 @@ class FetchTest : public ::testing::Test {
 
   static void TearDownTestSuite() {
     if (s_rig == nullptr) return;
-    std::ignore = kftest::run_command("bash " + std::string(KF_SOURCE_DIR) +
-                                      "/scripts/rig/mirror.sh stop " + s_rig->path());
+    std::ignore =
+        kftest::run_command("bash " + std::string(KF_SOURCE_DIR) + "/scripts/rig/mirror.sh stop " + s_rig->path());
     delete s_rig;
     s_rig = nullptr;
   }
@@ -107,13 +104,10 @@ class FetchTest : public ::testing::Test {
   static std::string mirror_url() { return s_env["MIRROR_URL"]; }
   static std::string proxy_url() { return s_env["PROXY_URL"]; }
 
-  static FetchRequest request(const std::string& name, const std::string& url,
-                              const std::string& file,
+  static FetchRequest request(const std::string& name, const std::string& url, const std::string& file,
                               DigestAlgorithm algorithm = DigestAlgorithm::sha256) {
     const MirrorFile& f = s_files.at(file);
-    return make_request(name, url,
-                        Checksum{algorithm, algorithm == DigestAlgorithm::sha256 ? f.sha256
-                                                                                : f.sha512});
+    return make_request(name, url, Checksum{algorithm, algorithm == DigestAlgorithm::sha256 ? f.sha256 : f.sha512});
   }
 
   // nginx's access log lines (format "METHOD URI STATUS BYTES \"RANGE\"").
@@ -166,8 +160,7 @@ class FetchTest : public ::testing::Test {
 
 TEST_F(FetchTest, DownloadsThroughMirrorRuleAndVerifiesChecksum) {
   m_options.mirrors = {{"https://github.com/", mirror_url() + "/github.com/"}};
-  const auto results =
-      builder::fetch_all({request("etcd", "https://" + k_etcd, k_etcd)}, m_options, m_progress);
+  const auto results = builder::fetch_all({request("etcd", "https://" + k_etcd, k_etcd)}, m_options, m_progress);
   ASSERT_OK(results);
   ASSERT_EQ(results->size(), 1u);
   const FetchResult& r = results->front();
@@ -184,18 +177,16 @@ TEST_F(FetchTest, DownloadsThroughMirrorRuleAndVerifiesChecksum) {
   ASSERT_OK(on_disk);
   EXPECT_EQ(*on_disk, f.sha256);
   EXPECT_EQ(files_in("partial"), std::vector<std::string>{});
-  EXPECT_EQ(new_log_lines(1),
-            std::vector<std::string>{"GET /" + k_etcd + " 200 " + std::to_string(f.size) + " \"-\""});
+  EXPECT_EQ(new_log_lines(1), std::vector<std::string>{"GET /" + k_etcd + " 200 " + std::to_string(f.size) + " \"-\""});
   EXPECT_EQ(m_progress.events(),
             (std::vector<std::string>{"plan 1", "start etcd " + std::to_string(f.size) + " 0",
-                                      "advance etcd " + std::to_string(f.size),
-                                      "finish etcd done"}));
+                                      "advance etcd " + std::to_string(f.size), "finish etcd done"}));
 }
 
 TEST_F(FetchTest, Sha512PinStoresUnderSha512AndStillReportsSha256) {
-  const auto results = builder::fetch_all(
-      {request("kubernetes-server", mirror_url() + "/" + k_k8s, k_k8s, DigestAlgorithm::sha512)},
-      m_options, m_progress);
+  const auto results =
+      builder::fetch_all({request("kubernetes-server", mirror_url() + "/" + k_k8s, k_k8s, DigestAlgorithm::sha512)},
+                         m_options, m_progress);
   ASSERT_OK(results);
   const MirrorFile& f = s_files.at(k_k8s);
   EXPECT_EQ(results->front().path, m_dir / ("cache/sha512/" + f.sha512));
@@ -250,8 +241,7 @@ TEST_F(FetchTest, CutConnectionResumesWithOnlyTheMissingBytes) {
   const auto lines = new_log_lines(2);
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0].rfind("GET /" + k_blob + " 200 ", 0), 0u) << lines[0];
-  EXPECT_EQ(lines[1], "GET /" + k_blob + " 206 " + std::to_string(f.size - 1000000) +
-                          " \"bytes=1000000-\"");
+  EXPECT_EQ(lines[1], "GET /" + k_blob + " 206 " + std::to_string(f.size - 1000000) + " \"bytes=1000000-\"");
   const auto& events = m_progress.events();
   EXPECT_NE(std::find(events.begin(), events.end(), "start blob 4194304 1000000"), events.end());
 }
@@ -261,12 +251,11 @@ TEST_F(FetchTest, ResumesFromPartialFileOfEarlierRun) {
   const std::string blob = kftest::read_file(std::string(KF_BIN_DIR) + "/../rig/mirror/www/" + k_blob);
   ASSERT_EQ(blob.size(), f.size);
   kftest::write_file(m_dir / ("cache/partial/sha256-" + f.sha256), blob.substr(0, 123456));
-  const auto results = builder::fetch_all(
-      {request("blob", mirror_url() + "/" + k_blob, k_blob)}, m_options, m_progress);
+  const auto results =
+      builder::fetch_all({request("blob", mirror_url() + "/" + k_blob, k_blob)}, m_options, m_progress);
   ASSERT_OK(results);
   EXPECT_EQ(results->front().sha256_hex, f.sha256);
-  EXPECT_EQ(new_log_lines(1), std::vector<std::string>{"GET /" + k_blob + " 206 " +
-                                                       std::to_string(f.size - 123456) +
+  EXPECT_EQ(new_log_lines(1), std::vector<std::string>{"GET /" + k_blob + " 206 " + std::to_string(f.size - 123456) +
                                                        " \"bytes=123456-\""});
 }
 
@@ -280,11 +269,9 @@ TEST_F(FetchTest, ServerIgnoringRangeRestartsCleanly) {
   EXPECT_EQ(results->front().size, f.size);
   EXPECT_EQ(results->front().sha256_hex, f.sha256);
   const auto& events = m_progress.events();
-  EXPECT_EQ(events.at(1),
-            "message blob: server ignored the range request (HTTP 200); downloading from the start");
+  EXPECT_EQ(events.at(1), "message blob: server ignored the range request (HTTP 200); downloading from the start");
   EXPECT_EQ(events.at(2), "start blob 4194304 0");
-  EXPECT_EQ(new_log_lines(1),
-            std::vector<std::string>{"GET /" + k_blob + " 200 " + std::to_string(f.size) + " \"-\""});
+  EXPECT_EQ(new_log_lines(1), std::vector<std::string>{"GET /" + k_blob + " 200 " + std::to_string(f.size) + " \"-\""});
 }
 
 TEST_F(FetchTest, ThrottledMirrorHitsLowSpeedTimeout) {
@@ -308,8 +295,7 @@ TEST_F(FetchTest, ThrottledMirrorHitsLowSpeedTimeout) {
 
 TEST_F(FetchTest, NotFoundNamesArtifactAndUrlWithoutRetrying) {
   const std::string url = mirror_url() + "/test/missing.bin";
-  const FetchRequest missing =
-      make_request("missing", url, Checksum{DigestAlgorithm::sha256, std::string(64, 'a')});
+  const FetchRequest missing = make_request("missing", url, Checksum{DigestAlgorithm::sha256, std::string(64, 'a')});
   const auto results = builder::fetch_all({missing}, m_options, m_progress);
   ASSERT_FALSE(results.ok());
   EXPECT_EQ(results.error().code(), ErrorCode::failure);
@@ -326,9 +312,8 @@ TEST_F(FetchTest, WrongChecksumDeletesBytesAndNamesBothDigests) {
   const auto results = builder::fetch_all({r}, m_options, m_progress);
   ASSERT_FALSE(results.ok());
   EXPECT_EQ(results.error().code(), ErrorCode::verification);
-  EXPECT_EQ(results.error().message(), "artifact 'small': checksum mismatch for " + url +
-                                           ": expected sha256:" + wrong + ", got sha256:" +
-                                           s_files.at(k_small).sha256 +
+  EXPECT_EQ(results.error().message(), "artifact 'small': checksum mismatch for " + url + ": expected sha256:" + wrong +
+                                           ", got sha256:" + s_files.at(k_small).sha256 +
                                            "; the downloaded bytes were deleted");
   EXPECT_EQ(files_in("sha256"), std::vector<std::string>{});
   EXPECT_EQ(files_in("partial"), std::vector<std::string>{});
@@ -386,8 +371,7 @@ TEST_F(FetchTest, SeveralInParallel) {
   std::vector<FetchRequest> requests = {
       request("etcd", "https://" + k_etcd, k_etcd),
       request("cni", "https://" + k_cni, k_cni),
-      request("cfssl", "https://pkg.cfssl.org/R1.2/cfssl_linux-amd64",
-              "pkg.cfssl.org/R1.2/cfssl_linux-amd64"),
+      request("cfssl", "https://pkg.cfssl.org/R1.2/cfssl_linux-amd64", "pkg.cfssl.org/R1.2/cfssl_linux-amd64"),
       request("cfssljson", "https://pkg.cfssl.org/R1.2/cfssljson_linux-amd64",
               "pkg.cfssl.org/R1.2/cfssljson_linux-amd64"),
       request("cfssl-certinfo", "https://pkg.cfssl.org/R1.2/cfssl-certinfo_linux-amd64",
@@ -408,25 +392,22 @@ TEST_F(FetchTest, SeveralInParallel) {
   EXPECT_EQ(new_log_lines(6).size(), 6u);
   // The transfers overlapped: a second item started before the first one finished.
   const auto& events = m_progress.events();
-  const auto first_finish = std::find_if(events.begin(), events.end(), [](const std::string& e) {
-    return e.rfind("finish ", 0) == 0;
-  });
-  const auto starts_before = std::count_if(events.begin(), first_finish, [](const std::string& e) {
-    return e.rfind("start ", 0) == 0;
-  });
+  const auto first_finish =
+      std::find_if(events.begin(), events.end(), [](const std::string& e) { return e.rfind("finish ", 0) == 0; });
+  const auto starts_before =
+      std::count_if(events.begin(), first_finish, [](const std::string& e) { return e.rfind("start ", 0) == 0; });
   EXPECT_GE(starts_before, 2);
 }
 
 TEST_F(FetchTest, InterruptKeepsPartialAndNextRunResumes) {
   const MirrorFile& f = s_files.at(k_blob);
   m_progress.on_advance = [this](std::string_view, uint64_t) { m_stop.store(true); };
-  const auto stopped = builder::fetch_all(
-      {request("blob", mirror_url() + "/slow/" + k_blob, k_blob)}, m_options, m_progress);
+  const auto stopped =
+      builder::fetch_all({request("blob", mirror_url() + "/slow/" + k_blob, k_blob)}, m_options, m_progress);
   ASSERT_FALSE(stopped.ok());
   EXPECT_EQ(stopped.error().code(), ErrorCode::interrupted);
-  EXPECT_EQ(stopped.error().message(),
-            "interrupted: stopped 1 download; partial files are kept in " + m_dir / "cache/partial" +
-                " and the next run resumes them");
+  EXPECT_EQ(stopped.error().message(), "interrupted: stopped 1 download; partial files are kept in " +
+                                           m_dir / "cache/partial" + " and the next run resumes them");
   const std::string partial = m_dir / ("cache/partial/sha256-" + f.sha256);
   const uint64_t kept = file_size(partial);
   ASSERT_GT(kept, 0u);
@@ -436,13 +417,12 @@ TEST_F(FetchTest, InterruptKeepsPartialAndNextRunResumes) {
   m_stop.store(false);
   m_progress.on_advance = nullptr;
   m_log_start = log_lines().size();
-  const auto resumed = builder::fetch_all(
-      {request("blob", mirror_url() + "/" + k_blob, k_blob)}, m_options, m_progress);
+  const auto resumed =
+      builder::fetch_all({request("blob", mirror_url() + "/" + k_blob, k_blob)}, m_options, m_progress);
   ASSERT_OK(resumed);
   EXPECT_EQ(resumed->front().sha256_hex, f.sha256);
-  EXPECT_EQ(new_log_lines(1),
-            std::vector<std::string>{"GET /" + k_blob + " 206 " + std::to_string(f.size - kept) +
-                                     " \"bytes=" + std::to_string(kept) + "-\""});
+  EXPECT_EQ(new_log_lines(1), std::vector<std::string>{"GET /" + k_blob + " 206 " + std::to_string(f.size - kept) +
+                                                       " \"bytes=" + std::to_string(kept) + "-\""});
 }
 
 TEST_F(FetchTest, ConnectionResetResumesFromTheBytesReceived) {
@@ -457,9 +437,7 @@ TEST_F(FetchTest, ConnectionResetResumesFromTheBytesReceived) {
   ASSERT_EQ(lines.size(), 2u);
   uint64_t sent = 0;
   uint64_t from = 0;
-  ASSERT_EQ(std::sscanf(lines[1].c_str(), "GET /test/blob.bin 206 %lu \"bytes=%lu-\"", &sent, &from),
-            2)
-      << lines[1];
+  ASSERT_EQ(std::sscanf(lines[1].c_str(), "GET /test/blob.bin 206 %lu \"bytes=%lu-\"", &sent, &from), 2) << lines[1];
   EXPECT_GT(from, 0u);
   EXPECT_LE(from, 700000u);
   EXPECT_EQ(sent, f.size - from);
@@ -469,27 +447,29 @@ TEST_F(FetchTest, SeveralFailuresAreListedInRequestOrder) {
   const std::string missing_url = mirror_url() + "/test/missing.bin";
   const std::string small_url = mirror_url() + "/" + k_small;
   const std::string wrong = bundlespec::sha256_hex("not the mirror's file");
-  const auto results = builder::fetch_all(
-      {make_request("missing", missing_url, Checksum{DigestAlgorithm::sha256, std::string(64, 'b')}),
-       request("blob", mirror_url() + "/" + k_blob, k_blob),
-       make_request("small", small_url, Checksum{DigestAlgorithm::sha256, wrong})},
-      m_options, m_progress);
+  const auto results =
+      builder::fetch_all({make_request("missing", missing_url, Checksum{DigestAlgorithm::sha256, std::string(64, 'b')}),
+                          request("blob", mirror_url() + "/" + k_blob, k_blob),
+                          make_request("small", small_url, Checksum{DigestAlgorithm::sha256, wrong})},
+                         m_options, m_progress);
   ASSERT_FALSE(results.ok());
   EXPECT_EQ(results.error().code(), ErrorCode::failure);
   EXPECT_EQ(results.error().message(),
             "2 of 3 downloads failed:\n"
-            "  artifact 'missing': GET " + missing_url + ": HTTP 404 Not Found\n"
-            "  artifact 'small': checksum mismatch for " + small_url + ": expected sha256:" + wrong +
-            ", got sha256:" + s_files.at(k_small).sha256 + "; the downloaded bytes were deleted");
+            "  artifact 'missing': GET " +
+                missing_url +
+                ": HTTP 404 Not Found\n"
+                "  artifact 'small': checksum mismatch for " +
+                small_url + ": expected sha256:" + wrong + ", got sha256:" + s_files.at(k_small).sha256 +
+                "; the downloaded bytes were deleted");
   // The good artifact still reached the cache for the next run.
-  EXPECT_EQ(files_in("sha256"), (std::vector<std::string>{s_files.at(k_blob).sha256,
-                                                          s_files.at(k_blob).sha256 + ".meta"}));
+  EXPECT_EQ(files_in("sha256"),
+            (std::vector<std::string>{s_files.at(k_blob).sha256, s_files.at(k_blob).sha256 + ".meta"}));
 }
 
 TEST_F(FetchTest, RejectsDuplicateNames) {
   const auto results = builder::fetch_all(
-      {request("a", mirror_url() + "/" + k_small, k_small),
-       request("a", mirror_url() + "/" + k_blob, k_blob)},
+      {request("a", mirror_url() + "/" + k_small, k_small), request("a", mirror_url() + "/" + k_blob, k_blob)},
       m_options, m_progress);
   ASSERT_FALSE(results.ok());
   EXPECT_EQ(results.error().code(), ErrorCode::usage);
@@ -506,8 +486,7 @@ TEST(MirrorRule, ParsesFromEqualsTo) {
   for (const char* bad : {"no-equals", "=http://x/", "https://x/="}) {
     auto parsed = builder::parse_mirror_rule(bad);
     ASSERT_FALSE(parsed.ok()) << bad;
-    EXPECT_EQ(parsed.error().message(),
-              "--mirror '" + std::string(bad) + "' must look like FROM=TO (URL prefixes)");
+    EXPECT_EQ(parsed.error().message(), "--mirror '" + std::string(bad) + "' must look like FROM=TO (URL prefixes)");
   }
 }
 

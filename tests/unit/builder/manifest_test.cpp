@@ -16,30 +16,34 @@ const std::string k_c64(64, 'c');
 
 // A small valid manifest; line numbers matter to the tests below.
 const std::string k_base =
-    "bundle: test\n"                                            // 1
-    "kubernetes_version: v1.20.11\n"                            // 2
-    "epoch: 1631664000\n"                                       // 3
-    "artifacts:\n"                                              // 4
-    "  - name: etcd\n"                                          // 5
-    "    version: v3.4.9\n"                                     // 6
-    "    kind: tarball\n"                                       // 7
-    "    url: https://example.invalid/etcd.tar.gz\n"            // 8
-    "    checksum: sha256:" + k_a64 + "\n"                      // 9
-    "    source: test data\n"                                   // 10
-    "    members:\n"                                            // 11
+    "bundle: test\n"                                  // 1
+    "kubernetes_version: v1.20.11\n"                  // 2
+    "epoch: 1631664000\n"                             // 3
+    "artifacts:\n"                                    // 4
+    "  - name: etcd\n"                                // 5
+    "    version: v3.4.9\n"                           // 6
+    "    kind: tarball\n"                             // 7
+    "    url: https://example.invalid/etcd.tar.gz\n"  // 8
+    "    checksum: sha256:" +
+    k_a64 +
+    "\n"                                                            // 9
+    "    source: test data\n"                                       // 10
+    "    members:\n"                                                // 11
     "      - {from: ./etcd/etcd, to: etcd/bin/etcd, mode: 0755}\n"  // 12
-    "  - name: cfssl\n"                                         // 13
-    "    version: R1.2\n"                                       // 14
-    "    kind: file\n"                                          // 15
-    "    url: https://example.invalid/cfssl\n"                  // 16
-    "    checksum: NOT-FOUND\n"                                 // 17
-    "    source: nowhere\n"                                     // 18
-    "    to: cfssl/bin/cfssl\n"                                 // 19
-    "    mode: 0750\n"                                          // 20
-    "images:\n"                                                 // 21
-    "  - name: pause\n"                                         // 22
-    "    ref: registry.k8s.io/pause:3.2@sha256:" + k_b64 + "\n"  // 23
-    "    source: test data\n";                                  // 24
+    "  - name: cfssl\n"                                             // 13
+    "    version: R1.2\n"                                           // 14
+    "    kind: file\n"                                              // 15
+    "    url: https://example.invalid/cfssl\n"                      // 16
+    "    checksum: NOT-FOUND\n"                                     // 17
+    "    source: nowhere\n"                                         // 18
+    "    to: cfssl/bin/cfssl\n"                                     // 19
+    "    mode: 0750\n"                                              // 20
+    "images:\n"                                                     // 21
+    "  - name: pause\n"                                             // 22
+    "    ref: registry.k8s.io/pause:3.2@sha256:" +
+    k_b64 +
+    "\n"                        // 23
+    "    source: test data\n";  // 24
 
 // k_base with the first occurrence of `from` replaced by `to`.
 std::string with(const std::string& from, const std::string& to) {
@@ -109,9 +113,11 @@ TEST(Manifest, RealV1_20_11) {
   EXPECT_OK(require_checksums(*manifest, {}));
   const std::string file = source_path("manifests/k8s-v1.20.11.yaml");
   EXPECT_EQ(require_image_digests(*manifest, {}).error().message(),
-            "manifest " + file + " cannot be built (1 problem):\n"
-            "image flannel quay.io/coreos/flannel:v0.14.0: no digest is pinned (NOT FOUND in " +
-                file + ":108:13); look up the digest of quay.io/coreos/flannel:v0.14.0 on a "
+            "manifest " + file +
+                " cannot be built (1 problem):\n"
+                "image flannel quay.io/coreos/flannel:v0.14.0: no digest is pinned (NOT FOUND in " +
+                file +
+                ":108:13); look up the digest of quay.io/coreos/flannel:v0.14.0 on a "
                 "connected machine and pass --checksum flannel=sha256:<hex>");
 }
 
@@ -123,8 +129,10 @@ TEST(Manifest, RealV1_30_14) {
   EXPECT_EQ(manifest->artifacts.size(), 11u);
   EXPECT_EQ(manifest->images.size(), 4u);
   EXPECT_EQ(require_checksums(*manifest, {}).error().message(),
-            "manifest " + file + " cannot be built (1 problem):\n"
-            "artifact cfssl-certinfo v1.6.5: no checksum is pinned (NOT FOUND in " + file +
+            "manifest " + file +
+                " cannot be built (1 problem):\n"
+                "artifact cfssl-certinfo v1.6.5: no checksum is pinned (NOT FOUND in " +
+                file +
                 ":133:15); fetch upstream's own checksum file on a connected machine and pass "
                 "--checksum cfssl-certinfo=sha256:<hex>");
   auto overrides = parse_checksum_overrides({"cfssl-certinfo=sha256:" + k_c64});
@@ -138,8 +146,7 @@ TEST(Manifest, NotFoundRefusedThenAcceptedWithOverride) {
   const std::string gap =
       "artifact cfssl R1.2: no checksum is pinned (NOT FOUND in m.yaml:17:15); fetch upstream's "
       "own checksum file on a connected machine and pass --checksum cfssl=sha256:<hex>";
-  EXPECT_EQ(require_checksums(*manifest, {}).error().message(),
-            "manifest m.yaml cannot be built (1 problem):\n" + gap);
+  EXPECT_EQ(require_checksums(*manifest, {}).error().message(), "manifest m.yaml cannot be built (1 problem):\n" + gap);
   EXPECT_EQ(apply_checksum_overrides(*manifest, {}).error().message(),
             "manifest m.yaml cannot be built (1 problem):\n" + gap);
   EXPECT_OK(require_image_digests(*manifest, {}));
@@ -156,10 +163,9 @@ TEST(Manifest, NotFoundRefusedThenAcceptedWithOverride) {
 }
 
 TEST(Manifest, ImageNotFoundAndOverride) {
-  auto manifest = parse_manifest(
-      with("    ref: registry.k8s.io/pause:3.2@sha256:" + k_b64,
-           "    ref: registry.k8s.io/pause:3.2\n    digest: NOT-FOUND"),
-      "m.yaml");
+  auto manifest = parse_manifest(with("    ref: registry.k8s.io/pause:3.2@sha256:" + k_b64,
+                                      "    ref: registry.k8s.io/pause:3.2\n    digest: NOT-FOUND"),
+                                 "m.yaml");
   ASSERT_OK(manifest);
   EXPECT_EQ(require_image_digests(*manifest, {}).error().message(),
             "manifest m.yaml cannot be built (1 problem):\n"
@@ -183,12 +189,12 @@ TEST(Manifest, BadOverrides) {
   auto manifest = parse_manifest(k_base, "m.yaml");
   ASSERT_OK(manifest);
   auto overrides = parse_checksum_overrides(
-      {"cfssl=sha256:" + k_c64, "etcd=sha256:" + k_c64, "etcd2=sha256:" + k_c64,
-       "pause=sha256:" + k_b64});
+      {"cfssl=sha256:" + k_c64, "etcd=sha256:" + k_c64, "etcd2=sha256:" + k_c64, "pause=sha256:" + k_b64});
   ASSERT_OK(overrides);
   EXPECT_EQ(require_pins(*manifest, *overrides).error().message(),
             "manifest m.yaml cannot be built (2 problems):\n"
-            "--checksum etcd: artifact etcd v3.4.9 already pins sha256:" + k_a64 +
+            "--checksum etcd: artifact etcd v3.4.9 already pins sha256:" +
+                k_a64 +
                 " at m.yaml:9:15; change the manifest instead\n"
                 "--checksum etcd2: no artifact or image is named 'etcd2' in m.yaml");
 }
@@ -201,17 +207,18 @@ TEST(Manifest, ParseChecksumOverrides) {
   EXPECT_OK(parse_checksum_overrides({}));
 
   auto bad = parse_checksum_overrides(
-      {"noequals", "=sha256:" + k_a64, "x=sha256:abc", "y=NOT-FOUND", "a=sha256:" + k_a64,
-       "a=sha256:" + k_b64});
+      {"noequals", "=sha256:" + k_a64, "x=sha256:abc", "y=NOT-FOUND", "a=sha256:" + k_a64, "a=sha256:" + k_b64});
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().code(), bundlespec::ErrorCode::usage);
   EXPECT_EQ(bad.error().message(),
             "--checksum 'noequals': expected NAME=sha256:<hex> or NAME=sha512:<hex>\n"
-            "--checksum '=sha256:" + k_a64 + "': expected NAME=sha256:<hex> or NAME=sha512:<hex>\n"
-            "--checksum x: sha256 checksum must have 64 hex digits, got 3\n"
-            "--checksum y: checksum 'NOT-FOUND' has no algorithm prefix (expected sha256:<hex> "
-            "or sha512:<hex>)\n"
-            "--checksum a is given twice");
+            "--checksum '=sha256:" +
+                k_a64 +
+                "': expected NAME=sha256:<hex> or NAME=sha512:<hex>\n"
+                "--checksum x: sha256 checksum must have 64 hex digits, got 3\n"
+                "--checksum y: checksum 'NOT-FOUND' has no algorithm prefix (expected sha256:<hex> "
+                "or sha512:<hex>)\n"
+                "--checksum a is given twice");
 }
 
 TEST(Manifest, LoadMissingFile) {
@@ -221,17 +228,14 @@ TEST(Manifest, LoadMissingFile) {
 }
 
 TEST(ManifestValidation, YamlSyntaxError) {
-  EXPECT_EQ(problems("bundle: [a\nepoch: 1\n"),
-            one_problem("2:6: YAML error: end of sequence flow not found"));
+  EXPECT_EQ(problems("bundle: [a\nepoch: 1\n"), one_problem("2:6: YAML error: end of sequence flow not found"));
 }
 
 TEST(ManifestValidation, NotAMapping) {
-  EXPECT_EQ(problems("- a\n- b\n"),
-            one_problem("1:1: a manifest must be a YAML mapping (bundle, kubernetes_version, "
-                        "epoch, artifacts, ...)"));
-  EXPECT_EQ(problems(""),
-            one_problem("1:1: a manifest must be a YAML mapping (bundle, kubernetes_version, "
-                        "epoch, artifacts, ...)"));
+  EXPECT_EQ(problems("- a\n- b\n"), one_problem("1:1: a manifest must be a YAML mapping (bundle, kubernetes_version, "
+                                                "epoch, artifacts, ...)"));
+  EXPECT_EQ(problems(""), one_problem("1:1: a manifest must be a YAML mapping (bundle, kubernetes_version, "
+                                      "epoch, artifacts, ...)"));
 }
 
 TEST(ManifestValidation, UnknownAndDuplicateKeys) {
@@ -249,8 +253,7 @@ TEST(ManifestValidation, UnknownAndDuplicateKeys) {
 }
 
 TEST(ManifestValidation, MissingFields) {
-  EXPECT_EQ(problems(with("bundle: test\n", "")),
-            one_problem("1:1: missing required key 'bundle'"));
+  EXPECT_EQ(problems(with("bundle: test\n", "")), one_problem("1:1: missing required key 'bundle'"));
   EXPECT_EQ(problems(with("    url: https://example.invalid/etcd.tar.gz\n", "")),
             one_problem("5:5: artifact etcd: missing required key 'url'"));
   EXPECT_EQ(problems(with("    source: nowhere\n", "")),
@@ -264,14 +267,12 @@ TEST(ManifestValidation, MissingFields) {
 TEST(ManifestValidation, HeaderValues) {
   EXPECT_EQ(problems(with("bundle: test", "bundle: my bundle")),
             one_problem("1:9: bundle 'my bundle' must match [A-Za-z0-9][A-Za-z0-9._-]*"));
-  EXPECT_EQ(problems(with("v1.20.11", "1.20")),
-            one_problem("2:21: kubernetes_version '1.20' must look like v1.20.11"));
+  EXPECT_EQ(problems(with("v1.20.11", "1.20")), one_problem("2:21: kubernetes_version '1.20' must look like v1.20.11"));
   EXPECT_EQ(problems(with("epoch: 1631664000", "epoch: -5")),
             one_problem("3:8: epoch must be a whole number of seconds since 1970-01-01 UTC, got '-5'"));
   EXPECT_EQ(problems(with("epoch: 1631664000", "epoch: 9999999999999")),
             one_problem("3:8: epoch 9999999999999 is out of range (0..253402300799)"));
-  EXPECT_EQ(problems(with("epoch: 1631664000", "epoch: [1]")),
-            one_problem("3:8: epoch must be a string"));
+  EXPECT_EQ(problems(with("epoch: 1631664000", "epoch: [1]")), one_problem("3:8: epoch must be a string"));
   EXPECT_EQ(problems(with("epoch: 1631664000\n", "epoch: 1\nplatforms: [linux/amd64, linux/x86, linux/amd64]\n")),
             "manifest m.yaml is invalid (2 problems):\n"
             "m.yaml:4:26: platform 'linux/x86' is not supported (supported: linux/amd64, "
@@ -296,28 +297,26 @@ TEST(ManifestValidation, Checksums) {
 TEST(ManifestValidation, KindsAndPlacements) {
   EXPECT_EQ(problems(with("kind: tarball", "kind: zip")),
             one_problem("7:11: artifact etcd: kind must be 'file' or 'tarball', got 'zip'"));
-  EXPECT_EQ(problems(with("    kind: tarball\n", "")),
-            one_problem("5:5: artifact etcd: missing required key 'kind'"));
+  EXPECT_EQ(problems(with("    kind: tarball\n", "")), one_problem("5:5: artifact etcd: missing required key 'kind'"));
   EXPECT_EQ(problems(with("    mode: 0750\n", "    mode: 0750\n    members: []\n")),
             one_problem("21:14: artifact cfssl: 'members' is only for kind tarball"));
   EXPECT_EQ(problems(with("    members:\n", "    to: x\n    members:\n")),
             one_problem("11:9: artifact etcd: 'to' is only for kind file; each tarball member "
                         "has its own"));
-  EXPECT_EQ(problems(with("    members:\n      - {from: ./etcd/etcd, to: etcd/bin/etcd, mode: 0755}",
-                          "    members: []")),
-            one_problem("11:14: artifact etcd: members must list at least one member to keep"));
+  EXPECT_EQ(
+      problems(with("    members:\n      - {from: ./etcd/etcd, to: etcd/bin/etcd, mode: 0755}", "    members: []")),
+      one_problem("11:14: artifact etcd: members must list at least one member to keep"));
   EXPECT_EQ(problems(with("{from: ./etcd/etcd, to: etcd/bin/etcd, mode: 0755}", "etcd/etcd")),
             one_problem("12:9: artifact etcd: member #1: must be a mapping with from, to and mode"));
   EXPECT_EQ(problems(with(", mode: 0755}", "}")),
             one_problem("12:9: artifact etcd: member #1: missing required key 'mode'"));
-  EXPECT_EQ(problems(with("    members:\n      - {from: ./etcd/etcd, to: etcd/bin/etcd, mode: 0755}",
-                          "    members: etcd")),
-            one_problem("11:14: artifact etcd: members must be a list"));
+  EXPECT_EQ(
+      problems(with("    members:\n      - {from: ./etcd/etcd, to: etcd/bin/etcd, mode: 0755}", "    members: etcd")),
+      one_problem("11:14: artifact etcd: members must be a list"));
 }
 
 TEST(ManifestValidation, Platforms) {
-  EXPECT_EQ(problems(with("epoch: 1631664000\n",
-                          "epoch: 1631664000\nplatforms: [linux/amd64, linux/arm64]\n")),
+  EXPECT_EQ(problems(with("epoch: 1631664000\n", "epoch: 1631664000\nplatforms: [linux/amd64, linux/arm64]\n")),
             "manifest m.yaml is invalid (2 problems):\n"
             "m.yaml:6:5: artifact etcd: platform is required when the manifest lists several "
             "platforms\n"
@@ -327,8 +326,7 @@ TEST(ManifestValidation, Platforms) {
             one_problem("7:15: artifact etcd: platform linux/arm64 is not one of the manifest's "
                         "platforms"));
   // With two platforms the same destination may appear once per platform.
-  std::string two = with("epoch: 1631664000\n",
-                         "epoch: 1631664000\nplatforms: [linux/amd64, linux/arm64]\n");
+  std::string two = with("epoch: 1631664000\n", "epoch: 1631664000\nplatforms: [linux/amd64, linux/arm64]\n");
   two.replace(two.find("    version: v3.4.9\n"), 20, "    version: v3.4.9\n    platform: linux/amd64\n");
   two.replace(two.find("    version: R1.2\n"), 18, "    version: R1.2\n    platform: linux/arm64\n");
   two.replace(two.find("to: cfssl/bin/cfssl"), 19, "to: etcd/bin/etcd");
@@ -440,8 +438,8 @@ TEST(ManifestCli, CheckParsesAndRuns) {
   Commands commands;
   setup_manifest_commands(app, global, commands);
   ASSERT_EQ(commands.size(), 1u);
-  app.parse(std::vector<std::string>{"pause=x", "--checksum", "etcd=y", "--checksum", dir / "m.yaml",
-                                     "check", "manifest"});
+  app.parse(
+      std::vector<std::string>{"pause=x", "--checksum", "etcd=y", "--checksum", dir / "m.yaml", "check", "manifest"});
   ASSERT_TRUE(commands[0].app->parsed());
   EXPECT_EQ(commands[0].run().error().message(),
             "--checksum etcd: checksum 'y' has no algorithm prefix (expected sha256:<hex> or "

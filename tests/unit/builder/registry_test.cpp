@@ -76,8 +76,7 @@ TEST(Creds, Flag) {
   EXPECT_EQ(creds->first, "127.0.0.1:5000");
   EXPECT_EQ(creds->second.username, "user");
   EXPECT_EQ(creds->second.password, "pa:ss");
-  EXPECT_EQ(builder::parse_creds_flag("host=user").error().message(),
-            "--creds must look like REGISTRY=USER:PASSWORD");
+  EXPECT_EQ(builder::parse_creds_flag("host=user").error().message(), "--creds must look like REGISTRY=USER:PASSWORD");
 }
 
 TEST(Creds, DockerConfig) {

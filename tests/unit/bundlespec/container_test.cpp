@@ -44,13 +44,13 @@ TEST(Trailer, ExactLayout) {
   t.index_size = 0x22;
   const std::string bytes = encode_trailer(t);
   ASSERT_EQ(bytes.size(), k_trailer_size);
-  const std::string want = std::string("\x08\x07\x06\x05\x04\x03\x02\x01", 8) +   // payload_offset, LE
-                           std::string("\x11\0\0\0\0\0\0\0", 8) +                  // payload_size
-                           std::string("\x22\0\0\0\0\0\0\0", 8) +                  // index_size
-                           std::string("\x60\0\0\0\0\0\0\0", 8) +                  // signature_size 96
-                           std::string(16, '\0') +                                 // reserved
-                           std::string("\x01\0\0\0", 4) +                          // format_version
-                           std::string("\x40\0\0\0", 4) +                          // trailer_size 64
+  const std::string want = std::string("\x08\x07\x06\x05\x04\x03\x02\x01", 8) +  // payload_offset, LE
+                           std::string("\x11\0\0\0\0\0\0\0", 8) +                // payload_size
+                           std::string("\x22\0\0\0\0\0\0\0", 8) +                // index_size
+                           std::string("\x60\0\0\0\0\0\0\0", 8) +                // signature_size 96
+                           std::string(16, '\0') +                               // reserved
+                           std::string("\x01\0\0\0", 4) +                        // format_version
+                           std::string("\x40\0\0\0", 4) +                        // trailer_size 64
                            "KFBUNDLE";
   EXPECT_EQ(bytes, want);
 }

@@ -80,9 +80,7 @@ class Corruption : public ::testing::Test {
   }
   void TearDown() override { ::close(m_fd); }
 
-  void poke(uint64_t offset, char value) {
-    ASSERT_EQ(::pwrite(m_fd, &value, 1, static_cast<off_t>(offset)), 1);
-  }
+  void poke(uint64_t offset, char value) { ASSERT_EQ(::pwrite(m_fd, &value, 1, static_cast<off_t>(offset)), 1); }
 
   // Checks the working file as it is now; returns the message of the first failure, which
   // must be a verification failure. Extraction must fail too and leave nothing behind.
@@ -245,7 +243,8 @@ TEST_F(Corruption, ExactMessages) {
 TEST_F(Corruption, TruncationAnywhere) {
   const auto start = std::chrono::steady_clock::now();
   std::set<uint64_t> lengths = {0, 1, 63, 64, 65, s_parts.size - 1, s_parts.size - 64, s_parts.size - 65};
-  for (const uint64_t boundary : {s_parts.installer_end, s_parts.payload_end, s_parts.index_end, s_parts.signature_end}) {
+  for (const uint64_t boundary :
+       {s_parts.installer_end, s_parts.payload_end, s_parts.index_end, s_parts.signature_end}) {
     lengths.insert(boundary - 1);
     lengths.insert(boundary);
     lengths.insert(boundary + 1);

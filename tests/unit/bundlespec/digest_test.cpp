@@ -27,8 +27,7 @@ TEST(Digest, ParseChecksum) {
   EXPECT_EQ(ok->to_string(), "sha256:" + sha256_hex("abc"));
   EXPECT_EQ(parse_checksum("md5:abc").error().message(),
             "checksum algorithm 'md5' is not supported (expected sha256 or sha512)");
-  EXPECT_EQ(parse_checksum("sha256:abc").error().message(),
-            "sha256 checksum must have 64 hex digits, got 3");
+  EXPECT_EQ(parse_checksum("sha256:abc").error().message(), "sha256 checksum must have 64 hex digits, got 3");
   EXPECT_EQ(parse_checksum("deadbeef").error().message(),
             "checksum 'deadbeef' has no algorithm prefix (expected sha256:<hex> or sha512:<hex>)");
   EXPECT_EQ(parse_checksum("sha512:" + std::string(127, 'a') + "g").error().message(),

@@ -33,7 +33,9 @@ WriterOptions fast_options() {
 }
 
 const std::string k_long_name = "long/" + std::string(150, 'n') + ".txt";  // path > 100 bytes (ustar limit)
-const std::string k_utf8_folder = "donn\xc3\xa9" "es";
+const std::string k_utf8_folder =
+    "donn\xc3\xa9"
+    "es";
 const std::string k_utf8_file = k_utf8_folder + "/\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e.txt";
 
 // A tree with every kind of entry the format allows.
@@ -147,7 +149,8 @@ TEST_F(Extract, RefusesAnExistingTarget) {
   EXPECT_EQ(full.error().message(), (m_dir / "full") + " exists and is not empty");
   EXPECT_EQ(kftest::read_file(m_dir / "full/keep"), "keep");
   kftest::write_file(m_dir / "file", "file");
-  EXPECT_EQ(extract_bundle(*bundle, m_dir / "file", {}).error().message(), (m_dir / "file") + " exists and is not a folder");
+  EXPECT_EQ(extract_bundle(*bundle, m_dir / "file", {}).error().message(),
+            (m_dir / "file") + " exists and is not a folder");
   EXPECT_EQ(extract_bundle(*bundle, m_dir / "no/such/parent/out", {}).error().message(),
             "statvfs " + (m_dir / "no/such/parent") + ": No such file or directory");
   EXPECT_TRUE(testing::staging_leftovers(m_dir.path()).empty());
@@ -215,14 +218,16 @@ TEST_F(Hostile, DotDot) {
 }
 
 TEST_F(Hostile, SymlinkEscape) {
-  expect_refused({special("l", EntryType::symlink, "../../../etc")}, "entry l: symlink target '../../../etc' leaves the bundle");
+  expect_refused({special("l", EntryType::symlink, "../../../etc")},
+                 "entry l: symlink target '../../../etc' leaves the bundle");
   expect_refused({special("l", EntryType::symlink, "/etc")}, "entry l: symlink target '/etc' is absolute");
   // Each link alone stays inside; together, b would climb out through a/l.
   expect_refused({special("a", EntryType::directory), special("a/l", EntryType::symlink, ".."),
                   special("b", EntryType::symlink, "a/l/..")},
                  "entry b: symlink target 'a/l/..' passes through a/l, which is not a folder");
   // A file written through a symlinked folder.
-  expect_refused({special("l", EntryType::symlink, "."), file_entry("l/f", "x")}, "entry l/f: parent l is not a folder");
+  expect_refused({special("l", EntryType::symlink, "."), file_entry("l/f", "x")},
+                 "entry l/f: parent l is not a folder");
 }
 
 TEST_F(Hostile, DeviceNodesFifosHardlinks) {
@@ -236,7 +241,8 @@ TEST_F(Hostile, DeviceNodesFifosHardlinks) {
 }
 
 TEST_F(Hostile, UnsortedOrDuplicated) {
-  expect_refused({file_entry("b", "b"), file_entry("a", "a")}, "entry a: out of order (entries must be sorted bytewise)");
+  expect_refused({file_entry("b", "b"), file_entry("a", "a")},
+                 "entry a: out of order (entries must be sorted bytewise)");
   expect_refused({file_entry("a", "1"), file_entry("a", "2")}, "entry a: listed twice");
   expect_refused({file_entry("d/f", "x")}, "entry d/f: parent folder d is not listed before it");
 }

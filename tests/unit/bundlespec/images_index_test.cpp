@@ -10,7 +10,9 @@ namespace {
 
 using namespace bundlespec;
 
-std::string digest_of(const std::string& text) { return "sha256:" + sha256_hex(text); }
+std::string digest_of(const std::string& text) {
+  return "sha256:" + sha256_hex(text);
+}
 
 ImagesIndex sample() {
   ImagePlatform amd64{"linux/amd64",
@@ -20,8 +22,11 @@ ImagesIndex sample() {
   ImagePlatform arm64 = amd64;
   arm64.platform = "linux/arm64";
   arm64.manifest.digest = digest_of("m2");
-  ImageRecord image{"busybox", "127.0.0.1:5000/test/busybox:multi", "127.0.0.1:5000/test/busybox:multi",
-                    {std::string(k_media_oci_index), digest_of("i"), 300}, {amd64, arm64}};
+  ImageRecord image{"busybox",
+                    "127.0.0.1:5000/test/busybox:multi",
+                    "127.0.0.1:5000/test/busybox:multi",
+                    {std::string(k_media_oci_index), digest_of("i"), 300},
+                    {amd64, arm64}};
   return ImagesIndex{k_images_index_version, {image}};
 }
 

@@ -99,11 +99,15 @@ TEST(Index, ExactEncoding) {
   EXPECT_EQ(encode_index(index),
             "{\"compression\":{\"algorithm\":\"zstd\",\"level\":19,\"window_log\":27},\"created\":7,"
             "\"entries\":[{\"mode\":493,\"path\":\"d\",\"type\":\"directory\"},"
-            "{\"mode\":493,\"path\":\"d/f\",\"sha256\":\"" + std::string(64, 'b') + "\",\"size\":2,\"type\":\"file\"},"
-            "{\"mode\":511,\"path\":\"d/l\",\"target\":\"f\",\"type\":\"symlink\"}],"
-            "\"format_version\":1,\"name\":\"n\","
-            "\"payload\":{\"offset\":0,\"sha256\":\"" + std::string(64, 'a') + "\",\"size\":1},"
-            "\"platform\":\"linux/amd64\",\"signer\":\"S\"}");
+            "{\"mode\":493,\"path\":\"d/f\",\"sha256\":\"" +
+                std::string(64, 'b') +
+                "\",\"size\":2,\"type\":\"file\"},"
+                "{\"mode\":511,\"path\":\"d/l\",\"target\":\"f\",\"type\":\"symlink\"}],"
+                "\"format_version\":1,\"name\":\"n\","
+                "\"payload\":{\"offset\":0,\"sha256\":\"" +
+                std::string(64, 'a') +
+                "\",\"size\":1},"
+                "\"platform\":\"linux/amd64\",\"signer\":\"S\"}");
 }
 
 TEST(Index, RefusesNonCanonicalBytes) {
@@ -131,9 +135,8 @@ TEST(Index, RefusesMalformedIndexes) {
   const std::string bytes = encode_index(sample_index());
   EXPECT_EQ(decode_error("[]"), "index: not a JSON object");
   EXPECT_EQ(decode_error("{"), "index: json: offset 1: expected a string key");
-  EXPECT_EQ(decode_error(bytes.substr(0, bytes.size() - 1)), "index: json: offset " +
-                                                                 std::to_string(bytes.size() - 1) +
-                                                                 ": expected ',' or '}'");
+  EXPECT_EQ(decode_error(bytes.substr(0, bytes.size() - 1)),
+            "index: json: offset " + std::to_string(bytes.size() - 1) + ": expected ',' or '}'");
   std::string unknown = bytes;
   unknown.insert(unknown.size() - 1, ",\"zzz\":1");
   EXPECT_EQ(decode_error(unknown), "index: unknown field \"zzz\"");
@@ -163,9 +166,9 @@ TEST(Index, RefusesMalformedIndexes) {
 
 TEST(Index, ValidEntries) {
   EXPECT_EQ(problem({}), "");
-  EXPECT_EQ(problem({dir("a"), link("a/l", ".."), link("a/m", "../a/./l"), dir("b"), link("b/up", "../a"),
-                     link("c", "a/l")}),
-            "");
+  EXPECT_EQ(
+      problem({dir("a"), link("a/l", ".."), link("a/m", "../a/./l"), dir("b"), link("b/up", "../a"), link("c", "a/l")}),
+      "");
   // '-' sorts before '/', so a sibling can sit between a folder and its children.
   EXPECT_EQ(problem({dir("a"), file("a-b"), file("a/b")}), "");
   EXPECT_EQ(problem({file(std::string(255, 'x'))}), "");
@@ -217,7 +220,8 @@ TEST(Index, RefusesSymlinkEscapes) {
   EXPECT_EQ(problem({dir("a"), link("a/l", ".."), link("b", "a/l/")}),
             "entry b: symlink target 'a/l/' passes through a/l, which is not a folder");
   // Through a file too.
-  EXPECT_EQ(problem({file("f"), link("l", "f/..")}), "entry l: symlink target 'f/..' passes through f, which is not a folder");
+  EXPECT_EQ(problem({file("f"), link("l", "f/..")}),
+            "entry l: symlink target 'f/..' passes through f, which is not a folder");
 }
 
 TEST(Index, RefusesOtherTypes) {

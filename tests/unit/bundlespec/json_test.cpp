@@ -19,7 +19,9 @@ std::string parse_error(std::string_view text, const JsonLimits& limits = {}) {
   return result.error().message();
 }
 
-std::string nested_arrays(size_t levels) { return std::string(levels, '[') + std::string(levels, ']'); }
+std::string nested_arrays(size_t levels) {
+  return std::string(levels, '[') + std::string(levels, ']');
+}
 
 TEST(Json, CanonicalEncodingSortsKeysAndDropsWhitespace) {
   Json::Object object;
@@ -74,14 +76,14 @@ TEST(Json, AcceptsValidUtf8AsIs) {
 
 TEST(Json, RefusesInvalidUtf8) {
   EXPECT_EQ(parse_error("\"\xff\""), "json: offset 1: invalid UTF-8");
-  EXPECT_EQ(parse_error("\"ab\x80\""), "json: offset 3: invalid UTF-8");         // lone continuation
-  EXPECT_EQ(parse_error("\"\xc0\x80\""), "json: offset 1: invalid UTF-8");       // overlong NUL
-  EXPECT_EQ(parse_error("\"\xe0\x80\xaf\""), "json: offset 1: invalid UTF-8");   // overlong '/'
-  EXPECT_EQ(parse_error("\"\xed\xa0\x80\""), "json: offset 1: invalid UTF-8");   // UTF-16 surrogate
+  EXPECT_EQ(parse_error("\"ab\x80\""), "json: offset 3: invalid UTF-8");            // lone continuation
+  EXPECT_EQ(parse_error("\"\xc0\x80\""), "json: offset 1: invalid UTF-8");          // overlong NUL
+  EXPECT_EQ(parse_error("\"\xe0\x80\xaf\""), "json: offset 1: invalid UTF-8");      // overlong '/'
+  EXPECT_EQ(parse_error("\"\xed\xa0\x80\""), "json: offset 1: invalid UTF-8");      // UTF-16 surrogate
   EXPECT_EQ(parse_error("\"\xf4\x90\x80\x80\""), "json: offset 1: invalid UTF-8");  // above U+10FFFF
-  EXPECT_EQ(parse_error("\"\xe2\x82\""), "json: offset 1: invalid UTF-8");       // cut short
-  EXPECT_EQ(parse_error("\"\xe2"), "json: offset 1: invalid UTF-8");             // cut at the end
-  EXPECT_EQ(parse_error("{\"\xc3\x28\":1}"), "json: offset 2: invalid UTF-8");   // in a key
+  EXPECT_EQ(parse_error("\"\xe2\x82\""), "json: offset 1: invalid UTF-8");          // cut short
+  EXPECT_EQ(parse_error("\"\xe2"), "json: offset 1: invalid UTF-8");                // cut at the end
+  EXPECT_EQ(parse_error("{\"\xc3\x28\":1}"), "json: offset 2: invalid UTF-8");      // in a key
 }
 
 TEST(Json, RefusesBadEscapesAndControlCharacters) {
@@ -137,7 +139,7 @@ TEST(Json, DepthLimit) {
 
   JsonLimits two;
   two.max_depth = 2;
-  EXPECT_OK(parse_json("[[1]]", two));             // scalars do not add a level
+  EXPECT_OK(parse_json("[[1]]", two));  // scalars do not add a level
   EXPECT_OK(parse_json(R"({"a":{"b":"c"}})", two));
   EXPECT_EQ(parse_error("[[[]]]", two), "json: offset 2: nesting deeper than 2");
   EXPECT_EQ(parse_error(R"({"a":[{}]})", two), "json: offset 6: nesting deeper than 2");

@@ -195,9 +195,8 @@ TEST(Progress, RecordingMergesAdvancesOfOneItem) {
   progress.finish_item("a", ItemOutcome::done);
   progress.message("note");
   EXPECT_EQ(progress.events(),
-            (std::vector<std::string>{"plan 2", "start a 30 0", "advance a 30", "start b ? 5",
-                                      "advance b 1", "advance a 1", "finish a done",
-                                      "message note"}));
+            (std::vector<std::string>{"plan 2", "start a 30 0", "advance a 30", "start b ? 5", "advance b 1",
+                                      "advance a 1", "finish a done", "message note"}));
   EXPECT_EQ(progress.advanced_bytes("a"), 31u);
   EXPECT_EQ(progress.advanced_bytes("b"), 1u);
   EXPECT_EQ(hooked, 32u);

@@ -89,8 +89,7 @@ TEST(Signing, FingerprintMatchesOpensslCli) {
   kftest::TempDir dir;
   const Key key = make_key();
   ASSERT_OK(write_key_pair(key, dir / "k"));
-  const std::string want =
-      first_word("openssl pkey -pubin -in " + (dir / "k.pub") + " -outform DER | sha256sum");
+  const std::string want = first_word("openssl pkey -pubin -in " + (dir / "k.pub") + " -outform DER | sha256sum");
   ASSERT_EQ(want.size(), 64u);
   EXPECT_EQ(fingerprint(key), "SHA256:" + want);
   // The DER SPKI of Ed25519 is a fixed 12-byte prefix plus the raw key.
@@ -117,8 +116,7 @@ TEST(Signing, SignAndVerify) {
   std::string flipped = *signature;
   flipped[10] = static_cast<char>(flipped[10] ^ 0x01);
   EXPECT_EQ(verify_signature(key, "message", flipped).error().message(), "signature does not match");
-  EXPECT_EQ(verify_signature(key, "message", signature->substr(0, 63)).error().message(),
-            "signature does not match");
+  EXPECT_EQ(verify_signature(key, "message", signature->substr(0, 63)).error().message(), "signature does not match");
   EXPECT_EQ(verify_signature(make_key(), "message", *signature).error().message(), "signature does not match");
 
   // Through the raw 32 bytes, as a bundle carries the key.
@@ -153,7 +151,8 @@ TEST(Signing, OpensslVerifiesOurSignature) {
 
 TEST(Signing, LoadRefusesOtherKeys) {
   kftest::TempDir dir;
-  ASSERT_EQ(kftest::run_command("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out " + (dir / "ec")), 0);
+  ASSERT_EQ(kftest::run_command("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out " + (dir / "ec")),
+            0);
   EXPECT_EQ(load_private_key(dir / "ec").error().message(), (dir / "ec") + ": not an Ed25519 key");
   ASSERT_EQ(kftest::run_command("openssl pkey -in " + (dir / "ec") + " -pubout -out " + (dir / "ec.pub")), 0);
   EXPECT_EQ(load_public_key(dir / "ec.pub").error().message(), (dir / "ec.pub") + ": not an Ed25519 key");
@@ -183,7 +182,7 @@ TEST(Signing, ParseFingerprint) {
   EXPECT_EQ(*lower_prefix, "SHA256:" + hex);
 
   for (const std::string& bad : {std::string("abc"), "SHA256:" + hex.substr(1), hex, "SHA256:" + hex + "0",
-                                "MD5:" + hex, "SHA256:" + hex.substr(1) + "g"}) {
+                                 "MD5:" + hex, "SHA256:" + hex.substr(1) + "g"}) {
     auto result = parse_fingerprint(bad);
     ASSERT_FALSE(result.ok()) << bad;
     EXPECT_EQ(result.error().code(), ErrorCode::usage);

@@ -102,7 +102,8 @@ TEST(Writer, ScanRefusesSpecialFiles) {
   ASSERT_FALSE(entries.ok());
   EXPECT_EQ(entries.error().message(), (dir / "pipe") + ": only files, folders and symlinks can be packed");
   EXPECT_EQ(scan_directory(dir / "pipe").error().message(), (dir / "pipe") + ": not a folder");
-  EXPECT_EQ(scan_directory(dir / "missing").error().message(), "stat " + (dir / "missing") + ": No such file or directory");
+  EXPECT_EQ(scan_directory(dir / "missing").error().message(),
+            "stat " + (dir / "missing") + ": No such file or directory");
 }
 
 // FORMAT.md 7: the bytes depend on content, not on mtimes, owners, creation order or threads.

@@ -99,21 +99,22 @@ TEST(Apply, FirstInstallWritesEveryFileWithItsModeAndRunsTheCommands) {
   EXPECT_EQ(rig.fs.nodes.count(k_journal_path), 1u);
   EXPECT_EQ(rig.fs.nodes[k_journal_path].mode, 0600u);
   EXPECT_EQ(rig.extractions, 1);
-  EXPECT_THAT(rig.runner.calls,
-              ElementsAre("modprobe -a br_netfilter overlay", "sysctl --system", "systemctl daemon-reload",
-                          "systemctl enable etcd.service", "systemctl restart --no-block etcd.service",
-                          "/opt/etcd/bin/etcdctl --cacert=/opt/etcd/ssl/ca.pem --cert=/opt/etcd/ssl/server.pem "
-                          "--key=/opt/etcd/ssl/server-key.pem --endpoints=https://192.168.80.21:2379 endpoint health",
-                          "systemctl enable kube-apiserver.service", "systemctl restart kube-apiserver.service",
-                          "/opt/kubernetes/bin/kubectl --kubeconfig=/root/.kube/config get --raw=/readyz",
-                          "systemctl enable kube-controller-manager.service",
-                          "systemctl restart kube-controller-manager.service", "systemctl enable kube-scheduler.service",
-                          "systemctl restart kube-scheduler.service",
-                          "/opt/kubernetes/bin/kubectl --kubeconfig=/root/.kube/config apply -f /opt/kubernetes/addons/rbac.yaml",
-                          "/opt/kubernetes/bin/kubectl --kubeconfig=/root/.kube/config apply -f "
-                          "/opt/kubernetes/addons/kube-flannel.yml",
-                          "/opt/kubernetes/bin/kubectl --kubeconfig=/root/.kube/config apply -f "
-                          "/opt/kubernetes/addons/coredns.yaml"));
+  EXPECT_THAT(
+      rig.runner.calls,
+      ElementsAre(
+          "modprobe -a br_netfilter overlay", "sysctl --system", "systemctl daemon-reload",
+          "systemctl enable etcd.service", "systemctl restart --no-block etcd.service",
+          "/opt/etcd/bin/etcdctl --cacert=/opt/etcd/ssl/ca.pem --cert=/opt/etcd/ssl/server.pem "
+          "--key=/opt/etcd/ssl/server-key.pem --endpoints=https://192.168.80.21:2379 endpoint health",
+          "systemctl enable kube-apiserver.service", "systemctl restart kube-apiserver.service",
+          "/opt/kubernetes/bin/kubectl --kubeconfig=/root/.kube/config get --raw=/readyz",
+          "systemctl enable kube-controller-manager.service", "systemctl restart kube-controller-manager.service",
+          "systemctl enable kube-scheduler.service", "systemctl restart kube-scheduler.service",
+          "/opt/kubernetes/bin/kubectl --kubeconfig=/root/.kube/config apply -f /opt/kubernetes/addons/rbac.yaml",
+          "/opt/kubernetes/bin/kubectl --kubeconfig=/root/.kube/config apply -f "
+          "/opt/kubernetes/addons/kube-flannel.yml",
+          "/opt/kubernetes/bin/kubectl --kubeconfig=/root/.kube/config apply -f "
+          "/opt/kubernetes/addons/coredns.yaml"));
 }
 
 TEST(Apply, NodeLoadsImagesFromTheExtractedBundle) {
@@ -253,8 +254,9 @@ TEST(Apply, RefusesAPlanWithoutContents) {
   Rig rig(*plan);
   auto report = rig.apply(*plan);
   ASSERT_FALSE(report.ok());
-  EXPECT_EQ(report.error().message(),
-            "the plan does not know the content of /opt/etcd/ssl/ca.pem (it was made without the PKI kit or the bundle)");
+  EXPECT_EQ(
+      report.error().message(),
+      "the plan does not know the content of /opt/etcd/ssl/ca.pem (it was made without the PKI kit or the bundle)");
 }
 
 TEST(Uninstall, PurgeLeavesNothingOfOursBehind) {
@@ -273,11 +275,10 @@ TEST(Uninstall, PurgeLeavesNothingOfOursBehind) {
   EXPECT_THAT(report->warnings, IsEmpty());
   EXPECT_EQ(rig.fs.list(), before);
   EXPECT_EQ(rig.fs.nodes["/etc/hosts"].content, hosts_before);
-  EXPECT_THAT(rig.runner.calls,
-              ElementsAre("systemctl disable --now kube-scheduler.service",
-                          "systemctl disable --now kube-controller-manager.service",
-                          "systemctl disable --now kube-apiserver.service", "systemctl disable --now etcd.service",
-                          "systemctl daemon-reload"));
+  EXPECT_THAT(rig.runner.calls, ElementsAre("systemctl disable --now kube-scheduler.service",
+                                            "systemctl disable --now kube-controller-manager.service",
+                                            "systemctl disable --now kube-apiserver.service",
+                                            "systemctl disable --now etcd.service", "systemctl daemon-reload"));
 }
 
 TEST(Uninstall, KeepsDataWithoutPurge) {
@@ -292,9 +293,9 @@ TEST(Uninstall, KeepsDataWithoutPurge) {
   for (const auto& path : rig.fs.list()) {
     if (std::find(before.begin(), before.end(), path) == before.end()) left.push_back(path);
   }
-  EXPECT_THAT(left, ElementsAre("/opt/", "/opt/kubernetes/", "/opt/kubernetes/logs/", "/var/", "/var/lib/",
-                                "/var/lib/etcd/", "/var/lib/kubelet/",
-                                "/var/lib/kubelet/pki/kubelet-client-current.pem"));
+  EXPECT_THAT(left,
+              ElementsAre("/opt/", "/opt/kubernetes/", "/opt/kubernetes/logs/", "/var/", "/var/lib/", "/var/lib/etcd/",
+                          "/var/lib/kubelet/", "/var/lib/kubelet/pki/kubelet-client-current.pem"));
   EXPECT_THAT(report->kept, Contains("/var/lib/etcd (data; --purge removes it)"));
   EXPECT_THAT(report->kept, Contains("/var/lib/kubelet (data; --purge removes it)"));
   auto none = uninstall(rig.fs, rig.runner, UninstallOptions{});
@@ -357,7 +358,8 @@ TEST(Preflight, ClockBehindTheCertificates) {
   EXPECT_EQ(report.error().message(),
             "step 1 (preflight): preflight found 1 problem on master01:\n  - clock: the clock (" +
                 std::to_string(plan.preflight.not_before - 3600) + ") is behind the certificates' notBefore (" +
-                std::to_string(plan.preflight.not_before) + "): they would be rejected. Set the time (a local NTP server)");
+                std::to_string(plan.preflight.not_before) +
+                "): they would be rejected. Set the time (a local NTP server)");
 }
 
 TEST(Preflight, ConvergedHostsOwnPortsAreNoConflict) {

@@ -45,8 +45,10 @@ struct Fixture {
     const std::string out = dir / "stream.tar";
     bs::Fd fd(::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644));
     bs::Status written = installer::write_image_archive(dir.path(), image, image.platforms[0], kind, fd.get());
-    if (status != nullptr) *status = written;
-    else EXPECT_OK(written);
+    if (status != nullptr)
+      *status = written;
+    else
+      EXPECT_OK(written);
     fd.reset();
     std::vector<std::pair<std::string, std::string>> entries;
     struct archive* a = archive_read_new();
@@ -55,7 +57,9 @@ struct Fixture {
       archive_entry* entry = nullptr;
       while (archive_read_next_header(a, &entry) == ARCHIVE_OK) {
         std::string content(static_cast<size_t>(archive_entry_size(entry)), '\0');
-        if (!content.empty() && archive_read_data(a, content.data(), content.size()) != static_cast<la_ssize_t>(content.size())) break;
+        if (!content.empty() &&
+            archive_read_data(a, content.data(), content.size()) != static_cast<la_ssize_t>(content.size()))
+          break;
         entries.emplace_back(archive_entry_pathname(entry), std::move(content));
       }
     }
@@ -70,7 +74,9 @@ std::vector<std::string> names(const std::vector<std::pair<std::string, std::str
   return out;
 }
 
-std::string path_of(const bs::ImageDescriptor& d) { return "blobs/sha256/" + d.digest.substr(7); }
+std::string path_of(const bs::ImageDescriptor& d) {
+  return "blobs/sha256/" + d.digest.substr(7);
+}
 
 TEST(ImageArchive, ContainerdOciLayout) {
   Fixture f;
@@ -83,7 +89,8 @@ TEST(ImageArchive, ContainerdOciLayout) {
   EXPECT_EQ(entries[5].second,
             "{\"manifests\":[{\"annotations\":{\"io.containerd.image.name\":\"127.0.0.1:5000/test/busybox:1.0\","
             "\"org.opencontainers.image.ref.name\":\"127.0.0.1:5000/test/busybox:1.0\"},\"digest\":\"" +
-                p.manifest.digest + "\",\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"size\":14}],"
+                p.manifest.digest +
+                "\",\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"size\":14}],"
                 "\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"schemaVersion\":2}");
 }
 
@@ -91,8 +98,8 @@ TEST(ImageArchive, DockerArchive) {
   Fixture f;
   const auto entries = f.stream(RuntimeKind::docker);
   const auto& p = f.image.platforms[0];
-  EXPECT_EQ(names(entries), (std::vector<std::string>{path_of(p.config), path_of(p.layers[0]), path_of(p.layers[1]),
-                                                      "manifest.json"}));
+  EXPECT_EQ(names(entries),
+            (std::vector<std::string>{path_of(p.config), path_of(p.layers[0]), path_of(p.layers[1]), "manifest.json"}));
   EXPECT_EQ(entries[3].second, "[{\"Config\":\"" + path_of(p.config) + "\",\"Layers\":[\"" + path_of(p.layers[0]) +
                                    "\",\"" + path_of(p.layers[1]) +
                                    "\"],\"RepoTags\":[\"127.0.0.1:5000/test/busybox:1.0\"]}]");
@@ -109,15 +116,17 @@ TEST(ImageArchive, CorruptedBlobCutsTheStreamShort) {
   const auto entries = f.stream(RuntimeKind::containerd, &status);
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().code(), bs::ErrorCode::verification);
-  EXPECT_EQ(status.error().message(), "image 'busybox' (127.0.0.1:5000/test/busybox:1.0): blob " + layer.digest + " is corrupted: its SHA-256 is sha256:" +
-                                          bs::sha256_hex(bad) + " (" + path + "); extract the bundle again");
+  EXPECT_EQ(status.error().message(), "image 'busybox' (127.0.0.1:5000/test/busybox:1.0): blob " + layer.digest +
+                                          " is corrupted: its SHA-256 is sha256:" + bs::sha256_hex(bad) + " (" + path +
+                                          "); extract the bundle again");
   // Neither the bad layer nor the metadata made it into the stream.
   EXPECT_EQ(names(entries).size(), 2u);
 
   kftest::write_file(path, "short");
   const auto short_entries = f.stream(RuntimeKind::docker, &status);
-  EXPECT_EQ(status.error().message(), "image 'busybox' (127.0.0.1:5000/test/busybox:1.0): blob " + layer.digest + " is corrupted: 5 bytes, expected " +
-                                          std::to_string(3 << 20) + " (" + path + "); extract the bundle again");
+  EXPECT_EQ(status.error().message(), "image 'busybox' (127.0.0.1:5000/test/busybox:1.0): blob " + layer.digest +
+                                          " is corrupted: 5 bytes, expected " + std::to_string(3 << 20) + " (" + path +
+                                          "); extract the bundle again");
 }
 
 TEST(ImageArchive, SeveralImagesShareBlobsOnce) {
@@ -128,8 +137,9 @@ TEST(ImageArchive, SeveralImagesShareBlobsOnce) {
   second.platforms[0].layers.push_back(f.blob("application/vnd.oci.image.layer.v1.tar+gzip", "layer three"));
   const std::string out = f.dir / "multi.tar";
   bs::Fd fd(::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644));
-  ASSERT_OK(installer::write_images_archive(
-      f.dir.path(), {{&f.image, &f.image.platforms[0]}, {&second, &second.platforms[0]}}, RuntimeKind::docker, fd.get()));
+  ASSERT_OK(installer::write_images_archive(f.dir.path(),
+                                            {{&f.image, &f.image.platforms[0]}, {&second, &second.platforms[0]}},
+                                            RuntimeKind::docker, fd.get()));
   fd.reset();
   std::string listing;
   ASSERT_EQ(kftest::run_command("tar -tf " + out, &listing), 0);

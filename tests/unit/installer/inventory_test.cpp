@@ -11,14 +11,14 @@ const std::string k_example = std::string(KF_SOURCE_DIR) + "/installer/cluster.e
 
 // A valid inventory whose lines the error tests below point into.
 const char* const k_valid =
-    "cluster_name: kubernetes\n"          // 1
-    "service_cidr: 10.0.0.0/24\n"         // 2
-    "pod_cidr: 10.244.0.0/16\n"           // 3
-    "dns_ip: 10.0.0.2\n"                  // 4
-    "hosts:\n"                            // 5
-    "  - name: master01\n"                // 6
-    "    address: 192.168.80.21\n"        // 7
-    "    roles: [master, etcd]\n";        // 8
+    "cluster_name: kubernetes\n"    // 1
+    "service_cidr: 10.0.0.0/24\n"   // 2
+    "pod_cidr: 10.244.0.0/16\n"     // 3
+    "dns_ip: 10.0.0.2\n"            // 4
+    "hosts:\n"                      // 5
+    "  - name: master01\n"          // 6
+    "    address: 192.168.80.21\n"  // 7
+    "    roles: [master, etcd]\n";  // 8
 
 std::string errors_of(const std::string& text, std::vector<std::string>* warnings = nullptr) {
   std::vector<std::string> w;
@@ -86,8 +86,7 @@ TEST(Inventory, MissingFileNamesIt) {
 
 TEST(Inventory, YamlSyntaxErrorHasPosition) {
   EXPECT_EQ(errors_of("hosts: [a, b\n"), "c.yaml:2:1: YAML: end of sequence flow not found");
-  EXPECT_EQ(errors_of("- a\n- b\n"),
-            "c.yaml:1:1: expected a mapping with cluster settings and \"hosts\"");
+  EXPECT_EQ(errors_of("- a\n- b\n"), "c.yaml:1:1: expected a mapping with cluster settings and \"hosts\"");
 }
 
 TEST(Inventory, UnknownAndDuplicateKeys) {
@@ -125,20 +124,19 @@ TEST(Inventory, RolesMustBePresent) {
   EXPECT_EQ(errors_of("hosts:\n  - name: a\n    address: 192.168.1.1\n    roles: [node]\n"),
             "c.yaml:1:1: no host has the etcd role\n"
             "c.yaml:1:1: no host has the master role");
-  EXPECT_EQ(errors_of("cluster_name: x\n"), "c.yaml:1:1: missing \"hosts\"\n"
-                                            "c.yaml:1:1: no host has the etcd role\n"
-                                            "c.yaml:1:1: no host has the master role");
+  EXPECT_EQ(errors_of("cluster_name: x\n"),
+            "c.yaml:1:1: missing \"hosts\"\n"
+            "c.yaml:1:1: no host has the etcd role\n"
+            "c.yaml:1:1: no host has the master role");
 }
 
 TEST(Inventory, EvenEtcdCountIsAWarning) {
   std::vector<std::string> warnings;
-  EXPECT_EQ(errors_of(std::string(k_valid) +
-                          "  - name: node01\n    address: 192.168.80.7\n    roles: [node, etcd]\n",
+  EXPECT_EQ(errors_of(std::string(k_valid) + "  - name: node01\n    address: 192.168.80.7\n    roles: [node, etcd]\n",
                       &warnings),
             "OK");
-  EXPECT_EQ(warnings, (std::vector<std::string>{
-                          "c.yaml:5:1: warning: 2 etcd members: an even count survives no more "
-                          "failures than one member fewer; use 1, 3 or 5"}));
+  EXPECT_EQ(warnings, (std::vector<std::string>{"c.yaml:5:1: warning: 2 etcd members: an even count survives no more "
+                                                "failures than one member fewer; use 1, 3 or 5"}));
 }
 
 TEST(Inventory, NetworkProblems) {
@@ -240,8 +238,7 @@ TEST_F(SelectHost, ByName) {
   auto missing = select_host(m_inv, "node09", {"192.168.80.7"});
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code(), bundlespec::ErrorCode::usage);
-  EXPECT_EQ(missing.error().message(),
-            "--host node09: no such host in cluster.yaml (hosts: master01, node01, node02)");
+  EXPECT_EQ(missing.error().message(), "--host node09: no such host in cluster.yaml (hosts: master01, node01, node02)");
 }
 
 TEST_F(SelectHost, ByAddress) {

@@ -33,14 +33,12 @@ using X509Ptr = std::shared_ptr<X509>;
 using KeyPtr = std::shared_ptr<EVP_PKEY>;
 
 X509Ptr parse_cert(const std::string& pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())),
-                                                 BIO_free);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
   return X509Ptr(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), X509_free);
 }
 
 KeyPtr parse_key(const std::string& pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())),
-                                                 BIO_free);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
   return KeyPtr(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr), EVP_PKEY_free);
 }
 
@@ -55,8 +53,8 @@ std::vector<std::string> sans(X509* cert) {
       out.push_back("DNS:" + std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(name->d.dNSName))));
     } else if (name->type == GEN_IPADD && ASN1_STRING_length(name->d.iPAddress) == 4) {
       const unsigned char* b = ASN1_STRING_get0_data(name->d.iPAddress);
-      out.push_back("IP:" + std::to_string(b[0]) + "." + std::to_string(b[1]) + "." + std::to_string(b[2]) +
-                    "." + std::to_string(b[3]));
+      out.push_back("IP:" + std::to_string(b[0]) + "." + std::to_string(b[1]) + "." + std::to_string(b[2]) + "." +
+                    std::to_string(b[3]));
     }
   }
   GENERAL_NAMES_free(names);
@@ -95,17 +93,28 @@ Inventory* Pki::s_inventory = nullptr;
 std::map<std::string, PkiFile>* Pki::s_files = nullptr;
 
 TEST_F(Pki, EveryFileWithItsMode) {
-  std::map<std::string, mode_t> expected = {
-      {"etcd/ca.pem", 0644}, {"etcd/ca-key.pem", 0600}, {"etcd/server.pem", 0644},
-      {"etcd/server-key.pem", 0600}, {"etcd/apiserver-etcd-client.pem", 0644},
-      {"etcd/apiserver-etcd-client-key.pem", 0600}, {"kubernetes/ca.pem", 0644},
-      {"kubernetes/ca-key.pem", 0600}, {"kubernetes/apiserver.pem", 0644},
-      {"kubernetes/apiserver-key.pem", 0600}, {"kubernetes/admin.pem", 0644},
-      {"kubernetes/admin-key.pem", 0600}, {"kubernetes/kube-proxy.pem", 0644},
-      {"kubernetes/kube-proxy-key.pem", 0600}, {"kubernetes/kube-controller-manager.pem", 0644},
-      {"kubernetes/kube-controller-manager-key.pem", 0600}, {"kubernetes/kube-scheduler.pem", 0644},
-      {"kubernetes/kube-scheduler-key.pem", 0600}, {"kubernetes/sa.key", 0600},
-      {"kubernetes/sa.pub", 0644}, {"kubernetes/token.csv", 0600}, {"kubernetes/bootstrap-token", 0600}};
+  std::map<std::string, mode_t> expected = {{"etcd/ca.pem", 0644},
+                                            {"etcd/ca-key.pem", 0600},
+                                            {"etcd/server.pem", 0644},
+                                            {"etcd/server-key.pem", 0600},
+                                            {"etcd/apiserver-etcd-client.pem", 0644},
+                                            {"etcd/apiserver-etcd-client-key.pem", 0600},
+                                            {"kubernetes/ca.pem", 0644},
+                                            {"kubernetes/ca-key.pem", 0600},
+                                            {"kubernetes/apiserver.pem", 0644},
+                                            {"kubernetes/apiserver-key.pem", 0600},
+                                            {"kubernetes/admin.pem", 0644},
+                                            {"kubernetes/admin-key.pem", 0600},
+                                            {"kubernetes/kube-proxy.pem", 0644},
+                                            {"kubernetes/kube-proxy-key.pem", 0600},
+                                            {"kubernetes/kube-controller-manager.pem", 0644},
+                                            {"kubernetes/kube-controller-manager-key.pem", 0600},
+                                            {"kubernetes/kube-scheduler.pem", 0644},
+                                            {"kubernetes/kube-scheduler-key.pem", 0600},
+                                            {"kubernetes/sa.key", 0600},
+                                            {"kubernetes/sa.pub", 0644},
+                                            {"kubernetes/token.csv", 0600},
+                                            {"kubernetes/bootstrap-token", 0600}};
   std::map<std::string, mode_t> actual;
   for (const auto& [path, f] : *s_files) actual[path] = f.mode;
   EXPECT_EQ(actual, expected);
@@ -120,8 +129,7 @@ TEST_F(Pki, SubjectsAndIssuers) {
       {"kubernetes/apiserver.pem", {"CN=kubernetes", "CN=kubernetes-ca,O=kubeferry"}},
       {"kubernetes/admin.pem", {"CN=admin,O=system:masters", "CN=kubernetes-ca,O=kubeferry"}},
       {"kubernetes/kube-proxy.pem", {"CN=system:kube-proxy", "CN=kubernetes-ca,O=kubeferry"}},
-      {"kubernetes/kube-controller-manager.pem",
-       {"CN=system:kube-controller-manager", "CN=kubernetes-ca,O=kubeferry"}},
+      {"kubernetes/kube-controller-manager.pem", {"CN=system:kube-controller-manager", "CN=kubernetes-ca,O=kubeferry"}},
       {"kubernetes/kube-scheduler.pem", {"CN=system:kube-scheduler", "CN=kubernetes-ca,O=kubeferry"}},
   };
   for (const auto& [path, names] : expected) {
@@ -137,9 +145,8 @@ TEST_F(Pki, SubjectAlternativeNames) {
                                       "IP:127.0.0.1"}));
   EXPECT_EQ(sans(cert("kubernetes/apiserver.pem").get()),
             (std::vector<std::string>{"DNS:kubernetes", "DNS:kubernetes.default", "DNS:kubernetes.default.svc",
-                                      "DNS:kubernetes.default.svc.cluster",
-                                      "DNS:kubernetes.default.svc.cluster.local", "IP:10.0.0.1",
-                                      "IP:127.0.0.1", "IP:192.168.80.21"}));
+                                      "DNS:kubernetes.default.svc.cluster", "DNS:kubernetes.default.svc.cluster.local",
+                                      "IP:10.0.0.1", "IP:127.0.0.1", "IP:192.168.80.21"}));
   for (const char* client : {"kubernetes/admin.pem", "kubernetes/kube-proxy.pem", "etcd/ca.pem"}) {
     EXPECT_TRUE(sans(cert(client).get()).empty()) << client;
   }
@@ -223,22 +230,34 @@ TEST_F(Pki, ServiceAccountKeyPairAndToken) {
 
   const std::string csv = file("kubernetes/token.csv").content;
   std::smatch m;
-  ASSERT_TRUE(std::regex_match(csv, m, std::regex("([0-9a-f]{32}),kubelet-bootstrap,10001,\"system:node-bootstrapper\"\n")))
+  ASSERT_TRUE(
+      std::regex_match(csv, m, std::regex("([0-9a-f]{32}),kubelet-bootstrap,10001,\"system:node-bootstrapper\"\n")))
       << csv;
   EXPECT_EQ(file("kubernetes/bootstrap-token").content, m[1].str() + "\n");
 }
 
 TEST_F(Pki, KitsHoldOnlyWhatEachRoleNeeds) {
-  const std::vector<std::string> master = {
-      "etcd/apiserver-etcd-client-key.pem", "etcd/apiserver-etcd-client.pem", "etcd/ca.pem",
-      "etcd/server-key.pem", "etcd/server.pem", "kubernetes/admin-key.pem", "kubernetes/admin.pem",
-      "kubernetes/apiserver-key.pem", "kubernetes/apiserver.pem", "kubernetes/ca-key.pem", "kubernetes/ca.pem",
-      "kubernetes/kube-controller-manager-key.pem", "kubernetes/kube-controller-manager.pem",
-      "kubernetes/kube-scheduler-key.pem", "kubernetes/kube-scheduler.pem", "kubernetes/sa.key",
-      "kubernetes/sa.pub", "kubernetes/token.csv"};
-  const std::vector<std::string> node = {"etcd/ca.pem", "etcd/server-key.pem", "etcd/server.pem",
-                                         "kubernetes/bootstrap-token", "kubernetes/ca.pem",
-                                         "kubernetes/kube-proxy-key.pem", "kubernetes/kube-proxy.pem"};
+  const std::vector<std::string> master = {"etcd/apiserver-etcd-client-key.pem",
+                                           "etcd/apiserver-etcd-client.pem",
+                                           "etcd/ca.pem",
+                                           "etcd/server-key.pem",
+                                           "etcd/server.pem",
+                                           "kubernetes/admin-key.pem",
+                                           "kubernetes/admin.pem",
+                                           "kubernetes/apiserver-key.pem",
+                                           "kubernetes/apiserver.pem",
+                                           "kubernetes/ca-key.pem",
+                                           "kubernetes/ca.pem",
+                                           "kubernetes/kube-controller-manager-key.pem",
+                                           "kubernetes/kube-controller-manager.pem",
+                                           "kubernetes/kube-scheduler-key.pem",
+                                           "kubernetes/kube-scheduler.pem",
+                                           "kubernetes/sa.key",
+                                           "kubernetes/sa.pub",
+                                           "kubernetes/token.csv"};
+  const std::vector<std::string> node = {
+      "etcd/ca.pem",       "etcd/server-key.pem",           "etcd/server.pem",          "kubernetes/bootstrap-token",
+      "kubernetes/ca.pem", "kubernetes/kube-proxy-key.pem", "kubernetes/kube-proxy.pem"};
   EXPECT_EQ(kit_files(s_inventory->hosts[0]), master);
   EXPECT_EQ(kit_files(s_inventory->hosts[1]), node);
   EXPECT_EQ(kit_files(Host{"n", "1.2.3.4", {Role::node}}),

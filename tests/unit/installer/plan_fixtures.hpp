@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "installer/inventory.hpp"
-#include "installer/plan.hpp"
 #include "bundlespec/digest.hpp"
+#include "installer/inventory.hpp"
 #include "installer/pki.hpp"
+#include "installer/plan.hpp"
 #include "installer/render/common.hpp"
 
 namespace installer::testing {
@@ -75,8 +75,10 @@ inline render::ImageRefs seed_images() {
   return {
       {"pause", "registry.k8s.io/pause:3.2@sha256:927d98197ec1141a368550822d18fa1c60bdae27b78b0c004f705f548c07814f"},
       {"coredns",
-       "registry.k8s.io/coredns/coredns:v1.7.0@sha256:73ca82b4ce829766d4f1f10947c3a338888f876fbed0540dc849c89ff256e90c"},
-      {"flannel", "quay.io/coreos/flannel:v0.15.1@sha256:9a296fbb67790659adc3701e287adde3c59803b7fcefe354f1fc482840cdb3d9"},
+       "registry.k8s.io/coredns/"
+       "coredns:v1.7.0@sha256:73ca82b4ce829766d4f1f10947c3a338888f876fbed0540dc849c89ff256e90c"},
+      {"flannel",
+       "quay.io/coreos/flannel:v0.15.1@sha256:9a296fbb67790659adc3701e287adde3c59803b7fcefe354f1fc482840cdb3d9"},
   };
 }
 
@@ -84,8 +86,10 @@ inline render::ImageRefs current_images() {
   return {
       {"pause", "registry.k8s.io/pause:3.6@sha256:3d380ca8864549e74af4b29c10f9cb0956236dfb01c40ca076fb6c37253234db"},
       {"coredns",
-       "registry.k8s.io/coredns/coredns:v1.8.0@sha256:cc8fb77bc2a0541949d1d9320a641b82fd392b0d3d8145469ca4709ae769980e"},
-      {"flannel", "quay.io/coreos/flannel:v0.15.1@sha256:9a296fbb67790659adc3701e287adde3c59803b7fcefe354f1fc482840cdb3d9"},
+       "registry.k8s.io/coredns/"
+       "coredns:v1.8.0@sha256:cc8fb77bc2a0541949d1d9320a641b82fd392b0d3d8145469ca4709ae769980e"},
+      {"flannel",
+       "quay.io/coreos/flannel:v0.15.1@sha256:9a296fbb67790659adc3701e287adde3c59803b7fcefe354f1fc482840cdb3d9"},
   };
 }
 

@@ -33,7 +33,8 @@ std::vector<std::string> summary(const Plan& plan) {
   std::vector<std::string> out;
   for (const Step& s : plan.steps) {
     char mode[8] = "";
-    if (s.kind == StepKind::dir || s.kind == StepKind::file) std::snprintf(mode, sizeof mode, " %04o", static_cast<unsigned>(s.mode));
+    if (s.kind == StepKind::dir || s.kind == StepKind::file)
+      std::snprintf(mode, sizeof mode, " %04o", static_cast<unsigned>(s.mode));
     out.push_back(s.id + mode);
   }
   return out;
@@ -41,57 +42,114 @@ std::vector<std::string> summary(const Plan& plan) {
 
 const std::vector<std::string> k_master01 = {
     "preflight",
-    "dir /opt/etcd 0755", "dir /opt/etcd/bin 0755", "dir /opt/etcd/cfg 0755", "dir /opt/etcd/ssl 0700",
-    "dir /var/lib/etcd 0700", "dir /opt/kubernetes 0755", "dir /opt/kubernetes/bin 0755",
-    "dir /opt/kubernetes/cfg 0755", "dir /opt/kubernetes/ssl 0700", "dir /opt/kubernetes/logs 0755",
-    "dir /opt/kubernetes/addons 0755", "dir /root/.kube 0700",
-    "file /etc/sysctl.d/k8s.conf 0644", "file /etc/modules-load.d/k8s.conf 0644", "hosts_block /etc/hosts",
-    "command modprobe", "command sysctl",
-    "file /opt/etcd/bin/etcd 0755", "file /opt/etcd/bin/etcdctl 0755", "file /opt/kubernetes/bin/kube-apiserver 0755",
-    "file /opt/kubernetes/bin/kube-controller-manager 0755", "file /opt/kubernetes/bin/kube-scheduler 0755",
-    "file /opt/kubernetes/bin/kubectl 0755", "symlink /usr/local/bin/kubectl",
-    "file /opt/etcd/ssl/ca.pem 0644", "file /opt/etcd/ssl/server.pem 0644", "file /opt/etcd/ssl/server-key.pem 0600",
-    "file /opt/etcd/ssl/apiserver-etcd-client.pem 0644", "file /opt/etcd/ssl/apiserver-etcd-client-key.pem 0600",
-    "file /opt/kubernetes/ssl/ca.pem 0644", "file /opt/kubernetes/ssl/ca-key.pem 0600",
-    "file /opt/kubernetes/ssl/apiserver.pem 0644", "file /opt/kubernetes/ssl/apiserver-key.pem 0600",
-    "file /opt/kubernetes/ssl/sa.key 0600", "file /opt/kubernetes/ssl/sa.pub 0644",
+    "dir /opt/etcd 0755",
+    "dir /opt/etcd/bin 0755",
+    "dir /opt/etcd/cfg 0755",
+    "dir /opt/etcd/ssl 0700",
+    "dir /var/lib/etcd 0700",
+    "dir /opt/kubernetes 0755",
+    "dir /opt/kubernetes/bin 0755",
+    "dir /opt/kubernetes/cfg 0755",
+    "dir /opt/kubernetes/ssl 0700",
+    "dir /opt/kubernetes/logs 0755",
+    "dir /opt/kubernetes/addons 0755",
+    "dir /root/.kube 0700",
+    "file /etc/sysctl.d/k8s.conf 0644",
+    "file /etc/modules-load.d/k8s.conf 0644",
+    "hosts_block /etc/hosts",
+    "command modprobe",
+    "command sysctl",
+    "file /opt/etcd/bin/etcd 0755",
+    "file /opt/etcd/bin/etcdctl 0755",
+    "file /opt/kubernetes/bin/kube-apiserver 0755",
+    "file /opt/kubernetes/bin/kube-controller-manager 0755",
+    "file /opt/kubernetes/bin/kube-scheduler 0755",
+    "file /opt/kubernetes/bin/kubectl 0755",
+    "symlink /usr/local/bin/kubectl",
+    "file /opt/etcd/ssl/ca.pem 0644",
+    "file /opt/etcd/ssl/server.pem 0644",
+    "file /opt/etcd/ssl/server-key.pem 0600",
+    "file /opt/etcd/ssl/apiserver-etcd-client.pem 0644",
+    "file /opt/etcd/ssl/apiserver-etcd-client-key.pem 0600",
+    "file /opt/kubernetes/ssl/ca.pem 0644",
+    "file /opt/kubernetes/ssl/ca-key.pem 0600",
+    "file /opt/kubernetes/ssl/apiserver.pem 0644",
+    "file /opt/kubernetes/ssl/apiserver-key.pem 0600",
+    "file /opt/kubernetes/ssl/sa.key 0600",
+    "file /opt/kubernetes/ssl/sa.pub 0644",
     "file /opt/kubernetes/cfg/token.csv 0600",
-    "file /opt/etcd/cfg/etcd.conf 0644", "file /opt/kubernetes/cfg/kube-apiserver.conf 0644",
-    "file /opt/kubernetes/cfg/kube-controller-manager.conf 0644", "file /opt/kubernetes/cfg/kube-scheduler.conf 0644",
+    "file /opt/etcd/cfg/etcd.conf 0644",
+    "file /opt/kubernetes/cfg/kube-apiserver.conf 0644",
+    "file /opt/kubernetes/cfg/kube-controller-manager.conf 0644",
+    "file /opt/kubernetes/cfg/kube-scheduler.conf 0644",
     "file /opt/kubernetes/cfg/kube-controller-manager.kubeconfig 0600",
-    "file /opt/kubernetes/cfg/kube-scheduler.kubeconfig 0600", "file /root/.kube/config 0600",
-    "file /opt/kubernetes/addons/rbac.yaml 0644", "file /opt/kubernetes/addons/kube-flannel.yml 0644",
+    "file /opt/kubernetes/cfg/kube-scheduler.kubeconfig 0600",
+    "file /root/.kube/config 0600",
+    "file /opt/kubernetes/addons/rbac.yaml 0644",
+    "file /opt/kubernetes/addons/kube-flannel.yml 0644",
     "file /opt/kubernetes/addons/coredns.yaml 0644",
-    "file /usr/lib/systemd/system/etcd.service 0644", "file /usr/lib/systemd/system/kube-apiserver.service 0644",
+    "file /usr/lib/systemd/system/etcd.service 0644",
+    "file /usr/lib/systemd/system/kube-apiserver.service 0644",
     "file /usr/lib/systemd/system/kube-controller-manager.service 0644",
     "file /usr/lib/systemd/system/kube-scheduler.service 0644",
     "command daemon-reload",
-    "service etcd.service", "check etcd-health", "service kube-apiserver.service", "check apiserver-ready",
-    "service kube-controller-manager.service", "service kube-scheduler.service", "command apply-addons",
+    "service etcd.service",
+    "check etcd-health",
+    "service kube-apiserver.service",
+    "check apiserver-ready",
+    "service kube-controller-manager.service",
+    "service kube-scheduler.service",
+    "command apply-addons",
 };
 
 const std::vector<std::string> k_node = {
     "preflight",
-    "dir /opt/etcd 0755", "dir /opt/etcd/bin 0755", "dir /opt/etcd/cfg 0755", "dir /opt/etcd/ssl 0700",
-    "dir /var/lib/etcd 0700", "dir /opt/kubernetes 0755", "dir /opt/kubernetes/bin 0755",
-    "dir /opt/kubernetes/cfg 0755", "dir /opt/kubernetes/ssl 0700", "dir /opt/kubernetes/logs 0755",
-    "dir /opt/cni/bin 0755", "dir /etc/cni/net.d 0755", "dir /var/lib/kubelet 0700",
-    "file /etc/sysctl.d/k8s.conf 0644", "file /etc/modules-load.d/k8s.conf 0644", "hosts_block /etc/hosts",
-    "command modprobe", "command sysctl",
-    "file /opt/etcd/bin/etcd 0755", "file /opt/etcd/bin/etcdctl 0755", "file /opt/kubernetes/bin/kubelet 0755",
-    "file /opt/kubernetes/bin/kube-proxy 0755", "file /opt/cni/bin/bridge 0755", "file /opt/cni/bin/host-local 0755",
-    "file /opt/cni/bin/loopback 0755", "file /opt/cni/bin/portmap 0755",
-    "file /opt/etcd/ssl/ca.pem 0644", "file /opt/etcd/ssl/server.pem 0644", "file /opt/etcd/ssl/server-key.pem 0600",
+    "dir /opt/etcd 0755",
+    "dir /opt/etcd/bin 0755",
+    "dir /opt/etcd/cfg 0755",
+    "dir /opt/etcd/ssl 0700",
+    "dir /var/lib/etcd 0700",
+    "dir /opt/kubernetes 0755",
+    "dir /opt/kubernetes/bin 0755",
+    "dir /opt/kubernetes/cfg 0755",
+    "dir /opt/kubernetes/ssl 0700",
+    "dir /opt/kubernetes/logs 0755",
+    "dir /opt/cni/bin 0755",
+    "dir /etc/cni/net.d 0755",
+    "dir /var/lib/kubelet 0700",
+    "file /etc/sysctl.d/k8s.conf 0644",
+    "file /etc/modules-load.d/k8s.conf 0644",
+    "hosts_block /etc/hosts",
+    "command modprobe",
+    "command sysctl",
+    "file /opt/etcd/bin/etcd 0755",
+    "file /opt/etcd/bin/etcdctl 0755",
+    "file /opt/kubernetes/bin/kubelet 0755",
+    "file /opt/kubernetes/bin/kube-proxy 0755",
+    "file /opt/cni/bin/bridge 0755",
+    "file /opt/cni/bin/host-local 0755",
+    "file /opt/cni/bin/loopback 0755",
+    "file /opt/cni/bin/portmap 0755",
+    "file /opt/etcd/ssl/ca.pem 0644",
+    "file /opt/etcd/ssl/server.pem 0644",
+    "file /opt/etcd/ssl/server-key.pem 0600",
     "file /opt/kubernetes/ssl/ca.pem 0644",
-    "file /opt/etcd/cfg/etcd.conf 0644", "file /opt/kubernetes/cfg/kubelet.conf 0644",
-    "file /opt/kubernetes/cfg/kubelet-config.yml 0644", "file /opt/kubernetes/cfg/bootstrap.kubeconfig 0600",
-    "file /opt/kubernetes/cfg/kube-proxy.conf 0644", "file /opt/kubernetes/cfg/kube-proxy-config.yml 0644",
+    "file /opt/etcd/cfg/etcd.conf 0644",
+    "file /opt/kubernetes/cfg/kubelet.conf 0644",
+    "file /opt/kubernetes/cfg/kubelet-config.yml 0644",
+    "file /opt/kubernetes/cfg/bootstrap.kubeconfig 0600",
+    "file /opt/kubernetes/cfg/kube-proxy.conf 0644",
+    "file /opt/kubernetes/cfg/kube-proxy-config.yml 0644",
     "file /opt/kubernetes/cfg/kube-proxy.kubeconfig 0600",
-    "file /usr/lib/systemd/system/etcd.service 0644", "file /usr/lib/systemd/system/kubelet.service 0644",
+    "file /usr/lib/systemd/system/etcd.service 0644",
+    "file /usr/lib/systemd/system/kubelet.service 0644",
     "file /usr/lib/systemd/system/kube-proxy.service 0644",
     "command daemon-reload",
     "images load",
-    "service etcd.service", "check etcd-health", "service kubelet.service", "service kube-proxy.service",
+    "service etcd.service",
+    "check etcd-health",
+    "service kubelet.service",
+    "service kube-proxy.service",
     "check kubelet-active",
 };
 
@@ -186,7 +244,7 @@ TEST(Plan, CurrentVersionLoadsImagesIntoContainerd) {
     if (s.kind != StepKind::image) continue;
     ++image_steps;
     EXPECT_EQ(s.commands.front(), (std::vector<std::string>{"/proc/self/exe", "images", "load", "--from", "{bundle}",
-                                                           "--runtime", "containerd"}));
+                                                            "--runtime", "containerd"}));
   }
   EXPECT_EQ(image_steps, 1);
 }
@@ -273,7 +331,8 @@ TEST(Plan, EverySeedStepMapsToAPlanStep) {
       continue;
     }
     const Plan& plan = plans.at(row.host);
-    const bool found = std::any_of(plan.steps.begin(), plan.steps.end(), [&](const Step& s) { return s.id == row.step; });
+    const bool found =
+        std::any_of(plan.steps.begin(), plan.steps.end(), [&](const Step& s) { return s.id == row.step; });
     EXPECT_TRUE(found) << row.seed << " -> " << row.host << ": " << row.step;
     ++mapped;
   }

@@ -1,13 +1,12 @@
 // Rendered files for the seed (1.20.11, docker) and a current version (1.30.14, containerd):
 // the exact lines that matter, and the flags that must NOT appear where a version lacks them.
-#include "installer/render/components.hpp"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
 #include "installer/pki.hpp"
+#include "installer/render/components.hpp"
 #include "plan_fixtures.hpp"
 #include "support/test_util.hpp"
 
@@ -22,7 +21,9 @@ using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-std::vector<std::string> words(const Flags& flags) { return flag_words(flags); }
+std::vector<std::string> words(const Flags& flags) {
+  return flag_words(flags);
+}
 
 // True if some word starts with `prefix` (a flag name with or without "=").
 bool has_flag(const std::vector<std::string>& all, const std::string& prefix) {
@@ -153,7 +154,8 @@ TEST(Apiserver, SeedFlags120) {
     EXPECT_THAT(got, Contains(want));
   }
   // G1-only flags and the insecure port never appear.
-  for (const std::string banned : {"--insecure-bind-address", "--kubelet-https", "--admission-control=", "--insecure-port=8080"}) {
+  for (const std::string banned :
+       {"--insecure-bind-address", "--kubelet-https", "--admission-control=", "--insecure-port=8080"}) {
     EXPECT_FALSE(has_flag(got, banned)) << banned;
   }
   EXPECT_EQ(render_apiserver_options(in).content.substr(0, render_apiserver_options(in).content.find('\n')),
@@ -169,7 +171,8 @@ TEST(Apiserver, CurrentFlags130DropRemovedFlags) {
     EXPECT_FALSE(has_flag(got, removed)) << removed << " is gone in 1.30";
   }
   const RenderedFile unit = render_apiserver_unit(in);
-  EXPECT_THAT(installer::testing::lines(unit.content), Contains("EnvironmentFile=-/opt/kubernetes/cfg/kube-apiserver.conf"));
+  EXPECT_THAT(installer::testing::lines(unit.content),
+              Contains("EnvironmentFile=-/opt/kubernetes/cfg/kube-apiserver.conf"));
   EXPECT_THAT(installer::testing::lines(unit.content), Contains("ExecStart=/opt/kubernetes/bin/kube-apiserver \\"));
   EXPECT_THAT(installer::testing::lines(unit.content), Contains("  $KUBE_APISERVER_OPTS"));
 }
@@ -221,7 +224,8 @@ TEST(Kubelet, Seed120DockerUsesDockershimFlags) {
   }
   EXPECT_FALSE(has_flag(got, "--container-runtime-endpoint"));
   EXPECT_FALSE(has_flag(got, "--experimental-bootstrap-kubeconfig"));
-  EXPECT_THAT(installer::testing::lines(render_kubelet_unit(in).content), Contains("After=network-online.target docker.service"));
+  EXPECT_THAT(installer::testing::lines(render_kubelet_unit(in).content),
+              Contains("After=network-online.target docker.service"));
 }
 
 TEST(Kubelet, Current130ContainerdHasNoDockershimFlags) {
@@ -230,11 +234,12 @@ TEST(Kubelet, Current130ContainerdHasNoDockershimFlags) {
   ASSERT_OK(file);
   const auto got = option_words(file->content);
   EXPECT_THAT(got, Contains("--container-runtime-endpoint=unix:///run/containerd/containerd.sock"));
-  for (const std::string removed : {"--network-plugin", "--cni-bin-dir", "--cni-conf-dir", "--container-runtime=",
-                                    "--logtostderr", "--log-dir"}) {
+  for (const std::string removed :
+       {"--network-plugin", "--cni-bin-dir", "--cni-conf-dir", "--container-runtime=", "--logtostderr", "--log-dir"}) {
     EXPECT_FALSE(has_flag(got, removed)) << removed << " is gone in 1.30";
   }
-  EXPECT_THAT(installer::testing::lines(render_kubelet_unit(in).content), Contains("After=network-online.target containerd.service"));
+  EXPECT_THAT(installer::testing::lines(render_kubelet_unit(in).content),
+              Contains("After=network-online.target containerd.service"));
 }
 
 TEST(Kubelet, Containerd120UsesRemoteRuntime) {
@@ -254,9 +259,10 @@ TEST(Kubelet, Containerd120UsesRemoteRuntime) {
 TEST(Kubelet, ConfigFile) {
   const auto in = render_input(seed_inventory(), "node01");
   const auto got = installer::testing::lines(render_kubelet_config(in).content);
-  for (const std::string want : {"kind: KubeletConfiguration", "apiVersion: kubelet.config.k8s.io/v1beta1", "- 10.0.0.2",
-                                 "clusterDomain: cluster.local", "    clientCAFile: /opt/kubernetes/ssl/ca.pem",
-                                 "  mode: Webhook", "readOnlyPort: 0"}) {
+  for (const std::string want :
+       {"kind: KubeletConfiguration", "apiVersion: kubelet.config.k8s.io/v1beta1", "- 10.0.0.2",
+        "clusterDomain: cluster.local", "    clientCAFile: /opt/kubernetes/ssl/ca.pem", "  mode: Webhook",
+        "readOnlyPort: 0"}) {
     EXPECT_THAT(got, Contains(want));
   }
 }
@@ -264,13 +270,15 @@ TEST(Kubelet, ConfigFile) {
 TEST(KubeProxy, IpvsModeAndModules) {
   const auto in = render_input(seed_inventory(), "node01");
   const auto got = installer::testing::lines(render_kube_proxy_config(in).content);
-  for (const std::string want : {"kind: KubeProxyConfiguration", "mode: ipvs", "clusterCIDR: 10.244.0.0/16",
-                                 "hostnameOverride: node01", "  kubeconfig: /opt/kubernetes/cfg/kube-proxy.kubeconfig"}) {
+  for (const std::string want :
+       {"kind: KubeProxyConfiguration", "mode: ipvs", "clusterCIDR: 10.244.0.0/16", "hostnameOverride: node01",
+        "  kubeconfig: /opt/kubernetes/cfg/kube-proxy.kubeconfig"}) {
     EXPECT_THAT(got, Contains(want));
   }
-  EXPECT_EQ(render_modules_load(in).content,
-            "# Kernel modules for Kubernetes (bridge netfilter, overlayfs, kube-proxy IPVS). Written by kubeferry-install.\n"
-            "br_netfilter\noverlay\nip_vs\nip_vs_rr\nip_vs_wrr\nip_vs_sh\nnf_conntrack\n");
+  EXPECT_EQ(
+      render_modules_load(in).content,
+      "# Kernel modules for Kubernetes (bridge netfilter, overlayfs, kube-proxy IPVS). Written by kubeferry-install.\n"
+      "br_netfilter\noverlay\nip_vs\nip_vs_rr\nip_vs_wrr\nip_vs_sh\nnf_conntrack\n");
   const auto master = render_input(seed_inventory(), "master01");
   EXPECT_EQ(render_modules_load(master).content,
             "# Kernel modules for Kubernetes (bridge netfilter, overlayfs). Written by kubeferry-install.\n"
@@ -325,10 +333,12 @@ TEST(Rbac, BootstrapAndAutoApproval) {
   const std::string rbac = render_rbac(in).content;
   EXPECT_THAT(rbac, HasSubstr("  name: kubelet-bootstrap\n"));
   EXPECT_THAT(rbac, HasSubstr("  name: system:node-bootstrapper\n"));
-  EXPECT_THAT(rbac, HasSubstr("  name: system:certificates.k8s.io:certificatesigningrequests:nodeclient\n"
-                              "subjects:\n- apiGroup: rbac.authorization.k8s.io\n  kind: User\n  name: kubelet-bootstrap\n"));
-  EXPECT_THAT(rbac, HasSubstr("  name: system:certificates.k8s.io:certificatesigningrequests:selfnodeclient\n"
-                              "subjects:\n- apiGroup: rbac.authorization.k8s.io\n  kind: Group\n  name: system:nodes\n"));
+  EXPECT_THAT(rbac,
+              HasSubstr("  name: system:certificates.k8s.io:certificatesigningrequests:nodeclient\n"
+                        "subjects:\n- apiGroup: rbac.authorization.k8s.io\n  kind: User\n  name: kubelet-bootstrap\n"));
+  EXPECT_THAT(rbac,
+              HasSubstr("  name: system:certificates.k8s.io:certificatesigningrequests:selfnodeclient\n"
+                        "subjects:\n- apiGroup: rbac.authorization.k8s.io\n  kind: Group\n  name: system:nodes\n"));
   EXPECT_THAT(rbac, HasSubstr("  kind: User\n  name: kubernetes\n"));
 }
 
@@ -348,8 +358,9 @@ TEST(Flannel, VersionAwareNamespaceAndPsp) {
     for (const auto& line : installer::testing::lines(file->content)) {
       if (line.find("image: ") == std::string::npos) continue;
       ++images;
-      EXPECT_EQ(line, "        image: quay.io/coreos/flannel:v0.15.1@sha256:"
-                      "9a296fbb67790659adc3701e287adde3c59803b7fcefe354f1fc482840cdb3d9");
+      EXPECT_EQ(line,
+                "        image: quay.io/coreos/flannel:v0.15.1@sha256:"
+                "9a296fbb67790659adc3701e287adde3c59803b7fcefe354f1fc482840cdb3d9");
     }
     EXPECT_EQ(images, 2);
   }
@@ -358,11 +369,13 @@ TEST(Flannel, VersionAwareNamespaceAndPsp) {
 TEST(Flannel, CniPluginInitContainerWhenTheImageIsThere) {
   auto in = render_input(current_inventory(), "master01");
   // A test reference: the digest is sha256("flannel-cni-plugin test image"), no real image's.
-  in.images["flannel-cni-plugin"] = "ghcr.io/flannel-io/flannel-cni-plugin@sha256:" +
-                                    bundlespec::sha256_hex("flannel-cni-plugin test image");
+  in.images["flannel-cni-plugin"] =
+      "ghcr.io/flannel-io/flannel-cni-plugin@sha256:" + bundlespec::sha256_hex("flannel-cni-plugin test image");
   const auto file = render_flannel(in);
   ASSERT_OK(file);
-  EXPECT_THAT(file->content, HasSubstr("      - name: install-cni-plugin\n        image: ghcr.io/flannel-io/flannel-cni-plugin@sha256:"));
+  EXPECT_THAT(
+      file->content,
+      HasSubstr("      - name: install-cni-plugin\n        image: ghcr.io/flannel-io/flannel-cni-plugin@sha256:"));
   in.images.erase("flannel");
   EXPECT_EQ(render_flannel(in).error().message(), "image flannel: not in the bundle's image list");
 }
@@ -383,7 +396,8 @@ TEST(Coredns, ClusterIpDomainAndImage) {
   const auto other = render_coredns(in);
   ASSERT_OK(other);
   EXPECT_THAT(installer::testing::lines(other->content), Contains("  clusterIP: 10.0.0.10"));
-  EXPECT_THAT(installer::testing::lines(other->content), Contains("        kubernetes example.internal in-addr.arpa ip6.arpa {"));
+  EXPECT_THAT(installer::testing::lines(other->content),
+              Contains("        kubernetes example.internal in-addr.arpa ip6.arpa {"));
 }
 
 }  // namespace

@@ -26,7 +26,9 @@ using installer::testing::current_inventory;
 using installer::testing::render_input;
 using installer::testing::seed_inventory;
 
-bool have(const std::string& tool) { return kftest::run_command("command -v " + tool + " >/dev/null 2>&1") == 0; }
+bool have(const std::string& tool) {
+  return kftest::run_command("command -v " + tool + " >/dev/null 2>&1") == 0;
+}
 
 Paths paths_under(const std::string& root) {
   Paths p;
@@ -41,7 +43,9 @@ Paths paths_under(const std::string& root) {
   return p;
 }
 
-void write(const RenderedFile& file) { kftest::write_file(file.path, file.content, static_cast<int>(file.mode)); }
+void write(const RenderedFile& file) {
+  kftest::write_file(file.path, file.content, static_cast<int>(file.mode));
+}
 
 // The unit's ExecStart, continuation lines joined, split into words.
 std::vector<std::string> exec_start(const std::string& unit) {
@@ -77,7 +81,8 @@ TEST(RenderTools, SystemdAnalyzeVerifiesEveryUnit) {
       in.paths = paths_under(root.path());
       std::vector<RenderedFile> units = {render_etcd_unit(in)};
       if (in.host->has(Role::master)) {
-        units.insert(units.end(), {render_apiserver_unit(in), render_controller_manager_unit(in), render_scheduler_unit(in)});
+        units.insert(units.end(),
+                     {render_apiserver_unit(in), render_controller_manager_unit(in), render_scheduler_unit(in)});
       } else {
         units.insert(units.end(), {render_kubelet_unit(in), render_kube_proxy_unit(in)});
       }
@@ -103,7 +108,8 @@ TEST(RenderTools, SystemdAnalyzeVerifiesEveryUnit) {
 
 TEST(RenderTools, KubectlAcceptsEveryKubeconfig) {
   if (!have("kubectl")) {
-    GTEST_SKIP() << "kubectl not installed: kubeconfigs not checked (unpack Debian's kubernetes-client, test-rig.md 2g)";
+    GTEST_SKIP()
+        << "kubectl not installed: kubeconfigs not checked (unpack Debian's kubernetes-client, test-rig.md 2g)";
   }
   kftest::TempDir root;
   std::vector<std::pair<RenderedFile, std::string>> files;
@@ -172,14 +178,15 @@ TEST(RenderTools, RealEtcdStartsFromTheRenderedConfig) {
   std::string command = "env -i PATH=/usr/bin:/bin";
   for (const auto& line : installer::testing::lines(env.content)) {
     if (line.empty() || line[0] == '#') continue;
-    command += " '" + line.substr(0, line.find('=')) + "=" + line.substr(line.find("=\"") + 2, line.size() - line.find("=\"") - 3) + "'";
+    command += " '" + line.substr(0, line.find('=')) + "=" +
+               line.substr(line.find("=\"") + 2, line.size() - line.find("=\"") - 3) + "'";
   }
   for (const auto& word : exec_start(unit.content)) command += " '" + word + "'";
   const std::string log = root / "etcd.log";
   ASSERT_EQ(kftest::run_command("(" + command + " >" + log + " 2>&1 & echo $! >" + (root / "etcd.pid") + ")"), 0);
   const pid_t pid = static_cast<pid_t>(std::stol(kftest::read_file(root / "etcd.pid")));
-  const std::string health = "ETCDCTL_API=3 etcdctl --cacert=" + in.paths.etcd_ssl("ca.pem") + " --cert=" +
-                             (root / "client.pem") + " --key=" + (root / "client-key.pem") +
+  const std::string health = "ETCDCTL_API=3 etcdctl --cacert=" + in.paths.etcd_ssl("ca.pem") +
+                             " --cert=" + (root / "client.pem") + " --key=" + (root / "client-key.pem") +
                              " --endpoints=https://127.0.0.63:2379 --dial-timeout=1s endpoint health";
   int rc = 1;
   std::string output;
