@@ -54,10 +54,7 @@ Flags apiserver_flags(const RenderInput& in) {
 }
 
 RenderedFile render_apiserver_options(const RenderInput& in) {
-  return {in.paths.k8s_cfg("kube-apiserver.conf"),
-          options_env_file("kube-apiserver " + in.versions.kubernetes.text + " on " + in.host->name,
-                           "KUBE_APISERVER_OPTS", apiserver_flags(in)),
-          0644, false};
+  return component_options_file(in, "kube-apiserver", "KUBE_APISERVER_OPTS", apiserver_flags(in));
 }
 
 RenderedFile render_apiserver_unit(const RenderInput& in) {

@@ -68,6 +68,13 @@ std::string options_env_file(std::string_view comment, std::string_view variable
   return out;
 }
 
+RenderedFile component_options_file(const RenderInput& in, const std::string& component, std::string_view variable,
+                                    const Flags& flags) {
+  return {in.paths.k8s_cfg(component + ".conf"),
+          options_env_file(component + " " + in.versions.kubernetes.text + " on " + in.host->name, variable, flags),
+          0644, false};
+}
+
 std::string render_unit(const UnitSpec& spec) {
   auto join = [](const std::vector<std::string>& items) {
     std::string out;

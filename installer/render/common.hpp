@@ -108,6 +108,10 @@ std::vector<std::string> flag_words(const Flags& flags);
 // VAR="--a=1 <backslash-newline> --b": one flag per line; systemd's EnvironmentFile joins the
 // continuation lines.
 std::string options_env_file(std::string_view comment, std::string_view variable, const Flags& flags);
+// A Kubernetes component's options file k8s_cfg("<component>.conf") (0644, not secret): the
+// options_env_file() of `flags` as `variable`, headed "<component> <version> on <host>".
+RenderedFile component_options_file(const RenderInput& in, const std::string& component, std::string_view variable,
+                                    const Flags& flags);
 
 struct UnitSpec {
   std::string description;

@@ -39,10 +39,8 @@ Flags controller_manager_flags(const RenderInput& in) {
 }
 
 RenderedFile render_controller_manager_options(const RenderInput& in) {
-  return {in.paths.k8s_cfg("kube-controller-manager.conf"),
-          options_env_file("kube-controller-manager " + in.versions.kubernetes.text + " on " + in.host->name,
-                           "KUBE_CONTROLLER_MANAGER_OPTS", controller_manager_flags(in)),
-          0644, false};
+  return component_options_file(in, "kube-controller-manager", "KUBE_CONTROLLER_MANAGER_OPTS",
+                                controller_manager_flags(in));
 }
 
 RenderedFile render_controller_manager_unit(const RenderInput& in) {

@@ -14,10 +14,7 @@ Flags kube_proxy_flags(const RenderInput& in) {
 }
 
 RenderedFile render_kube_proxy_options(const RenderInput& in) {
-  return {in.paths.k8s_cfg("kube-proxy.conf"),
-          options_env_file("kube-proxy " + in.versions.kubernetes.text + " on " + in.host->name, "KUBE_PROXY_OPTS",
-                           kube_proxy_flags(in)),
-          0644, false};
+  return component_options_file(in, "kube-proxy", "KUBE_PROXY_OPTS", kube_proxy_flags(in));
 }
 
 RenderedFile render_kube_proxy_config(const RenderInput& in) {

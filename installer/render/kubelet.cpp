@@ -37,10 +37,7 @@ Result<Flags> kubelet_flags(const RenderInput& in) {
 
 Result<RenderedFile> render_kubelet_options(const RenderInput& in) {
   TRY_ASSIGN(const Flags flags, kubelet_flags(in));
-  return RenderedFile{
-      in.paths.k8s_cfg("kubelet.conf"),
-      options_env_file("kubelet " + in.versions.kubernetes.text + " on " + in.host->name, "KUBELET_OPTS", flags), 0644,
-      false};
+  return component_options_file(in, "kubelet", "KUBELET_OPTS", flags);
 }
 
 RenderedFile render_kubelet_config(const RenderInput& in) {

@@ -18,10 +18,7 @@ Flags scheduler_flags(const RenderInput& in) {
 }
 
 RenderedFile render_scheduler_options(const RenderInput& in) {
-  return {in.paths.k8s_cfg("kube-scheduler.conf"),
-          options_env_file("kube-scheduler " + in.versions.kubernetes.text + " on " + in.host->name,
-                           "KUBE_SCHEDULER_OPTS", scheduler_flags(in)),
-          0644, false};
+  return component_options_file(in, "kube-scheduler", "KUBE_SCHEDULER_OPTS", scheduler_flags(in));
 }
 
 RenderedFile render_scheduler_unit(const RenderInput& in) {
