@@ -66,12 +66,7 @@ bs::Status run_build_command(BuildCliOptions& options, const GlobalOptions& glob
     TRY_ASSIGN(auto entry, parse_creds_flag(text));
     build.registry.credentials[entry.first] = std::move(entry.second);
   }
-  if (build.installer_path.empty()) {
-    char self[4096];
-    const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-    std::string dir = n > 0 ? std::string(self, static_cast<size_t>(n)) : std::string();
-    build.installer_path = dir.substr(0, dir.rfind('/')) + "/kubeferry-install";
-  }
+  if (build.installer_path.empty()) build.installer_path = installer_beside_self();
   bs::ConsoleProgress progress(stderr, global.quiet ? bs::ConsoleMode::quiet : bs::detect_console_mode(2),
                                "kubeferry: ");
   auto summary = run_build(build, progress);

@@ -56,15 +56,8 @@ bs::Status run_keygen(const KeygenOptions& options) {
 // The installer to put in front of a .run: --installer, else kubeferry-install beside us.
 bs::Result<std::string> find_installer(const std::string& given) {
   if (!given.empty()) return given;
-  char self[4096];
-  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n > 0) {
-    self[n] = '\0';
-    std::string dir(self);
-    dir = dir.substr(0, dir.rfind('/'));
-    const std::string candidate = dir + "/kubeferry-install";
-    if (::access(candidate.c_str(), R_OK) == 0) return candidate;
-  }
+  const std::string candidate = installer_beside_self();
+  if (::access(candidate.c_str(), R_OK) == 0) return candidate;
   return bs::usage_error("cannot find kubeferry-install next to kubeferry; pass --installer PATH");
 }
 
@@ -166,6 +159,13 @@ void setup_bundle_commands(CLI::App& app, const GlobalOptions& global, Commands&
                      "Trust only the key with this fingerprint (SHA256:<hex>)");
   verify->add_flag("--deep", verify_options->deep, "Also decompress the payload and check every entry");
   commands.push_back({verify, [verify_options] { return run_verify(*verify_options); }});
+}
+
+std::string installer_beside_self() {
+  char self[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  const std::string path = n > 0 ? std::string(self, static_cast<size_t>(n)) : std::string();
+  return path.substr(0, path.rfind('/')) + "/kubeferry-install";
 }
 
 }  // namespace builder

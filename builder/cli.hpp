@@ -26,6 +26,10 @@ struct GlobalOptions {
 // keygen, pack, verify (bundle_cli.cpp).
 void setup_bundle_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
 
+// The kubeferry-install in the folder of this program (it may not exist): the installer a .run
+// starts with unless --installer names another (bundle_cli.cpp).
+std::string installer_beside_self();
+
 // build, inspect (build_cli.cpp).
 void setup_build_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
 
