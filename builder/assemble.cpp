@@ -117,8 +117,10 @@ bs::Result<std::vector<bs::SourceEntry>> bundle_entries(const Manifest& manifest
       entries.emplace(dir.entry.path, dir);
     }
   };
+  // known_sha256: the digest of a file taken from the verified cache, which the writer then
+  // records without hashing the file again (see bs::SourceEntry).
   const auto add_file = [&](const std::string& path, const std::string& source, uint32_t mode,
-                            std::optional<bs::Origin> origin) -> bs::Status {
+                            std::optional<bs::Origin> origin, std::string known_sha256) -> bs::Status {
     struct stat st {};
     if (::stat(source.c_str(), &st) != 0) return bs::errno_error("stat", source);
     bs::SourceEntry file;
@@ -128,6 +130,7 @@ bs::Result<std::vector<bs::SourceEntry>> bundle_entries(const Manifest& manifest
     file.entry.size = static_cast<uint64_t>(st.st_size);
     file.entry.origin = std::move(origin);
     file.source_path = source;
+    file.known_sha256 = std::move(known_sha256);
     if (!entries.emplace(path, std::move(file)).second) return bs::make_error("two files want bundle path " + path);
     add_parents(path);
     return bs::ok_status();
@@ -138,11 +141,18 @@ bs::Result<std::vector<bs::SourceEntry>> bundle_entries(const Manifest& manifest
     if (it == fetched.end()) return bs::make_error("artifact " + artifact.name + " was not fetched");
     bs::Origin origin{artifact.name, artifact.version, artifact.url,
                       artifact.checksum ? artifact.checksum->to_string() : ""};
+    const bool whole = artifact.kind == ArtifactKind::file;
     for (const auto& placement : artifact.placements) {
-      TRY(add_file(placement.to, placement_source(artifact, placement, *it, staging), placement.mode, origin));
+      TRY(add_file(placement.to, placement_source(artifact, placement, *it, staging), placement.mode, origin,
+                   whole ? it->sha256_hex : ""));
     }
   }
-  for (const auto& extra : extra_files) TRY(add_file(extra, staging + "/" + extra, 0644, std::nullopt));
+  // Image blobs are hard links to (or copies of) cache files named by their SHA-256.
+  const std::string blobs = "images/blobs/sha256/";
+  for (const auto& extra : extra_files) {
+    const bool blob = extra.compare(0, blobs.size(), blobs) == 0;
+    TRY(add_file(extra, staging + "/" + extra, 0644, std::nullopt, blob ? extra.substr(blobs.size()) : ""));
+  }
   std::vector<bs::SourceEntry> sorted;
   sorted.reserve(entries.size());
   for (auto& [path, entry] : entries) sorted.push_back(std::move(entry));
@@ -230,9 +240,9 @@ bs::Result<std::vector<std::string>> write_records(const Manifest& manifest, con
                                                    const std::vector<LockedImage>& images, const std::string& staging) {
   const std::string lock = bs::to_pretty_json(make_lock(manifest, bs::sha256_hex(manifest_text), fetched, images));
   const std::string sbom = bs::to_pretty_json(make_sbom(manifest, fetched, images, bs::sha256_hex(lock)));
-  TRY(bs::write_file_atomic(staging + "/bundle.lock", lock, 0644, bs::Overwrite::no));
-  TRY(bs::write_file_atomic(staging + "/sbom.spdx.json", sbom, 0644, bs::Overwrite::no));
-  TRY(bs::write_file_atomic(staging + "/manifest.yaml", manifest_text, 0644, bs::Overwrite::no));
+  TRY(bs::write_new_file(staging + "/bundle.lock", lock, 0644));
+  TRY(bs::write_new_file(staging + "/sbom.spdx.json", sbom, 0644));
+  TRY(bs::write_new_file(staging + "/manifest.yaml", manifest_text, 0644));
   return std::vector<std::string>{"bundle.lock", "manifest.yaml", "sbom.spdx.json"};
 }
 

@@ -131,6 +131,15 @@ Status write_file_atomic(const std::string& path, std::string_view data, mode_t 
   return file.commit();
 }
 
+Status write_new_file(const std::string& path, std::string_view data, mode_t mode) {
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
+  if (!fd.valid()) return errno_error("create", path);
+  Status written = write_all(fd.get(), data, path);
+  if (written.ok() && ::fchmod(fd.get(), mode) != 0) written = errno_error("chmod", path);
+  if (!written.ok()) std::ignore = ::unlink(path.c_str());
+  return written;
+}
+
 Status sync_parent_dir(const std::string& path) {
   std::string dir = std::filesystem::path(path).parent_path().string();
   if (dir.empty()) dir = ".";

@@ -165,12 +165,14 @@ unsigned tar_type(EntryType type) {
   return AE_IFREG;
 }
 
-// Streams one file into the archive, hashing it; its size must not change while we read.
+// Streams one file into the archive, hashing it unless the caller vouches for its digest; its
+// size must not change while we read.
 Status copy_file_data(struct archive* a, const SourceEntry& source, IndexEntry& entry, std::vector<char>& buffer,
                       const WriterOptions& options, uint64_t& consumed) {
   Fd fd(::open(source.source_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd.valid()) return errno_error("open", source.source_path);
   Hasher hasher(DigestAlgorithm::sha256);
+  const bool hash = source.known_sha256.empty();
   uint64_t copied = 0;
   for (;;) {
     if (interrupt_requested()) return interrupted_error();
@@ -182,7 +184,7 @@ Status copy_file_data(struct archive* a, const SourceEntry& source, IndexEntry& 
     if (n == 0) break;
     copied += static_cast<uint64_t>(n);
     if (copied > entry.size) break;
-    hasher.update(buffer.data(), static_cast<size_t>(n));
+    if (hash) hasher.update(buffer.data(), static_cast<size_t>(n));
     if (archive_write_data(a, buffer.data(), static_cast<size_t>(n)) != n) {
       return archive_failure(a, "write " + entry.path);
     }
@@ -190,7 +192,7 @@ Status copy_file_data(struct archive* a, const SourceEntry& source, IndexEntry& 
     if (options.on_bytes) options.on_bytes(consumed);
   }
   if (copied != entry.size) return make_error(source.source_path + ": file changed size while being packed");
-  entry.sha256 = hasher.finish_hex();
+  entry.sha256 = hash ? hasher.finish_hex() : source.known_sha256;
   return ok_status();
 }
 

@@ -3,7 +3,7 @@
 #   cold   kubeferry build (empty cache)  vs  curl (4 in parallel) + sha256sum + tar | zstd
 #   warm   kubeferry build (full cache)   vs  kubeferry pack of the same tree (packing alone)
 # Artifacts come from the loopback nginx mirror (scripts/rig/mirror.sh). Usage:
-#   scripts/bench/build.sh [LEVEL]      (default level 19, as the bundles use)
+#   [REPEAT=3] scripts/bench/build.sh [LEVEL]      (default level 19, as the bundles use)
 # Prints seconds and ratios; nothing is asserted. Needs build/bin (scripts/setup.sh) and nginx.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -36,14 +36,24 @@ urls=$(awk '$1 !~ /^test\// {print "'"$MIRROR_URL"'/" $1}' "$MIRROR/checksums.ts
 total=$(awk '$1 !~ /^test\// {s += $2} END {print s}' "$MIRROR/checksums.tsv")
 t() { local s; s=$(date +%s.%N); "$@" >/dev/null 2>&1; awk -v a="$(date +%s.%N)" -v b="$s" 'BEGIN { printf "%.3f", a - b }'; }
 
-cold=$(t "$BIN/kubeferry" -q build m.yaml --key key --cache cache --mirror "https://=$MIRROR_URL/" --level "$LEVEL" -o cold.run)
-base=$(t sh -c "mkdir -p dl && cd dl && echo '$urls' | xargs -P4 -n1 curl -sSfO && sha256sum * >../sums && tar -cf - . | zstd -q -$LEVEL --long=27 -T0 -o ../base.tar.zst")
-warm=$(t "$BIN/kubeferry" -q build m.yaml --key key --cache cache --mirror "https://=$MIRROR_URL/" --level "$LEVEL" -o warm.run)
-mkdir -p tree/files && cp dl/* tree/files/
-pack=$(t "$BIN/kubeferry" -q pack tree --name bench --key key --level "$LEVEL" --epoch 0 -o pack.run)
-cmp -s cold.run warm.run || echo "bench: WARNING: warm build differs from cold build"
+# Each measurement REPEAT times (default 3), the four interleaved so that a slow moment of the
+# machine hits all of them alike; the median of each is reported.
+REPEAT="${REPEAT:-3}"
+cold_s=() base_s=() warm_s=() pack_s=()
+for ((r = 0; r < REPEAT; r++)); do
+  rm -rf cache dl tree base.tar.zst
+  cold_s+=("$(t "$BIN/kubeferry" -q build m.yaml --key key --cache cache --mirror "https://=$MIRROR_URL/" --level "$LEVEL" -o cold.run)")
+  base_s+=("$(t sh -c "mkdir -p dl && cd dl && echo '$urls' | xargs -P4 -n1 curl -sSfO && sha256sum * >../sums && tar -cf - . | zstd -q -$LEVEL --long=27 -T0 -o ../base.tar.zst")")
+  warm_s+=("$(t "$BIN/kubeferry" -q build m.yaml --key key --cache cache --mirror "https://=$MIRROR_URL/" --level "$LEVEL" -o warm.run)")
+  # Packing alone: the very tree the build packed (files and records), taken out of the bundle.
+  ./warm.run extract --to tree >/dev/null 2>&1
+  pack_s+=("$(t "$BIN/kubeferry" -q pack tree --name bench --key key --level "$LEVEL" --epoch 0 -o pack.run)")
+  cmp -s cold.run warm.run || echo "bench: WARNING: warm build differs from cold build"
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+cold=$(median "${cold_s[@]}") base=$(median "${base_s[@]}") warm=$(median "${warm_s[@]}") pack=$(median "${pack_s[@]}")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-printf '%d artifacts, %d MB; zstd level %s; %d CPUs\n' "$(echo "$urls" | wc -l)" $((total >> 20)) "$LEVEL" "$(nproc)"
+printf '%d artifacts, %d MB; zstd level %s; %d CPUs; median of %d runs\n' "$(echo "$urls" | wc -l)" $((total >> 20)) "$LEVEL" "$(nproc)" "$REPEAT"
 printf '%-58s %8.2fs %8.2fs %6s\n' "cold build vs curl -P4 + sha256sum + tar|zstd" "$cold" "$base" "$(ratio "$cold" "$base")"
 printf '%-58s %8.2fs %8.2fs %6s\n' "warm rebuild vs kubeferry pack of the same files" "$warm" "$pack" "$(ratio "$warm" "$pack")"
 echo "targets: cold <= 1.1x baseline; warm <= the cost of packing alone"

@@ -64,6 +64,10 @@ class AtomicFile {
 // Convenience: the whole content through AtomicFile.
 Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode, Overwrite overwrite);
 
+// Creates `path` (which must not exist) with `data`, without fsync: for scratch files in a
+// private folder that is thrown away after use. A failure removes what was written.
+Status write_new_file(const std::string& path, std::string_view data, mode_t mode);
+
 // fsync on the folder holding `path`.
 Status sync_parent_dir(const std::string& path);
 

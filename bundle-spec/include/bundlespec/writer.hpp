@@ -23,6 +23,11 @@ namespace bundlespec {
 struct SourceEntry {
   IndexEntry entry;
   std::string source_path;  // files: the file on disk to copy
+  // Files: the SHA-256 (lowercase hex) of source_path when the caller has already verified it,
+  // e.g. a file in a content-addressed cache named by that digest. The writer then records it
+  // without hashing the bytes again. A wrong value cannot make a bundle install wrong bytes:
+  // every reader checks each file against the index (FORMAT.md 5), so it fails there by name.
+  std::string known_sha256;
 };
 
 struct WriterOptions {

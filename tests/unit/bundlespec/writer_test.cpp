@@ -14,6 +14,7 @@
 #include "bundle_helpers.hpp"
 #include "bundlespec/container.hpp"
 #include "bundlespec/digest.hpp"
+#include "bundlespec/extract.hpp"
 #include "support/test_util.hpp"
 
 namespace bundlespec {
@@ -255,6 +256,41 @@ TEST(Writer, FailedWriteLeavesNothing) {
   std::string listing;
   ASSERT_EQ(kftest::run_command("ls -A " + (dir / "out"), &listing), 0);
   EXPECT_EQ(listing, "");
+}
+
+// A digest the caller vouches for is recorded as given (the bytes are not hashed again): a
+// right one gives the same bundle as hashing, a wrong one a bundle every reader refuses by name.
+TEST(Writer, KnownDigestIsRecordedAndCheckedByReaders) {
+  kftest::TempDir dir;
+  const std::string data = testing::pseudo_random_bytes(200 * 1024, 3);
+  kftest::write_file(dir / "src/blob", data);
+  SourceEntry entry;
+  entry.entry.path = "blob";
+  entry.entry.size = data.size();
+  entry.entry.mode = 0644;
+  entry.source_path = dir / "src/blob";
+  const Key key = make_key();
+  auto hashed = write_bundle({entry}, key, fast_options(), dir / "hashed.run");
+  ASSERT_OK(hashed);
+  EXPECT_EQ(hashed->index.entries.at(0).sha256, sha256_hex(data));
+
+  entry.known_sha256 = sha256_hex(data);
+  auto vouched = write_bundle({entry}, key, fast_options(), dir / "vouched.run");
+  ASSERT_OK(vouched);
+  EXPECT_EQ(vouched->file_sha256, hashed->file_sha256);
+
+  const std::string wrong = sha256_hex("something else");
+  entry.known_sha256 = wrong;
+  auto lying = write_bundle({entry}, key, fast_options(), dir / "lying.run");
+  ASSERT_OK(lying);
+  EXPECT_EQ(lying->index.entries.at(0).sha256, wrong);
+  auto bundle = BundleFile::open(dir / "lying.run", {});
+  ASSERT_OK(bundle);
+  auto extracted = extract_bundle(*bundle, dir / "out", {});
+  ASSERT_FALSE(extracted.ok());
+  EXPECT_EQ(extracted.error().message(),
+            "entry blob: sha256 mismatch (want " + wrong + ", got " + sha256_hex(data) + ")");
+  EXPECT_FALSE(kftest::exists(dir / "out"));
 }
 
 }  // namespace
