@@ -539,6 +539,15 @@ Result<UninstallReport> uninstall(Fs& target, CommandRunner& runner, const Unins
   if (options.live) {
     auto reload = runner.run({"systemctl", "daemon-reload"});
     if (!reload.ok()) report.warnings.push_back(reload.error().message());
+    // containerd ran with kubeferry's settings, now removed: back to the distribution's.
+    if (journal->find(std::string(k_restart_containerd_step)) != nullptr) {
+      auto restart = runner.run({"systemctl", "restart", "containerd.service"});
+      if (!restart.ok())
+        report.warnings.push_back(restart.error().message());
+      else if (restart->exit_code != 0)
+        report.warnings.push_back("systemctl restart containerd.service exited with " +
+                                  std::to_string(restart->exit_code));
+    }
   }
   TRY(target.remove(k_journal_path));
   remove_created(target, journal->state_created, report);

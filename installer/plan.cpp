@@ -425,6 +425,14 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
     TRY(b.rendered_or_unknown(r::render_kube_proxy_kubeconfig(in), no_kit, p.k8s_cfg("kube-proxy.kubeconfig"), 0600,
                               true, "kube-proxy's credentials"));
   }
+  // containerd as the kubelet needs it offline (render/containerd.cpp).
+  const bool containerd = node && inventory.container_runtime == ContainerRuntime::containerd;
+  if (containerd) {
+    TRY(b.rendered_or_unknown(
+        r::render_containerd_config(in), no_images, p.containerd_config, 0644, false,
+        "containerd for the kubelet: the bundle's pause image, cgroupfs, CNI in " + p.cni_bin_dir));
+    b.rendered(r::render_containerd_dropin(in), "containerd.service starts containerd with " + p.containerd_config);
+  }
 
   // Units.
   std::vector<std::string> units;
@@ -442,8 +450,15 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
     unit(r::render_kubelet_unit(in), "systemd unit");
     unit(r::render_kube_proxy_unit(in), "systemd unit");
   }
+  if (containerd) units.push_back(p.containerd_dropin);
   b.command("command daemon-reload", StepKind::command, {{"systemctl", "daemon-reload"}}, "make systemd read the units",
             units);
+  if (containerd) {
+    b.command(std::string(k_restart_containerd_step), StepKind::command,
+              {{"systemctl", "restart", "containerd.service"}},
+              "containerd takes its new settings before images are loaded into it",
+              {p.containerd_config, p.containerd_dropin});
+  }
 
   // Images (nodes run the pods): one step that makes this very installer load every image of
   // the extracted bundle (images/images.json + blobs) into the runtime; images already there
@@ -556,14 +571,10 @@ std::vector<BundleBinary> default_binaries(const r::Paths& paths) {
 std::vector<BundleImage> images_from_images_index(const bs::ImagesIndex& index) {
   std::vector<BundleImage> out;
   for (const auto& record : index.images) {
-    // NAME:TAG -> NAME@sha256:<hex>: pods name the image by the pinned digest.
-    std::string repo = record.reference;
-    const size_t slash = repo.rfind('/');
-    const size_t colon = repo.rfind(':');
-    if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) repo.erase(colon);
+    // NAME:TAG@sha256:<hex>: the tag for docker, the digest for containerd (runtime_image).
     BundleImage image;
     image.name = record.name;
-    image.ref = repo + "@" + record.target.digest;
+    image.ref = record.reference + "@" + record.target.digest;
     image.archive = std::string(bs::k_images_index_path);
     image.sha256 = record.target.digest.substr(record.target.digest.find(':') + 1);
     image.size = record.target.size;

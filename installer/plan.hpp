@@ -29,6 +29,10 @@
 namespace installer {
 
 enum class StepKind { preflight, dir, file, hosts_block, symlink, command, image, service, check };
+
+// The step that restarts containerd after its settings changed (nodes using containerd).
+// Uninstall restarts containerd again once those settings are gone.
+inline constexpr std::string_view k_restart_containerd_step = "command restart containerd.service";
 std::string_view to_string(StepKind kind);
 
 // What a failed step does to the run.
@@ -95,7 +99,7 @@ struct BundleBinary {
 // An image of the bundle.
 struct BundleImage {
   std::string name;     // "pause", "coredns", "flannel", "flannel-cni-plugin"
-  std::string ref;      // "repo@sha256:<hex>"
+  std::string ref;      // "REPO:TAG@sha256:<hex>", the manifest's reference and pinned digest
   std::string archive;  // the bundle file that lists it: "images/images.json"
   std::string sha256;
   uint64_t size = 0;

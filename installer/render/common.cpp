@@ -43,6 +43,19 @@ Result<std::string> pinned_image(const ImageRefs& images, const std::string& nam
   return ref;
 }
 
+Result<std::string> runtime_image(const RenderInput& in, const std::string& name) {
+  TRY_ASSIGN(std::string ref, pinned_image(in.images, name));
+  if (in.inventory->container_runtime != ContainerRuntime::docker) return ref;
+  ref.erase(ref.find("@sha256:"));
+  const size_t slash = ref.rfind('/');
+  const size_t colon = ref.rfind(':');
+  if (colon == std::string::npos || (slash != std::string::npos && colon < slash)) {
+    return bundlespec::usage_error("image " + name + ": " + in.images.at(name) +
+                                   " has no tag, and docker finds loaded images by tag only");
+  }
+  return ref;
+}
+
 Result<std::string> kit_file(const Kit& kit, const std::string& path) {
   const auto it = kit.find(path);
   if (it == kit.end()) return bundlespec::usage_error("PKI kit: missing " + path);

@@ -57,6 +57,9 @@ struct Paths {
   std::string modules_file = "/etc/modules-load.d/k8s.conf";
   std::string hosts_file = "/etc/hosts";
   std::string containerd_socket = "/run/containerd/containerd.sock";
+  // containerd's settings for a node, and the drop-in that makes containerd.service read them.
+  std::string containerd_config = "/opt/kubernetes/cfg/containerd.toml";
+  std::string containerd_dropin = "/etc/systemd/system/containerd.service.d/10-kubeferry.conf";
 
   std::string etcd_bin(std::string_view name) const { return etcd_dir + "/bin/" + std::string(name); }
   std::string etcd_cfg(std::string_view name) const { return etcd_dir + "/cfg/" + std::string(name); }
@@ -69,7 +72,8 @@ struct Paths {
   std::string unit(std::string_view name) const { return unit_dir + "/" + std::string(name); }
 };
 
-// Image name ("pause", "coredns", "flannel", "flannel-cni-plugin") → "repo@sha256:<64 hex>".
+// Image name ("pause", "coredns", "flannel", "flannel-cni-plugin") → "REPO:TAG@sha256:<64 hex>"
+// (or "REPO@sha256:<64 hex>").
 using ImageRefs = std::map<std::string, std::string>;
 // Looks up `name` and checks it is pinned by digest. Fails (usage) with
 // "image NAME: not in the bundle's image list" or "image NAME: REF is not pinned by digest
@@ -98,6 +102,15 @@ struct RenderInput {
   ImageRefs images;
   Kit kit;
 };
+
+// How this cluster's runtime finds the pinned image `name` offline, for kubelet flags, the
+// containerd config and pod specs. containerd: the digest-pinned reference; the installer
+// imports every image also under REPO@sha256:<digest>, the name containerd's CRI looks up for
+// it. docker: REPO:TAG, because docker keeps digests only for images it pulled itself, never for
+// loaded ones (a digest reference would make the kubelet pull); `images load` checked that the
+// tag holds the pinned image. Fails like pinned_image(), and for docker when the reference has
+// no tag ("image NAME: REF has no tag, and docker finds loaded images by tag only").
+Result<std::string> runtime_image(const RenderInput& in, const std::string& name);
 
 // --- text helpers ---
 

@@ -53,6 +53,14 @@ RenderedFile render_kube_proxy_unit(const RenderInput& in);
 // Kernel modules IPVS mode needs.
 std::vector<std::string> ipvs_modules();
 
+// --- containerd on nodes whose runtime is containerd (containerd.cpp) ---
+// paths.containerd_config: a complete containerd config (version 2) for the kubelet: the
+// bundle's pause image as the CRI sandbox image, runc with cgroupfs (as the kubelet), and
+// the CNI folders the installer fills. Fails if the pause image is not pinned.
+Result<RenderedFile> render_containerd_config(const RenderInput& in);
+// paths.containerd_dropin: makes containerd.service start containerd with that config.
+RenderedFile render_containerd_dropin(const RenderInput& in);
+
 // --- kubeconfigs (kubeconfig.cpp), all 0600 with embedded certificate data ---
 struct KubeconfigSpec {
   std::string cluster = "kubernetes";

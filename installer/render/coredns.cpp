@@ -5,7 +5,7 @@
 namespace installer::render {
 
 Result<RenderedFile> render_coredns(const RenderInput& in) {
-  TRY_ASSIGN(const std::string image, pinned_image(in.images, "coredns"));
+  TRY_ASSIGN(const std::string image, runtime_image(in, "coredns"));
   const Inventory& inv = *in.inventory;
   std::string out = "# CoreDNS (Service kube-dns " + inv.dns_ip + ", domain " + inv.domain +
                     "). Written by kubeferry-install.\n"

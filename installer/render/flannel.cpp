@@ -136,10 +136,10 @@ std::string config_map(const std::string& ns, const std::string& pod_cidr) {
 }  // namespace
 
 Result<RenderedFile> render_flannel(const RenderInput& in) {
-  TRY_ASSIGN(const std::string image, pinned_image(in.images, "flannel"));
+  TRY_ASSIGN(const std::string image, runtime_image(in, "flannel"));
   std::string cni_plugin_image;
   if (in.images.count("flannel-cni-plugin") != 0) {
-    TRY_ASSIGN(cni_plugin_image, pinned_image(in.images, "flannel-cni-plugin"));
+    TRY_ASSIGN(cni_plugin_image, runtime_image(in, "flannel-cni-plugin"));
   }
   const bool with_psp = !in.versions.kubernetes.at_least(1, 25);
   const std::string ns = with_psp ? "kube-system" : "kube-flannel";

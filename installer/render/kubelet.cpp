@@ -9,7 +9,7 @@ namespace installer::render {
 Result<Flags> kubelet_flags(const RenderInput& in) {
   const Paths& p = in.paths;
   const Version& k8s = in.versions.kubernetes;
-  TRY_ASSIGN(const std::string pause, pinned_image(in.images, "pause"));
+  TRY_ASSIGN(const std::string pause, runtime_image(in, "pause"));
   Flags f = logging_flags(in);
   f.insert(f.end(), {
                         {"--hostname-override", in.host->name},
@@ -30,7 +30,9 @@ Result<Flags> kubelet_flags(const RenderInput& in) {
   } else {
     f.emplace_back("--container-runtime-endpoint", "unix://" + p.containerd_socket);
   }
-  // The sandbox image, pinned by digest so the air-gapped host never tries to pull it.
+  // The sandbox image as the runtime finds it offline (runtime_image): dockershim runs it; with
+  // containerd the CRI sandbox image is containerd's (containerd.toml) and this only keeps the
+  // kubelet's image garbage collection away from it.
   f.emplace_back("--pod-infra-container-image", pause);
   return f;
 }

@@ -25,6 +25,7 @@ using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 Plan plan_for(const Inventory& inventory, const std::string& name) {
   auto plan = make_plan(inventory, host(inventory, name), plan_inputs(inventory, host(inventory, name)));
@@ -279,6 +280,35 @@ TEST(Uninstall, PurgeLeavesNothingOfOursBehind) {
                                             "systemctl disable --now kube-controller-manager.service",
                                             "systemctl disable --now kube-apiserver.service",
                                             "systemctl disable --now etcd.service", "systemctl daemon-reload"));
+}
+
+// A containerd node: install restarts containerd with kubeferry's settings before loading the
+// images; uninstall removes the drop-in and config, then restarts containerd with its own.
+TEST(Uninstall, ContainerdNodeGetsItsOwnSettingsBack) {
+  const Plan plan = plan_for(current_inventory(), "node01");
+  Rig rig(plan);
+  const auto before = rig.fs.list();
+  ASSERT_OK(rig.apply(plan));
+  const auto& calls = rig.runner.calls;
+  const auto restart = std::find(calls.begin(), calls.end(), "systemctl restart containerd.service");
+  ASSERT_NE(restart, calls.end());
+  EXPECT_EQ(*(restart - 1), "systemctl daemon-reload");
+  EXPECT_THAT(*(restart + 1), HasSubstr("images load --from /bundle --runtime containerd"));
+  EXPECT_TRUE(rig.fs.nodes.count("/etc/systemd/system/containerd.service.d/10-kubeferry.conf"));
+  // Converged: nothing restarts containerd again.
+  rig.runner.calls.clear();
+  ASSERT_OK(rig.apply(plan));
+  EXPECT_THAT(rig.runner.calls, Not(Contains("systemctl restart containerd.service")));
+  rig.runner.calls.clear();
+  UninstallOptions options;
+  options.purge = Purge::yes;
+  auto report = uninstall(rig.fs, rig.runner, options);
+  ASSERT_OK(report);
+  EXPECT_THAT(report->warnings, IsEmpty());
+  EXPECT_EQ(rig.fs.list(), before);
+  ASSERT_GE(rig.runner.calls.size(), 2u);
+  EXPECT_EQ(rig.runner.calls[rig.runner.calls.size() - 2], "systemctl daemon-reload");
+  EXPECT_EQ(rig.runner.calls.back(), "systemctl restart containerd.service");
 }
 
 TEST(Uninstall, KeepsDataWithoutPurge) {

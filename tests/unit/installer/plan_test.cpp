@@ -6,6 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "bundlespec/json.hpp"
 #include "installer/pki.hpp"
 #include "plan_fixtures.hpp"
@@ -247,6 +249,40 @@ TEST(Plan, CurrentVersionLoadsImagesIntoContainerd) {
                                                             "--runtime", "containerd"}));
   }
   EXPECT_EQ(image_steps, 1);
+}
+
+// containerd gets the kubelet's settings (pause image, CNI folders) through a drop-in, and is
+// restarted with them after systemd reloaded and before images are loaded into it.
+TEST(Plan, ContainerdNodeConfiguresAndRestartsContainerdBeforeTheImages) {
+  const Plan plan = plan_for(current_inventory(), "node01");
+  const std::vector<std::string> steps = summary(plan);
+  const auto at = [&](const std::string& id) { return std::find(steps.begin(), steps.end(), id) - steps.begin(); };
+  const auto config = at("file /opt/kubernetes/cfg/containerd.toml 0644");
+  const auto dropin = at("file /etc/systemd/system/containerd.service.d/10-kubeferry.conf 0644");
+  const auto reload = at("command daemon-reload");
+  const auto restart = at("command restart containerd.service");
+  const auto images = at("images load");
+  const auto n = static_cast<long>(steps.size());
+  ASSERT_LT(images, n);
+  EXPECT_LT(config, reload);
+  EXPECT_LT(dropin, reload);
+  EXPECT_EQ(restart, reload + 1);
+  EXPECT_EQ(images, restart + 1);
+  const Step& restart_step = plan.steps[static_cast<size_t>(restart)];
+  EXPECT_EQ(restart_step.commands,
+            (std::vector<std::vector<std::string>>{{"systemctl", "restart", "containerd.service"}}));
+  EXPECT_EQ(restart_step.inputs,
+            (std::vector<std::string>{"/opt/kubernetes/cfg/containerd.toml",
+                                      "/etc/systemd/system/containerd.service.d/10-kubeferry.conf"}));
+  const Step& reload_step = plan.steps[static_cast<size_t>(reload)];
+  EXPECT_EQ(reload_step.inputs.back(), "/etc/systemd/system/containerd.service.d/10-kubeferry.conf");
+  // A master-only host and docker nodes leave containerd alone.
+  for (const std::string& step : summary(plan_for(current_inventory(), "master01"))) {
+    EXPECT_THAT(step, Not(HasSubstr("containerd")));
+  }
+  for (const std::string& step : summary(plan_for(seed_inventory(), "node01"))) {
+    EXPECT_THAT(step, Not(HasSubstr("containerd")));
+  }
 }
 
 TEST(Plan, ServiceDigestFollowsItsInputs) {

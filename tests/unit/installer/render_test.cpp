@@ -62,6 +62,73 @@ TEST(PinnedImage, RefusesMissingAndUnpinned) {
   EXPECT_FALSE(pinned_image(images, "flannel").ok());
 }
 
+// containerd resolves digest references (the installer imports REPO@sha256 names too); docker
+// only tags, so docker clusters get REPO:TAG, and a reference without a tag cannot serve docker.
+TEST(RuntimeImage, DigestForContainerdTagForDocker) {
+  const std::string digest = "sha256:927d98197ec1141a368550822d18fa1c60bdae27b78b0c004f705f548c07814f";
+  Inventory containerd = current_inventory();
+  Inventory docker = current_inventory();
+  docker.container_runtime = ContainerRuntime::docker;
+  auto in = render_input(containerd, "node02");
+  in.images["pause"] = "127.0.0.1:5000/pause:3.2@" + digest;
+  EXPECT_EQ(*runtime_image(in, "pause"), "127.0.0.1:5000/pause:3.2@" + digest);
+  in.inventory = &docker;
+  EXPECT_EQ(*runtime_image(in, "pause"), "127.0.0.1:5000/pause:3.2");
+  in.images["pause"] = "127.0.0.1:5000/pause@" + digest;
+  EXPECT_EQ(runtime_image(in, "pause").error().message(),
+            "image pause: 127.0.0.1:5000/pause@" + digest + " has no tag, and docker finds loaded images by tag only");
+  in.inventory = &containerd;
+  EXPECT_EQ(*runtime_image(in, "pause"), "127.0.0.1:5000/pause@" + digest);
+  in.images["pause"] = "127.0.0.1:5000/pause:3.2";
+  EXPECT_EQ(runtime_image(in, "pause").error().message(),
+            "image pause: 127.0.0.1:5000/pause:3.2 is not pinned by digest (want REPO@sha256:<64 hex>)");
+}
+
+TEST(Containerd, ConfigForTheKubeletOffline) {
+  const auto in = render_input(current_inventory(), "node02");
+  const auto config = render_containerd_config(in);
+  ASSERT_OK(config);
+  EXPECT_EQ(config->path, "/opt/kubernetes/cfg/containerd.toml");
+  EXPECT_EQ(config->mode, 0644u);
+  const std::string cri = "[plugins.\"io.containerd.grpc.v1.cri\"";
+  const std::string body = config->content.substr(config->content.find("version = 2\n"));
+  EXPECT_EQ(body, "version = 2\n\n" + cri +
+                      "]\n"
+                      "  # The bundle's pause image, loaded by kubeferry-install: never pulled.\n"
+                      "  sandbox_image = \"registry.k8s.io/pause:3.6@sha256:"
+                      "3d380ca8864549e74af4b29c10f9cb0956236dfb01c40ca076fb6c37253234db\"\n"
+                      "  " +
+                      cri +
+                      ".containerd]\n"
+                      "    default_runtime_name = \"runc\"\n"
+                      "    " +
+                      cri +
+                      ".containerd.runtimes.runc]\n"
+                      "      runtime_type = \"io.containerd.runc.v2\"\n"
+                      "      " +
+                      cri +
+                      ".containerd.runtimes.runc.options]\n"
+                      "        # The kubelet's cgroupDriver is cgroupfs (kubelet-config.yml); the two must agree.\n"
+                      "        SystemdCgroup = false\n"
+                      "  " +
+                      cri +
+                      ".cni]\n"
+                      "    bin_dir = \"/opt/cni/bin\"\n"
+                      "    conf_dir = \"/etc/cni/net.d\"\n");
+  // The kubelet's driver is the one containerd is told to use.
+  EXPECT_THAT(installer::testing::lines(render_kubelet_config(in).content), Contains("cgroupDriver: cgroupfs"));
+  const RenderedFile dropin = render_containerd_dropin(in);
+  EXPECT_EQ(dropin.path, "/etc/systemd/system/containerd.service.d/10-kubeferry.conf");
+  EXPECT_EQ(dropin.content,
+            "# Written by kubeferry-install; changes are overwritten. Removed by uninstall.\n"
+            "[Service]\n"
+            "ExecStart=\n"
+            "ExecStart=/usr/bin/env containerd --config /opt/kubernetes/cfg/containerd.toml\n");
+  auto no_pause = in;
+  no_pause.images.erase("pause");
+  EXPECT_EQ(render_containerd_config(no_pause).error().message(), "image pause: not in the bundle's image list");
+}
+
 TEST(Etcd, EnvFileHoldsMemberAndClusterSettings) {
   const auto in = render_input(seed_inventory(), "node01");
   const RenderedFile env = render_etcd_env(in);
@@ -217,8 +284,8 @@ TEST(Kubelet, Seed120DockerUsesDockershimFlags) {
            "--bootstrap-kubeconfig=/opt/kubernetes/cfg/bootstrap.kubeconfig",
            "--config=/opt/kubernetes/cfg/kubelet-config.yml",
            "--cert-dir=/var/lib/kubelet/pki",
-           "--pod-infra-container-image=registry.k8s.io/pause:3.2@sha256:"
-           "927d98197ec1141a368550822d18fa1c60bdae27b78b0c004f705f548c07814f",
+           // docker finds loaded images by tag only (runtime_image)
+           "--pod-infra-container-image=registry.k8s.io/pause:3.2",
        }) {
     EXPECT_THAT(got, Contains(want));
   }
@@ -358,9 +425,10 @@ TEST(Flannel, VersionAwareNamespaceAndPsp) {
     for (const auto& line : installer::testing::lines(file->content)) {
       if (line.find("image: ") == std::string::npos) continue;
       ++images;
-      EXPECT_EQ(line,
-                "        image: quay.io/coreos/flannel:v0.15.1@sha256:"
-                "9a296fbb67790659adc3701e287adde3c59803b7fcefe354f1fc482840cdb3d9");
+      // The seed runs docker (by tag), the current set containerd (by digest).
+      EXPECT_EQ(line, file == &*old ? "        image: quay.io/coreos/flannel:v0.15.1"
+                                    : "        image: quay.io/coreos/flannel:v0.15.1@sha256:"
+                                      "9a296fbb67790659adc3701e287adde3c59803b7fcefe354f1fc482840cdb3d9");
     }
     EXPECT_EQ(images, 2);
   }
@@ -387,8 +455,7 @@ TEST(Coredns, ClusterIpDomainAndImage) {
   const auto got = installer::testing::lines(file->content);
   EXPECT_THAT(got, Contains("  clusterIP: 10.0.0.2"));
   EXPECT_THAT(got, Contains("        kubernetes cluster.local in-addr.arpa ip6.arpa {"));
-  EXPECT_THAT(got, Contains("        image: registry.k8s.io/coredns/coredns:v1.7.0@sha256:"
-                            "73ca82b4ce829766d4f1f10947c3a338888f876fbed0540dc849c89ff256e90c"));
+  EXPECT_THAT(got, Contains("        image: registry.k8s.io/coredns/coredns:v1.7.0"));
   Inventory inv = seed_inventory();
   inv.dns_ip = "10.0.0.10";
   inv.domain = "example.internal";
