@@ -139,16 +139,29 @@ Json descriptor_json(const ImageDescriptor& d) {
   return object;
 }
 
-// index.json of the OCI layout: each pinned blob under its image's full name.
+// The names an image must carry in the runtime. containerd: the full (tag) name and the
+// digest name, which CRI looks up for a pinned REPO:TAG@DIGEST reference; docker: the reference.
+std::vector<std::string> runtime_names(RuntimeKind kind, const ImageRecord& image) {
+  if (kind == RuntimeKind::containerd) return {image.full_name, bs::digest_name(image)};
+  return {image.reference};
+}
+
+// index.json of the OCI layout: each pinned blob once under each of its image's names (ctr
+// import creates one image per descriptor). Two images of one repository pinned to the same
+// digest share a digest name, which is listed once.
 std::string oci_index(const std::vector<ImageToLoad>& images) {
   Json::Array manifests;
+  std::set<std::string> named;
   for (const ImageToLoad& item : images) {
-    Json descriptor = descriptor_json(item.image->target);
-    Json::Object annotations;
-    annotations["io.containerd.image.name"] = item.image->full_name;
-    annotations["org.opencontainers.image.ref.name"] = item.image->full_name;
-    descriptor["annotations"] = std::move(annotations);
-    manifests.push_back(std::move(descriptor));
+    for (const std::string& name : runtime_names(RuntimeKind::containerd, *item.image)) {
+      if (!named.insert(name).second) continue;
+      Json descriptor = descriptor_json(item.image->target);
+      Json::Object annotations;
+      annotations["io.containerd.image.name"] = name;
+      annotations["org.opencontainers.image.ref.name"] = name;
+      descriptor["annotations"] = std::move(annotations);
+      manifests.push_back(std::move(descriptor));
+    }
   }
   Json::Object index;
   index["schemaVersion"] = 2;
@@ -247,15 +260,17 @@ std::string command_failed(const std::vector<std::string>& argv, const CommandRe
   return join_args(argv) + " failed (exit " + std::to_string(result.exit_code) + "): " + result.output;
 }
 
-// containerd's images (name -> target digest): all of the namespace, or only `name`.
-Result<std::map<std::string, std::string>> containerd_images(const Runtime& runtime, const std::string& name) {
+// Image names a runtime holds, each with its digest (containerd: the target; docker: the ID).
+using NameDigests = std::map<std::string, std::string>;
+
+// containerd's images in the namespace (name -> target digest).
+Result<NameDigests> containerd_images(const Runtime& runtime) {
   std::vector<std::string> argv = base_command(runtime);
   for (const char* arg : {"images", "ls"}) argv.emplace_back(arg);
-  if (!name.empty()) argv.push_back("name==" + name);
   TRY_ASSIGN(const CommandResult result, run_command(argv, {}));
   if (result.exit_code != 0) return bs::make_error(command_failed(argv, result));
   // REF TYPE DIGEST SIZE PLATFORMS LABELS, after a header line.
-  std::map<std::string, std::string> images;
+  NameDigests images;
   std::istringstream lines(result.output);
   std::string line;
   std::getline(lines, line);
@@ -268,16 +283,11 @@ Result<std::map<std::string, std::string>> containerd_images(const Runtime& runt
   return images;
 }
 
-// The digest the runtime holds for the image's name, or "" when it has none.
-Result<std::string> present_digest(const Runtime& runtime, const ImageRecord& image) {
-  if (runtime.kind == RuntimeKind::containerd) {
-    TRY_ASSIGN(const auto images, containerd_images(runtime, image.full_name));
-    const auto it = images.find(image.full_name);
-    return it == images.end() ? std::string() : it->second;
-  }
+// docker's image ID for `reference`, or "" when it has no such image.
+Result<std::string> docker_image_id(const Runtime& runtime, const std::string& reference) {
   std::vector<std::string> argv = base_command(runtime);
   for (const char* arg : {"image", "inspect", "--format", "{{.Id}}"}) argv.emplace_back(arg);
-  argv.push_back(image.reference);
+  argv.push_back(reference);
   TRY_ASSIGN(const CommandResult result, run_command(argv, {}));
   if (result.exit_code == 0) return result.output;
   // "No such image" is the normal answer for a missing image; anything else is a problem.
@@ -414,24 +424,33 @@ Status write_image_archive(const std::string& root, const ImageRecord& image, co
   return write_images_archive(root, {ImageToLoad{&image, &platform}}, kind, fd);
 }
 
-// The digest the runtime shows for each image now ("" for none).
-Result<std::vector<std::string>> runtime_digests(const Runtime& runtime, const std::vector<ImageRecord>& images) {
-  std::vector<std::string> digests;
-  if (runtime.kind == RuntimeKind::containerd) {
-    // One listing answers for every image.
-    TRY_ASSIGN(const auto known, containerd_images(runtime, ""));
-    for (const ImageRecord& image : images) {
-      const auto it = known.find(image.full_name);
-      digests.push_back(it == known.end() ? std::string() : it->second);
-    }
-    return digests;
-  }
+namespace {
+
+// The names the runtime holds now among the images' names (name -> digest; a missing name is
+// absent): containerd in one listing, docker one inspect per reference.
+Result<NameDigests> runtime_images(const Runtime& runtime, const std::vector<ImageRecord>& images) {
+  if (runtime.kind == RuntimeKind::containerd) return containerd_images(runtime);
+  NameDigests known;
   for (const ImageRecord& image : images) {
-    TRY_ASSIGN(std::string digest, present_digest(runtime, image));
-    digests.push_back(std::move(digest));
+    TRY_ASSIGN(std::string id, docker_image_id(runtime, image.reference));
+    if (!id.empty()) known[image.reference] = std::move(id);
   }
-  return digests;
+  return known;
 }
+
+// "" when the runtime shows every name of `image` with `digest`; otherwise the first name that
+// is wrong, as "NAME as missing" or "NAME as DIGEST".
+std::string name_problem(const Runtime& runtime, const NameDigests& known, const ImageRecord& image,
+                         const std::string& digest) {
+  for (const std::string& name : runtime_names(runtime.kind, image)) {
+    const auto it = known.find(name);
+    if (it == known.end()) return name + " as missing";
+    if (it->second != digest) return name + " as " + it->second;
+  }
+  return "";
+}
+
+}  // namespace
 
 Result<std::vector<LoadReport>> load_images(const std::string& root, const Runtime& runtime, bs::Progress& progress,
                                             const std::function<void(const LoadReport&)>& on_report) {
@@ -443,7 +462,7 @@ Result<std::vector<LoadReport>> load_images(const std::string& root, const Runti
   // 1. What each image should look like in the runtime, and what is there already.
   std::vector<LoadReport> reports;
   std::vector<ImageToLoad> to_load;
-  TRY_ASSIGN(const std::vector<std::string> before, runtime_digests(runtime, index.images));
+  TRY_ASSIGN(const NameDigests before, runtime_images(runtime, index.images));
   for (size_t i = 0; i < index.images.size(); ++i) {
     const ImageRecord& image = index.images[i];
     TRY_ASSIGN(const ImagePlatform* platform, select_platform(image, platform_name));
@@ -451,7 +470,9 @@ Result<std::vector<LoadReport>> load_images(const std::string& root, const Runti
     report.name = image.name;
     report.loaded_as = runtime.kind == RuntimeKind::containerd ? image.full_name : image.reference;
     report.digest = expected_digest(runtime, image, *platform);
-    report.outcome = before[i] == report.digest ? LoadOutcome::present : LoadOutcome::loaded;
+    // containerd: both names must be there (a host loaded before digest names existed gets them now).
+    const bool complete = name_problem(runtime, before, image, report.digest).empty();
+    report.outcome = complete ? LoadOutcome::present : LoadOutcome::loaded;
     if (report.outcome == LoadOutcome::loaded) to_load.push_back({&image, platform});
     reports.push_back(std::move(report));
   }
@@ -469,13 +490,13 @@ Result<std::vector<LoadReport>> load_images(const std::string& root, const Runti
     progress.finish_item(item, imported.ok() ? bs::ItemOutcome::done : bs::ItemOutcome::failed);
     TRY(imported);
 
-    // 3. The runtime must now show every image under its name with its digest.
-    TRY_ASSIGN(const std::vector<std::string> after, runtime_digests(runtime, index.images));
+    // 3. The runtime must now show every image under each of its names with its digest.
+    TRY_ASSIGN(const NameDigests after, runtime_images(runtime, index.images));
     for (size_t i = 0; i < index.images.size(); ++i) {
-      if (after[i] == reports[i].digest) continue;
+      const std::string problem = name_problem(runtime, after, index.images[i], reports[i].digest);
+      if (problem.empty()) continue;
       return bs::verification_error("image '" + index.images[i].name + "' (" + index.images[i].reference +
-                                    "): " + std::string(runtime_name(runtime.kind)) + " shows " + reports[i].loaded_as +
-                                    " as " + (after[i].empty() ? std::string("missing") : after[i]) +
+                                    "): " + std::string(runtime_name(runtime.kind)) + " shows " + problem +
                                     " after the import, expected " + reports[i].digest);
     }
   }

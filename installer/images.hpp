@@ -7,19 +7,31 @@
 // in memory:
 //   containerd  `ctr -a ADDRESS -n NAMESPACE images import -` reading an OCI image layout:
 //               blobs/sha256/<hex> (the pinned index or manifest, the platform manifests,
-//               configs, layers), oci-layout, and index.json naming the pinned blob with the
-//               annotations io.containerd.image.name and org.opencontainers.image.ref.name =
-//               the full name (REGISTRY/REPOSITORY:TAG), so containerd keeps that exact name
-//               and the pinned digest (an image index too: ctr unpacks the host's platform).
+//               configs, layers), oci-layout, and index.json naming the pinned blob twice,
+//               each with the annotations io.containerd.image.name and
+//               org.opencontainers.image.ref.name set to one of the image's two names:
+//                 the full name     REGISTRY/REPOSITORY:TAG (what people and `ctr run` use);
+//                 the digest name   REGISTRY/REPOSITORY@sha256:<pinned digest>
+//                                   (bundlespec::digest_name). Kubernetes refers to our images
+//                                   by pinned references REPO:TAG@DIGEST (the kubelet's sandbox
+//                                   image, the rendered pod specs); containerd's CRI normalises
+//                                   such a reference to REPO@DIGEST (a digest drops the tag) and
+//                                   looks that name up in the namespace. Without it the kubelet
+//                                   pulls, which fails offline. A CRI pull creates both names
+//                                   too. ctr import makes one image per descriptor, so both
+//                                   names point at the pinned digest (an image index too: ctr
+//                                   unpacks the host's platform).
 //   docker      `docker -H unix://ADDRESS load` reading a docker-archive: blobs/sha256/<hex>
 //               (config and layers of the host's platform) and manifest.json with RepoTags =
 //               the manifest's reference. docker 20.10 reads nothing else; its image ID is the
 //               config digest, which is what "present" is checked against.
 // The metadata files come last in the stream, so a stream cut short (a corrupted blob) never
 // names an image. Every blob's SHA-256 and size are checked while it streams.
-// An image is skipped when the runtime already has its name with the expected digest
-// (containerd: `ctr images ls name==FULL_NAME`; docker: `docker image inspect` ID), and checked
-// the same way after an import.
+// An image is skipped when the runtime already has each of its names with the expected digest
+// (containerd: both names in `ctr images ls`, so a host that holds only the full name, as
+// loaded by an older installer, gets the image again with both; docker: `docker image
+// inspect` ID of the reference), and checked the same way after an import. docker gets no
+// digest name: it cannot give one to a loaded image.
 // Thread-safety: one call at a time; it spawns processes and waits for them.
 #pragma once
 
@@ -93,7 +105,7 @@ enum class LoadOutcome { loaded, present };
 
 struct LoadReport {
   std::string name;
-  std::string loaded_as;  // containerd: the full name; docker: the reference
+  std::string loaded_as;  // containerd: the full name (the digest name is implied); docker: the reference
   std::string digest;     // containerd: the pinned digest; docker: the image ID (config digest)
   LoadOutcome outcome = LoadOutcome::loaded;
 };

@@ -140,6 +140,14 @@ Result<ImagesIndex> decode_images_index(std::string_view text) {
   return decoded;
 }
 
+std::string digest_name(const ImageRecord& image) {
+  const std::string& name = image.full_name;
+  const size_t colon = name.rfind(':');
+  const size_t slash = name.rfind('/');
+  const bool has_tag = colon != std::string::npos && (slash == std::string::npos || colon > slash);
+  return (has_tag ? name.substr(0, colon) : name) + "@" + image.target.digest;
+}
+
 std::string image_blob_path(std::string_view digest) {
   return std::string(k_images_dir) + "/blobs/sha256/" + std::string(digest.substr(7));
 }

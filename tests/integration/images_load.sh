@@ -2,10 +2,11 @@
 # Images from a real registry, through a signed .run, into a real containerd 1.6 and a real
 # dockerd 20.10 (own sockets and data roots, shared/docs/test-rig.md 2d/2e), offline:
 #   kubeferry images fetch -> kubeferry pack -> kubeferry-install images load
-# Checks `ctr images ls` (exact names and the pinned digests) and `docker image inspect` (image
-# ID = config digest), that a container from the busybox image runs and prints, that a second
-# load skips every image, and the exact errors for a corrupted blob and a platform the bundle
-# lacks. Exit 77 only when a daemon cannot start here (the reason is printed).
+# Checks `ctr images ls` (exact names: each image's tag name and digest name, at the pinned
+# digest) and `docker image inspect` (image ID = config digest), that a container from the
+# busybox image runs and prints, that a second load skips every image, that a host missing one
+# image's digest name gets it back, and the exact errors for a corrupted blob and a platform the
+# bundle lacks. Exit 77 only when a daemon cannot start here (the reason is printed).
 set -euo pipefail
 
 BIN="${KF_BIN_DIR:?}"
@@ -101,17 +102,36 @@ expect_eq "containerd load" "loaded busybox $R/test/busybox:1.0 $DIGEST_BUSYBOX_
 loaded busybox-v2 $R/test/busybox:1.0-v2s2 $DIGEST_BUSYBOX_1_0_V2S2
 loaded multi $R/test/busybox:multi $DIGEST_BUSYBOX_MULTI
 loaded tools $R/test/tools:1.0 $DIGEST_TOOLS_1_0" "$(cat "$WORK/load1.txt")"
+# Every image under its tag name and its digest name (REPO@DIGEST, what CRI looks up for the
+# pinned REPO:TAG@DIGEST references Kubernetes uses), both at the pinned digest.
 # (containerd's CRI plugin adds sha256:<config> aliases in k8s.io; only the names matter here)
-expect_eq "ctr images ls" "$R/test/busybox:1.0 $DIGEST_BUSYBOX_1_0
+EXPECTED_LS="$(LC_ALL=C sort <<EOF
+$R/test/busybox:1.0 $DIGEST_BUSYBOX_1_0
+$R/test/busybox@$DIGEST_BUSYBOX_1_0 $DIGEST_BUSYBOX_1_0
 $R/test/busybox:1.0-v2s2 $DIGEST_BUSYBOX_1_0_V2S2
+$R/test/busybox@$DIGEST_BUSYBOX_1_0_V2S2 $DIGEST_BUSYBOX_1_0_V2S2
 $R/test/busybox:multi $DIGEST_BUSYBOX_MULTI
-$R/test/tools:1.0 $DIGEST_TOOLS_1_0" "$("${CTR[@]}" images ls | awk 'NR>1 && $1 !~ /^sha256:/ {print $1, $3}' | sort)"
+$R/test/busybox@$DIGEST_BUSYBOX_MULTI $DIGEST_BUSYBOX_MULTI
+$R/test/tools:1.0 $DIGEST_TOOLS_1_0
+$R/test/tools@$DIGEST_TOOLS_1_0 $DIGEST_TOOLS_1_0
+EOF
+)"
+ctr_names() { "${CTR[@]}" images ls | awk 'NR>1 && $1 !~ /^sha256:/ {print $1, $3}' | LC_ALL=C sort; }
+expect_eq "ctr images ls" "$EXPECTED_LS" "$(ctr_names)"
 # A second load changes nothing.
 "${LOAD[@]}" >"$WORK/load2.txt" 2>/dev/null
 expect_eq "containerd reload" "present busybox $R/test/busybox:1.0 $DIGEST_BUSYBOX_1_0
 present busybox-v2 $R/test/busybox:1.0-v2s2 $DIGEST_BUSYBOX_1_0_V2S2
 present multi $R/test/busybox:multi $DIGEST_BUSYBOX_MULTI
 present tools $R/test/tools:1.0 $DIGEST_TOOLS_1_0" "$(cat "$WORK/load2.txt")"
+# A host holding only the tag name (as an older installer left it) gets the digest name back.
+"${CTR[@]}" images rm "$R/test/tools@$DIGEST_TOOLS_1_0" >/dev/null
+"${LOAD[@]}" >"$WORK/load3.txt" 2>"$WORK/load3.err" || fail "containerd load without digest name: $(cat "$WORK/load3.err")"
+expect_eq "containerd load without digest name" "present busybox $R/test/busybox:1.0 $DIGEST_BUSYBOX_1_0
+present busybox-v2 $R/test/busybox:1.0-v2s2 $DIGEST_BUSYBOX_1_0_V2S2
+present multi $R/test/busybox:multi $DIGEST_BUSYBOX_MULTI
+loaded tools $R/test/tools:1.0 $DIGEST_TOOLS_1_0" "$(cat "$WORK/load3.txt")"
+expect_eq "ctr images ls after reload" "$EXPECTED_LS" "$(ctr_names)"
 # Containers from the imported images run (the multi-arch one and the second-layer one).
 expect_eq "ctr run busybox" "hello-from-containerd" \
   "$("${CTR[@]}" run --rm "$R/test/busybox:multi" "kf-images-$$-1" /bin/busybox echo hello-from-containerd)"

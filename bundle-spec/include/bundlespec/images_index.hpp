@@ -65,6 +65,13 @@ std::string encode_images_index(const ImagesIndex& index);
 // (verification) with "images index: image #N: <what>" style messages.
 Result<ImagesIndex> decode_images_index(std::string_view text);
 
+// "REGISTRY/REPOSITORY@<target digest>": the image's digest name. A pinned reference
+// REPO:TAG@DIGEST is looked up by containerd's CRI under this name (a reference with a digest
+// drops its tag when normalised), so a loaded image needs it beside full_name.
+// REQUIRES: full_name is "REGISTRY/REPOSITORY:TAG" (the tag follows the last ':', which comes
+// after the last '/'; a registry port's ':' does not); a name without a tag is kept whole.
+std::string digest_name(const ImageRecord& image);
+
 // "images/blobs/sha256/<hex>" for a "sha256:<hex>" digest (REQUIRES: a valid digest).
 std::string image_blob_path(std::string_view digest);
 

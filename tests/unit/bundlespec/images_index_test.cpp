@@ -49,6 +49,19 @@ TEST(ImagesIndex, BlobsOnceTargetFirst) {
   EXPECT_EQ(image_blob_path(digest_of("i")), "images/blobs/sha256/" + sha256_hex("i"));
 }
 
+TEST(ImagesIndex, DigestNameDropsTheTagNotThePort) {
+  ImageRecord image = sample().images[0];
+  image.full_name = "127.0.0.1:5000/test/busybox:1.0";
+  EXPECT_EQ(digest_name(image), "127.0.0.1:5000/test/busybox@" + digest_of("i"));
+  image.full_name = "registry.k8s.io/pause:3.2";
+  EXPECT_EQ(digest_name(image), "registry.k8s.io/pause@" + digest_of("i"));
+  image.full_name = "docker.io/library/busybox:1.35.0-uclibc";
+  EXPECT_EQ(digest_name(image), "docker.io/library/busybox@" + digest_of("i"));
+  // No tag (outside the REQUIRES): the name is kept whole, the port untouched.
+  image.full_name = "127.0.0.1:5000/test/busybox";
+  EXPECT_EQ(digest_name(image), "127.0.0.1:5000/test/busybox@" + digest_of("i"));
+}
+
 TEST(ImagesIndex, Refusals) {
   EXPECT_EQ(decode_images_index(R"({"images":[],"version":2})").error().message(),
             "images index: version 2 is not supported (this installer reads 1)");

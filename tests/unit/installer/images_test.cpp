@@ -86,12 +86,43 @@ TEST(ImageArchive, ContainerdOciLayout) {
                                                       path_of(p.layers[1]), "oci-layout", "index.json"}));
   EXPECT_EQ(entries[2].second, std::string(3 << 20, 'a'));
   EXPECT_EQ(entries[4].second, "{\"imageLayoutVersion\":\"1.0.0\"}");
+  // The pinned manifest twice: under the tag name and under the digest name CRI looks up.
+  const std::string digest_name = "127.0.0.1:5000/test/busybox@" + p.manifest.digest;
   EXPECT_EQ(entries[5].second,
             "{\"manifests\":[{\"annotations\":{\"io.containerd.image.name\":\"127.0.0.1:5000/test/busybox:1.0\","
             "\"org.opencontainers.image.ref.name\":\"127.0.0.1:5000/test/busybox:1.0\"},\"digest\":\"" +
                 p.manifest.digest +
+                "\",\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"size\":14},"
+                "{\"annotations\":{\"io.containerd.image.name\":\"" +
+                digest_name + "\",\"org.opencontainers.image.ref.name\":\"" + digest_name + "\"},\"digest\":\"" +
+                p.manifest.digest +
                 "\",\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"size\":14}],"
                 "\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"schemaVersion\":2}");
+}
+
+TEST(ImageArchive, ContainerdSharedDigestNameListedOnce) {
+  // Two tags of one repository pinned to the same manifest: three names, not four.
+  Fixture f;
+  bs::ImageRecord latest = f.image;
+  latest.name = "busybox-latest";
+  latest.reference = latest.full_name = "127.0.0.1:5000/test/busybox:latest";
+  const std::string out = f.dir / "shared.tar";
+  bs::Fd fd(::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644));
+  ASSERT_OK(installer::write_images_archive(f.dir.path(),
+                                            {{&f.image, &f.image.platforms[0]}, {&latest, &latest.platforms[0]}},
+                                            RuntimeKind::containerd, fd.get()));
+  fd.reset();
+  std::string index;
+  ASSERT_EQ(kftest::run_command("tar -xOf " + out + " index.json", &index), 0);
+  std::vector<std::string> names;
+  const std::string key = "\"io.containerd.image.name\":\"";
+  for (size_t at = index.find(key); at != std::string::npos; at = index.find(key, at + 1)) {
+    const size_t start = at + key.size();
+    names.push_back(index.substr(start, index.find('"', start) - start));
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"127.0.0.1:5000/test/busybox:1.0",
+                                             "127.0.0.1:5000/test/busybox@" + f.image.target.digest,
+                                             "127.0.0.1:5000/test/busybox:latest"}));
 }
 
 TEST(ImageArchive, DockerArchive) {
