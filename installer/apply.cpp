@@ -239,6 +239,16 @@ class Executor {
         return edit_hosts(hosts, first_line(step.content), last_line(step.content), step.content) == hosts &&
                journaled(step);
       }
+      case StepKind::service: {
+        if (!journaled(step)) return false;
+        if (!m_options.live) return true;
+        // Installed and unchanged, but it must also run: a unit that died (or was stopped, or
+        // did not come back after a reboot) is started again by this run.
+        TRY_ASSIGN(const CommandResult state, m_runner.run({"systemctl", "is-active", "--quiet", step.unit}));
+        if (state.exit_code == 0) return true;
+        log(step.unit + " is installed but not active");
+        return false;
+      }
       default:
         return journaled(step);
     }

@@ -3,6 +3,8 @@
 //   - a step already done and unchanged is skipped (files: content digest + mode checked on
 //     disk; commands, services, images: the journal holds the step's digest);
 //   - a second apply on a converged host changes nothing and says so (report.changed() false);
+//     its only commands are `systemctl is-active` queries: a service that is installed but not
+//     running is started again (live installs);
 //   - a run killed or failed at any step finishes on the next run;
 //   - uninstall removes exactly what the journal says was installed.
 // Journal: <root>/var/lib/kubeferry/journal.json (JSON, written atomically after each step).

@@ -33,6 +33,15 @@ Plan plan_for(const Inventory& inventory, const std::string& name) {
   return plan.ok() ? *plan : Plan{};
 }
 
+// The commands that change something: all but `systemctl is-active` questions.
+std::vector<std::string> actions(const std::vector<std::string>& calls) {
+  std::vector<std::string> out;
+  for (const auto& call : calls) {
+    if (call.rfind("systemctl is-active ", 0) != 0) out.push_back(call);
+  }
+  return out;
+}
+
 // A healthy live host: no swap, sysctls set, modules loaded, ports free, runtime running.
 void healthy_system(FakeFs& system, const Plan& plan) {
   system.add_file("/proc/swaps", "Filename\tType\tSize\tUsed\tPriority\n");
@@ -144,9 +153,35 @@ TEST(Apply, SecondInstallDoesNothing) {
     EXPECT_THAT(again->applied, IsEmpty());
     EXPECT_EQ(again->unchanged.size(), plan.steps.size() - 1) << "every step but preflight";
     EXPECT_THAT(rig.fs.calls, IsEmpty());
-    EXPECT_THAT(rig.runner.calls, IsEmpty());
+    // Only questions: is each service still running?
+    std::vector<std::string> queries;
+    for (const Step& s : plan.steps) {
+      if (s.kind == StepKind::service) queries.push_back("systemctl is-active --quiet " + s.unit);
+    }
+    EXPECT_FALSE(queries.empty());
+    EXPECT_EQ(rig.runner.calls, queries);
     EXPECT_EQ(rig.extractions, 1);
   }
+}
+
+// A converged host whose service died: the next run starts it again, and does nothing else.
+TEST(Apply, AServiceThatStoppedIsStartedAgain) {
+  const Plan plan = plan_for(seed_inventory(), "master01");
+  Rig rig(plan);
+  ASSERT_OK(rig.apply(plan));
+  rig.fs.calls.clear();
+  rig.runner.calls.clear();
+  rig.runner.script.push_back({"systemctl is-active --quiet kube-scheduler.service", CommandResult{3, ""}});
+  auto again = rig.apply(plan);
+  ASSERT_OK(again);
+  EXPECT_THAT(again->applied, ElementsAre("service kube-scheduler.service"));
+  EXPECT_THAT(rig.runner.calls, Contains("systemctl restart kube-scheduler.service"));
+  for (const std::string& call : rig.runner.calls) {
+    if (call.find("kube-scheduler") == std::string::npos) {
+      EXPECT_THAT(call, HasSubstr("systemctl is-active --quiet"));
+    }
+  }
+  EXPECT_THAT(rig.fs.calls, ElementsAre("write /var/lib/kubeferry/journal.json 0600"));
 }
 
 TEST(Apply, ChangedConfigRewritesTheFileAndRestartsOnlyItsService) {
@@ -161,7 +196,7 @@ TEST(Apply, ChangedConfigRewritesTheFileAndRestartsOnlyItsService) {
   EXPECT_THAT(again->applied, ElementsAre("file /opt/kubernetes/cfg/kube-scheduler.conf"));
   EXPECT_THAT(rig.fs.calls, ElementsAre("write /opt/kubernetes/cfg/kube-scheduler.conf 0644",
                                         "write /var/lib/kubeferry/journal.json 0600"));
-  EXPECT_THAT(rig.runner.calls, IsEmpty()) << "the service step's digest did not change: same content again";
+  EXPECT_THAT(actions(rig.runner.calls), IsEmpty()) << "the service step's digest did not change: same content again";
 }
 
 TEST(Apply, FailedStepIsNamedAndTheRerunFinishes) {
@@ -180,7 +215,7 @@ TEST(Apply, FailedStepIsNamedAndTheRerunFinishes) {
   auto second = rig.apply(plan);
   ASSERT_OK(second);
   EXPECT_EQ(second->applied.front(), "service kube-apiserver.service");
-  EXPECT_EQ(rig.runner.calls.front(), "systemctl enable kube-apiserver.service");
+  EXPECT_EQ(actions(rig.runner.calls).front(), "systemctl enable kube-apiserver.service");
   auto third = rig.apply(plan);
   ASSERT_OK(third);
   EXPECT_FALSE(third->changed());
