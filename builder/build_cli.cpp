@@ -72,6 +72,7 @@ bs::Status run_build_command(BuildCliOptions& options, const GlobalOptions& glob
   auto summary = run_build(build, progress);
   if (!summary.ok()) return std::move(summary).error().context("build " + build.manifest_path);
   std::printf("%s  %s\n", summary->written.file_sha256.c_str(), build.output.c_str());
+  std::fputs(fat32_warning(build.output, summary->written.file_size).c_str(), stderr);
   if (!global.quiet) {
     std::fprintf(
         stderr,

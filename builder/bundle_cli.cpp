@@ -95,6 +95,7 @@ bs::Status run_pack(const PackOptions& options, const GlobalOptions& global) {
   progress.finish_item("pack " + options.output, result.ok() ? bs::ItemOutcome::done : bs::ItemOutcome::failed);
   if (!result.ok()) return std::move(result).error().context("pack " + options.output);
   std::printf("%s  %s\n", result->file_sha256.c_str(), options.output.c_str());
+  std::fputs(fat32_warning(options.output, result->file_size).c_str(), stderr);
   if (!global.quiet) {
     std::fprintf(stderr, "kubeferry: %zu entries, %s, signed by %s\n", result->index.entries.size(),
                  bs::format_bytes(result->file_size).c_str(), result->index.signer.c_str());
@@ -159,6 +160,16 @@ void setup_bundle_commands(CLI::App& app, const GlobalOptions& global, Commands&
                      "Trust only the key with this fingerprint (SHA256:<hex>)");
   verify->add_flag("--deep", verify_options->deep, "Also decompress the payload and check every entry");
   commands.push_back({verify, [verify_options] { return run_verify(*verify_options); }});
+}
+
+std::string fat32_warning(const std::string& output, uint64_t size) {
+  constexpr uint64_t k_fat32_max = (uint64_t{4} << 30) - 1;
+  if (size <= k_fat32_max) return "";
+  return "kubeferry: warning: " + output + " is " + bs::format_bytes(size) +
+         ", more than a FAT32 file can hold (4 GiB - 1 byte): carry it on exFAT, NTFS or ext4, or in "
+         "parts (split -b 4000m " +
+         output + " " + output + ".part-; on the far side cat " + output + ".part-* > " + output +
+         " and check it with " + output + ".sha256)\n";
 }
 
 std::string installer_beside_self() {

@@ -30,6 +30,10 @@ void setup_bundle_commands(CLI::App& app, const GlobalOptions& global, Commands&
 // starts with unless --installer names another (bundle_cli.cpp).
 std::string installer_beside_self();
 
+// A warning for a bundle too large for FAT32 (files up to 4 GiB - 1 byte), the file system of
+// most USB sticks, saying what to do instead; "" when `size` fits (bundle_cli.cpp).
+std::string fat32_warning(const std::string& output, uint64_t size);
+
 // build, inspect (build_cli.cpp).
 void setup_build_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
 
