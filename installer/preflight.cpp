@@ -1,6 +1,8 @@
 #include "installer/preflight.hpp"
 
+#include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <sstream>
 
 namespace installer {
@@ -59,11 +61,35 @@ void check_sysctls(Fs& fs, const PreflightSpec& spec, std::vector<PreflightProbl
   }
 }
 
+// Modules compiled into the running kernel (/lib/modules/RELEASE/modules.builtin lists them as
+// "kernel/net/bridge/br_netfilter.ko"): never loaded, always there, and not always visible in
+// /sys/module. Names with '-' are the same module as with '_'.
+std::set<std::string> builtin_modules(Fs& fs) {
+  std::set<std::string> names;
+  auto release = fs.read_file("/proc/sys/kernel/osrelease");
+  if (!release.ok()) return names;
+  std::string version = *release;
+  while (!version.empty() && (version.back() == '\n' || version.back() == ' ')) version.pop_back();
+  auto listing = fs.read_file("/lib/modules/" + version + "/modules.builtin");
+  if (!listing.ok()) return names;
+  std::istringstream lines(*listing);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::string name = line.substr(line.rfind('/') + 1);
+    if (name.size() > 3 && name.compare(name.size() - 3, 3, ".ko") == 0) name.resize(name.size() - 3);
+    std::replace(name.begin(), name.end(), '-', '_');
+    names.insert(name);
+  }
+  return names;
+}
+
 void check_modules(Fs& fs, const PreflightSpec& spec, std::vector<PreflightProblem>& out) {
+  std::optional<std::set<std::string>> builtin;
   for (const auto& module : spec.modules) {
-    if (!exists(fs, "/sys/module/" + module)) {
-      out.push_back({"module", "kernel module " + module + " is not loaded", {"modprobe", module}});
-    }
+    if (exists(fs, "/sys/module/" + module)) continue;
+    if (!builtin) builtin = builtin_modules(fs);
+    if (builtin->count(module) != 0) continue;
+    out.push_back({"module", "kernel module " + module + " is not loaded", {"modprobe", module}});
   }
 }
 

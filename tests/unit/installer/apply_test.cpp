@@ -413,6 +413,26 @@ TEST(Preflight, ReportsEveryProblemAtOnceBeforeWriting) {
   EXPECT_THAT(rig.fs.calls, IsEmpty());
 }
 
+// A module compiled into the kernel need not show in /sys/module: modules.builtin vouches.
+TEST(Preflight, BuiltinModulesNeedNoLoading) {
+  const Plan plan = plan_for(seed_inventory(), "node01");
+  Rig rig(plan);
+  rig.system.nodes.erase("/sys/module/br_netfilter");
+  rig.system.nodes.erase("/sys/module/ip_vs");
+  rig.system.add_file("/proc/sys/kernel/osrelease", "6.1.0-test\n");
+  rig.system.add_file("/lib/modules/6.1.0-test/modules.builtin",
+                      "kernel/net/bridge/br_netfilter.ko\nkernel/fs/overlayfs/overlay.ko\n");
+  auto report = rig.apply(plan);
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.error().message(),
+            "step 1 (preflight): preflight found 1 problem on node01:\n"
+            "  - module: kernel module ip_vs is not loaded\n"
+            "run again with --fix to apply the safe fixes (swapoff, modprobe, sysctl)");
+  rig.system.add_file("/lib/modules/6.1.0-test/modules.builtin",
+                      "kernel/net/bridge/br_netfilter.ko\nkernel/net/netfilter/ipvs/ip_vs.ko\n");
+  EXPECT_OK(rig.apply(plan));
+}
+
 TEST(Preflight, ClockBehindTheCertificates) {
   const Plan plan = plan_for(seed_inventory(), "master01");
   ASSERT_GT(plan.preflight.not_before, 0);
