@@ -143,6 +143,23 @@ void check_clock(const PreflightSpec& spec, std::time_t now, std::vector<Preflig
                  {}});
 }
 
+// The kubelet uses the cgroupfs driver (kubelet-config.yml) and, with dockershim, refuses to
+// start when docker's differs. docker takes "native.cgroupdriver=..." from daemon.json, else
+// systemd on a cgroup v2 host (docker >= 20.10) and cgroupfs on cgroup v1.
+void check_docker_cgroup_driver(Fs& fs, std::vector<PreflightProblem>& out) {
+  const auto config = fs.read_file("/etc/docker/daemon.json");
+  const bool says_systemd = config.ok() && config->find("native.cgroupdriver=systemd") != std::string::npos;
+  const bool says_cgroupfs = config.ok() && config->find("native.cgroupdriver=cgroupfs") != std::string::npos;
+  const bool cgroup_v2 = exists(fs, "/sys/fs/cgroup/cgroup.controllers");
+  if (says_cgroupfs || (!says_systemd && !cgroup_v2)) return;
+  out.push_back({"runtime",
+                 std::string("docker uses the systemd cgroup driver here (") +
+                     (says_systemd ? "/etc/docker/daemon.json says so" : "its default on a cgroup v2 host") +
+                     ") and the kubelet cgroupfs; they must agree. Set \"exec-opts\": "
+                     "[\"native.cgroupdriver=cgroupfs\"] in /etc/docker/daemon.json and restart docker",
+                 {}});
+}
+
 void check_runtime(Fs& fs, const PreflightSpec& spec, std::vector<PreflightProblem>& out) {
   if (!spec.runtime) return;
   if (*spec.runtime == ContainerRuntime::containerd) {
@@ -155,7 +172,10 @@ void check_runtime(Fs& fs, const PreflightSpec& spec, std::vector<PreflightProbl
                    {}});
     return;
   }
-  if (exists(fs, "/run/docker.sock") || exists(fs, "/var/run/docker.sock")) return;
+  if (exists(fs, "/run/docker.sock") || exists(fs, "/var/run/docker.sock")) {
+    check_docker_cgroup_driver(fs, out);
+    return;
+  }
   const bool installed = exists(fs, "/usr/bin/dockerd") || exists(fs, "/usr/local/bin/dockerd");
   out.push_back({"runtime",
                  installed ? "docker is installed but not running (no /run/docker.sock): systemctl enable --now docker"

@@ -433,6 +433,34 @@ TEST(Preflight, BuiltinModulesNeedNoLoading) {
   EXPECT_OK(rig.apply(plan));
 }
 
+// dockershim's kubelet stops when docker's cgroup driver is not its own (cgroupfs).
+TEST(Preflight, DockerMustUseTheKubeletsCgroupDriver) {
+  const Plan plan = plan_for(seed_inventory(), "node01");  // docker
+  const std::string problem =
+      "step 1 (preflight): preflight found 1 problem on node01:\n"
+      "  - runtime: docker uses the systemd cgroup driver here (WHY) and the kubelet cgroupfs; they must agree. Set "
+      "\"exec-opts\": [\"native.cgroupdriver=cgroupfs\"] in /etc/docker/daemon.json and restart docker";
+  const auto with = [&](const std::string& why) {
+    return problem.substr(0, problem.find("WHY")) + why + problem.substr(problem.find("WHY") + 3);
+  };
+  {
+    Rig rig(plan);
+    rig.system.add_file("/sys/fs/cgroup/cgroup.controllers", "cpuset cpu io memory pids\n");
+    auto report = rig.apply(plan);
+    ASSERT_FALSE(report.ok());
+    EXPECT_EQ(report.error().message(), with("its default on a cgroup v2 host"));
+    rig.system.add_file("/etc/docker/daemon.json", "{\"exec-opts\": [\"native.cgroupdriver=cgroupfs\"]}\n");
+    EXPECT_OK(rig.apply(plan));
+  }
+  {
+    Rig rig(plan);  // cgroup v1, but told to use systemd
+    rig.system.add_file("/etc/docker/daemon.json", "{\"exec-opts\": [\"native.cgroupdriver=systemd\"]}\n");
+    auto report = rig.apply(plan);
+    ASSERT_FALSE(report.ok());
+    EXPECT_EQ(report.error().message(), with("/etc/docker/daemon.json says so"));
+  }
+}
+
 TEST(Preflight, ClockBehindTheCertificates) {
   const Plan plan = plan_for(seed_inventory(), "master01");
   ASSERT_GT(plan.preflight.not_before, 0);
