@@ -46,7 +46,12 @@ Result<RenderedFile> render_containerd_config(const RenderInput& in) {
                     p.cni_bin_dir +
                     "\"\n"
                     "    conf_dir = \"" +
-                    p.cni_conf_dir + "\"\n";
+                    p.cni_conf_dir +
+                    "\"\n"
+                    "\n"
+                    "# The opt plugin's folder inside containerd's own state (its default is /opt/containerd).\n"
+                    "[plugins.\"io.containerd.internal.v1.opt\"]\n"
+                    "  path = \"/var/lib/containerd/opt\"\n";
   return RenderedFile{p.containerd_config, std::move(out), 0644, false};
 }
 

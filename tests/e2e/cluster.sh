@@ -6,9 +6,11 @@
 #   etcd health and member list from inside a namespace with the generated client certificate;
 #   every unit the plan names is active under systemd; each stand-in got exactly the argv the
 #   plan rendered; /opt/etcd, /opt/kubernetes, /opt/cni/bin match the plan (paths, modes,
-#   digests); images in containerd (when the bundle has images); a second install changes and
-#   restarts nothing (same etcd PID); an install killed with SIGKILL finishes on re-run;
-#   uninstall --purge leaves no unit and no file of ours. Prints the etcd health table and the
+#   digests); images in containerd under their tag and digest names, containerd running with the
+#   node's config (real containerd reports the bundle's pause image); a second install changes and
+#   restarts nothing (same etcd PID); a stopped service is started by the next install; an
+#   install killed with SIGKILL finishes on re-run; uninstall --purge leaves no unit and no file
+#   of ours, and containerd runs on its own settings again. Prints the etcd health table and the
 #   per-host install times next to a plain `zstd -d | tar -x` of the same payload.
 # Needs root (namespaces, nspawn). Exit 77 = skipped, with the reason printed.
 # Env: KEEP=1 keeps $T (the nodes are stopped anyway); E2E_SUMMARY=FILE gets the summary too.
@@ -332,6 +334,20 @@ check_images() {  # every image of the bundle is in containerd's k8s.io namespac
   done < <(python3 -c '
 import json, sys
 for image in json.load(open(sys.argv[1]))["images"]: print(image["target"]["digest"])' plain/images/images.json)
+  # The digest names containerd's CRI resolves pinned references by, and containerd running with
+  # the node's settings: real containerd reads the file and reports the bundle's pause image.
+  local pause
+  pause=$(python3 -c '
+import json, sys
+for image in json.load(open(sys.argv[1]))["images"]:
+    if image["name"] == "pause": print(image["reference"] + "@" + image["target"]["digest"])' plain/images/images.json)
+  grep -q "@${pause#*@} " "images-$h.txt" || fail "$h: no digest name for the pause image: $(cat "images-$h.txt")"
+  node "$h" systemctl show -p ExecStart containerd.service | grep -q -- "--config /opt/kubernetes/cfg/containerd.toml" ||
+    fail "$h: containerd.service does not start with kubeferry's config: $(node "$h" systemctl show -p ExecStart containerd.service)"
+  local dumped
+  dumped=$(node "$h" containerd --config /opt/kubernetes/cfg/containerd.toml config dump | grep -E '^ *(sandbox_image|bin_dir|SystemdCgroup) =' | tr -s ' ' | sort | tr '\n' ';')
+  [[ "$dumped" == " SystemdCgroup = false; bin_dir = \"/opt/cni/bin\"; sandbox_image = \"$pause\";" ]] ||
+    fail "$h: containerd's effective config: $dumped"
 }
 
 check_all() {
@@ -357,6 +373,14 @@ for h in "${HOSTS[@]}"; do
 done
 say "second install: nothing to do on every host, etcd PIDs unchanged"
 
+# 6. A service that stopped (a crash, a reboot it did not survive) is started by the next install.
+node node01 systemctl stop kube-proxy.service
+node node01 "$RUN" "${INSTALL[@]}" --host node01 >install3-node01.out 2>install3-node01.err ||
+  fail "install after stopping kube-proxy: $(cat install3-node01.err)"
+grep -q "^install node01: 1 steps applied," install3-node01.out || fail "install after stopping kube-proxy: $(cat install3-node01.out)"
+expect_eq "$(node node01 systemctl is-active kube-proxy.service || true)" active "node01: kube-proxy after the third install"
+say "a stopped kube-proxy was started again by the next install, nothing else changed"
+
 # 7. uninstall --purge leaves no unit and no file of ours.
 pids=()
 for h in "${HOSTS[@]}"; do
@@ -377,6 +401,11 @@ for h in "${HOSTS[@]}"; do
     [[ "$state" == inactive || "$state" == unknown ]] || fail "$h: $unit is $state after uninstall"
     node "$h" systemctl cat "$unit" >/dev/null 2>&1 && fail "$h: systemd still knows $unit after uninstall"
   done < <(py_plan "$h" 's["kind"] == "service"')
+  if grep -q '"kind": "image"' "plan-$h.json"; then  # containerd is back on its own settings, running
+    expect_eq "$(node "$h" systemctl is-active containerd.service || true)" active "$h: containerd after uninstall"
+    node "$h" systemctl show -p ExecStart containerd.service | grep -q kubernetes &&
+      fail "$h: containerd still starts with kubeferry's config after uninstall"
+  fi
 done
 say "uninstall --purge: no unit, no file left (not compared: containerd's image store, where images stay by design, and the stand-ins' argv logs under /var/log/kubeferry-standin)"
 

@@ -114,7 +114,11 @@ TEST(Containerd, ConfigForTheKubeletOffline) {
                       cri +
                       ".cni]\n"
                       "    bin_dir = \"/opt/cni/bin\"\n"
-                      "    conf_dir = \"/etc/cni/net.d\"\n");
+                      "    conf_dir = \"/etc/cni/net.d\"\n"
+                      "\n"
+                      "# The opt plugin's folder inside containerd's own state (its default is /opt/containerd).\n"
+                      "[plugins.\"io.containerd.internal.v1.opt\"]\n"
+                      "  path = \"/var/lib/containerd/opt\"\n");
   // The kubelet's driver is the one containerd is told to use.
   EXPECT_THAT(installer::testing::lines(render_kubelet_config(in).content), Contains("cgroupDriver: cgroupfs"));
   const RenderedFile dropin = render_containerd_dropin(in);
