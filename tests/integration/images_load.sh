@@ -193,6 +193,12 @@ for pair in busybox=busybox:1.0 busybox-v2=busybox:1.0-v2s2 multi=busybox:multi 
     "$("${DOCKER[@]}" image inspect --format '{{.Id}}' "$R/test/${pair#*=}")"
 done
 expect_eq "docker tags" "[$R/test/tools:1.0]" "$("${DOCKER[@]}" image inspect --format '{{.RepoTags}}' "$R/test/tools:1.0")"
+# docker keeps digests only for images it pulled: a pinned REPO:TAG@DIGEST reference does not find
+# a loaded image. That is why docker clusters name images by tag (installer/render/common.hpp,
+# runtime_image); if this ever passes, digest references could serve docker too.
+if "${DOCKER[@]}" image inspect "$R/test/busybox:1.0@$DIGEST_BUSYBOX_1_0" >/dev/null 2>&1; then
+  fail "docker now finds a loaded image by digest: revisit runtime_image"
+fi
 "${DLOAD[@]}" >"$WORK/dload2.txt" 2>/dev/null
 expect_eq "docker reload" "4" "$(grep -c '^present ' "$WORK/dload2.txt")"
 expect_eq "docker run" "hello-from-docker" \
