@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
 
 #include "bundlespec/interrupt.hpp"
 #include "bundlespec/json.hpp"
@@ -537,6 +538,41 @@ void undo(const JournalEntry& e, Fs& fs, CommandRunner& runner, const UninstallO
   // command / image / check: nothing to undo (images stay in the runtime's store).
 }
 
+// The journal's folders that still exist after an uninstall, parents first: each kept "dir"
+// entry as it was (its data flag and digest matter to a reinstall), and every other folder a
+// step created as a plain "dir" entry of its own.
+Result<std::vector<JournalEntry>> surviving_folders(Fs& fs, const std::vector<JournalEntry>& entries) {
+  std::vector<JournalEntry> kept;
+  std::set<std::string> covered;
+  for (const JournalEntry& e : entries) {
+    const bool ours = !e.created.empty() && e.created.back() == e.path;
+    if (e.kind != "dir" || !ours) continue;
+    TRY_ASSIGN(const auto st, fs.stat(e.path));
+    if (!st) continue;
+    kept.push_back(e);
+    covered.insert(e.created.begin(), e.created.end());
+  }
+  for (const JournalEntry& e : entries) {
+    for (const std::string& folder : e.created) {
+      if (covered.count(folder) != 0) continue;
+      TRY_ASSIGN(const auto st, fs.stat(folder));
+      if (!st || st->type != FileStat::Type::directory) continue;
+      covered.insert(folder);
+      JournalEntry dir;
+      dir.id = "dir " + folder;
+      dir.kind = "dir";
+      dir.path = folder;
+      dir.created = {folder};
+      kept.push_back(std::move(dir));
+    }
+  }
+  // Uninstall undoes entries last first: children before the folders holding them.
+  std::stable_sort(kept.begin(), kept.end(), [](const JournalEntry& a, const JournalEntry& b) {
+    return std::count(a.path.begin(), a.path.end(), '/') < std::count(b.path.begin(), b.path.end(), '/');
+  });
+  return kept;
+}
+
 }  // namespace
 
 Result<UninstallReport> uninstall(Fs& target, CommandRunner& runner, const UninstallOptions& options) {
@@ -544,8 +580,13 @@ Result<UninstallReport> uninstall(Fs& target, CommandRunner& runner, const Unins
   TRY_ASSIGN(auto journal, load_journal(target));
   if (!journal) return report;
   report.had_journal = true;
-  for (auto it = journal->entries.rbegin(); it != journal->entries.rend(); ++it)
+  // Folders of ours still there afterwards (data kept without --purge, and the folders holding
+  // them) stay in the journal, so that a later `uninstall --purge` can still remove them and a
+  // reinstall knows they are ours, not something it found.
+  for (auto it = journal->entries.rbegin(); it != journal->entries.rend(); ++it) {
     undo(*it, target, runner, options, report);
+  }
+  TRY_ASSIGN(std::vector<JournalEntry> kept, surviving_folders(target, journal->entries));
   if (options.live) {
     auto reload = runner.run({"systemctl", "daemon-reload"});
     if (!reload.ok()) report.warnings.push_back(reload.error().message());
@@ -558,6 +599,11 @@ Result<UninstallReport> uninstall(Fs& target, CommandRunner& runner, const Unins
         report.warnings.push_back("systemctl restart containerd.service exited with " +
                                   std::to_string(restart->exit_code));
     }
+  }
+  if (!kept.empty()) {
+    journal->entries = std::move(kept);
+    TRY(save_journal(target, *journal));
+    return report;
   }
   TRY(target.remove(k_journal_path));
   remove_created(target, journal->state_created, report);

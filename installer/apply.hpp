@@ -100,7 +100,9 @@ struct UninstallReport {
 };
 
 // Stops and disables the journal's services, removes its files, symlinks, /etc/hosts block and
-// the folders it created (data folders only with Purge::yes), then the journal.
+// the folders it created (data folders only with Purge::yes), then the journal. Data folders
+// kept by Purge::no stay journaled (the journal then lists only them): a later uninstall with
+// Purge::yes removes them, and a reinstall takes them over as its own.
 Result<UninstallReport> uninstall(Fs& target, CommandRunner& runner, const UninstallOptions& options);
 
 // Replaces (or appends) the block between the markers in `hosts`; with an empty `block`

@@ -269,6 +269,10 @@ bs::Status run_uninstall(const GlobalOptions& global, const UninstallCliOptions&
   for (const auto& warning : report.warnings) std::fprintf(stderr, "kubeferry-install: warning: %s\n", warning.c_str());
   for (const auto& kept : report.kept) std::printf("kept %s\n", kept.c_str());
   std::printf("uninstall: removed %zu items\n", report.removed.size());
+  if (!report.kept.empty() && !options.purge) {
+    std::printf("uninstall: %s still lists the kept folders; uninstall --purge removes them\n",
+                target.full(k_journal_path).c_str());
+  }
   return bs::ok_status();
 }
 

@@ -4,7 +4,8 @@
 #   plan without and with --json; install refused for an unpinned signer (exact message);
 #   install with --fingerprint writes every file with its mode and enables the unit with
 #   systemctl --root; a second install changes nothing and says so; a key in trusted.d pins
-#   too; --dry-run writes nothing; uninstall keeps data, uninstall --purge leaves nothing.
+#   too; --dry-run writes nothing; uninstall keeps data (and a later --purge removes it),
+#   uninstall --purge leaves nothing.
 # The host is etcd-only, so the bundle needs only etcd/bin/{etcd,etcdctl} (stub scripts).
 set -euo pipefail
 source "$(dirname "$0")/lib.bash"
@@ -105,8 +106,15 @@ rm -r "$WORK/root/etc/kubeferry"
 run keep "$I" -q uninstall --root "$WORK/root"
 expect_rc keep 0
 grep -qx 'kept /var/lib/etcd (data; --purge removes it)' "$WORK/keep.out" || fail "uninstall did not keep the data: $(cat "$WORK/keep.out")"
+grep -qx "uninstall: $WORK/root/var/lib/kubeferry/journal.json still lists the kept folders; uninstall --purge removes them" "$WORK/keep.out" ||
+  fail "uninstall did not say how to purge later: $(cat "$WORK/keep.out")"
 left="$(cd "$WORK/root" && find . -mindepth 1 | sort | tr '\n' ' ')"
-[[ "$left" == "./var ./var/lib ./var/lib/etcd " ]] || fail "after uninstall: $left"
+[[ "$left" == "./var ./var/lib ./var/lib/etcd ./var/lib/kubeferry ./var/lib/kubeferry/journal.json " ]] || fail "after uninstall: $left"
+# Purging later still removes the kept data (the journal remembers it), then nothing is left.
+run later_purge "$I" -q uninstall --root "$WORK/root" --purge
+expect_rc later_purge 0
+left="$(cd "$WORK/root" && find . -mindepth 1 | sort | tr '\n' ' ')"
+[[ -z "$left" ]] || fail "after a later uninstall --purge: $left"
 run again_un "$I" -q uninstall --root "$WORK/root"
 expect again_un 0 "uninstall: nothing to do: no journal at $WORK/root/var/lib/kubeferry/journal.json
 " ""

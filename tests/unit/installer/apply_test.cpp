@@ -346,26 +346,67 @@ TEST(Uninstall, ContainerdNodeGetsItsOwnSettingsBack) {
   EXPECT_EQ(rig.runner.calls.back(), "systemctl restart containerd.service");
 }
 
-TEST(Uninstall, KeepsDataWithoutPurge) {
+TEST(Uninstall, KeepsDataWithoutPurgeAndAPurgeLaterRemovesIt) {
   const Plan plan = plan_for(seed_inventory(), "node01");
   Rig rig(plan);
   const auto before = rig.fs.list();
   ASSERT_OK(rig.apply(plan));
   rig.fs.add_file("/var/lib/kubelet/pki/kubelet-client-current.pem", "cert");
+  const auto left = [&] {
+    std::vector<std::string> out;
+    for (const auto& path : rig.fs.list()) {
+      if (std::find(before.begin(), before.end(), path) == before.end()) out.push_back(path);
+    }
+    return out;
+  };
+  const std::vector<std::string> data_and_journal = {"/opt/",
+                                                     "/opt/kubernetes/",
+                                                     "/opt/kubernetes/logs/",
+                                                     "/var/",
+                                                     "/var/lib/",
+                                                     "/var/lib/etcd/",
+                                                     "/var/lib/kubeferry/",
+                                                     "/var/lib/kubeferry/journal.json",
+                                                     "/var/lib/kubelet/",
+                                                     "/var/lib/kubelet/pki/kubelet-client-current.pem"};
   auto report = uninstall(rig.fs, rig.runner, UninstallOptions{});
   ASSERT_OK(report);
-  std::vector<std::string> left;
-  for (const auto& path : rig.fs.list()) {
-    if (std::find(before.begin(), before.end(), path) == before.end()) left.push_back(path);
-  }
-  EXPECT_THAT(left,
-              ElementsAre("/opt/", "/opt/kubernetes/", "/opt/kubernetes/logs/", "/var/", "/var/lib/", "/var/lib/etcd/",
-                          "/var/lib/kubelet/", "/var/lib/kubelet/pki/kubelet-client-current.pem"));
+  EXPECT_EQ(left(), data_and_journal);
   EXPECT_THAT(report->kept, Contains("/var/lib/etcd (data; --purge removes it)"));
   EXPECT_THAT(report->kept, Contains("/var/lib/kubelet (data; --purge removes it)"));
+  // The journal now lists only the kept folders: a plain uninstall again changes nothing...
+  auto again = uninstall(rig.fs, rig.runner, UninstallOptions{});
+  ASSERT_OK(again);
+  EXPECT_TRUE(again->had_journal);
+  EXPECT_THAT(again->removed, IsEmpty());
+  EXPECT_EQ(left(), data_and_journal);
+  // ...and --purge, asked for later, still removes them.
+  UninstallOptions purge;
+  purge.purge = Purge::yes;
+  ASSERT_OK(uninstall(rig.fs, rig.runner, purge));
+  EXPECT_EQ(rig.fs.list(), before);
   auto none = uninstall(rig.fs, rig.runner, UninstallOptions{});
   ASSERT_OK(none);
   EXPECT_FALSE(none->had_journal);
+}
+
+// Reinstalled over kept data, the folders are still ours: a purge removes them.
+TEST(Uninstall, ReinstallOverKeptDataOwnsIt) {
+  const Plan plan = plan_for(seed_inventory(), "node01");
+  Rig rig(plan);
+  const auto before = rig.fs.list();
+  ASSERT_OK(rig.apply(plan));
+  rig.fs.add_file("/var/lib/etcd/default.etcd/member/wal/0.wal", "data");
+  ASSERT_OK(uninstall(rig.fs, rig.runner, UninstallOptions{}));
+  auto reinstall = rig.apply(plan);
+  ASSERT_OK(reinstall);
+  EXPECT_THAT(reinstall->unchanged, Contains("dir /var/lib/etcd"));
+  UninstallOptions purge;
+  purge.purge = Purge::yes;
+  auto report = uninstall(rig.fs, rig.runner, purge);
+  ASSERT_OK(report);
+  EXPECT_THAT(report->kept, IsEmpty());
+  EXPECT_EQ(rig.fs.list(), before);
 }
 
 TEST(Preflight, ReportsEveryProblemAtOnceBeforeWriting) {
