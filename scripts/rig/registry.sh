@@ -26,9 +26,9 @@ if [[ -z "${PYTHON:-}" ]]; then
 fi
 die() { echo "registry.sh: $*" >&2; exit 1; }
 
-wait_http() {  # wait_http URL [curl args...]: up to 10 s for any HTTP answer
+wait_http() {  # wait_http URL [curl args...]: up to 30 s for any HTTP answer (slow under load)
   local url="$1"; shift
-  for _ in $(seq 1 200); do
+  for _ in $(seq 1 600); do
     if curl -s -o /dev/null "$@" "$url"; then return 0; fi
     sleep 0.05
   done

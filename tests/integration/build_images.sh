@@ -19,8 +19,8 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 flock "$MIRROR.lock" bash "$SRC/scripts/rig/mirror.sh" build "$MIRROR" >/dev/null
 bash "$SRC/scripts/rig/mirror.sh" start "$MIRROR" "$T/rig" >/dev/null
-bash "$SRC/scripts/rig/registry.sh" build "$T/reg" >/dev/null 2>&1
-bash "$SRC/scripts/rig/registry.sh" start "$T/reg" >/dev/null 2>&1
+bash "$SRC/scripts/rig/registry.sh" build "$T/reg" >/dev/null
+bash "$SRC/scripts/rig/registry.sh" start "$T/reg" >/dev/null
 source "$T/rig/env"
 source "$T/reg/env"
 cd "$T"
