@@ -38,6 +38,7 @@ using Clock = std::chrono::steady_clock;
 // The download loop wakes at least this often to notice the stop flag and due retries.
 constexpr auto k_poll_interval = std::chrono::milliseconds(100);
 constexpr long k_max_redirects = 10;
+constexpr int k_max_header_refreshes = 2;  // per artifact: new tokens after a 401
 
 struct CurlEasyDeleter {
   void operator()(CURL* easy) const { curl_easy_cleanup(easy); }
@@ -107,6 +108,7 @@ struct Transfer {
   std::optional<Hasher> sha256;  // when the pin is sha512
   State state = State::queued;
   int attempts = 0;
+  int header_refreshes = 0;  // 401s answered with request->refresh_headers
   bool reset_after_416 = false;
   Clock::time_point not_before{};
   CurlEasy easy;
@@ -124,6 +126,20 @@ struct Transfer {
   Progress* progress = nullptr;
   const std::atomic<bool>* interrupted = nullptr;
 };
+
+// The extra request headers of every following attempt.
+Status set_headers(Transfer& t, const std::vector<std::string>& headers) {
+  CurlSlist list;
+  for (const std::string& header : headers) {
+    curl_slist* appended = curl_slist_append(list.get(), header.c_str());
+    if (appended == nullptr) return bundlespec::make_error("curl_slist_append failed");
+    std::ignore = list.release();
+    list.reset(appended);
+  }
+  curl_easy_setopt(t.easy.get(), CURLOPT_HTTPHEADER, list.get());
+  t.headers = std::move(list);
+  return bundlespec::ok_status();
+}
 
 // Truncates the partial file and resets the digests: the next bytes are byte 0.
 Status restart_file(Transfer& t) {
@@ -327,13 +343,7 @@ Status Downloader::start_attempt(Transfer& t) {
     curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
-    for (const std::string& header : t.request->headers) {
-      curl_slist* appended = curl_slist_append(t.headers.get(), header.c_str());
-      if (appended == nullptr) return bundlespec::make_error("curl_slist_append failed");
-      std::ignore = t.headers.release();
-      t.headers.reset(appended);
-    }
-    if (t.headers) curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.headers.get());
+    TRY(set_headers(t, t.request->headers));
   }
   if (t.discard_partial) {
     TRY_CTX(restart_file(t), "artifact '" + t.request->name + "'");
@@ -383,6 +393,21 @@ void Downloader::on_done(Transfer& t, CURLcode code) {
   }
   if (code == CURLE_OK) {
     finish_ok(t);
+    return;
+  }
+  if (code == CURLE_HTTP_RETURNED_ERROR && http_status == 401 && t.request->refresh_headers &&
+      t.header_refreshes < k_max_header_refreshes) {
+    // An expired registry token, typically: ask for new headers and go again at once.
+    ++t.header_refreshes;
+    --t.attempts;
+    auto headers = t.request->refresh_headers();
+    Status set = headers.ok() ? set_headers(t, *headers) : Status(std::move(headers).error());
+    if (!set.ok()) {
+      fail(t, std::move(set).error().context("artifact '" + t.request->name + "': GET " + t.url + ": HTTP 401"));
+      return;
+    }
+    m_progress.message(t.request->name + ": HTTP 401; trying again with new credentials");
+    t.not_before = Clock::now();
     return;
   }
   if (code == CURLE_HTTP_RETURNED_ERROR && http_status == 416 && t.written > 0 && !t.reset_after_416) {

@@ -33,6 +33,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,6 +64,10 @@ struct FetchRequest {
   // Extra request headers ("Name: value"), e.g. a registry's Authorization. libcurl does not
   // send them to another host after a redirect.
   std::vector<std::string> headers;
+  // When the server answers 401 (a registry token expired while earlier downloads ran): new
+  // headers for another try, at most twice per artifact. Called on the downloading thread.
+  // Empty: a 401 fails the artifact.
+  std::function<bundlespec::Result<std::vector<std::string>>()> refresh_headers;
 };
 
 struct FetchResult {

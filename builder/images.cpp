@@ -425,7 +425,14 @@ Result<ImagesSummary> fetch_images(const std::vector<ImageRef>& images, const Re
           }
         }
         const BlobRequest request = fetcher.client().blob_request(*name, blob.digest);
-        requests.push_back(FetchRequest{blob_label(ref, blob), request.url, checksum, request.headers});
+        FetchRequest fetch{blob_label(ref, blob), request.url, checksum, request.headers, {}};
+        if (!request.headers.empty()) {
+          // Tokens expire (often after 5 minutes) while other blobs download: earn a new one.
+          fetch.refresh_headers = [&client = fetcher.client(), repository = *name] {
+            return client.refresh_authorization(repository);
+          };
+        }
+        requests.push_back(std::move(fetch));
         requested.emplace_back(i, blob);
       }
     }

@@ -277,6 +277,7 @@ struct RegistryClient::Impl {
   CurlEasy easy{curl_easy_init()};
   char errbuf[CURL_ERROR_SIZE] = {};
   std::map<std::string, std::string> authorization;  // "REGISTRY/REPOSITORY" -> header line
+  std::map<std::string, std::string> challenges;     // "REGISTRY/REPOSITORY" -> WWW-Authenticate
 
   // One GET; transport failures come back as the CURLcode.
   CURLcode get(const std::string& url, const std::vector<std::string>& headers, size_t max_body, HttpResponse& r);
@@ -383,6 +384,7 @@ Result<std::string> RegistryClient::Impl::fetch_token(const ImageName& name, con
 Status RegistryClient::Impl::authenticate(const ImageName& name, const std::string& header) {
   TRY_ASSIGN(const AuthChallenge challenge, parse_auth_challenge(header));
   const std::string key = name.registry + "/" + name.repository;
+  challenges[key] = header;
   if (challenge.scheme == "bearer") {
     TRY_ASSIGN(const std::string token, fetch_token(name, challenge));
     authorization[key] = "Authorization: Bearer " + token;
@@ -453,6 +455,18 @@ BlobRequest RegistryClient::blob_request(const ImageName& name, const std::strin
   const auto it = m_impl->authorization.find(name.registry + "/" + name.repository);
   if (it != m_impl->authorization.end()) request.headers.push_back(it->second);
   return request;
+}
+
+Result<std::vector<std::string>> RegistryClient::refresh_authorization(const ImageName& name) {
+  const std::string key = name.registry + "/" + name.repository;
+  const auto it = m_impl->challenges.find(key);
+  if (it == m_impl->challenges.end()) {
+    return bs::make_error("registry " + name.registry + " refused a blob of " + name.repository +
+                          " but never asked for authentication");
+  }
+  const std::string header = it->second;
+  TRY(m_impl->authenticate(name, header));
+  return std::vector<std::string>{m_impl->authorization.at(key)};
 }
 
 }  // namespace builder

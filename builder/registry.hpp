@@ -110,6 +110,11 @@ class RegistryClient {
   // last get_manifest() of the same repository earned (none when anonymous).
   BlobRequest blob_request(const ImageName& name, const std::string& digest) const;
 
+  // The repository's Authorization header earned again with the challenge its last
+  // authentication answered: a fresh bearer token when one expired during long downloads.
+  // Fails when the repository never asked for authentication.
+  bundlespec::Result<std::vector<std::string>> refresh_authorization(const ImageName& name);
+
   // "https://HOST" or "http://HOST" (docker.io -> registry-1.docker.io).
   std::string base_url(const std::string& registry) const;
 

@@ -15,6 +15,10 @@ SPEC is one of (an optional "-TAG" suffix is ignored, so tests can make URLs uni
     stall     the first request gets headers and no body; the proxy holds the connection
     norange   every request is forwarded without its Range/If-Range headers (a server that
               ignores Range and answers 200 with the whole file)
+
+--drop-auth SUBSTRING:K forwards the first K requests whose path holds SUBSTRING without their
+Authorization header, so the upstream registry itself answers 401 with its challenge, as it
+does when a bearer token expired during a long download.
 """
 import argparse
 import http.client
@@ -28,7 +32,7 @@ import time
 
 COUNTS = {}
 COUNTS_LOCK = threading.Lock()
-FORWARDED = ("Range", "If-Range", "User-Agent", "Accept")
+FORWARDED = ("Range", "If-Range", "User-Agent", "Accept", "Authorization")
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "server", "date"}
 
 
@@ -50,6 +54,7 @@ def parse_spec(spec):
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     upstream = ("127.0.0.1", 80)
+    drop_auth = None  # (substring, how many requests)
 
     def log_message(self, fmt, *args):
         sys.stderr.write("%s %s\n" % (self.log_date_time_string(), fmt % args))
@@ -84,6 +89,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             headers.pop("Range", None)
             headers.pop("If-Range", None)
             fault = None
+        if self.drop_auth and self.drop_auth[0] in path:
+            with COUNTS_LOCK:
+                dropped = COUNTS.get("drop-auth", 0)
+                COUNTS["drop-auth"] = dropped + 1
+            if dropped < self.drop_auth[1]:
+                headers.pop("Authorization", None)
         headers["Host"] = self.headers.get("Host", "127.0.0.1")
         conn.request("GET", path, headers=headers)
         resp = conn.getresponse()
@@ -125,9 +136,13 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--upstream", required=True)
+    parser.add_argument("--drop-auth", help="SUBSTRING:K, see above")
     args = parser.parse_args()
     host, port = args.upstream.rsplit(":", 1)
     Handler.upstream = (host, int(port))
+    if args.drop_auth:
+        substring, count = args.drop_auth.rsplit(":", 1)
+        Handler.drop_auth = (substring, int(count))
     server = Server(("127.0.0.1", args.port), Handler)
     server.serve_forever()
 

@@ -179,6 +179,38 @@ expect_error "token without creds" 1 \
   "kubeferry: error: image 'busybox' ($REG_TOKEN/test/busybox:1.0): GET http://$REG_TOKEN/v2/test/busybox/manifests/$DIGEST_BUSYBOX_1_0: token server $REALM refused a token for test/busybox anonymously: HTTP 401 Unauthorized; pass --creds $REG_TOKEN=USER:PASSWORD or add $REG_TOKEN to the auths of the docker config.json" \
   -- "$WORK/token.yaml" --plain-http "$REG_TOKEN" --cache "$WORK/cache-token2" --auth-file "$WORK/none.json"
 
+# 9b. A token that stops working during the downloads (tokens expire after minutes): a blob GET
+# answered 401 gets a fresh token from the issuer and succeeds; 3 such answers in a row (beyond
+# the 2 refreshes an artifact gets) fail with the registry's status. The fault proxy forwards
+# those blob requests without their Authorization header, so the registry itself says 401.
+run_token_proxy() {  # run_token_proxy K: a proxy in front of the token registry, stripping K blob GETs
+  local port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  python3 "$SRC/scripts/rig/faultproxy.py" --port "$port" --upstream "$REG_TOKEN" --drop-auth "/blobs/:$1" \
+    >"$WORK/proxy$1.log" 2>&1 &
+  PROXY_PID=$!
+  PROXY="127.0.0.1:$port"
+  for _ in $(seq 1 100); do curl -s -o /dev/null "http://$PROXY/v2/" && break; sleep 0.05; done
+}
+run_token_proxy 1
+write_manifest "$WORK/expiry.yaml" "$PROXY" "${ALL[4]}"
+before=$(grep -c 'GET /token' "$WORK/rig/issuer.log")
+mkdir "$WORK/out9b"
+"$BIN" images fetch "$WORK/expiry.yaml" --out "$WORK/out9b" --plain-http "$PROXY" --cache "$WORK/cache-expiry" \
+  --creds "$PROXY=tokenuser:tokenpass" -j 1 >/dev/null 2>"$WORK/out9b.err" || fail "fetch with an expiring token: $(cat "$WORK/out9b.err")"
+grep -q 'HTTP 401; trying again with new credentials' "$WORK/out9b.err" || fail "no token refresh: $(cat "$WORK/out9b.err")"
+expect_eq "token requests (manifest, then one refresh)" 2 $(($(grep -c 'GET /token' "$WORK/rig/issuer.log") - before))
+TOOLS_BLOBS=$(python3 -c 'import json,sys; i=json.load(open(sys.argv[1])); p=[x for x in i["images"] if x["name"]=="tools"][0]["platforms"][0]; print(2 + len(p["layers"]))' "$IMG/images.json")
+expect_eq "blobs after a refreshed token (manifest, config, layers)" "$TOOLS_BLOBS" "$(ls "$WORK/out9b/images/blobs/sha256" | grep -c .)"
+kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
+run_token_proxy 3
+write_manifest "$WORK/expiry3.yaml" "$PROXY" "${ALL[4]}"
+FIRST_BLOB=$(python3 -c 'import json,sys; i=json.load(open(sys.argv[1])); print([x for x in i["images"] if x["name"]=="tools"][0]["platforms"][0]["config"]["digest"])' "$IMG/images.json")
+expect_error "token refused three times" 1 \
+  "kubeferry: error: artifact 'image tools blob ${FIRST_BLOB:0:19}': GET http://$PROXY/v2/test/tools/blobs/$FIRST_BLOB: HTTP 401 Unauthorized" \
+  -- "$WORK/expiry3.yaml" --plain-http "$PROXY" --cache "$WORK/cache-expiry3" --creds "$PROXY=tokenuser:tokenpass" -j 1
+kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
+
 # 10. A corrupted blob: flip one byte of the tools-only layer in the registry's storage.
 LAYER=$(python3 -c 'import json,sys; i=json.load(open(sys.argv[1])); print([x for x in i["images"] if x["name"]=="tools"][0]["platforms"][0]["layers"][1]["digest"][7:])' "$IMG/images.json")
 DATA="$REG_DATA/docker/registry/v2/blobs/sha256/${LAYER:0:2}/$LAYER/data"
