@@ -53,9 +53,9 @@ CertRequest apiserver_request(const Inventory& inv) {
   return request;
 }
 
-Status add_etcd(std::vector<PkiFile>& files, const Inventory& inv, const KeySpec& key, const Validity& validity) {
-  TRY_ASSIGN(const Credential ca, make_ca({"etcd-ca", {"kubeferry"}, {}, {}, CertKind::ca}, key, validity));
-  TRY(add_pair(files, ca, PkiPaths::etcd_ca, PkiPaths::etcd_ca_key));
+// The etcd leaf certificates, signed by `ca`.
+Status add_etcd_leaves(std::vector<PkiFile>& files, const Inventory& inv, const KeySpec& key, const Validity& validity,
+                       const Credential& ca) {
   TRY_ASSIGN(const Credential server, issue_certificate(ca, etcd_server_request(inv), key, validity));
   TRY(add_pair(files, server, PkiPaths::etcd_server, PkiPaths::etcd_server_key));
   TRY_ASSIGN(const Credential client,
@@ -63,9 +63,9 @@ Status add_etcd(std::vector<PkiFile>& files, const Inventory& inv, const KeySpec
   return add_pair(files, client, PkiPaths::etcd_apiserver_client, PkiPaths::etcd_apiserver_client_key);
 }
 
-Status add_kubernetes(std::vector<PkiFile>& files, const Inventory& inv, const KeySpec& key, const Validity& validity) {
-  TRY_ASSIGN(const Credential ca, make_ca({"kubernetes-ca", {"kubeferry"}, {}, {}, CertKind::ca}, key, validity));
-  TRY(add_pair(files, ca, PkiPaths::k8s_ca, PkiPaths::k8s_ca_key));
+// The Kubernetes leaf certificates, signed by `ca`.
+Status add_kubernetes_leaves(std::vector<PkiFile>& files, const Inventory& inv, const KeySpec& key,
+                             const Validity& validity, const Credential& ca) {
   TRY_ASSIGN(const Credential apiserver, issue_certificate(ca, apiserver_request(inv), key, validity));
   TRY(add_pair(files, apiserver, PkiPaths::apiserver, PkiPaths::apiserver_key));
   // Client certificates: the CN is the Kubernetes user, O the group (RBAC).
@@ -82,6 +82,18 @@ Status add_kubernetes(std::vector<PkiFile>& files, const Inventory& inv, const K
     TRY(add_pair(files, client, cert_path, key_path));
   }
   return bundlespec::ok_status();
+}
+
+Status add_etcd(std::vector<PkiFile>& files, const Inventory& inv, const KeySpec& key, const Validity& validity) {
+  TRY_ASSIGN(const Credential ca, make_ca({"etcd-ca", {"kubeferry"}, {}, {}, CertKind::ca}, key, validity));
+  TRY(add_pair(files, ca, PkiPaths::etcd_ca, PkiPaths::etcd_ca_key));
+  return add_etcd_leaves(files, inv, key, validity, ca);
+}
+
+Status add_kubernetes(std::vector<PkiFile>& files, const Inventory& inv, const KeySpec& key, const Validity& validity) {
+  TRY_ASSIGN(const Credential ca, make_ca({"kubernetes-ca", {"kubeferry"}, {}, {}, CertKind::ca}, key, validity));
+  TRY(add_pair(files, ca, PkiPaths::k8s_ca, PkiPaths::k8s_ca_key));
+  return add_kubernetes_leaves(files, inv, key, validity, ca);
 }
 
 // The service-account key pair and the kubelet bootstrap token.
@@ -108,6 +120,108 @@ Result<std::vector<PkiFile>> generate_pki(const Inventory& inventory, std::time_
   TRY_CTX(add_etcd(files, inventory, key, validity), "etcd PKI");
   TRY_CTX(add_kubernetes(files, inventory, key, validity), "Kubernetes PKI");
   TRY_CTX(add_secrets(files, key), "service-account key and bootstrap token");
+  return files;
+}
+
+namespace {
+
+// Every file of a PKI, in PkiPaths order, with its mode.
+const std::vector<std::pair<const char*, mode_t>>& pki_layout() {
+  static const std::vector<std::pair<const char*, mode_t>> layout = {
+      {PkiPaths::etcd_ca, k_public},
+      {PkiPaths::etcd_ca_key, k_secret},
+      {PkiPaths::etcd_server, k_public},
+      {PkiPaths::etcd_server_key, k_secret},
+      {PkiPaths::etcd_apiserver_client, k_public},
+      {PkiPaths::etcd_apiserver_client_key, k_secret},
+      {PkiPaths::k8s_ca, k_public},
+      {PkiPaths::k8s_ca_key, k_secret},
+      {PkiPaths::apiserver, k_public},
+      {PkiPaths::apiserver_key, k_secret},
+      {PkiPaths::admin, k_public},
+      {PkiPaths::admin_key, k_secret},
+      {PkiPaths::kube_proxy, k_public},
+      {PkiPaths::kube_proxy_key, k_secret},
+      {PkiPaths::controller_manager, k_public},
+      {PkiPaths::controller_manager_key, k_secret},
+      {PkiPaths::scheduler, k_public},
+      {PkiPaths::scheduler_key, k_secret},
+      {PkiPaths::sa_key, k_secret},
+      {PkiPaths::sa_pub, k_public},
+      {PkiPaths::token_csv, k_secret},
+      {PkiPaths::bootstrap_token, k_secret},
+  };
+  return layout;
+}
+
+const PkiFile* find_file(const std::vector<PkiFile>& files, const char* path) {
+  const auto it = std::find_if(files.begin(), files.end(), [&](const PkiFile& f) { return f.path == path; });
+  return it == files.end() ? nullptr : &*it;
+}
+
+std::string utc_day(std::time_t t) {
+  char text[32];
+  struct tm tm {};
+  gmtime_r(&t, &tm);
+  std::strftime(text, sizeof text, "%Y-%m-%d", &tm);
+  return text;
+}
+
+// The CA stored at cert_path/key_path, which must still be valid at `now`.
+Result<Credential> load_ca(const std::vector<PkiFile>& files, const char* cert_path, const char* key_path,
+                           std::time_t now, std::time_t& not_after) {
+  const PkiFile* cert = find_file(files, cert_path);
+  const PkiFile* key = find_file(files, key_path);
+  if (cert == nullptr || key == nullptr) return bundlespec::make_error("missing " + std::string(cert_path));
+  auto ca = load_credential(cert->content, key->content);
+  if (!ca.ok()) return std::move(ca).error().context(cert_path);
+  TRY_ASSIGN(const CertificateInfo info, read_certificate_info(cert->content));
+  if (info.not_after <= now) {
+    return bundlespec::usage_error(std::string(cert_path) + " expired on " + utc_day(info.not_after) +
+                                   ": certificates it signs would not be trusted; make a new PKI with pki init "
+                                   "and install every host with it");
+  }
+  not_after = info.not_after;
+  return ca;
+}
+
+}  // namespace
+
+Result<std::vector<PkiFile>> read_pki(const std::string& dir) {
+  std::vector<PkiFile> files;
+  for (const auto& [path, mode] : pki_layout()) {
+    auto content = bundlespec::read_file(dir + "/" + path, 1 << 20);
+    if (!content.ok()) {
+      return bundlespec::usage_error("PKI " + dir + ": missing " + path +
+                                     " (pass the folder pki init wrote, not a host's kit)");
+    }
+    files.push_back({path, std::move(*content), mode});
+  }
+  return files;
+}
+
+Result<std::vector<PkiFile>> renew_pki(const Inventory& inventory, const std::vector<PkiFile>& old, std::time_t now) {
+  const KeySpec key{inventory.pki.key_type, inventory.pki.key_bits};
+  const std::time_t wanted = now + std::chrono::duration_cast<std::chrono::seconds>(inventory.pki.validity).count();
+  std::time_t etcd_end = 0;
+  std::time_t k8s_end = 0;
+  TRY_ASSIGN(const Credential etcd_ca, load_ca(old, PkiPaths::etcd_ca, PkiPaths::etcd_ca_key, now, etcd_end));
+  TRY_ASSIGN(const Credential k8s_ca, load_ca(old, PkiPaths::k8s_ca, PkiPaths::k8s_ca_key, now, k8s_end));
+  // A certificate never outlives the CA that signed it.
+  const Validity etcd_validity{now - k_backdate_seconds, std::min(wanted, etcd_end)};
+  const Validity k8s_validity{now - k_backdate_seconds, std::min(wanted, k8s_end)};
+  std::vector<PkiFile> leaves;
+  TRY_CTX(add_etcd_leaves(leaves, inventory, key, etcd_validity, etcd_ca), "etcd PKI");
+  TRY_CTX(add_kubernetes_leaves(leaves, inventory, key, k8s_validity, k8s_ca), "Kubernetes PKI");
+  // The same layout as pki init: new leaves, every other file (CAs, service-account keys,
+  // bootstrap token) byte for byte as it was.
+  std::vector<PkiFile> files;
+  for (const auto& [path, mode] : pki_layout()) {
+    const PkiFile* renewed = find_file(leaves, path);
+    const PkiFile* kept = find_file(old, path);
+    if (renewed == nullptr && kept == nullptr) return bundlespec::make_error(std::string("missing ") + path);
+    files.push_back(renewed != nullptr ? *renewed : *kept);
+  }
   return files;
 }
 
@@ -226,6 +340,13 @@ Status write_pki(const Inventory& inventory, const std::vector<PkiFile>& files, 
   }
   staging.release();
   return bundlespec::sync_parent_dir(out_dir);
+}
+
+Status pki_renew(const Inventory& inventory, const std::string& from_dir, const std::string& out_dir, std::time_t now) {
+  TRY(check_out_dir(out_dir));
+  TRY_ASSIGN(const std::vector<PkiFile> old, read_pki(from_dir));
+  TRY_ASSIGN(const std::vector<PkiFile> files, renew_pki(inventory, old, now));
+  return write_pki(inventory, files, out_dir);
 }
 
 Status pki_init(const Inventory& inventory, const std::string& out_dir, std::time_t now) {

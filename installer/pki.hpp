@@ -98,6 +98,20 @@ Status write_pki(const Inventory& inventory, const std::vector<PkiFile>& files, 
 // generate_pki + write_pki.
 Status pki_init(const Inventory& inventory, const std::string& out_dir, std::time_t now);
 
+// Every file of a PKI that pki init wrote (not a kit: the CA keys must be there), PkiPaths
+// order. Fails (usage) naming the first missing file.
+Result<std::vector<PkiFile>> read_pki(const std::string& dir);
+// Certificate renewal for long-lived clusters: new keys and certificates for every leaf (etcd
+// server and client, apiserver, admin, kube-proxy, controller-manager, scheduler), signed by the
+// SAME CAs, valid from `now` - 5 min for inventory.pki.validity but never past their CA; the
+// SANs follow the inventory as it is now (a master added since gets into the apiserver's).
+// CAs, service-account keys and the bootstrap token stay byte for byte, so hosts keep trusting
+// each other and tokens stay valid while the hosts are reinstalled one by one. Fails (usage) if
+// a CA has expired: that needs a new PKI.
+Result<std::vector<PkiFile>> renew_pki(const Inventory& inventory, const std::vector<PkiFile>& old, std::time_t now);
+// read_pki(from_dir) + renew_pki + write_pki(out_dir): the old folder is never changed.
+Status pki_renew(const Inventory& inventory, const std::string& from_dir, const std::string& out_dir, std::time_t now);
+
 struct CertificateExpiry {
   std::string path;     // relative to the scanned folder
   std::string subject;  // RFC 2253, e.g. "CN=admin,O=system:masters"

@@ -1,4 +1,4 @@
-// pki init / pki expiry: the cluster PKI made on site. These commands never touch the bundle.
+// pki init / renew / expiry: the cluster PKI made on site. These commands never touch the bundle.
 #include <openssl/crypto.h>
 
 #include <cstdio>
@@ -16,6 +16,12 @@ namespace {
 
 struct PkiInitOptions {
   std::string inventory;
+  std::string out;
+};
+
+struct PkiRenewOptions {
+  std::string inventory;
+  std::string from;
   std::string out;
 };
 
@@ -56,6 +62,26 @@ bundlespec::Status run_pki_init(const PkiInitOptions& options) {
   return bundlespec::ok_status();
 }
 
+bundlespec::Status run_pki_renew(const PkiRenewOptions& options) {
+  init_openssl();
+  bundlespec::install_interrupt_handlers();
+  std::vector<std::string> warnings;
+  auto inventory = load_inventory(options.inventory, warnings);
+  for (const std::string& warning : warnings) std::fprintf(stderr, "kubeferry-install: %s\n", warning.c_str());
+  if (!inventory.ok()) return report_each_line(std::move(inventory).error());
+  const std::time_t now = std::time(nullptr);
+  TRY_CTX(pki_renew(*inventory, options.from, options.out, now), "pki renew");
+  std::printf(
+      "renewed the certificates of cluster %s from %s into %s (same CAs, service-account keys and bootstrap token)\n",
+      inventory->cluster_name.c_str(), options.from.c_str(), options.out.c_str());
+  for (const Host& host : inventory->hosts) {
+    std::printf("  kit %s/hosts/%s: %zu files\n", options.out.c_str(), host.name.c_str(), kit_files(host).size());
+  }
+  std::printf("next: install each host again with --pki %s/hosts/NAME; services restart with their new certificates\n",
+              options.out.c_str());
+  return bundlespec::ok_status();
+}
+
 bundlespec::Status run_pki_expiry(const PkiExpiryOptions& options) {
   init_openssl();
   TRY_ASSIGN(const auto entries, scan_expiry(options.dir, std::time(nullptr)));
@@ -68,7 +94,7 @@ bundlespec::Status run_pki_expiry(const PkiExpiryOptions& options) {
 
 void setup_pki_commands(CLI::App& app, const GlobalOptions& global, Commands& commands) {
   (void)global;
-  auto* pki = app.add_subcommand("pki", "Make the cluster's keys and certificates on site; report expiry");
+  auto* pki = app.add_subcommand("pki", "Make the cluster's keys and certificates on site; renew them; report expiry");
   pki->require_subcommand(1);
 
   auto init_options = std::make_shared<PkiInitOptions>();
@@ -79,6 +105,18 @@ void setup_pki_commands(CLI::App& app, const GlobalOptions& global, Commands& co
       ->check(CLI::ExistingFile);
   init->add_option("--out", init_options->out, "Folder to create (must not exist, or be empty)")->required();
   commands.push_back({init, [init_options] { return run_pki_init(*init_options); }});
+
+  auto renew_options = std::make_shared<PkiRenewOptions>();
+  auto* renew = pki->add_subcommand(
+      "renew", "New leaf certificates and keys from the same CAs (service-account keys and token kept), with new kits");
+  renew->add_option("--inventory", renew_options->inventory, "Cluster inventory (cluster.yaml), as it is now")
+      ->required()
+      ->check(CLI::ExistingFile);
+  renew->add_option("--pki", renew_options->from, "The folder pki init wrote (holds the CA keys); left unchanged")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  renew->add_option("--out", renew_options->out, "Folder to create (must not exist, or be empty)")->required();
+  commands.push_back({renew, [renew_options] { return run_pki_renew(*renew_options); }});
 
   auto expiry_options = std::make_shared<PkiExpiryOptions>();
   auto* expiry = pki->add_subcommand("expiry", "List every certificate under DIR, soonest expiry first");

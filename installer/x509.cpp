@@ -240,4 +240,25 @@ Result<CertificateInfo> read_certificate_info(std::string_view pem) {
   return info;
 }
 
+Result<Credential> load_credential(std::string_view cert_pem, std::string_view key_pem) {
+  BioPtr cert_bio(BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())));
+  BioPtr key_bio(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
+  if (!cert_bio || !key_bio) return openssl_error("BIO_new_mem_buf");
+  std::shared_ptr<X509> cert = own(PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
+  if (!cert) {
+    ERR_clear_error();
+    return bundlespec::make_error("not a PEM certificate");
+  }
+  std::shared_ptr<EVP_PKEY> key = own(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
+  if (!key) {
+    ERR_clear_error();
+    return bundlespec::make_error("not a PEM private key");
+  }
+  if (X509_check_private_key(cert.get(), key.get()) != 1) {
+    ERR_clear_error();
+    return bundlespec::make_error("the private key does not belong to the certificate");
+  }
+  return Credential(std::move(cert), std::move(key));
+}
+
 }  // namespace installer

@@ -74,6 +74,10 @@ Result<Credential> make_ca(const CertRequest& request, const KeySpec& key, const
 Result<Credential> issue_certificate(const Credential& ca, const CertRequest& request, const KeySpec& key,
                                      const Validity& validity);
 
+// A certificate and its private key read back from PEM. Fails with "not a PEM certificate",
+// "not a PEM private key" or "the private key does not belong to the certificate".
+Result<Credential> load_credential(std::string_view cert_pem, std::string_view key_pem);
+
 // `bytes` random bytes from OpenSSL's CSPRNG, as lower-case hex.
 Result<std::string> random_hex(size_t bytes);
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# kubeferry-install pki init / expiry from the outside: exit codes, exact stderr, nothing written
-# on bad input, nothing secret on stdout.
+# kubeferry-install pki init / renew / expiry from the outside: exit codes, exact stderr, nothing
+# written on bad input, nothing secret on stdout; renewed certificates checked with openssl.
 set -euo pipefail
 BIN="${KF_BIN_DIR:?}/kubeferry-install"
 SRC="${KF_SOURCE_DIR:?}"
@@ -66,6 +66,29 @@ run 0 pki expiry --dir pki/hosts/node02
 mkdir empty
 run 1 pki expiry --dir empty
 expect_file err.txt 'kubeferry-install: error: no certificate (*.pem, *.crt) under empty'
+# renew: new leaves from the same CAs into a new folder; openssl, not our code, checks the chain.
+run 0 pki renew --inventory "$SRC/installer/cluster.example.yaml" --pki pki --out renewed
+expect_file out.txt 'renewed the certificates of cluster kubernetes from pki into renewed (same CAs, service-account keys and bootstrap token)
+  kit renewed/hosts/master01: 18 files
+  kit renewed/hosts/node01: 7 files
+  kit renewed/hosts/node02: 7 files
+next: install each host again with --pki renewed/hosts/NAME; services restart with their new certificates'
+expect_file err.txt ''
+for f in etcd/ca.pem etcd/ca-key.pem kubernetes/ca.pem kubernetes/ca-key.pem kubernetes/sa.key kubernetes/token.csv; do
+  cmp -s "pki/$f" "renewed/$f" || fail "renew changed $f"
+done
+for f in etcd/server.pem etcd/apiserver-etcd-client.pem kubernetes/apiserver.pem kubernetes/admin.pem kubernetes/kube-proxy.pem; do
+  ca=pki/kubernetes/ca.pem; [[ $f == etcd/* ]] && ca=pki/etcd/ca.pem
+  openssl verify -CAfile "$ca" "renewed/$f" >/dev/null || fail "openssl does not trust renewed/$f"
+  [[ "$(openssl x509 -noout -serial -in "pki/$f")" != "$(openssl x509 -noout -serial -in "renewed/$f")" ]] || fail "$f not reissued"
+  [[ "$(openssl x509 -noout -subject -in "pki/$f")" == "$(openssl x509 -noout -subject -in "renewed/$f")" ]] || fail "$f subject changed"
+done
+cmp -s pki/hosts/node01/kubernetes/kube-proxy.pem renewed/hosts/node01/kubernetes/kube-proxy.pem && fail "node01's kit not renewed"
+# From a host's kit (no CA key): refused by name, nothing made.
+run 2 pki renew --inventory "$SRC/installer/cluster.example.yaml" --pki pki/hosts/node01 --out from-kit
+expect_file err.txt 'kubeferry-install: error: pki renew: PKI pki/hosts/node01: missing etcd/ca-key.pem (pass the folder pki init wrote, not a host'"'"'s kit)'
+[[ ! -e from-kit ]] || fail "a failed renew left from-kit"
+
 # Ctrl-C during key generation (RSA 4096 takes seconds): exit 130, nothing left behind.
 mkdir sig && cd sig
 sed 's/key_bits: 2048/key_bits: 4096/' "$SRC/installer/cluster.example.yaml" > slow.yaml

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <regex>
+#include <set>
 
 #include "bundlespec/interrupt.hpp"
 #include "installer/cli.hpp"
@@ -390,6 +391,65 @@ TEST_F(Pki, InterruptStopsAndLeavesNothing) {
   EXPECT_TRUE(tree(dir.path()).empty());  // neither DIR nor the temporary folder
 }
 
+// Renewal: later, the same CAs sign new leaves with new keys; everything else stays byte for
+// byte; a leaf never outlives its CA; an expired CA or a kit instead of the PKI is refused.
+TEST_F(Pki, RenewKeepsTheCasAndReissuesEveryLeaf) {
+  std::vector<PkiFile> old;
+  for (const auto& [path, f] : *s_files) old.push_back(f);
+  const std::time_t later = k_now + 9L * 365 * 24 * 3600;  // 9 years on: one year left on the CAs
+  auto renewed = renew_pki(*s_inventory, old, later);
+  ASSERT_OK(renewed);
+  ASSERT_EQ(renewed->size(), s_files->size());
+  const std::set<std::string> kept = {"etcd/ca.pem",           "etcd/ca-key.pem",           "kubernetes/ca.pem",
+                                      "kubernetes/ca-key.pem", "kubernetes/sa.key",         "kubernetes/sa.pub",
+                                      "kubernetes/token.csv",  "kubernetes/bootstrap-token"};
+  for (const PkiFile& f : *renewed) {
+    const PkiFile& before = file(f.path);
+    EXPECT_EQ(f.mode, before.mode) << f.path;
+    if (kept.count(f.path) != 0) {
+      EXPECT_EQ(f.content, before.content) << f.path;
+      continue;
+    }
+    EXPECT_NE(f.content, before.content) << f.path;  // a new key, a new certificate
+    if (f.path.size() < 8 || f.path.compare(f.path.size() - 8, 8, "-key.pem") == 0) continue;
+    X509Ptr c = parse_cert(f.content);
+    ASSERT_TRUE(c) << f.path;
+    X509Ptr ca = cert(f.path.rfind("etcd/", 0) == 0 ? "etcd/ca.pem" : "kubernetes/ca.pem");
+    EXPECT_EQ(X509_verify(c.get(), X509_get0_pubkey(ca.get())), 1) << f.path;
+    auto i = read_certificate_info(f.content);
+    ASSERT_OK(i);
+    EXPECT_EQ(i->subject, info(f.path).subject) << f.path;
+    EXPECT_EQ(i->not_before, later - 300) << f.path;
+    EXPECT_EQ(i->not_after, info("etcd/ca.pem").not_after) << f.path << ": capped at the CA's end";
+  }
+  // A CA past its end cannot sign for anyone.
+  const std::time_t too_late = k_now + 87600L * 3600 + 1;
+  EXPECT_EQ(renew_pki(*s_inventory, old, too_late).error().message(),
+            "etcd/ca.pem expired on 2037-01-12: certificates it signs would not be trusted; make a new PKI with "
+            "pki init and install every host with it");
+}
+
+TEST_F(Pki, RenewIntoANewFolderFromTheWholePkiOnly) {
+  kftest::TempDir dir;
+  std::vector<PkiFile> all;
+  for (const auto& [path, f] : *s_files) all.push_back(f);
+  ASSERT_OK(write_pki(*s_inventory, all, dir / "pki"));
+  ASSERT_OK(pki_renew(*s_inventory, dir / "pki", dir / "renewed", k_now + 3600));
+  auto back = read_pki(dir / "renewed");
+  ASSERT_OK(back);
+  EXPECT_EQ(back->size(), s_files->size());
+  // The old folder is left as it was; a kit has no CA key and is refused by name.
+  auto old_again = read_pki(dir / "pki");
+  ASSERT_OK(old_again);
+  for (const PkiFile& f : *old_again) EXPECT_EQ(f.content, file(f.path).content) << f.path;
+  EXPECT_EQ(pki_renew(*s_inventory, dir / "pki/hosts/master01", dir / "from-kit", k_now).error().message(),
+            "PKI " + (dir / "pki/hosts/master01") +
+                ": missing etcd/ca-key.pem (pass the folder pki init wrote, not a host's kit)");
+  EXPECT_FALSE(kftest::exists(dir / "from-kit"));
+  EXPECT_FALSE(pki_renew(*s_inventory, dir / "pki", dir / "renewed", k_now).ok())
+      << "an existing PKI is never replaced";
+}
+
 TEST(PkiEcdsa, KeyTypeAndValidityComeFromTheInventory) {
   Inventory inv = example_inventory();
   inv.pki = PkiSettings{KeyType::ecdsa, 384, std::chrono::hours(24)};
@@ -459,16 +519,24 @@ TEST(PkiExpiry, Failures) {
             "read folder " + (dir / "missing") + ": No such file or directory");
 }
 
-TEST(PkiCli, ParsesInitAndExpiry) {
+TEST(PkiCli, ParsesInitRenewAndExpiry) {
   kftest::TempDir dir;
   CLI::App app;
   GlobalOptions global;
   Commands commands;
   setup_pki_commands(app, global, commands);
-  ASSERT_EQ(commands.size(), 2u);
+  ASSERT_EQ(commands.size(), 3u);
   app.parse(std::vector<std::string>{dir / "out", "--out", k_example, "--inventory", "init", "pki"});
   EXPECT_TRUE(commands[0].app->parsed());
   EXPECT_FALSE(commands[1].app->parsed());
+  EXPECT_FALSE(commands[2].app->parsed());
+  CLI::App app_renew;
+  Commands commands_renew;
+  setup_pki_commands(app_renew, global, commands_renew);
+  app_renew.parse(
+      std::vector<std::string>{dir / "new", "--out", dir.path(), "--pki", k_example, "--inventory", "renew", "pki"});
+  EXPECT_FALSE(commands_renew[0].app->parsed());
+  EXPECT_TRUE(commands_renew[1].app->parsed());
   CLI::App app2;
   Commands commands2;
   setup_pki_commands(app2, global, commands2);
