@@ -392,7 +392,8 @@ class Executor {
     context.now = m_options.now;
     context.live = m_options.live;
     for (const Step& s : m_plan.steps) {
-      if (s.kind == StepKind::service && journaled(s)) context.own_ports = own_ports();
+      // Installed by us before, changed or not (new certificates change a service's digest).
+      if (s.kind == StepKind::service && m_journal.find(s.id) != nullptr) context.own_ports = own_ports();
     }
     auto problems = run_preflight(m_plan.preflight, context);
     if (!problems.empty() && m_options.fix && !m_options.dry_run) {
@@ -413,7 +414,7 @@ class Executor {
     return bs::make_error(format_preflight(m_plan.host, problems));
   }
 
-  // A converged host's services hold the plan's ports: they are ours, not a conflict.
+  // The services of an earlier install hold the plan's ports: they are ours, not a conflict.
   std::set<int> own_ports() const {
     return std::set<int>(m_plan.preflight.ports.begin(), m_plan.preflight.ports.end());
   }

@@ -8,7 +8,8 @@
 #   plan rendered; /opt/etcd, /opt/kubernetes, /opt/cni/bin match the plan (paths, modes,
 #   digests); images in containerd under their tag and digest names, containerd running with the
 #   node's config (real containerd reports the bundle's pause image); a second install changes and
-#   restarts nothing (same etcd PID); a stopped service is started by the next install; an
+#   restarts nothing (same etcd PID); a stopped service is started by the next install; pki renew
+#   plus a re-install rolls new certificates out (etcd restarts, stays healthy); an
 #   install killed with SIGKILL finishes on re-run; uninstall --purge leaves no unit and no file
 #   of ours, and containerd runs on its own settings again. Prints the etcd health table and the
 #   per-host install times next to a plain `zstd -d | tar -x` of the same payload.
@@ -380,6 +381,26 @@ node node01 "$RUN" "${INSTALL[@]}" --host node01 >install3-node01.out 2>install3
 grep -q "^install node01: 1 steps applied," install3-node01.out || fail "install after stopping kube-proxy: $(cat install3-node01.out)"
 expect_eq "$(node node01 systemctl is-active kube-proxy.service || true)" active "node01: kube-proxy after the third install"
 say "a stopped kube-proxy was started again by the next install, nothing else changed"
+
+# 6b. Certificate renewal: pki renew on master01, the new kits to every host, install again. The
+#     certificate files change, etcd restarts with its new server certificate, and the members
+#     still trust each other and the old client certificate (the CA is the same).
+node master01 "$RUN" -q pki renew --inventory "$S/cluster.yaml" --pki "$S/pki" --out "$S/pki2" >renew.out 2>&1 ||
+  fail "pki renew: $(cat renew.out)"
+for h in "${HOSTS[@]}"; do
+  rm -rf "$T/nodes/$h/share/kit"
+  cp -a "$T/nodes/master01/share/pki2/hosts/$h" "$T/nodes/$h/share/kit"
+done
+install_all install4
+for h in "${HOSTS[@]}"; do
+  grep -q "^install $h: [0-9]* steps applied" "install4-$h.out" || fail "install with renewed certificates on $h: $(cat "install4-$h.out")"
+  expect_eq "$(node "$h" sha256sum /opt/etcd/ssl/server.pem | cut -d' ' -f1)" \
+    "$(sha256sum "$T/nodes/master01/share/pki2/etcd/server.pem" | cut -d' ' -f1)" "$h: etcd server certificate after renewal"
+  [[ "$(node "$h" systemctl show -p MainPID --value etcd.service)" != "${etcd_pid[$h]}" ]] ||
+    fail "$h: etcd did not restart with its renewed certificate"
+done
+check_etcd
+say "pki renew + install: new certificates on every host, etcd restarted and healthy (3 members)"
 
 # 7. uninstall --purge leaves no unit and no file of ours.
 pids=()

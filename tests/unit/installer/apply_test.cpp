@@ -526,6 +526,14 @@ TEST(Preflight, ConvergedHostsOwnPortsAreNoConflict) {
   auto again = rig.apply(plan);
   ASSERT_OK(again);
   EXPECT_FALSE(again->changed());
+  // Renewed certificates change etcd's service step: still our etcd holding its port.
+  Plan renewed = plan;
+  for (Step& s : renewed.steps) {
+    if (s.kind == StepKind::service) s.digest = bundlespec::sha256_hex("renewed " + s.digest);
+  }
+  auto after_renewal = rig.apply(renewed);
+  ASSERT_OK(after_renewal);
+  EXPECT_THAT(after_renewal->applied, Contains("service etcd.service"));
 }
 
 // --root DIR on a real folder: files only, services enabled with systemctl --root, and
