@@ -527,6 +527,12 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
   if (node) {
     plan.preflight.ports.insert(plan.preflight.ports.end(), {10250, 10249, 10256});
     plan.preflight.runtime = inventory.container_runtime;
+    plan.preflight.tools = {{"iptables", "kube-proxy and the CNI plugins"},
+                            {"conntrack", "kube-proxy, to clear the connections of removed endpoints"},
+                            {"ipset", "kube-proxy in IPVS mode"}};
+    if (inventory.container_runtime == ContainerRuntime::docker) {
+      plan.preflight.tools.emplace_back("socat", "kubectl port-forward through dockershim");
+    }
   }
   if (inputs.kit) plan.preflight.not_before = latest_not_before(*inputs.kit, host, p);
   b.finish();
@@ -624,6 +630,9 @@ bs::Json plan_to_json(const Plan& plan) {
   pre["runtime"] =
       plan.preflight.runtime ? bs::Json(std::string(to_string(*plan.preflight.runtime))) : bs::Json(nullptr);
   pre["not_before"] = plan.preflight.not_before;
+  bs::Json::Object tools;
+  for (const auto& [tool, why] : plan.preflight.tools) tools[tool] = why;
+  pre["tools"] = std::move(tools);
   o["preflight"] = std::move(pre);
   bs::Json::Array steps;
   int n = 0;

@@ -74,6 +74,8 @@ struct PreflightSpec {
   std::vector<int> ports;                               // must be free
   std::vector<std::pair<std::string, uint64_t>> space;  // folder → bytes the plan writes below it
   std::optional<ContainerRuntime> runtime;              // node roles need one running
+  // Host programs the components run (from the distribution, not the bundle): name → who needs it.
+  std::vector<std::pair<std::string, std::string>> tools;
   int64_t not_before = 0;  // the latest notBefore of the kit's certificates (the clock must be past it)
 };
 

@@ -143,6 +143,23 @@ void check_clock(const PreflightSpec& spec, std::time_t now, std::vector<Preflig
                  {}});
 }
 
+// Host programs the components exec: found in the directories of systemd's default PATH.
+void check_tools(Fs& fs, const PreflightSpec& spec, std::vector<PreflightProblem>& out) {
+  for (const auto& [tool, why] : spec.tools) {
+    bool found = false;
+    for (const char* dir : {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"}) {
+      found = found || exists(fs, std::string(dir) + "/" + tool);
+    }
+    if (found) continue;
+    const std::string package =
+        tool == "conntrack" ? "package conntrack; CentOS/RHEL: conntrack-tools" : "package " + tool;
+    out.push_back(
+        {"tool",
+         tool + " is not installed (needed by " + why + "): install it from the distribution's media (" + package + ")",
+         {}});
+  }
+}
+
 // The kubelet uses the cgroupfs driver (kubelet-config.yml) and, with dockershim, refuses to
 // start when docker's differs. docker takes "native.cgroupdriver=..." from daemon.json, else
 // systemd on a cgroup v2 host (docker >= 20.10) and cgroupfs on cgroup v1.
@@ -195,7 +212,10 @@ std::vector<PreflightProblem> run_preflight(const PreflightSpec& spec, const Pre
   }
   check_space(*context.target, spec, out);
   check_clock(spec, context.now, out);
-  if (context.live) check_runtime(*context.system, spec, out);
+  if (context.live) {
+    check_runtime(*context.system, spec, out);
+    check_tools(*context.system, spec, out);
+  }
   return out;
 }
 

@@ -17,7 +17,7 @@
 namespace installer {
 
 struct PreflightProblem {
-  std::string check;             // "swap", "sysctl", "module", "port", "disk", "clock", "runtime"
+  std::string check;             // "swap", "sysctl", "module", "port", "disk", "clock", "runtime", "tool"
   std::string message;           // what is wrong and what to do
   std::vector<std::string> fix;  // a safe command that fixes it, or empty
 };
@@ -33,7 +33,7 @@ struct PreflightContext {
   std::set<int> own_ports;
 };
 
-// Every problem, in check order: swap, sysctls, modules, ports, disk, clock, runtime.
+// Every problem, in check order: swap, sysctls, modules, ports, disk, clock, runtime, tools.
 std::vector<PreflightProblem> run_preflight(const PreflightSpec& spec, const PreflightContext& context);
 
 // "preflight found N problem(s) on HOST:\n  - check: message\n ..." plus a last line naming

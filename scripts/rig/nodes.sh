@@ -28,7 +28,7 @@
 set -euo pipefail
 
 : "${KF_E2E_CACHE:=/var/cache/kubeferry-e2e}"
-k_packages="systemd,systemd-sysv,dbus,iproute2,containerd,kmod,procps"
+k_packages="systemd,systemd-sysv,dbus,iproute2,containerd,kmod,procps,iptables,conntrack,ipset"
 k_stamp="kubeferry-e2e-tree-v1 bookworm minbase $k_packages"
 k_modules=(br_netfilter overlay ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh nf_conntrack)
 
@@ -55,7 +55,7 @@ cmd_tree() {
     return 0
   fi
   command -v debootstrap >/dev/null || die "debootstrap is missing (apt-get install debootstrap)"
-  rm -rf "$tree" "$tree.tmp" "$tree.stamp"
+  rm -rf "$tree" "$tree.tmp" "$tree.stamp" "$tree.tweaks"  # a new tree needs the tweaks again
   local mirror
   mirror="$(debian_mirror)"
   echo "nodes.sh: debootstrap bookworm ($k_packages) from $mirror into $tree (once)" >&2

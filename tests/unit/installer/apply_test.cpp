@@ -54,6 +54,7 @@ void healthy_system(FakeFs& system, const Plan& plan) {
   system.add_file("/proc/net/tcp", "  sl  local_address rem_address   st\n");
   system.add_file("/run/containerd/containerd.sock", "", 0755);
   system.add_file("/run/docker.sock", "", 0755);
+  for (const auto& [tool, why] : plan.preflight.tools) system.add_file("/usr/sbin/" + tool, "", 0755);
 }
 
 // The extracted bundle: each binary's content is its bundle path (plan_inputs' digests).
@@ -427,7 +428,7 @@ TEST(Preflight, ReportsEveryProblemAtOnceBeforeWriting) {
   auto report = rig.apply(plan);
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.error().message(),
-            "step 1 (preflight): preflight found 11 problems on node01:\n"
+            "step 1 (preflight): preflight found 15 problems on node01:\n"
             "  - swap: swap is on (/dev/vda2); kubelet needs it off. Run swapoff -a and remove it from /etc/fstab\n"
             "  - sysctl: net.bridge.bridge-nf-call-ip6tables does not exist (load br_netfilter first)\n"
             "  - sysctl: net.bridge.bridge-nf-call-iptables does not exist (load br_netfilter first)\n"
@@ -439,6 +440,14 @@ TEST(Preflight, ReportsEveryProblemAtOnceBeforeWriting) {
             "  - disk: /opt has 5 MiB free, the install needs 17 MiB\n"
             "  - disk: /usr has 5 MiB free, the install needs 17 MiB\n"
             "  - runtime: docker is not installed (node roles need a running container runtime)\n"
+            "  - tool: iptables is not installed (needed by kube-proxy and the CNI plugins): install it from the "
+            "distribution's media (package iptables)\n"
+            "  - tool: conntrack is not installed (needed by kube-proxy, to clear the connections of removed "
+            "endpoints): install it from the distribution's media (package conntrack; CentOS/RHEL: conntrack-tools)\n"
+            "  - tool: ipset is not installed (needed by kube-proxy in IPVS mode): install it from the distribution's "
+            "media (package ipset)\n"
+            "  - tool: socat is not installed (needed by kubectl port-forward through dockershim): install it from the "
+            "distribution's media (package socat)\n"
             "run again with --fix to apply the safe fixes (swapoff, modprobe, sysctl)");
   EXPECT_THAT(rig.fs.calls, IsEmpty()) << "nothing written before preflight passes";
   EXPECT_THAT(rig.runner.calls, IsEmpty());
