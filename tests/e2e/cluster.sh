@@ -419,7 +419,8 @@ for h in "${HOSTS[@]}"; do
   cmp -s "hosts-before-$h.txt" "hosts-after-$h.txt" || fail "$h: /etc/hosts differs after uninstall"
   while IFS='|' read -r _ _ _ _ unit; do
     state=$(node "$h" systemctl is-active "$unit" || true)
-    [[ "$state" == inactive || "$state" == unknown ]] || fail "$h: $unit is $state after uninstall"
+    [[ "$state" == inactive || "$state" == unknown ]] ||
+      fail "$h: $unit is $state after uninstall: $(node "$h" journalctl -u "$unit" --no-pager -n 25 2>&1)"
     node "$h" systemctl cat "$unit" >/dev/null 2>&1 && fail "$h: systemd still knows $unit after uninstall"
   done < <(py_plan "$h" 's["kind"] == "service"')
   if grep -q '"kind": "image"' "plan-$h.json"; then  # containerd is back on its own settings, running
