@@ -16,7 +16,12 @@ for tool in docker-registry skopeo umoci htpasswd openssl curl python3 busybox; 
 done
 
 WORK="$(mktemp -d)"
-cleanup() { bash "$SRC/scripts/rig/registry.sh" stop "$WORK/rig" || true; rm -rf "$WORK"; }
+PROXY_PID=""
+cleanup() {
+  [[ -z "$PROXY_PID" ]] || kill "$PROXY_PID" 2>/dev/null || true
+  bash "$SRC/scripts/rig/registry.sh" stop "$WORK/rig" || true
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 expect_eq() { [[ "$2" == "$3" ]] || fail "$1: expected [$2], got [$3]"; }
