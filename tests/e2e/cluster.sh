@@ -396,8 +396,13 @@ for h in "${HOSTS[@]}"; do
   grep -q "^install $h: [0-9]* steps applied" "install4-$h.out" || fail "install with renewed certificates on $h: $(cat "install4-$h.out")"
   expect_eq "$(node "$h" sha256sum /opt/etcd/ssl/server.pem | cut -d' ' -f1)" \
     "$(sha256sum "$T/nodes/master01/share/pki2/etcd/server.pem" | cut -d' ' -f1)" "$h: etcd server certificate after renewal"
-  [[ "$(node "$h" systemctl show -p MainPID --value etcd.service)" != "${etcd_pid[$h]}" ]] ||
-    fail "$h: etcd did not restart with its renewed certificate"
+  # etcd is restarted with --no-block (members wait for each other): give the restart time to land.
+  for _ in $(seq 60); do
+    pid=$(node "$h" systemctl show -p MainPID --value etcd.service)
+    [[ "$pid" != "${etcd_pid[$h]}" && "$pid" != 0 ]] && break
+    sleep 0.5
+  done
+  [[ "$pid" != "${etcd_pid[$h]}" && "$pid" != 0 ]] || fail "$h: etcd did not restart with its renewed certificate"
 done
 check_etcd
 say "pki renew + install: new certificates on every host, etcd restarted and healthy (3 members)"
