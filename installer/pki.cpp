@@ -159,12 +159,13 @@ const PkiFile* find_file(const std::vector<PkiFile>& files, const char* path) {
   return it == files.end() ? nullptr : &*it;
 }
 
-std::string utc_day(std::time_t t) {
-  char text[32];
-  struct tm tm {};
+// `t` in UTC as strftime FORMAT writes it.
+std::string utc_text(std::time_t t, const char* format) {
+  std::tm tm{};
   gmtime_r(&t, &tm);
-  std::strftime(text, sizeof text, "%Y-%m-%d", &tm);
-  return text;
+  char buffer[64];
+  std::strftime(buffer, sizeof buffer, format, &tm);
+  return buffer;
 }
 
 // The CA stored at cert_path/key_path, which must still be valid at `now`.
@@ -177,7 +178,7 @@ Result<Credential> load_ca(const std::vector<PkiFile>& files, const char* cert_p
   if (!ca.ok()) return std::move(ca).error().context(cert_path);
   TRY_ASSIGN(const CertificateInfo info, read_certificate_info(cert->content));
   if (info.not_after <= now) {
-    return bundlespec::usage_error(std::string(cert_path) + " expired on " + utc_day(info.not_after) +
+    return bundlespec::usage_error(std::string(cert_path) + " expired on " + utc_text(info.not_after, "%Y-%m-%d") +
                                    ": certificates it signs would not be trusted; make a new PKI with pki init "
                                    "and install every host with it");
   }
@@ -362,14 +363,6 @@ namespace {
 long days_between(std::time_t now, std::time_t later) {
   const std::time_t diff = later - now;
   return static_cast<long>(diff >= 0 ? diff / 86400 : -((-diff + 86399) / 86400));
-}
-
-std::string utc_text(std::time_t t, const char* format) {
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[64];
-  std::strftime(buffer, sizeof buffer, format, &tm);
-  return buffer;
 }
 
 std::string json_string(const std::string& s) {
