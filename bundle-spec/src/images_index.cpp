@@ -140,12 +140,15 @@ Result<ImagesIndex> decode_images_index(std::string_view text) {
   return decoded;
 }
 
-std::string digest_name(const ImageRecord& image) {
-  const std::string& name = image.full_name;
+std::string_view without_tag(std::string_view name) {
   const size_t colon = name.rfind(':');
   const size_t slash = name.rfind('/');
-  const bool has_tag = colon != std::string::npos && (slash == std::string::npos || colon > slash);
-  return (has_tag ? name.substr(0, colon) : name) + "@" + image.target.digest;
+  const bool has_tag = colon != std::string_view::npos && (slash == std::string_view::npos || colon > slash);
+  return has_tag ? name.substr(0, colon) : name;
+}
+
+std::string digest_name(const ImageRecord& image) {
+  return std::string(without_tag(image.full_name)) + "@" + image.target.digest;
 }
 
 std::string image_blob_path(std::string_view digest) {

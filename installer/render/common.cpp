@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "bundlespec/digest.hpp"
+#include "bundlespec/images_index.hpp"
 
 namespace installer::render {
 
@@ -47,9 +48,7 @@ Result<std::string> runtime_image(const RenderInput& in, const std::string& name
   TRY_ASSIGN(std::string ref, pinned_image(in.images, name));
   if (in.inventory->container_runtime != ContainerRuntime::docker) return ref;
   ref.erase(ref.find("@sha256:"));
-  const size_t slash = ref.rfind('/');
-  const size_t colon = ref.rfind(':');
-  if (colon == std::string::npos || (slash != std::string::npos && colon < slash)) {
+  if (bundlespec::without_tag(ref).size() == ref.size()) {
     return bundlespec::usage_error("image " + name + ": " + in.images.at(name) +
                                    " has no tag, and docker finds loaded images by tag only");
   }

@@ -65,6 +65,10 @@ std::string encode_images_index(const ImagesIndex& index);
 // (verification) with "images index: image #N: <what>" style messages.
 Result<ImagesIndex> decode_images_index(std::string_view text);
 
+// NAME without its ":TAG": the tag follows the last ':' when that comes after the last '/' (a
+// registry port's ':' does not count). NAME unchanged when it has no tag.
+std::string_view without_tag(std::string_view name);
+
 // "REGISTRY/REPOSITORY@<target digest>": the image's digest name. A pinned reference
 // REPO:TAG@DIGEST is looked up by containerd's CRI under this name (a reference with a digest
 // drops its tag when normalised), so a loaded image needs it beside full_name.
