@@ -46,37 +46,41 @@ bundlespec::Error report_each_line(bundlespec::Error error) {
   return bundlespec::Error(error.code(), text);
 }
 
+// The inventory, its warnings printed; a validation failure reported line by line.
+bundlespec::Result<Inventory> load_cli_inventory(const std::string& path) {
+  std::vector<std::string> warnings;
+  auto inventory = load_inventory(path, warnings);
+  for (const std::string& warning : warnings) std::fprintf(stderr, "kubeferry-install: %s\n", warning.c_str());
+  if (!inventory.ok()) return report_each_line(std::move(inventory).error());
+  return inventory;
+}
+
+// Only names: keys and tokens are never printed.
+void print_kits(const Inventory& inventory, const std::string& out) {
+  for (const Host& host : inventory.hosts) {
+    std::printf("  kit %s/hosts/%s: %zu files\n", out.c_str(), host.name.c_str(), kit_files(host).size());
+  }
+}
+
 bundlespec::Status run_pki_init(const PkiInitOptions& options) {
   init_openssl();
   bundlespec::install_interrupt_handlers();  // Ctrl-C removes the temporary folder, keys included
-  std::vector<std::string> warnings;
-  auto inventory = load_inventory(options.inventory, warnings);
-  for (const std::string& warning : warnings) std::fprintf(stderr, "kubeferry-install: %s\n", warning.c_str());
-  if (!inventory.ok()) return report_each_line(std::move(inventory).error());
-  TRY_CTX(pki_init(*inventory, options.out, std::time(nullptr)), "pki init");
-  // Only names: keys and tokens are never printed.
-  std::printf("wrote the PKI of cluster %s to %s\n", inventory->cluster_name.c_str(), options.out.c_str());
-  for (const Host& host : inventory->hosts) {
-    std::printf("  kit %s/hosts/%s: %zu files\n", options.out.c_str(), host.name.c_str(), kit_files(host).size());
-  }
+  TRY_ASSIGN(const Inventory inventory, load_cli_inventory(options.inventory));
+  TRY_CTX(pki_init(inventory, options.out, std::time(nullptr)), "pki init");
+  std::printf("wrote the PKI of cluster %s to %s\n", inventory.cluster_name.c_str(), options.out.c_str());
+  print_kits(inventory, options.out);
   return bundlespec::ok_status();
 }
 
 bundlespec::Status run_pki_renew(const PkiRenewOptions& options) {
   init_openssl();
   bundlespec::install_interrupt_handlers();
-  std::vector<std::string> warnings;
-  auto inventory = load_inventory(options.inventory, warnings);
-  for (const std::string& warning : warnings) std::fprintf(stderr, "kubeferry-install: %s\n", warning.c_str());
-  if (!inventory.ok()) return report_each_line(std::move(inventory).error());
-  const std::time_t now = std::time(nullptr);
-  TRY_CTX(pki_renew(*inventory, options.from, options.out, now), "pki renew");
+  TRY_ASSIGN(const Inventory inventory, load_cli_inventory(options.inventory));
+  TRY_CTX(pki_renew(inventory, options.from, options.out, std::time(nullptr)), "pki renew");
   std::printf(
       "renewed the certificates of cluster %s from %s into %s (same CAs, service-account keys and bootstrap token)\n",
-      inventory->cluster_name.c_str(), options.from.c_str(), options.out.c_str());
-  for (const Host& host : inventory->hosts) {
-    std::printf("  kit %s/hosts/%s: %zu files\n", options.out.c_str(), host.name.c_str(), kit_files(host).size());
-  }
+      inventory.cluster_name.c_str(), options.from.c_str(), options.out.c_str());
+  print_kits(inventory, options.out);
   std::printf("next: install each host again with --pki %s/hosts/NAME; services restart with their new certificates\n",
               options.out.c_str());
   return bundlespec::ok_status();
