@@ -26,13 +26,20 @@ if [[ -z "${PYTHON:-}" ]]; then
 fi
 die() { echo "registry.sh: $*" >&2; exit 1; }
 
-wait_http() {  # wait_http URL [curl args...]: up to 30 s for any HTTP answer (slow under load)
-  local url="$1"; shift
+alive() {  # alive PID: the process exists and is not a zombie
+  local state
+  state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" || return 1
+  [[ -n "$state" && "$state" != Z ]]
+}
+
+wait_http() {  # wait_http PID URL [curl args...]: up to 30 s (slow under load) for any HTTP answer while PID lives
+  local pid="$1" url="$2"; shift 2
   for _ in $(seq 1 600); do
+    alive "$pid" || return 1
     if curl -s -o /dev/null "$@" "$url"; then return 0; fi
     sleep 0.05
   done
-  die "nothing answers at $url"
+  return 1
 }
 
 build() {
@@ -76,12 +83,8 @@ EOF
   rm -rf unpack unpack2
 }
 
-pick_port() {  # a free-looking port in 20000-39999
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 20000))
-    ss -ltn "sport = :$p" 2>/dev/null | grep -q LISTEN || { echo "$p"; return; }
-  done
+free_port() {  # a port the kernel calls free now; launch() retries if another process takes it first
+  "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 write_config() {  # write_config FILE PORT EXTRA_YAML
@@ -98,11 +101,37 @@ $3
 EOF
 }
 
-start_registry() {  # start_registry NAME PORT EXTRA_YAML
-  write_config "$RIG/$1.yml" "$2" "$3"
-  docker-registry serve "$RIG/$1.yml" >"$RIG/$1.log" 2>&1 &
-  echo $! >>"$RIG/pids"
+# launch NAME SCHEME [curl args...]: start server NAME (start_NAME PORT) on a free port and wait until it
+# answers; a server that dies (its port was taken between free_port and its bind) is started again on
+# another port, up to 5 times. Sets PORT.
+launch() {
+  local name="$1" scheme="$2" attempt pid; shift 2
+  for attempt in 1 2 3 4 5; do
+    PORT="$(free_port)"
+    "start_$name" "$PORT" >"$RIG/$name.log" 2>&1 &
+    pid=$!
+    echo "$pid" >>"$RIG/pids"
+    local path=/v2/
+    [[ "$name" == issuer ]] && path=/health
+    if wait_http "$pid" "$scheme://127.0.0.1:$PORT$path" "$@"; then return 0; fi
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  die "$name did not start on 127.0.0.1 (5 ports tried); its log: $(tail -5 "$RIG/$name.log")"
 }
+
+registry() {  # registry NAME PORT EXTRA_YAML: run docker-registry in the foreground
+  write_config "$RIG/$1.yml" "$2" "$3"
+  exec docker-registry serve "$RIG/$1.yml"
+}
+start_plain() { registry plain "$1" ""; }
+start_tls() { registry tls "$1" "  tls: {certificate: $RIG/reg.pem, key: $RIG/reg-key.pem}"; }
+start_basic() { registry basic "$1" "auth: {htpasswd: {realm: rig-realm, path: $RIG/htpasswd}}"; }
+start_token() {
+  registry token "$1" "auth:
+  token: {realm: 'http://127.0.0.1:$ISSUER_PORT/token', service: rig-registry, issuer: rig-issuer,
+          rootcertbundle: $RIG/issuer.pem}"
+}
+start_issuer() { exec "$PYTHON" "$RIG_SCRIPT_DIR/tokenissuer.py" "$1" "$RIG/issuer-key.pem" "$RIG/issuer.pem"; }
 
 make_pki() {
   cd "$RIG"
@@ -123,22 +152,12 @@ start() {
   RIG="$1"
   mkdir -p "$RIG" && : >"$RIG/pids"
   make_pki
-  local plain tls basic token issuer
-  plain=$(pick_port); tls=$(pick_port); basic=$(pick_port); token=$(pick_port); issuer=$(pick_port)
-  start_registry plain "$plain" ""
-  start_registry tls "$tls" "  tls: {certificate: $RIG/reg.pem, key: $RIG/reg-key.pem}"
-  start_registry basic "$basic" "auth: {htpasswd: {realm: rig-realm, path: $RIG/htpasswd}}"
-  start_registry token "$token" "auth:
-  token: {realm: 'http://127.0.0.1:$issuer/token', service: rig-registry, issuer: rig-issuer,
-          rootcertbundle: $RIG/issuer.pem}"
-  "$PYTHON" "$RIG_SCRIPT_DIR/tokenissuer.py" "$issuer" "$RIG/issuer-key.pem" "$RIG/issuer.pem" \
-    >"$RIG/issuer.log" 2>&1 &
-  echo $! >>"$RIG/pids"
-  wait_http "http://127.0.0.1:$plain/v2/"
-  wait_http "https://127.0.0.1:$tls/v2/" --cacert "$RIG/ca.pem"
-  wait_http "http://127.0.0.1:$basic/v2/"
-  wait_http "http://127.0.0.1:$token/v2/"
-  wait_http "http://127.0.0.1:$issuer/health"
+  local plain tls basic token
+  launch issuer http; ISSUER_PORT="$PORT"
+  launch plain http; plain="$PORT"
+  launch tls https --cacert "$RIG/ca.pem"; tls="$PORT"
+  launch basic http; basic="$PORT"
+  launch token http; token="$PORT"
   seed "$plain"
   {
     echo "REG_PLAIN=127.0.0.1:$plain"
