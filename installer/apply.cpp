@@ -473,6 +473,16 @@ void undo(const JournalEntry& e, Fs& fs, CommandRunner& runner, const UninstallO
     } else {
       report.removed.push_back(e.unit);
     }
+    // A unit that had failed (or whose stop failed) stays listed as failed even after its file is
+    // gone; forget that state while the unit is still loaded, so uninstall leaves systemd clean.
+    if (options.live) {
+      const std::vector<std::string> reset{"systemctl", "reset-failed", e.unit};
+      auto cleared = runner.run(reset);
+      if (!cleared.ok())
+        report.warnings.push_back(cleared.error().message());
+      else if (cleared->exit_code != 0)
+        report.warnings.push_back(join_argv(reset) + " exited with " + std::to_string(cleared->exit_code));
+    }
     remove_created(fs, e.created, report);
     return;
   }

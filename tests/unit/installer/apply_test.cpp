@@ -313,9 +313,13 @@ TEST(Uninstall, PurgeLeavesNothingOfOursBehind) {
   EXPECT_EQ(rig.fs.list(), before);
   EXPECT_EQ(rig.fs.nodes["/etc/hosts"].content, hosts_before);
   EXPECT_THAT(rig.runner.calls, ElementsAre("systemctl disable --now kube-scheduler.service",
+                                            "systemctl reset-failed kube-scheduler.service",
                                             "systemctl disable --now kube-controller-manager.service",
+                                            "systemctl reset-failed kube-controller-manager.service",
                                             "systemctl disable --now kube-apiserver.service",
-                                            "systemctl disable --now etcd.service", "systemctl daemon-reload"));
+                                            "systemctl reset-failed kube-apiserver.service",
+                                            "systemctl disable --now etcd.service",
+                                            "systemctl reset-failed etcd.service", "systemctl daemon-reload"));
 }
 
 // A containerd node: install restarts containerd with kubeferry's settings before loading the
