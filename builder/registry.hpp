@@ -27,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bundlespec/auth_challenge.hpp"
 #include "bundlespec/result.hpp"
 
 namespace builder {
@@ -47,13 +48,9 @@ struct ImageName {
 // in the repository.
 bundlespec::Result<ImageName> parse_image_name(std::string_view reference);
 
-// A parsed WWW-Authenticate challenge: `Bearer realm="x",service="y"` -> {"bearer", {...}}.
-struct AuthChallenge {
-  std::string scheme;  // lower case: "bearer", "basic"
-  std::map<std::string, std::string> params;
-};
-// Fails (failure) on a header that is not "SCHEME k=v,k="v",...".
-bundlespec::Result<AuthChallenge> parse_auth_challenge(std::string_view header);
+// WWW-Authenticate parsing lives in bundle-spec (the installer's push client shares it).
+using bundlespec::AuthChallenge;
+using bundlespec::parse_auth_challenge;
 
 struct Credentials {
   std::string username;

@@ -16,7 +16,7 @@ target_link_libraries(kf_shared_deps INTERFACE
 # Static archives for the fully static installer (recipe: shared/docs/test-rig.md 1.4).
 # Only tar + gzip + zstd are used from libarchive, so --gc-sections drops the rest.
 add_library(kf_static_deps INTERFACE)
-foreach(lib archive zstd z acl yaml-cpp crypto)
+foreach(lib archive zstd z acl yaml-cpp ssl crypto)
   string(MAKE_C_IDENTIFIER ${lib} id)
   find_library(KF_STATIC_${id} NAMES lib${lib}.a REQUIRED)
   target_link_libraries(kf_static_deps INTERFACE ${KF_STATIC_${id}})

@@ -29,7 +29,7 @@ struct GlobalOptions {
 void setup_bundle_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
 // pki init / pki expiry (installer/pki_cli.cpp).
 void setup_pki_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
-// images load (installer/images_cli.cpp).
+// images load / images push (installer/images_cli.cpp).
 void setup_images_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
 // plan / install / uninstall (installer/plan_cli.cpp).
 void setup_plan_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);

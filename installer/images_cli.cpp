@@ -1,10 +1,14 @@
 // `images load`: loads the bundle's container images into containerd or docker, offline.
+// `images push`: pushes them into a private registry (installer/push.hpp).
 //
-// Reads an extracted bundle (--from DIR), or this program's own payload (or --bundle FILE),
-// which is first verified and extracted into a temporary folder (removed afterwards).
-// Prints one line per image to stdout: "loaded|present NAME NAME_IN_RUNTIME DIGEST".
+// Both read an extracted bundle (--from DIR), or this program's own payload (or --bundle
+// FILE), which is first verified and extracted into a temporary folder (removed afterwards).
+// Prints one line per image to stdout:
+//   load  "loaded|present NAME NAME_IN_RUNTIME DIGEST"
+//   push  "pushed|present NAME HOST/REPOSITORY:TAG@DIGEST"
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -15,6 +19,7 @@
 #include "bundlespec/progress.hpp"
 #include "installer/cli.hpp"
 #include "installer/images.hpp"
+#include "installer/push.hpp"
 #include "installer/self.hpp"
 
 namespace installer {
@@ -23,11 +28,25 @@ namespace bs = bundlespec;
 
 namespace {
 
-struct ImagesLoadOptions {
-  RuntimeOptions runtime;
+// Where the images come from: --from DIR, else the verified payload (ours or --bundle FILE).
+struct BundleSource {
   std::string from;
   std::string pubkey;
   std::string fingerprint;
+};
+
+struct ImagesLoadOptions {
+  RuntimeOptions runtime;
+  BundleSource source;
+};
+
+struct ImagesPushOptions {
+  BundleSource source;
+  std::string registry;
+  std::string cacert;
+  bool plain_http = false;
+  std::string username;
+  std::string password_file;
 };
 
 bs::Status load_from(const std::string& root, const Runtime& runtime, const GlobalOptions& global) {
@@ -48,10 +67,13 @@ bs::Status load_from(const std::string& root, const Runtime& runtime, const Glob
   return bs::ok_status();
 }
 
-// Verifies and extracts the bundle into a temporary folder, loads from there, removes it.
-bs::Status load_from_payload(const ImagesLoadOptions& options, const Runtime& runtime, const GlobalOptions& global) {
+// Verifies and extracts the bundle into a temporary folder, runs `use` on the extracted root,
+// removes the folder. With --from, runs `use` on that folder directly.
+bs::Status with_bundle(const BundleSource& source, const GlobalOptions& global,
+                       const std::function<bs::Status(const std::string&)>& use) {
+  if (!source.from.empty()) return use(source.from);
   const std::string bundle_path = global.bundle.empty() ? self_bundle_path() : global.bundle;
-  TRY_ASSIGN(bs::TrustPolicy trust, bs::make_trust_policy(options.pubkey, options.fingerprint));
+  TRY_ASSIGN(bs::TrustPolicy trust, bs::make_trust_policy(source.pubkey, source.fingerprint));
   auto bundle = bs::BundleFile::open(bundle_path, trust);
   if (!bundle.ok() && global.bundle.empty() && bundle.error().message().rfind("trailer:", 0) == 0) {
     return bs::usage_error(
@@ -62,15 +84,95 @@ bs::Status load_from_payload(const ImagesLoadOptions& options, const Runtime& ru
   std::string dir = std::string(tmp != nullptr && *tmp == '/' ? tmp : "/var/tmp") + "/kubeferry-images-XXXXXX";
   if (::mkdtemp(dir.data()) == nullptr) return bs::errno_error("create folder", dir);
   bs::Status status = bs::extract_bundle(*bundle, dir + "/bundle", {});
-  if (status.ok()) status = load_from(dir + "/bundle", runtime, global);
+  if (status.ok()) status = use(dir + "/bundle");
   std::ignore = bs::remove_tree(dir);
   return status;
 }
 
 bs::Status run_images_load(const ImagesLoadOptions& options, const GlobalOptions& global) {
   TRY_ASSIGN(const Runtime runtime, choose_runtime(options.runtime));
-  if (!options.from.empty()) return load_from(options.from, runtime, global);
-  return load_from_payload(options, runtime, global);
+  return with_bundle(options.source, global, [&](const std::string& root) { return load_from(root, runtime, global); });
+}
+
+// The password: the first line of --password-file, else $KUBEFERRY_REGISTRY_PASSWORD.
+bs::Result<PushOptions> push_options(const ImagesPushOptions& options) {
+  PushOptions push;
+  push.registry = options.registry;
+  push.transport = options.plain_http ? Transport::plain_http : Transport::https;
+  push.http.cacert = options.cacert;
+  push.username = options.username;
+  if (options.plain_http && !options.cacert.empty()) {
+    return bs::usage_error("--cacert is for https; it has no use with --plain-http");
+  }
+  const char* env = std::getenv("KUBEFERRY_REGISTRY_PASSWORD");
+  if (!options.password_file.empty()) {
+    TRY_ASSIGN(std::string text, bs::read_file(options.password_file, 1 << 16));
+    push.password = text.substr(0, text.find_first_of("\r\n"));
+    if (push.password.empty()) return bs::usage_error("--password-file " + options.password_file + " is empty");
+  } else if (env != nullptr && *env != '\0') {
+    push.password = env;
+  }
+  if (push.username.empty() && !push.password.empty()) {
+    return bs::usage_error(std::string(options.password_file.empty() ? "KUBEFERRY_REGISTRY_PASSWORD"
+                                                                     : "--password-file") +
+                           " needs --username USER");
+  }
+  if (!push.username.empty() && push.password.empty()) {
+    return bs::usage_error("--username needs a password: --password-file FILE or KUBEFERRY_REGISTRY_PASSWORD");
+  }
+  return push;
+}
+
+bs::Status push_from(const std::string& root, const PushOptions& push, const GlobalOptions& global) {
+  bs::ConsoleProgress progress(stderr, global.quiet ? bs::ConsoleMode::quiet : bs::detect_console_mode(2),
+                               "kubeferry-install: ");
+  size_t pushed = 0;
+  TRY_ASSIGN(const auto reports, push_images(root, push, progress, [&](const PushReport& report) {
+               const bool present = report.outcome == PushOutcome::present;
+               pushed += present ? 0 : 1;
+               std::printf("%s %s %s@%s\n", present ? "present" : "pushed", report.name.c_str(),
+                           report.target.c_str(), report.digest.c_str());
+               std::fflush(stdout);
+             }));
+  if (!global.quiet) {
+    std::fprintf(stderr, "kubeferry-install: %zu images pushed to %s, %zu already present\n", pushed,
+                 push.registry.c_str(), reports.size() - pushed);
+  }
+  return bs::ok_status();
+}
+
+bs::Status run_images_push(const ImagesPushOptions& options, const GlobalOptions& global) {
+  TRY_ASSIGN(const PushOptions push, push_options(options));
+  TRY(parse_registry_target(push.registry));  // a bad --registry fails before any extraction
+  return with_bundle(options.source, global, [&](const std::string& root) { return push_from(root, push, global); });
+}
+
+void add_source_options(CLI::App* command, BundleSource& source) {
+  command->add_option("--from", source.from, "An extracted bundle folder instead of the bundle itself")
+      ->check(CLI::ExistingDirectory);
+  command->add_option("--pubkey", source.pubkey, "Trust only this public key (KEY.pub)")->check(CLI::ExistingFile);
+  command->add_option("--fingerprint", source.fingerprint, "Trust only the key with this fingerprint (SHA256:<hex>)");
+}
+
+void setup_push_command(CLI::App* images, const GlobalOptions& global, Commands& commands) {
+  auto options = std::make_shared<ImagesPushOptions>();
+  auto* push = images->add_subcommand("push", "Push every image of the bundle into a private registry");
+  push->add_option("--registry", options->registry,
+                   "HOST[:PORT][/PREFIX]: images keep their path and tag under it "
+                   "(registry.k8s.io/pause:3.2 -> HOST/PREFIX/pause:3.2)")
+      ->required();
+  push->add_option("--cacert", options->cacert, "PEM file of the CA that signed the registry's certificate")
+      ->check(CLI::ExistingFile);
+  push->add_flag("--plain-http", options->plain_http, "Speak plain HTTP to the registry (no TLS)");
+  push->add_option("--username", options->username, "User name for the registry (or its token server)");
+  push->add_option("--password-file", options->password_file,
+                   "File whose first line is the password (else $KUBEFERRY_REGISTRY_PASSWORD)")
+      ->check(CLI::ExistingFile);
+  add_source_options(push, options->source);
+  commands.push_back({push, [options, &global] {
+                        bs::install_interrupt_handlers();
+                        return run_images_push(*options, global);
+                      }});
 }
 
 }  // namespace
@@ -87,14 +189,12 @@ void setup_images_commands(CLI::App& app, const GlobalOptions& global, Commands&
   load->add_option("--address", options->runtime.address,
                    "Runtime socket (default /run/containerd/containerd.sock or /var/run/docker.sock)");
   load->add_option("--namespace", options->runtime.namespace_name, "containerd namespace")->capture_default_str();
-  load->add_option("--from", options->from, "An extracted bundle folder instead of the bundle itself")
-      ->check(CLI::ExistingDirectory);
-  load->add_option("--pubkey", options->pubkey, "Trust only this public key (KEY.pub)")->check(CLI::ExistingFile);
-  load->add_option("--fingerprint", options->fingerprint, "Trust only the key with this fingerprint (SHA256:<hex>)");
+  add_source_options(load, options->source);
   commands.push_back({load, [options, &global] {
                         bs::install_interrupt_handlers();
                         return run_images_load(*options, global);
                       }});
+  setup_push_command(images, global, commands);
 }
 
 }  // namespace installer

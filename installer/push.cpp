@@ -1,0 +1,440 @@
+#include "installer/push.hpp"
+
+#include <openssl/evp.h>
+#include <signal.h>
+
+#include <cctype>
+#include <map>
+#include <set>
+
+#include "bundlespec/auth_challenge.hpp"
+#include "bundlespec/digest.hpp"
+#include "bundlespec/fs.hpp"
+#include "bundlespec/json.hpp"
+#include "installer/images.hpp"
+
+namespace installer {
+
+namespace bs = bundlespec;
+using bs::ImageDescriptor;
+using bs::ImagePlatform;
+using bs::ImageRecord;
+using bs::Result;
+using bs::Status;
+
+namespace {
+
+constexpr size_t k_max_manifest = 4 << 20;
+constexpr std::string_view k_accept =
+    "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, "
+    "application/vnd.docker.distribution.manifest.list.v2+json, "
+    "application/vnd.docker.distribution.manifest.v2+json";
+
+std::string base64_encode(std::string_view raw) {
+  std::string out(4 * ((raw.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(raw.data()), static_cast<int>(raw.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+// "HTTP 404 Not Found" plus the registry's own error, when the body is
+// {"errors":[{"code":..,"message":..}]}: " (MANIFEST_BLOB_UNKNOWN: blob unknown to registry)".
+std::string describe(const HttpResponse& r) {
+  std::string text = "HTTP " + std::to_string(r.head.status) + (r.head.reason.empty() ? "" : " " + r.head.reason);
+  auto json = bs::parse_json(r.body);
+  if (!json.ok()) return text;
+  const bs::Json* errors = json->find("errors");
+  if (errors == nullptr || !errors->is_array() || errors->as_array().empty()) return text;
+  const bs::Json& first = errors->as_array().front();
+  auto code = bs::get_string(first, "code");
+  auto message = bs::get_string(first, "message");
+  if (code.ok() && message.ok()) text += " (" + *code + ": " + *message + ")";
+  return text;
+}
+
+bool registry_error_is(const HttpResponse& r, std::string_view code) {
+  return r.body.find("\"" + std::string(code) + "\"") != std::string::npos;
+}
+
+// The registry, its credentials and the Authorization each repository has earned.
+class RegistrySession {
+ public:
+  RegistrySession(const PushOptions& options, Url base)
+      : m_options(options), m_http(options.http), m_base(std::move(base)) {}
+
+  const std::string& host() const { return m_host; }
+  void set_host(std::string host) { m_host = std::move(host); }
+
+  // GET /v2/: the registry answers the API (200, or 401 with a challenge). A Basic challenge
+  // is answered here, so missing or refused credentials show before any image.
+  Status ping();
+
+  // Sends `request` for REPOSITORY with its Authorization; a 401 with a challenge is answered
+  // (once) and the request sent again.
+  Result<HttpResponse> send(const std::string& repository, HttpRequest request);
+
+  Url url(const std::string& target) const {
+    Url u = m_base;
+    u.target = target;
+    return u;
+  }
+
+ private:
+  Status authenticate(const std::string& repository, const std::string& header, bool& retry);
+  Result<std::string> fetch_token(const std::string& repository, const bs::AuthChallenge& challenge);
+  std::string who() const {
+    return m_options.username.empty() ? "anonymously" : "as user '" + m_options.username + "'";
+  }
+  Status refused(const std::string& repository, const HttpResponse& r) const;
+
+  const PushOptions& m_options;
+  HttpClient m_http;
+  Url m_base;
+  std::string m_host;
+  std::string m_basic;                                // "Basic ..." once the registry asked for it
+  std::map<std::string, std::string> m_bearer;        // repository -> "Bearer ..."
+  std::set<std::string> m_authenticated;              // repositories whose challenge was answered
+};
+
+Status RegistrySession::refused(const std::string& repository, const HttpResponse& r) const {
+  const std::string where = "registry " + m_host + (repository.empty() ? "" : ", repository " + repository);
+  if (r.head.status == 401 && !m_basic.empty()) {
+    return bs::make_error(where + ": the credentials of user '" + m_options.username + "' were refused (" +
+                          describe(r) + "); check --username and the password");
+  }
+  if (r.head.status == 401) {
+    return bs::make_error(where + ": access refused with the token (" + describe(r) + ")");
+  }
+  return bs::make_error(where + ": push refused " + who() + " (" + describe(r) +
+                        "); the user needs push rights on " + (repository.empty() ? "it" : repository));
+}
+
+Status RegistrySession::ping() {
+  HttpRequest request;
+  request.url = url("/v2/");
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (!m_basic.empty()) request.headers = {{"Authorization", m_basic}};
+    TRY_ASSIGN(const HttpResponse r, m_http.send(request));
+    if (r.head.status == 200) return bs::ok_status();
+    const std::string header = r.head.header("www-authenticate");
+    if (r.head.status == 401 && !header.empty() && m_basic.empty()) {
+      TRY_ASSIGN(const bs::AuthChallenge challenge, bs::parse_auth_challenge(header));
+      if (challenge.scheme == "bearer") return bs::ok_status();  // tokens are asked per repository
+      bool retry = false;
+      TRY(authenticate("", header, retry));
+      continue;
+    }
+    if (r.head.status == 401 || r.head.status == 403) return refused("", r);
+    return bs::make_error("registry " + m_host + " does not answer the registry API at " + request.url.str() + " (" +
+                          describe(r) + "); check --registry");
+  }
+  return bs::make_error("registry " + m_host + ": /v2/ keeps asking for authentication");
+}
+
+Result<std::string> RegistrySession::fetch_token(const std::string& repository, const bs::AuthChallenge& challenge) {
+  const auto realm = challenge.params.find("realm");
+  if (realm == challenge.params.end()) {
+    return bs::make_error("registry " + m_host + " asks for a bearer token without a realm");
+  }
+  TRY_ASSIGN(Url token_url, parse_url(realm->second));
+  const auto service = challenge.params.find("service");
+  if (service != challenge.params.end()) token_url.target = add_query(token_url.target, "service", service->second);
+  const std::string scope = "repository:" + repository + ":pull,push";
+  token_url.target = add_query(token_url.target, "scope", scope);
+  HttpRequest request;
+  request.url = token_url;
+  if (!m_options.username.empty()) {
+    request.headers.emplace_back("Authorization",
+                                 "Basic " + base64_encode(m_options.username + ":" + m_options.password));
+  }
+  auto sent = m_http.send(request);
+  if (!sent.ok()) return std::move(sent).error().context("token server " + realm->second);
+  if (sent->head.status != 200) {
+    const std::string hint = m_options.username.empty()
+                                 ? "; pass --username USER and --password-file FILE"
+                                 : "; check --username and the password";
+    return bs::make_error("token server " + realm->second + " refused a token for " + scope + " " + who() + " (" +
+                          describe(*sent) + ")" + hint);
+  }
+  std::string token = token_from_response(sent->body);
+  if (token.empty()) return bs::make_error("token server " + realm->second + " answered without a token");
+  return token;
+}
+
+Status RegistrySession::authenticate(const std::string& repository, const std::string& header, bool& retry) {
+  TRY_ASSIGN(const bs::AuthChallenge challenge, bs::parse_auth_challenge(header));
+  retry = true;
+  if (challenge.scheme == "basic") {
+    if (m_options.username.empty()) {
+      return bs::make_error("registry " + m_host + " wants a user name and password (" + header +
+                            "); pass --username USER and --password-file FILE (or set KUBEFERRY_REGISTRY_PASSWORD)");
+    }
+    m_basic = "Basic " + base64_encode(m_options.username + ":" + m_options.password);
+    return bs::ok_status();
+  }
+  if (challenge.scheme == "bearer") {
+    TRY_ASSIGN(const std::string token, fetch_token(repository, challenge));
+    m_bearer[repository] = "Bearer " + token;
+    return bs::ok_status();
+  }
+  return bs::make_error("registry " + m_host + " asks for unsupported authentication: " + header);
+}
+
+Result<HttpResponse> RegistrySession::send(const std::string& repository, HttpRequest request) {
+  const auto base_headers = request.headers;
+  for (;;) {
+    request.headers = base_headers;
+    if (const auto it = m_bearer.find(repository); it != m_bearer.end()) {
+      request.headers.emplace_back("Authorization", it->second);
+    } else if (!m_basic.empty()) {
+      request.headers.emplace_back("Authorization", m_basic);
+    }
+    TRY_ASSIGN(HttpResponse r, m_http.send(request));
+    const std::string header = r.head.header("www-authenticate");
+    if (r.head.status == 401 && !header.empty() && m_authenticated.insert(repository).second) {
+      bool retry = false;
+      TRY(authenticate(repository, header, retry));
+      if (retry) continue;
+    }
+    if (r.head.status == 401 || r.head.status == 403) return refused(repository, r).error();
+    return r;
+  }
+}
+
+// One image's push: its target, blobs and manifests.
+class ImagePush {
+ public:
+  ImagePush(RegistrySession& session, const std::string& root, const ImageRecord& image, TargetReference target,
+            bs::Progress& progress)
+      : m_session(session), m_root(root), m_image(image), m_target(std::move(target)), m_progress(progress) {}
+
+  Result<PushReport> run();
+
+ private:
+  std::string item() const { return "push " + m_image.name; }
+  std::string manifests_url(const std::string& reference) const {
+    return "/v2/" + m_target.repository + "/manifests/" + reference;
+  }
+  Result<std::string> tag_digest();
+  Status push_blob(const ImageDescriptor& blob);
+  Result<std::string> read_manifest(const ImageDescriptor& manifest);
+  Result<HttpResponse> put_manifest(const std::string& reference, const ImageDescriptor& d, const std::string& bytes);
+  Status expect_created(const HttpResponse& r, const std::string& what, const std::string& digest);
+  Result<bool> index_complete(const std::string& bytes);
+  bs::Error failed(const std::string& what, const HttpResponse& r) const {
+    return bs::make_error(what + ": registry " + m_session.host() + ", repository " + m_target.repository +
+                          " answered " + describe(r));
+  }
+
+  RegistrySession& m_session;
+  const std::string& m_root;
+  const ImageRecord& m_image;
+  TargetReference m_target;
+  bs::Progress& m_progress;
+};
+
+// The digest the tag names now ("" when the registry has no such tag).
+Result<std::string> ImagePush::tag_digest() {
+  HttpRequest request;
+  request.method = "HEAD";
+  request.url = m_session.url(manifests_url(m_target.tag));
+  request.headers = {{"Accept", std::string(k_accept)}};
+  TRY_ASSIGN(const HttpResponse r, m_session.send(m_target.repository, request));
+  if (r.head.status == 404) return std::string();
+  if (r.head.status != 200) return failed("HEAD " + request.url.str(), r);
+  return r.head.header("docker-content-digest");
+}
+
+Status ImagePush::push_blob(const ImageDescriptor& blob) {
+  const std::string repo = m_target.repository;
+  HttpRequest head;
+  head.method = "HEAD";
+  head.url = m_session.url("/v2/" + repo + "/blobs/" + blob.digest);
+  TRY_ASSIGN(const HttpResponse have, m_session.send(repo, head));
+  if (have.head.status == 200) {
+    m_progress.advance(item(), blob.size);
+    return bs::ok_status();
+  }
+  if (have.head.status != 404) return failed("HEAD " + head.url.str(), have);
+
+  HttpRequest start;
+  start.method = "POST";
+  start.url = m_session.url("/v2/" + repo + "/blobs/uploads/");
+  TRY_ASSIGN(const HttpResponse session, m_session.send(repo, start));
+  const std::string location = session.head.header("location");
+  if (session.head.status != 202 || location.empty()) {
+    return failed("start upload of blob " + blob.digest + " (POST " + start.url.str() + ")", session);
+  }
+  TRY_ASSIGN(Url upload, resolve_location(session.url, location));
+  upload.target = add_query(upload.target, "digest", blob.digest);
+
+  FileBody body;
+  body.path = m_root + "/" + bs::image_blob_path(blob.digest);
+  body.size = blob.size;
+  body.digest = blob.digest;
+  body.on_sent = [&](uint64_t n) { m_progress.advance(item(), n); };
+  HttpRequest put;
+  put.method = "PUT";
+  put.url = upload;
+  put.headers = {{"Content-Type", "application/octet-stream"}};
+  put.file = &body;
+  auto done = m_session.send(repo, put);
+  if (!done.ok()) {
+    return std::move(done).error().context("blob " + blob.digest);
+  }
+  return expect_created(*done, "upload blob " + blob.digest + " (PUT " + upload.str() + ")", blob.digest);
+}
+
+Status ImagePush::expect_created(const HttpResponse& r, const std::string& what, const std::string& digest) {
+  if (r.head.status != 201) return failed(what, r);
+  const std::string answered = r.head.header("docker-content-digest");
+  if (!answered.empty() && answered != digest) {
+    return bs::verification_error(what + ": registry " + m_session.host() + " stored it as " + answered +
+                                  ", expected " + digest);
+  }
+  return bs::ok_status();
+}
+
+Result<std::string> ImagePush::read_manifest(const ImageDescriptor& manifest) {
+  const std::string path = m_root + "/" + bs::image_blob_path(manifest.digest);
+  TRY_ASSIGN(std::string bytes, bs::read_file(path, k_max_manifest));
+  const std::string actual = "sha256:" + bs::sha256_hex(bytes);
+  if (bytes.size() != manifest.size || actual != manifest.digest) {
+    return bs::verification_error("image '" + m_image.name + "' (" + m_image.reference + "): blob " +
+                                  manifest.digest + " is corrupted: its SHA-256 is " + actual + " (" + path +
+                                  "); extract the bundle again");
+  }
+  return bytes;
+}
+
+Result<HttpResponse> ImagePush::put_manifest(const std::string& reference, const ImageDescriptor& d,
+                                             const std::string& bytes) {
+  HttpRequest put;
+  put.method = "PUT";
+  put.url = m_session.url(manifests_url(reference));
+  put.headers = {{"Content-Type", d.media_type}};
+  put.body = bytes;
+  return m_session.send(m_target.repository, put);
+}
+
+// True when every manifest the index names is in the bundle.
+Result<bool> ImagePush::index_complete(const std::string& bytes) {
+  TRY_ASSIGN(const bs::Json index, bs::parse_json(bytes));
+  const bs::Json* manifests = index.find("manifests");
+  if (manifests == nullptr || !manifests->is_array()) return false;
+  std::set<std::string> have;
+  for (const ImagePlatform& p : m_image.platforms) have.insert(p.manifest.digest);
+  for (const bs::Json& entry : manifests->as_array()) {
+    auto digest = bs::get_string(entry, "digest");
+    if (!digest.ok() || have.count(*digest) == 0) return false;
+  }
+  return true;
+}
+
+Result<PushReport> ImagePush::run() {
+  PushReport report;
+  report.name = m_image.name;
+  report.target = m_target.str();
+  report.digest = m_image.target.digest;
+  const bool is_index = bs::is_index_media_type(m_image.target.media_type);
+  TRY_ASSIGN(const std::string target_bytes, read_manifest(m_image.target));
+  bool complete = true;
+  if (is_index) {
+    TRY_ASSIGN(complete, index_complete(target_bytes));
+  }
+  const ImageDescriptor& fallback = m_image.platforms.front().manifest;
+
+  // 1. Already there: the tag names the pinned digest (or, for an index the registry refused,
+  //    the manifest a previous run tagged instead).
+  TRY_ASSIGN(const std::string current, tag_digest());
+  if (current == m_image.target.digest || (!complete && current == fallback.digest)) {
+    report.digest = current;
+    report.outcome = PushOutcome::present;
+    m_progress.finish_item(item(), bs::ItemOutcome::cached);
+    return report;
+  }
+
+  // 2. Blobs of every platform, each once.
+  uint64_t total = 0;
+  std::vector<ImageDescriptor> blobs;
+  std::set<std::string> seen;
+  for (const ImagePlatform& p : m_image.platforms) {
+    for (const ImageDescriptor* d : {&p.config}) {
+      if (seen.insert(d->digest).second) blobs.push_back(*d);
+    }
+    for (const ImageDescriptor& layer : p.layers) {
+      if (seen.insert(layer.digest).second) blobs.push_back(layer);
+    }
+  }
+  for (const ImageDescriptor& b : blobs) total += b.size;
+  m_progress.start_item(item(), total, 0);
+  for (const ImageDescriptor& b : blobs) TRY(push_blob(b));
+
+  // 3. Platform manifests, then the index, by digest.
+  for (const ImagePlatform& p : m_image.platforms) {
+    if (p.manifest.digest == m_image.target.digest) continue;
+    TRY_ASSIGN(const std::string bytes, read_manifest(p.manifest));
+    TRY_ASSIGN(const HttpResponse r, put_manifest(p.manifest.digest, p.manifest, bytes));
+    TRY(expect_created(r, "PUT manifest " + p.manifest.digest + " (" + p.platform + ")", p.manifest.digest));
+  }
+  const ImageDescriptor* tagged = &m_image.target;
+  const std::string* tagged_bytes = &target_bytes;
+  std::string fallback_bytes;
+  TRY_ASSIGN(const HttpResponse pinned, put_manifest(m_image.target.digest, m_image.target, target_bytes));
+  if (is_index && !complete && pinned.head.status == 400 && registry_error_is(pinned, "MANIFEST_BLOB_UNKNOWN")) {
+    TRY_ASSIGN(fallback_bytes, read_manifest(fallback));
+    tagged = &fallback;
+    tagged_bytes = &fallback_bytes;
+    m_progress.message("warning: image '" + m_image.name + "': registry " + m_session.host() + " refused index " +
+                       m_image.target.digest + " because the bundle lacks some of its platforms; " +
+                       m_target.str() + " names the " + m_image.platforms.front().platform + " manifest " +
+                       fallback.digest + " instead (references by the index digest will not resolve there)");
+  } else {
+    TRY(expect_created(pinned, "PUT manifest " + m_image.target.digest, m_image.target.digest));
+  }
+
+  // 4. The tag.
+  TRY_ASSIGN(const HttpResponse tag, put_manifest(m_target.tag, *tagged, *tagged_bytes));
+  TRY(expect_created(tag, "PUT tag " + m_target.str(), tagged->digest));
+  report.digest = tagged->digest;
+  m_progress.finish_item(item(), bs::ItemOutcome::done);
+  return report;
+}
+
+}  // namespace
+
+Result<std::vector<PushReport>> push_images(const std::string& root, const PushOptions& options,
+                                            bs::Progress& progress,
+                                            const std::function<void(const PushReport&)>& on_report) {
+  TRY_ASSIGN(const RegistryTarget target, parse_registry_target(options.registry));
+  TRY_ASSIGN(const bs::ImagesIndex index, read_images_index(root));
+  std::vector<TargetReference> targets;
+  for (const ImageRecord& image : index.images) {
+    TRY_ASSIGN(TargetReference ref, target_reference(image, target));
+    targets.push_back(std::move(ref));
+  }
+  // A registry that closes the connection mid-upload must not kill us with SIGPIPE.
+  ::signal(SIGPIPE, SIG_IGN);
+  const std::string scheme = options.transport == Transport::plain_http ? "http" : "https";
+  TRY_ASSIGN(const Url base, parse_url(scheme + "://" + target.host + "/v2/"));
+  RegistrySession session(options, base);
+  session.set_host(target.host);
+  TRY(session.ping());
+
+  progress.plan(index.images.size());
+  std::vector<PushReport> reports;
+  for (size_t i = 0; i < index.images.size(); ++i) {
+    ImagePush push(session, root, index.images[i], targets[i], progress);
+    auto report = push.run();
+    if (!report.ok()) {
+      progress.finish_item("push " + index.images[i].name, bs::ItemOutcome::failed);
+      return std::move(report).error().context("push image '" + index.images[i].name + "' to " + targets[i].str());
+    }
+    if (on_report) on_report(*report);
+    reports.push_back(std::move(*report));
+  }
+  return reports;
+}
+
+}  // namespace installer

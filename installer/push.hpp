@@ -1,0 +1,69 @@
+// Pushing a bundle's container images into a private registry, offline (`images push`).
+//
+// Naming: an image keeps its repository path and tag, on the registry given:
+//   registry.k8s.io/coredns/coredns:1.8.0  --registry reg:5000          -> reg:5000/coredns/coredns:1.8.0
+//   docker.io/library/busybox:1.0          --registry reg:5000/mirror   -> reg:5000/mirror/library/busybox:1.0
+// so containerd's and docker's mirror settings (registry.k8s.io -> reg:5000) find them.
+//
+// Protocol (OCI distribution spec, push by digest, then tag), per image:
+//   1. HEAD /v2/REPO/manifests/TAG: when it answers the pinned digest the image is "present"
+//      and nothing more is sent (a re-run uploads nothing);
+//   2. every blob (configs and layers of each platform the bundle holds): HEAD
+//      /v2/REPO/blobs/DIGEST; when absent POST /v2/REPO/blobs/uploads/ and PUT the Location
+//      (relative or absolute) with ?digest=DIGEST and the file as the body, streamed, its
+//      SHA-256 checked on the way (a corrupted file never completes an upload);
+//   3. PUT /v2/REPO/manifests/DIGEST of each platform manifest, then of the pinned index (or
+//      manifest list) when there is one, with the stored bytes and media type: the digests in
+//      the registry are the bundle's, never re-serialised;
+//   4. PUT /v2/REPO/manifests/TAG with the pinned bytes.
+// An index whose other platforms the bundle lacks (built with fewer --platform) is refused by
+// registries that check an index's manifests (distribution: MANIFEST_BLOB_UNKNOWN). Then the
+// tag names the bundle's first platform manifest instead, and a warning says so: the pinned
+// index digest does not resolve in that registry.
+// Authentication answers the registry's 401 challenge: Basic with --username and the
+// password; Bearer by asking the challenge's realm for a token with scope
+// repository:REPO:pull,push (with the same credentials when given).
+// Thread-safety: one call at a time.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bundlespec/images_index.hpp"
+#include "bundlespec/progress.hpp"
+#include "bundlespec/result.hpp"
+#include "installer/http.hpp"
+#include "installer/push_protocol.hpp"
+
+namespace installer {
+
+enum class Transport { https, plain_http };
+
+struct PushOptions {
+  std::string registry;  // HOST[:PORT][/PREFIX]
+  Transport transport = Transport::https;
+  std::string username;  // "" = no credentials
+  std::string password;
+  HttpOptions http;  // --cacert and timeouts
+};
+
+enum class PushOutcome { pushed, present };
+
+struct PushReport {
+  std::string name;    // the image's name in the bundle
+  std::string target;  // HOST/REPOSITORY:TAG
+  std::string digest;  // the digest the tag names in the registry now
+  PushOutcome outcome = PushOutcome::pushed;
+};
+
+// Pushes every image of the extracted bundle ROOT (see the file comment), in index order,
+// calling `on_report` (may be empty) as each image is complete; a failure stops at that image
+// (the images reported before it are complete in the registry). Errors name the registry, the
+// repository and the HTTP status, and what to do.
+bundlespec::Result<std::vector<PushReport>> push_images(const std::string& root, const PushOptions& options,
+                                                        bundlespec::Progress& progress,
+                                                        const std::function<void(const PushReport&)>& on_report = {});
+
+}  // namespace installer

@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# `kubeferry-install images push` against real docker-registry 2.8 instances on 127.0.0.1
+# (scripts/rig/registry.sh): plain HTTP, TLS with a test CA, htpasswd basic auth and the
+# registry's `auth: token` mode with a token issuer. The four share one storage folder, so each
+# push goes under its own prefix (a repository of its own: every blob is uploaded again).
+# Checks, independently of our code, with skopeo: every tag resolves to the bundle's digest
+# (the SHA-256 of `skopeo inspect --raw`), a multi-arch index included, and `skopeo copy --all`
+# pulls the pushed images. A second push says `present` for all and sends no upload (counted
+# in the registry's access log). Failure paths with their exact messages: TLS without --cacert,
+# a plain port without --plain-http, no credentials, a wrong password (basic and token),
+# connection refused, a corrupted blob (never completes an upload), usage errors.
+set -euo pipefail
+
+BIN="${KF_BIN_DIR:?}"
+SRC="${KF_SOURCE_DIR:?}"
+for tool in docker-registry skopeo umoci htpasswd openssl curl python3 busybox; do
+  command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
+done
+
+WORK="$(mktemp -d)"
+cleanup() {
+  bash "$SRC/scripts/rig/registry.sh" stop "$WORK/rig" || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+expect_eq() { [[ "$2" == "$3" ]] || fail "$1: expected [$2], got [$3]"; }
+now_ms() { date +%s%3N; }
+
+bash "$SRC/scripts/rig/registry.sh" start "$WORK/rig" >/dev/null
+# shellcheck disable=SC1091
+source "$WORK/rig/env"
+R="$REG_PLAIN"
+INSTALL="$BIN/kubeferry-install"
+
+# 1. Two bundles from the rig: A with the default platform (linux/amd64: the two multi-arch
+#    images hold one of their two platforms) as a signed .run, B with both platforms of them.
+BUSYBOX_SHA=$(sha256sum /usr/bin/busybox | cut -d' ' -f1)
+write_manifest() {  # write_manifest FILE [NAME=REPO:TAG@DIGEST]...
+  local file="$1"; shift
+  {
+    echo "bundle: push-test"
+    echo "kubernetes_version: v1.20.11"
+    echo "epoch: 1600000000"
+    echo "artifacts:"
+    echo "  - {name: busybox-bin, version: '1.35', kind: file, url: 'http://127.0.0.1/busybox',"
+    echo "     checksum: 'sha256:$BUSYBOX_SHA', source: test, to: bin/busybox, mode: 0755}"
+    echo "images:"
+    for spec in "$@"; do echo "  - {name: ${spec%%=*}, ref: '$R/${spec#*=}', source: test}"; done
+  } >"$file"
+}
+write_manifest "$WORK/a.yaml" busybox=test/busybox:1.0@$DIGEST_BUSYBOX_1_0 \
+  busybox-v2=test/busybox:1.0-v2s2@$DIGEST_BUSYBOX_1_0_V2S2 multi=test/busybox:multi@$DIGEST_BUSYBOX_MULTI \
+  multi-v2=test/busybox:multi-v2s2@$DIGEST_BUSYBOX_MULTI_V2S2 tools=test/tools:1.0@$DIGEST_TOOLS_1_0
+write_manifest "$WORK/b.yaml" multi=test/busybox:multi@$DIGEST_BUSYBOX_MULTI \
+  multi-v2=test/busybox:multi-v2s2@$DIGEST_BUSYBOX_MULTI_V2S2
+mkdir "$WORK/a" "$WORK/b"
+"$BIN/kubeferry" -q images fetch "$WORK/a.yaml" --out "$WORK/a" --plain-http "$R" --cache "$WORK/cache" >/dev/null
+"$BIN/kubeferry" -q images fetch "$WORK/b.yaml" --out "$WORK/b" --plain-http "$R" --cache "$WORK/cache" \
+  --platform linux/amd64 --platform linux/arm64 >/dev/null
+"$BIN/kubeferry" -q keygen --out "$WORK/key" >/dev/null 2>&1
+"$BIN/kubeferry" -q pack "$WORK/a" --name push-test --key "$WORK/key" -o "$WORK/a.run" --level 3 >/dev/null
+# The platform manifests of the two multi-arch images (amd64 first, as fetched).
+manifest_of() {  # manifest_of DIR NAME INDEX
+  python3 -c 'import json,sys; i=json.load(open(sys.argv[1]+"/images/images.json")); print([x for x in i["images"] if x["name"]==sys.argv[2]][0]["platforms"][int(sys.argv[3])]["manifest"]["digest"])' "$@"
+}
+MULTI_AMD64=$(manifest_of "$WORK/b" multi 0)
+MULTI_V2_AMD64=$(manifest_of "$WORK/b" multi-v2 0)
+expect_eq "multi amd64 manifest = busybox:1.0" "$DIGEST_BUSYBOX_1_0" "$MULTI_AMD64"
+
+mkdir -p "$WORK/certs.d" && cp "$REG_CA" "$WORK/certs.d/ca.crt"
+# raw_digest OPTS... REF: the SHA-256 of the bytes the registry serves for REF (skopeo, not us).
+raw_digest() { echo "sha256:$(skopeo inspect --raw "$@" | sha256sum | cut -d' ' -f1)"; }
+posts() { grep -c '"POST /v2/' "$WORK/rig/$1.log" || true; }
+puts() { grep -c '"PUT /v2/' "$WORK/rig/$1.log" || true; }
+
+# 2. Plain HTTP, from the .run (verified and extracted on the way), under prefix "plain".
+t0=$(now_ms)
+"$INSTALL" --bundle "$WORK/a.run" images push --registry "$R/plain" --plain-http >"$WORK/p1.txt" 2>"$WORK/p1.err" \
+  || fail "plain push: $(cat "$WORK/p1.err")"
+t_plain=$(($(now_ms) - t0))
+expect_eq "plain push stdout" "pushed busybox $R/plain/test/busybox:1.0@$DIGEST_BUSYBOX_1_0
+pushed busybox-v2 $R/plain/test/busybox:1.0-v2s2@$DIGEST_BUSYBOX_1_0_V2S2
+pushed multi $R/plain/test/busybox:multi@$MULTI_AMD64
+pushed multi-v2 $R/plain/test/busybox:multi-v2s2@$MULTI_V2_AMD64
+pushed tools $R/plain/test/tools:1.0@$DIGEST_TOOLS_1_0" "$(cat "$WORK/p1.txt")"
+# The index of a bundle holding one of its two platforms is refused by distribution; the tag
+# names the bundle's platform manifest, and the warning says so.
+grep -qxF "kubeferry-install: warning: image 'multi': registry $R refused index $DIGEST_BUSYBOX_MULTI because the bundle lacks some of its platforms; $R/plain/test/busybox:multi names the linux/amd64 manifest $MULTI_AMD64 instead (references by the index digest will not resolve there)" "$WORK/p1.err" \
+  || fail "plain push: no fallback warning in: $(cat "$WORK/p1.err")"
+P="--tls-verify=false"
+for pair in 1.0=$DIGEST_BUSYBOX_1_0 1.0-v2s2=$DIGEST_BUSYBOX_1_0_V2S2 multi=$MULTI_AMD64 multi-v2s2=$MULTI_V2_AMD64; do
+  expect_eq "plain tag ${pair%%=*}" "${pair#*=}" "$(raw_digest $P "docker://$R/plain/test/busybox:${pair%%=*}")"
+done
+expect_eq "plain tag tools" "$DIGEST_TOOLS_1_0" "$(raw_digest $P "docker://$R/plain/test/tools:1.0")"
+expect_eq "plain manifest by digest" "$DIGEST_BUSYBOX_1_0" "$(raw_digest $P "docker://$R/plain/test/busybox@$DIGEST_BUSYBOX_1_0")"
+skopeo copy -q $P "docker://$R/plain/test/tools:1.0" "oci:$WORK/oci-plain:tools" || fail "skopeo cannot pull the pushed tools image"
+
+# 3. A second push: everything present, no upload started, no manifest written.
+POSTS=$(posts plain); PUTS=$(puts plain)
+"$INSTALL" -q images push --from "$WORK/a" --registry "$R/plain" --plain-http >"$WORK/p2.txt" 2>"$WORK/p2.err" \
+  || fail "plain re-push: $(cat "$WORK/p2.err")"
+expect_eq "plain re-push stdout" "present busybox $R/plain/test/busybox:1.0@$DIGEST_BUSYBOX_1_0
+present busybox-v2 $R/plain/test/busybox:1.0-v2s2@$DIGEST_BUSYBOX_1_0_V2S2
+present multi $R/plain/test/busybox:multi@$MULTI_AMD64
+present multi-v2 $R/plain/test/busybox:multi-v2s2@$MULTI_V2_AMD64
+present tools $R/plain/test/tools:1.0@$DIGEST_TOOLS_1_0" "$(cat "$WORK/p2.txt")"
+expect_eq "re-push stderr with -q" "" "$(cat "$WORK/p2.err")"
+[[ "$POSTS" -gt 0 ]] || fail "the registry's access log shows no POST for the first push (log format changed?)"
+expect_eq "re-push: uploads started" "$POSTS" "$(posts plain)"
+expect_eq "re-push: PUTs" "$PUTS" "$(puts plain)"
+
+# 4. TLS with --cacert, bundle B: the multi-arch index and manifest list go in whole.
+t0=$(now_ms)
+"$INSTALL" -q images push --from "$WORK/b" --registry "$REG_TLS/tls" --cacert "$REG_CA" >"$WORK/t1.txt" 2>"$WORK/t1.err" \
+  || fail "tls push: $(cat "$WORK/t1.err")"
+t_tls=$(($(now_ms) - t0))
+expect_eq "tls push stdout" "pushed multi $REG_TLS/tls/test/busybox:multi@$DIGEST_BUSYBOX_MULTI
+pushed multi-v2 $REG_TLS/tls/test/busybox:multi-v2s2@$DIGEST_BUSYBOX_MULTI_V2S2" "$(cat "$WORK/t1.txt")"
+C="--cert-dir $WORK/certs.d"
+expect_eq "tls index" "$DIGEST_BUSYBOX_MULTI" "$(raw_digest $C "docker://$REG_TLS/tls/test/busybox:multi")"
+expect_eq "tls manifest list" "$DIGEST_BUSYBOX_MULTI_V2S2" "$(raw_digest $C "docker://$REG_TLS/tls/test/busybox:multi-v2s2")"
+for i in 0 1; do
+  d=$(manifest_of "$WORK/b" multi $i)
+  expect_eq "tls platform manifest $i" "$d" "$(raw_digest $C "docker://$REG_TLS/tls/test/busybox@$d")"
+done
+expect_eq "tls arm64 config" "arm64" \
+  "$(skopeo inspect $C --override-arch arm64 --format '{{.Architecture}}' "docker://$REG_TLS/tls/test/busybox:multi")"
+skopeo copy -q --all --src-cert-dir "$WORK/certs.d" "docker://$REG_TLS/tls/test/busybox:multi" "oci:$WORK/oci-tls:multi" \
+  || fail "skopeo copy --all of the pushed index failed"
+"$INSTALL" -q images push --from "$WORK/b" --registry "$REG_TLS/tls" --cacert "$REG_CA" >"$WORK/t2.txt"
+expect_eq "tls re-push" "present multi $REG_TLS/tls/test/busybox:multi@$DIGEST_BUSYBOX_MULTI
+present multi-v2 $REG_TLS/tls/test/busybox:multi-v2s2@$DIGEST_BUSYBOX_MULTI_V2S2" "$(cat "$WORK/t2.txt")"
+
+# 5. Basic auth (password file; then the environment variable), and token auth.
+printf 'rigpass\n' >"$WORK/pw"
+"$INSTALL" -q images push --from "$WORK/a" --registry "$REG_BASIC/basic" --plain-http --username riguser \
+  --password-file "$WORK/pw" >"$WORK/b1.txt" 2>"$WORK/b1.err" || fail "basic push: $(cat "$WORK/b1.err")"
+expect_eq "basic push count" 5 "$(grep -c '^pushed ' "$WORK/b1.txt")"
+expect_eq "basic tag" "$DIGEST_TOOLS_1_0" \
+  "$(raw_digest $P --creds riguser:rigpass "docker://$REG_BASIC/basic/test/tools:1.0")"
+KUBEFERRY_REGISTRY_PASSWORD=rigpass "$INSTALL" -q images push --from "$WORK/a" --registry "$REG_BASIC/basic" \
+  --plain-http --username riguser >"$WORK/b2.txt" || fail "basic push with the environment's password"
+expect_eq "basic re-push (env password)" 5 "$(grep -c '^present ' "$WORK/b2.txt")"
+printf 'tokenpass' >"$WORK/tpw"
+"$INSTALL" -q images push --from "$WORK/b" --registry "$REG_TOKEN/token" --plain-http --username tokenuser \
+  --password-file "$WORK/tpw" >"$WORK/k1.txt" 2>"$WORK/k1.err" || fail "token push: $(cat "$WORK/k1.err")"
+expect_eq "token push stdout" "pushed multi $REG_TOKEN/token/test/busybox:multi@$DIGEST_BUSYBOX_MULTI
+pushed multi-v2 $REG_TOKEN/token/test/busybox:multi-v2s2@$DIGEST_BUSYBOX_MULTI_V2S2" "$(cat "$WORK/k1.txt")"
+expect_eq "token index" "$DIGEST_BUSYBOX_MULTI" \
+  "$(raw_digest $P --creds tokenuser:tokenpass "docker://$REG_TOKEN/token/test/busybox:multi")"
+
+# 6. Failures, each with its exact message and exit code.
+expect_error() {  # expect_error NAME RC MESSAGE -- ARGS...
+  local name="$1" want_rc="$2" want="$3" rc=0; shift 4
+  "$INSTALL" -q images push "$@" >"$WORK/err.out" 2>"$WORK/err.txt" || rc=$?
+  expect_eq "$name: exit code" "$want_rc" "$rc"
+  expect_eq "$name: message" "kubeferry-install: error: $want" "$(cat "$WORK/err.txt")"
+}
+SYSTEM_CA=""
+for f in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/ca-bundle.pem; do
+  if [[ -r "$f" ]]; then SYSTEM_CA="$f"; break; fi
+done
+if [[ -n "$SYSTEM_CA" ]]; then
+  expect_error "tls without --cacert" 1 \
+    "TLS certificate of $REG_TLS is not trusted (unable to get local issuer certificate, checked against $SYSTEM_CA); pass --cacert FILE with the CA that signed the registry's certificate" \
+    -- --from "$WORK/b" --registry "$REG_TLS/x"
+else
+  expect_error "tls without --cacert" 2 \
+    "no system CA bundle found (tried /etc/ssl/certs/ca-certificates.crt, /etc/pki/tls/certs/ca-bundle.crt, /etc/ssl/ca-bundle.pem); pass --cacert FILE" \
+    -- --from "$WORK/b" --registry "$REG_TLS/x"
+fi
+# The certificate names 127.0.0.1 only: "localhost" (resolved through /etc/hosts) is refused.
+expect_error "tls with a name the certificate lacks" 1 \
+  "TLS certificate of localhost:${REG_TLS#*:} is not trusted by --cacert $REG_CA: hostname mismatch" \
+  -- --from "$WORK/b" --registry "localhost:${REG_TLS#*:}/x" --cacert "$REG_CA"
+# A CA that did not sign the registry's certificate.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj "/CN=other CA" \
+  -keyout "$WORK/other-key.pem" -out "$WORK/other.pem" 2>/dev/null
+expect_error "tls with another CA" 1 \
+  "TLS certificate of $REG_TLS is not trusted by --cacert $WORK/other.pem: unable to get local issuer certificate" \
+  -- --from "$WORK/b" --registry "$REG_TLS/x" --cacert "$WORK/other.pem"
+expect_error "plain port without --plain-http" 1 \
+  "TLS handshake with $R failed: wrong version number (if the registry speaks plain HTTP, pass --plain-http)" \
+  -- --from "$WORK/b" --registry "$R/x"
+expect_error "basic without credentials" 1 \
+  "registry $REG_BASIC wants a user name and password (Basic realm=\"rig-realm\"); pass --username USER and --password-file FILE (or set KUBEFERRY_REGISTRY_PASSWORD)" \
+  -- --from "$WORK/b" --registry "$REG_BASIC/x" --plain-http
+printf 'wrong\n' >"$WORK/bad-pw"
+expect_error "basic with a wrong password" 1 \
+  "registry $REG_BASIC: the credentials of user 'riguser' were refused (HTTP 401 Unauthorized (UNAUTHORIZED: authentication required)); check --username and the password" \
+  -- --from "$WORK/b" --registry "$REG_BASIC/x" --plain-http --username riguser --password-file "$WORK/bad-pw"
+ISSUER="$(sed -n 's/.*realm: .\(http[^'"'"']*\).*/\1/p' "$WORK/rig/token.yml")"
+expect_error "token with a wrong password" 1 \
+  "push image 'multi' to $REG_TOKEN/x/test/busybox:multi: token server $ISSUER refused a token for repository:x/test/busybox:pull,push as user 'tokenuser' (HTTP 401 Unauthorized); check --username and the password" \
+  -- --from "$WORK/b" --registry "$REG_TOKEN/x" --plain-http --username tokenuser --password-file "$WORK/bad-pw"
+FREE=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+expect_error "connection refused" 1 "cannot connect to 127.0.0.1:$FREE: Connection refused" \
+  -- --from "$WORK/b" --registry "127.0.0.1:$FREE" --plain-http
+expect_error "unknown host" 1 \
+  "cannot resolve host 'registry.kubeferry-test.invalid': it is not an IP address and /etc/hosts does not name it (kubeferry-install does no DNS lookups: add 'registry.kubeferry-test.invalid' to /etc/hosts or use the registry's IP address)" \
+  -- --from "$WORK/b" --registry registry.kubeferry-test.invalid:5000 --plain-http
+expect_error "a URL as --registry" 2 \
+  "--registry 'http://$R': give the registry without a scheme; pass --plain-http for http (expected HOST[:PORT][/PREFIX])" \
+  -- --from "$WORK/b" --registry "http://$R"
+expect_error "username without password" 2 \
+  "--username needs a password: --password-file FILE or KUBEFERRY_REGISTRY_PASSWORD" \
+  -- --from "$WORK/b" --registry "$R" --plain-http --username riguser
+expect_error "--cacert with --plain-http" 2 "--cacert is for https; it has no use with --plain-http" \
+  -- --from "$WORK/b" --registry "$R" --plain-http --cacert "$REG_CA"
+rc=0; "$INSTALL" -q images push --from "$WORK/b" >/dev/null 2>"$WORK/err.txt" || rc=$?
+expect_eq "--registry required: exit code" 2 "$rc"
+
+# A corrupted layer: the images before it are pushed, its upload never completes (the last
+# chunk is held back until the SHA-256 matches), and nothing names the image.
+cp -r "$WORK/a" "$WORK/bad"
+TOOLS_LAYER=$(python3 -c 'import json,sys; i=json.load(open(sys.argv[1])); print([x for x in i["images"] if x["name"]=="tools"][0]["platforms"][0]["layers"][1]["digest"])' "$WORK/a/images/images.json")
+BLOB="$WORK/bad/images/blobs/sha256/${TOOLS_LAYER#sha256:}"
+chmod u+w "$BLOB"
+printf '\xff' | dd of="$BLOB" bs=1 seek=100 conv=notrunc status=none
+expect_error "corrupted blob" 3 \
+  "push image 'tools' to $R/bad/test/tools:1.0: blob $TOOLS_LAYER: $BLOB is corrupted: its SHA-256 is sha256:$(sha256sum "$BLOB" | cut -d' ' -f1), expected $TOOLS_LAYER; extract the bundle again" \
+  -- --from "$WORK/bad" --registry "$R/bad" --plain-http
+expect_eq "corrupted: the images before it" 4 "$(grep -c '^pushed ' "$WORK/err.out")"
+expect_eq "corrupted: nothing names tools" "" "$(grep tools "$WORK/err.out" || true)"
+expect_eq "corrupted: the layer is not in the registry" 404 \
+  "$(curl -s -o /dev/null -w '%{http_code}' -I "http://$R/v2/bad/test/tools/blobs/$TOOLS_LAYER")"
+expect_eq "corrupted: no tag" 404 \
+  "$(curl -s -o /dev/null -w '%{http_code}' -I "http://$R/v2/bad/test/tools/manifests/1.0")"
+
+# 7. Timings: our push of bundle A (from the .run) beside skopeo copying the same five images
+#    registry to registry (its source is the rig, so it has no bundle to verify or extract).
+t0=$(now_ms)
+for ref in test/busybox:1.0 test/busybox:1.0-v2s2 test/busybox:multi test/busybox:multi-v2s2 test/tools:1.0; do
+  skopeo copy -q --src-tls-verify=false --dest-tls-verify=false "docker://$R/$ref" "docker://$R/skopeo/$ref"
+done
+t_skopeo=$(($(now_ms) - t0))
+echo "images_push: timings: push of bundle A (.run, 5 images) ${t_plain} ms; skopeo copy of the same 5 images ${t_skopeo} ms; push of bundle B over TLS (2 multi-arch images) ${t_tls} ms"
+echo "images_push: all checks passed"
