@@ -19,6 +19,7 @@
 #include "bundlespec/digest.hpp"
 #include "bundlespec/fs.hpp"
 #include "bundlespec/handles.hpp"
+#include "bundlespec/interrupt.hpp"
 #include "installer/resolve.hpp"
 
 namespace installer {
@@ -75,6 +76,7 @@ struct Connection {
         n = w;
       } else {
         n = ::send(fd.get(), data.data(), data.size(), MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR && bs::interrupt_requested()) return bs::interrupted_error();
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return io_error("send to", 0);
       }
@@ -105,6 +107,7 @@ struct Connection {
         return io_error("receive from", error);
       }
       const ssize_t n = ::recv(fd.get(), chunk, sizeof chunk, 0);
+      if (n < 0 && errno == EINTR && bs::interrupt_requested()) return bs::interrupted_error();
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return io_error("receive from", 0);
       buffered.append(chunk, static_cast<size_t>(n));
@@ -114,6 +117,7 @@ struct Connection {
 
   bs::Error io_error(const std::string& what, int ssl_error) const {
     const int saved = errno;
+    if (bs::interrupt_requested()) return bs::interrupted_error();
     if (ssl && ssl_error == SSL_ERROR_SSL) return bs::make_error(what + " " + server + ": " + openssl_reason());
     if (saved == EAGAIN || saved == EWOULDBLOCK) {
       return bs::make_error(what + " " + server + ": timed out after " + seconds(io_timeout));
@@ -151,6 +155,7 @@ int connect_address(const sockaddr_storage& address, socklen_t length, std::chro
     pollfd p{fd.get(), POLLOUT, 0};
     int ready = 0;
     while ((ready = ::poll(&p, 1, static_cast<int>(timeout.count()))) < 0 && errno == EINTR) {
+      if (bs::interrupt_requested()) return EINTR;
     }
     if (ready == 0) return ETIMEDOUT;
     int error = 0;
@@ -258,6 +263,7 @@ Result<std::unique_ptr<Connection>> HttpClient::Impl::connect(const Url& url) {
     if (error == 0) break;
   }
   if (error != 0 || !c->fd.valid()) {
+    if (bs::interrupt_requested()) return bs::interrupted_error();
     const std::string why = error == ETIMEDOUT ? "timed out after " + seconds(options.connect_timeout)
                                                : std::string(std::strerror(error));
     return bs::make_error("cannot connect to " + c->server + ": " + why);
@@ -296,6 +302,7 @@ Status HttpClient::Impl::send_body(Connection& c, const HttpRequest& request) {
   std::vector<char> buffer(k_chunk);
   uint64_t done = 0;
   while (done < body.size) {
+    if (bs::interrupt_requested()) return bs::interrupted_error();
     const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return bs::errno_error("read", body.path);

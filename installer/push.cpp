@@ -10,6 +10,7 @@
 #include "bundlespec/auth_challenge.hpp"
 #include "bundlespec/digest.hpp"
 #include "bundlespec/fs.hpp"
+#include "bundlespec/interrupt.hpp"
 #include "bundlespec/json.hpp"
 #include "installer/images.hpp"
 
@@ -369,7 +370,10 @@ Result<PushReport> ImagePush::run() {
   }
   for (const ImageDescriptor& b : blobs) total += b.size;
   m_progress.start_item(item(), total, 0);
-  for (const ImageDescriptor& b : blobs) TRY(push_blob(b));
+  for (const ImageDescriptor& b : blobs) {
+    if (bs::interrupt_requested()) return bs::interrupted_error();
+    TRY(push_blob(b));
+  }
 
   // 3. Platform manifests, then the index, by digest.
   for (const ImagePlatform& p : m_image.platforms) {
@@ -425,6 +429,7 @@ Result<std::vector<PushReport>> push_images(const std::string& root, const PushO
   progress.plan(index.images.size());
   std::vector<PushReport> reports;
   for (size_t i = 0; i < index.images.size(); ++i) {
+    if (bs::interrupt_requested()) return bs::interrupted_error();
     ImagePush push(session, root, index.images[i], targets[i], progress);
     auto report = push.run();
     if (!report.ok()) {

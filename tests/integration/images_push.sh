@@ -228,6 +228,23 @@ expect_eq "corrupted: the layer is not in the registry" 404 \
 expect_eq "corrupted: no tag" 404 \
   "$(curl -s -o /dev/null -w '%{http_code}' -I "http://$R/v2/bad/test/tools/manifests/1.0")"
 
+# Ctrl-C while the registry does not answer (a fake server that accepts and stays silent):
+# exit 130 at once, nothing reported.
+python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(5); print(s.getsockname()[1], flush=True); c=s.accept(); time.sleep(60)' \
+  >"$WORK/silent.port" &
+SILENT_PID=$!
+for _ in $(seq 1 50); do [[ -s "$WORK/silent.port" ]] && break; sleep 0.1; done
+"$INSTALL" -q images push --from "$WORK/b" --registry "127.0.0.1:$(cat "$WORK/silent.port")" --plain-http \
+  >"$WORK/int.out" 2>"$WORK/int.err" &
+PUSH_PID=$!
+sleep 1
+kill -INT "$PUSH_PID"
+rc=0; wait "$PUSH_PID" || rc=$?
+kill "$SILENT_PID" 2>/dev/null || true; wait "$SILENT_PID" 2>/dev/null || true
+expect_eq "interrupted: exit code" 130 "$rc"
+expect_eq "interrupted: message" "kubeferry-install: error: interrupted" "$(cat "$WORK/int.err")"
+expect_eq "interrupted: nothing reported" "" "$(cat "$WORK/int.out")"
+
 # 7. Timings: our push of bundle A (from the .run) beside skopeo copying the same five images
 #    registry to registry (its source is the rig, so it has no bundle to verify or extract).
 t0=$(now_ms)
