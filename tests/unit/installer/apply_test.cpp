@@ -19,6 +19,7 @@ namespace {
 
 using installer::testing::current_inventory;
 using installer::testing::host;
+using installer::testing::plan_for;
 using installer::testing::plan_inputs;
 using installer::testing::seed_inventory;
 using ::testing::Contains;
@@ -26,12 +27,6 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
-
-Plan plan_for(const Inventory& inventory, const std::string& name) {
-  auto plan = make_plan(inventory, host(inventory, name), plan_inputs(inventory, host(inventory, name)));
-  EXPECT_TRUE(plan.ok()) << (plan.ok() ? "" : plan.error().message());
-  return plan.ok() ? *plan : Plan{};
-}
 
 // The commands that change something: all but `systemctl is-active` questions.
 std::vector<std::string> actions(const std::vector<std::string>& calls) {
@@ -312,14 +307,14 @@ TEST(Uninstall, PurgeLeavesNothingOfOursBehind) {
   EXPECT_THAT(report->warnings, IsEmpty());
   EXPECT_EQ(rig.fs.list(), before);
   EXPECT_EQ(rig.fs.nodes["/etc/hosts"].content, hosts_before);
-  EXPECT_THAT(rig.runner.calls, ElementsAre("systemctl disable --now kube-scheduler.service",
-                                            "systemctl reset-failed kube-scheduler.service",
-                                            "systemctl disable --now kube-controller-manager.service",
-                                            "systemctl reset-failed kube-controller-manager.service",
-                                            "systemctl disable --now kube-apiserver.service",
-                                            "systemctl reset-failed kube-apiserver.service",
-                                            "systemctl disable --now etcd.service",
-                                            "systemctl reset-failed etcd.service", "systemctl daemon-reload"));
+  EXPECT_THAT(
+      rig.runner.calls,
+      ElementsAre("systemctl disable --now kube-scheduler.service", "systemctl reset-failed kube-scheduler.service",
+                  "systemctl disable --now kube-controller-manager.service",
+                  "systemctl reset-failed kube-controller-manager.service",
+                  "systemctl disable --now kube-apiserver.service", "systemctl reset-failed kube-apiserver.service",
+                  "systemctl disable --now etcd.service", "systemctl reset-failed etcd.service",
+                  "systemctl daemon-reload"));
 }
 
 // A containerd node: install restarts containerd with kubeferry's settings before loading the

@@ -148,6 +148,13 @@ inline PlanInputs plan_inputs(const Inventory& inventory, const Host& h) {
   return inputs;
 }
 
+// The plan of one host of an inventory, with the fixtures' PKI and images (a failure is a test failure).
+inline Plan plan_for(const Inventory& inventory, const std::string& name) {
+  auto plan = make_plan(inventory, host(inventory, name), plan_inputs(inventory, host(inventory, name)));
+  EXPECT_TRUE(plan.ok()) << (plan.ok() ? "" : plan.error().message());
+  return plan.ok() ? *plan : Plan{};
+}
+
 inline std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);

@@ -18,17 +18,12 @@ namespace {
 
 using installer::testing::current_inventory;
 using installer::testing::host;
+using installer::testing::plan_for;
 using installer::testing::plan_inputs;
 using installer::testing::seed_inventory;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-Plan plan_for(const Inventory& inventory, const std::string& name) {
-  auto plan = make_plan(inventory, host(inventory, name), plan_inputs(inventory, host(inventory, name)));
-  EXPECT_TRUE(plan.ok()) << (plan.ok() ? "" : plan.error().message());
-  return plan.ok() ? *plan : Plan{};
-}
 
 // "file /opt/etcd/ssl/server-key.pem 0600", "service etcd.service", ...
 std::vector<std::string> summary(const Plan& plan) {
