@@ -394,7 +394,12 @@ Result<HttpResponse> HttpClient::Impl::send_once(const HttpRequest& request) {
     Status sent = c->write_all(head);
     if (sent.ok()) sent = send_body(*c, request);
     if (!sent.ok()) {
-      if (reused && attempt == 0 && sent.error().code() == bs::ErrorCode::failure) continue;
+      if (sent.error().code() != bs::ErrorCode::failure) return std::move(sent).error();
+      // The server may have answered before reading the whole body (a 401 for an expired
+      // token, a 413) and closed the connection: that answer is the one to act on.
+      auto early = read_response(*c, request, keep_alive, got_bytes);
+      if (early.ok()) return early;
+      if (reused && attempt == 0 && !got_bytes) continue;
       return std::move(sent).error();
     }
     auto response = read_response(*c, request, keep_alive, got_bytes);

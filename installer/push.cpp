@@ -75,6 +75,17 @@ class RegistrySession {
   // (once) and the request sent again.
   Result<HttpResponse> send(const std::string& repository, HttpRequest request);
 
+  // Where a blob is known to be in this registry (after a HEAD or an upload), for mounting it
+  // into another repository instead of uploading it again. Not with bearer tokens: a token is
+  // scoped to one repository, and mounting needs pull rights on the other.
+  void remember_blob(const std::string& digest, const std::string& repository) {
+    m_blob_home.emplace(digest, repository);
+  }
+  std::string blob_home(const std::string& digest) const {
+    const auto it = m_blob_home.find(digest);
+    return it == m_blob_home.end() || m_tokens ? "" : it->second;
+  }
+
   Url url(const std::string& target) const {
     Url u = m_base;
     u.target = target;
@@ -82,7 +93,7 @@ class RegistrySession {
   }
 
  private:
-  Status authenticate(const std::string& repository, const std::string& header, bool& retry);
+  Status authenticate(const std::string& repository, const std::string& header);
   Result<std::string> fetch_token(const std::string& repository, const bs::AuthChallenge& challenge);
   std::string who() const {
     return m_options.username.empty() ? "anonymously" : "as user '" + m_options.username + "'";
@@ -95,7 +106,8 @@ class RegistrySession {
   std::string m_host;
   std::string m_basic;                                // "Basic ..." once the registry asked for it
   std::map<std::string, std::string> m_bearer;        // repository -> "Bearer ..."
-  std::set<std::string> m_authenticated;              // repositories whose challenge was answered
+  std::map<std::string, std::string> m_blob_home;     // blob digest -> a repository holding it
+  bool m_tokens = false;                              // the registry asked for bearer tokens
 };
 
 Status RegistrySession::refused(const std::string& repository, const HttpResponse& r) const {
@@ -121,9 +133,11 @@ Status RegistrySession::ping() {
     const std::string header = r.head.header("www-authenticate");
     if (r.head.status == 401 && !header.empty() && m_basic.empty()) {
       TRY_ASSIGN(const bs::AuthChallenge challenge, bs::parse_auth_challenge(header));
-      if (challenge.scheme == "bearer") return bs::ok_status();  // tokens are asked per repository
-      bool retry = false;
-      TRY(authenticate("", header, retry));
+      if (challenge.scheme == "bearer") {  // tokens are asked per repository
+        m_tokens = true;
+        return bs::ok_status();
+      }
+      TRY(authenticate("", header));
       continue;
     }
     if (r.head.status == 401 || r.head.status == 403) return refused("", r);
@@ -163,9 +177,8 @@ Result<std::string> RegistrySession::fetch_token(const std::string& repository, 
   return token;
 }
 
-Status RegistrySession::authenticate(const std::string& repository, const std::string& header, bool& retry) {
+Status RegistrySession::authenticate(const std::string& repository, const std::string& header) {
   TRY_ASSIGN(const bs::AuthChallenge challenge, bs::parse_auth_challenge(header));
-  retry = true;
   if (challenge.scheme == "basic") {
     if (m_options.username.empty()) {
       return bs::make_error("registry " + m_host + " wants a user name and password (" + header +
@@ -175,6 +188,7 @@ Status RegistrySession::authenticate(const std::string& repository, const std::s
     return bs::ok_status();
   }
   if (challenge.scheme == "bearer") {
+    m_tokens = true;
     TRY_ASSIGN(const std::string token, fetch_token(repository, challenge));
     m_bearer[repository] = "Bearer " + token;
     return bs::ok_status();
@@ -184,6 +198,9 @@ Status RegistrySession::authenticate(const std::string& repository, const std::s
 
 Result<HttpResponse> RegistrySession::send(const std::string& repository, HttpRequest request) {
   const auto base_headers = request.headers;
+  // One challenge per request is answered: a token that expired during a long push is renewed,
+  // and credentials refused twice in a row are an error.
+  bool answered = false;
   for (;;) {
     request.headers = base_headers;
     if (const auto it = m_bearer.find(repository); it != m_bearer.end()) {
@@ -193,10 +210,10 @@ Result<HttpResponse> RegistrySession::send(const std::string& repository, HttpRe
     }
     TRY_ASSIGN(HttpResponse r, m_http.send(request));
     const std::string header = r.head.header("www-authenticate");
-    if (r.head.status == 401 && !header.empty() && m_authenticated.insert(repository).second) {
-      bool retry = false;
-      TRY(authenticate(repository, header, retry));
-      if (retry) continue;
+    if (r.head.status == 401 && !header.empty() && !answered) {
+      answered = true;
+      TRY(authenticate(repository, header));
+      continue;
     }
     if (r.head.status == 401 || r.head.status == 403) return refused(repository, r).error();
     return r;
@@ -254,15 +271,28 @@ Status ImagePush::push_blob(const ImageDescriptor& blob) {
   head.url = m_session.url("/v2/" + repo + "/blobs/" + blob.digest);
   TRY_ASSIGN(const HttpResponse have, m_session.send(repo, head));
   if (have.head.status == 200) {
+    m_session.remember_blob(blob.digest, repo);
     m_progress.advance(item(), blob.size);
     return bs::ok_status();
   }
   if (have.head.status != 404) return failed("HEAD " + head.url.str(), have);
 
+  // A blob another repository of this push holds is mounted (201); a registry that does not
+  // mount answers 202 with an upload session, as without ?mount.
   HttpRequest start;
   start.method = "POST";
   start.url = m_session.url("/v2/" + repo + "/blobs/uploads/");
+  const std::string home = m_session.blob_home(blob.digest);
+  if (!home.empty()) {
+    start.url.target = add_query(add_query(start.url.target, "mount", blob.digest), "from", home);
+  }
   TRY_ASSIGN(const HttpResponse session, m_session.send(repo, start));
+  if (!home.empty() && session.head.status == 201) {
+    TRY(expect_created(session, "mount blob " + blob.digest + " from " + home, blob.digest));
+    m_session.remember_blob(blob.digest, repo);
+    m_progress.advance(item(), blob.size);
+    return bs::ok_status();
+  }
   const std::string location = session.head.header("location");
   if (session.head.status != 202 || location.empty()) {
     return failed("start upload of blob " + blob.digest + " (POST " + start.url.str() + ")", session);
@@ -284,7 +314,9 @@ Status ImagePush::push_blob(const ImageDescriptor& blob) {
   if (!done.ok()) {
     return std::move(done).error().context("blob " + blob.digest);
   }
-  return expect_created(*done, "upload blob " + blob.digest + " (PUT " + upload.str() + ")", blob.digest);
+  TRY(expect_created(*done, "upload blob " + blob.digest + " (PUT " + upload.str() + ")", blob.digest));
+  m_session.remember_blob(blob.digest, repo);
+  return bs::ok_status();
 }
 
 Status ImagePush::expect_created(const HttpResponse& r, const std::string& what, const std::string& digest) {

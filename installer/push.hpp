@@ -11,7 +11,9 @@
 //   2. every blob (configs and layers of each platform the bundle holds): HEAD
 //      /v2/REPO/blobs/DIGEST; when absent POST /v2/REPO/blobs/uploads/ and PUT the Location
 //      (relative or absolute) with ?digest=DIGEST and the file as the body, streamed, its
-//      SHA-256 checked on the way (a corrupted file never completes an upload);
+//      SHA-256 checked on the way (a corrupted file never completes an upload); a blob that
+//      another repository of the same push holds is mounted instead (POST ?mount=&from=,
+//      not with bearer tokens, which are scoped to one repository);
 //   3. PUT /v2/REPO/manifests/DIGEST of each platform manifest, then of the pinned index (or
 //      manifest list) when there is one, with the stored bytes and media type: the digests in
 //      the registry are the bundle's, never re-serialised;
@@ -23,6 +25,7 @@
 // Authentication answers the registry's 401 challenge: Basic with --username and the
 // password; Bearer by asking the challenge's realm for a token with scope
 // repository:REPO:pull,push (with the same credentials when given).
+// Ctrl-C stops between blobs and inside blocking socket calls (ErrorCode::interrupted).
 // Thread-safety: one call at a time.
 #pragma once
 

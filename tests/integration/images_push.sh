@@ -5,7 +5,8 @@
 # push goes under its own prefix (a repository of its own: every blob is uploaded again).
 # Checks, independently of our code, with skopeo: every tag resolves to the bundle's digest
 # (the SHA-256 of `skopeo inspect --raw`), a multi-arch index included, and `skopeo copy --all`
-# pulls the pushed images. A second push says `present` for all and sends no upload (counted
+# pulls the pushed images; a layer shared by two repositories is mounted, not uploaded twice.
+# A second push says `present` for all and sends no upload (counted
 # in the registry's access log). Failure paths with their exact messages: TLS without --cacert,
 # a plain port without --plain-http, no credentials, a wrong password (basic and token),
 # connection refused, a corrupted blob (never completes an upload), usage errors.
@@ -95,6 +96,11 @@ done
 expect_eq "plain tag tools" "$DIGEST_TOOLS_1_0" "$(raw_digest $P "docker://$R/plain/test/tools:1.0")"
 expect_eq "plain manifest by digest" "$DIGEST_BUSYBOX_1_0" "$(raw_digest $P "docker://$R/plain/test/busybox@$DIGEST_BUSYBOX_1_0")"
 skopeo copy -q $P "docker://$R/plain/test/tools:1.0" "oci:$WORK/oci-plain:tools" || fail "skopeo cannot pull the pushed tools image"
+# busybox's layer, shared by tools, was mounted from plain/test/busybox, not uploaded again.
+SHARED=$(python3 -c 'import json,sys; i=json.load(open(sys.argv[1])); print([x for x in i["images"] if x["name"]=="busybox"][0]["platforms"][0]["layers"][0]["digest"])' "$WORK/a/images/images.json")
+grep -qF "\"POST /v2/plain/test/tools/blobs/uploads/?mount=${SHARED/:/%3A}&from=plain%2Ftest%2Fbusybox HTTP/1.1\" 201" \
+  "$WORK/rig/plain.log" || fail "the shared layer $SHARED was not mounted into plain/test/tools"
+expect_eq "shared layer uploaded once" 1 "$(grep -c "\"PUT /v2/plain/test/[a-z]*/blobs/uploads/[^ ]*digest=${SHARED/:/%3A}" "$WORK/rig/plain.log")"
 
 # 3. A second push: everything present, no upload started, no manifest written.
 POSTS=$(posts plain); PUTS=$(puts plain)
