@@ -6,6 +6,7 @@
 // Prints one line per image to stdout:
 //   load  "loaded|present NAME NAME_IN_RUNTIME DIGEST"
 //   push  "pushed|present NAME HOST/REPOSITORY:TAG@DIGEST"
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -47,6 +48,7 @@ struct ImagesPushOptions {
   bool plain_http = false;
   std::string username;
   std::string password_file;
+  int timeout_seconds = 60;
 };
 
 bs::Status load_from(const std::string& root, const Runtime& runtime, const GlobalOptions& global) {
@@ -100,6 +102,8 @@ bs::Result<PushOptions> push_options(const ImagesPushOptions& options) {
   push.registry = options.registry;
   push.transport = options.plain_http ? Transport::plain_http : Transport::https;
   push.http.cacert = options.cacert;
+  push.http.connect_timeout = std::chrono::seconds(options.timeout_seconds);
+  push.http.io_timeout = std::chrono::seconds(options.timeout_seconds);
   push.username = options.username;
   if (options.plain_http && !options.cacert.empty()) {
     return bs::usage_error("--cacert is for https; it has no use with --plain-http");
@@ -168,6 +172,10 @@ void setup_push_command(CLI::App* images, const GlobalOptions& global, Commands&
   push->add_option("--password-file", options->password_file,
                    "File whose first line is the password (else $KUBEFERRY_REGISTRY_PASSWORD)")
       ->check(CLI::ExistingFile);
+  push->add_option("--timeout", options->timeout_seconds,
+                   "Seconds to wait for a connection, and for each read or write on it")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
   add_source_options(push, options->source);
   commands.push_back({push, [options, &global] {
                         bs::install_interrupt_handlers();

@@ -243,7 +243,9 @@ for _ in $(seq 1 50); do [[ -s "$WORK/silent.port" ]] && break; sleep 0.1; done
 "$INSTALL" -q images push --from "$WORK/b" --registry "127.0.0.1:$(cat "$WORK/silent.port")" --plain-http \
   >"$WORK/int.out" 2>"$WORK/int.err" &
 PUSH_PID=$!
-sleep 1
+# (meanwhile, --timeout: the silent server accepts one connection; the backlog holds the next)
+expect_error "read timeout" 1 "receive from 127.0.0.1:$(cat "$WORK/silent.port"): timed out after 1 s" \
+  -- --from "$WORK/b" --registry "127.0.0.1:$(cat "$WORK/silent.port")" --plain-http --timeout 1
 kill -INT "$PUSH_PID"
 rc=0; wait "$PUSH_PID" || rc=$?
 kill "$SILENT_PID" 2>/dev/null || true; wait "$SILENT_PID" 2>/dev/null || true
