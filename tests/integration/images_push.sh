@@ -9,7 +9,9 @@
 # A second push says `present` for all and sends no upload (counted
 # in the registry's access log). Failure paths with their exact messages: TLS without --cacert,
 # a plain port without --plain-http, no credentials, a wrong password (basic and token),
-# connection refused, a corrupted blob (never completes an upload), usage errors.
+# connection refused, a read timeout, Ctrl-C, a corrupted blob (never completes an upload),
+# usage errors. A fault-injecting proxy (chunked bodies, relative upload Locations, a 307 on a
+# blob PUT) covers the HTTP client's other paths against the same real registry.
 set -euo pipefail
 
 BIN="${KF_BIN_DIR:?}"
@@ -19,7 +21,10 @@ for tool in docker-registry skopeo umoci htpasswd openssl curl python3 busybox; 
 done
 
 WORK="$(mktemp -d)"
+PROXY_PID=""
+SILENT_PID=""
 cleanup() {
+  for pid in $PROXY_PID $SILENT_PID; do kill "$pid" 2>/dev/null || true; done
   bash "$SRC/scripts/rig/registry.sh" stop "$WORK/rig" || true
   rm -rf "$WORK"
 }
@@ -155,6 +160,83 @@ expect_eq "token push stdout" "pushed multi $REG_TOKEN/token/test/busybox:multi@
 pushed multi-v2 $REG_TOKEN/token/test/busybox:multi-v2s2@$DIGEST_BUSYBOX_MULTI_V2S2" "$(cat "$WORK/k1.txt")"
 expect_eq "token index" "$DIGEST_BUSYBOX_MULTI" \
   "$(raw_digest $P --creds tokenuser:tokenpass "docker://$REG_TOKEN/token/test/busybox:multi")"
+
+# 5b. Through a fault-injecting proxy in front of the plain registry (the registry stores every
+#     byte): every response body chunked (with a chunk extension), each upload Location made
+#     relative to the POST's folder, and the first blob PUT redirected (307) elsewhere, so the
+#     file body is sent twice. The proxy counts what it did.
+cat >"$WORK/proxy.py" <<'PY'
+import http.client, http.server, sys, threading, urllib.parse
+PORT_FILE, UPSTREAM, LOG = sys.argv[1], sys.argv[2], sys.argv[3]
+lock = threading.Lock()
+state = {"chunked": 0, "relative": 0, "redirect": 0}
+def count(key):
+    with lock:
+        state[key] += 1
+        open(LOG, "w").write(" ".join(f"{k}={v}" for k, v in sorted(state.items())) + "\n")
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def handle_any(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        path = self.path
+        if self.command == "PUT" and "/blobs/uploads/" in path and state["redirect"] == 0:
+            count("redirect")
+            self.send_response(307)
+            self.send_header("Location", "/moved" + path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if path.startswith("/moved/"):
+            path = path[len("/moved"):]
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+        up = http.client.HTTPConnection(UPSTREAM, timeout=30)
+        up.request(self.command, path, body=body, headers=headers)
+        r = up.getresponse()
+        data = r.read()
+        self.send_response(r.status)
+        for k, v in r.getheaders():
+            lk = k.lower()
+            if lk in ("content-length", "transfer-encoding", "connection", "date", "server"):
+                continue
+            if lk == "location" and self.command == "POST":
+                u = urllib.parse.urlsplit(v)
+                folder = urllib.parse.urlsplit(self.path).path
+                if u.path.startswith(folder):
+                    v = u.path[len(folder):] + ("?" + u.query if u.query else "")
+                    count("relative")
+            self.send_header(k, v)
+        if self.command == "HEAD" or r.status in (204, 304):
+            if r.getheader("Content-Length"):
+                self.send_header("Content-Length", r.getheader("Content-Length"))
+            self.end_headers()
+            return
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for i in range(0, len(data), 1000):
+            piece = data[i:i + 1000]
+            self.wfile.write(b"%x;kf=1\r\n%s\r\n" % (len(piece), piece))
+        self.wfile.write(b"0\r\n\r\n")
+        if data:
+            count("chunked")
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
+    def log_message(self, *args):
+        pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+open(PORT_FILE, "w").write(str(server.server_address[1]))
+server.serve_forever()
+PY
+python3 "$WORK/proxy.py" "$WORK/proxy.port" "$R" "$WORK/proxy.log" &
+PROXY_PID=$!
+for _ in $(seq 1 50); do [[ -s "$WORK/proxy.port" ]] && break; sleep 0.1; done
+PROXY="127.0.0.1:$(cat "$WORK/proxy.port")"
+"$INSTALL" -q images push --from "$WORK/a" --registry "$PROXY/proxied" --plain-http >"$WORK/x1.txt" 2>"$WORK/x1.err" \
+  || fail "push through the proxy: $(cat "$WORK/x1.err")"
+kill "$PROXY_PID" 2>/dev/null || true; wait "$PROXY_PID" 2>/dev/null || true
+expect_eq "proxied push" 5 "$(grep -c "^pushed .* $PROXY/proxied/" "$WORK/x1.txt")"
+read -r chunked redirect relative < <(sed 's/[a-z]*=//g' "$WORK/proxy.log")
+[[ "$chunked" -gt 0 && "$relative" -gt 0 && "$redirect" -eq 1 ]] || fail "proxy did not do its faults: $(cat "$WORK/proxy.log")"
+expect_eq "proxied tag" "$DIGEST_TOOLS_1_0" "$(raw_digest $P "docker://$R/proxied/test/tools:1.0")"
+expect_eq "proxied manifest list fallback" "$MULTI_V2_AMD64" "$(raw_digest $P "docker://$R/proxied/test/busybox:multi-v2s2")"
 
 # 6. Failures, each with its exact message and exit code.
 expect_error() {  # expect_error NAME RC MESSAGE -- ARGS...
