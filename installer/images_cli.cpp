@@ -134,6 +134,8 @@ bs::Status push_from(const std::string& root, const PushOptions& push, const Glo
   TRY_ASSIGN(const auto reports, push_images(root, push, progress, [&](const PushReport& report) {
                const bool present = report.outcome == PushOutcome::present;
                pushed += present ? 0 : 1;
+               // Warnings show with -q too: they change what the registry holds.
+               if (!report.warning.empty()) std::fprintf(stderr, "kubeferry-install: warning: %s\n", report.warning.c_str());
                std::printf("%s %s %s@%s\n", present ? "present" : "pushed", report.name.c_str(),
                            report.target.c_str(), report.digest.c_str());
                std::fflush(stdout);

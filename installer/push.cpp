@@ -240,6 +240,12 @@ class ImagePush {
   Result<HttpResponse> put_manifest(const std::string& reference, const ImageDescriptor& d, const std::string& bytes);
   Status expect_created(const HttpResponse& r, const std::string& what, const std::string& digest);
   Result<bool> index_complete(const std::string& bytes);
+  std::string fallback_warning() const {
+    return "image '" + m_image.name + "': registry " + m_session.host() + " refused index " + m_image.target.digest +
+           " because the bundle lacks some of its platforms; " + m_target.str() + " names the " +
+           m_image.platforms.front().platform + " manifest " + m_image.platforms.front().manifest.digest +
+           " instead (references by the index digest will not resolve there)";
+  }
   bs::Error failed(const std::string& what, const HttpResponse& r) const {
     return bs::make_error(what + ": registry " + m_session.host() + ", repository " + m_target.repository +
                           " answered " + describe(r));
@@ -383,6 +389,7 @@ Result<PushReport> ImagePush::run() {
   TRY_ASSIGN(const std::string current, tag_digest());
   if (current == m_image.target.digest || (!complete && current == fallback.digest)) {
     report.digest = current;
+    if (current != m_image.target.digest) report.warning = fallback_warning();
     report.outcome = PushOutcome::present;
     m_progress.finish_item(item(), bs::ItemOutcome::cached);
     return report;
@@ -422,10 +429,7 @@ Result<PushReport> ImagePush::run() {
     TRY_ASSIGN(fallback_bytes, read_manifest(fallback));
     tagged = &fallback;
     tagged_bytes = &fallback_bytes;
-    m_progress.message("warning: image '" + m_image.name + "': registry " + m_session.host() + " refused index " +
-                       m_image.target.digest + " because the bundle lacks some of its platforms; " +
-                       m_target.str() + " names the " + m_image.platforms.front().platform + " manifest " +
-                       fallback.digest + " instead (references by the index digest will not resolve there)");
+    report.warning = fallback_warning();
   } else {
     TRY(expect_created(pinned, "PUT manifest " + m_image.target.digest, m_image.target.digest));
   }

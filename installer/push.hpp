@@ -20,8 +20,8 @@
 //   4. PUT /v2/REPO/manifests/TAG with the pinned bytes.
 // An index whose other platforms the bundle lacks (built with fewer --platform) is refused by
 // registries that check an index's manifests (distribution: MANIFEST_BLOB_UNKNOWN). Then the
-// tag names the bundle's first platform manifest instead, and a warning says so: the pinned
-// index digest does not resolve in that registry.
+// tag names the bundle's first platform manifest instead, and the report's warning says so:
+// the pinned index digest does not resolve in that registry.
 // Authentication answers the registry's 401 challenge: Basic with --username and the
 // password; Bearer by asking the challenge's realm for a token with scope
 // repository:REPO:pull,push (with the same credentials when given).
@@ -59,6 +59,7 @@ struct PushReport {
   std::string target;  // HOST/REPOSITORY:TAG
   std::string digest;  // the digest the tag names in the registry now
   PushOutcome outcome = PushOutcome::pushed;
+  std::string warning;  // "" or what the user must know (an index the registry refused)
 };
 
 // Pushes every image of the extracted bundle ROOT (see the file comment), in index order,
