@@ -61,11 +61,11 @@ bool registry_error_is(const HttpResponse& r, std::string_view code) {
 // The registry, its credentials and the Authorization each repository has earned.
 class RegistrySession {
  public:
-  RegistrySession(const PushOptions& options, Url base)
-      : m_options(options), m_http(options.http), m_base(std::move(base)) {}
+  // `base`: the registry's scheme and address; `host`: HOST[:PORT] as --registry gave it.
+  RegistrySession(const PushOptions& options, Url base, std::string host)
+      : m_options(options), m_http(options.http), m_base(std::move(base)), m_host(std::move(host)) {}
 
   const std::string& host() const { return m_host; }
-  void set_host(std::string host) { m_host = std::move(host); }
 
   // GET /v2/: the registry answers the API (200, or 401 with a challenge). A Basic challenge
   // is answered here, so missing or refused credentials show before any image.
@@ -116,8 +116,13 @@ Status RegistrySession::refused(const std::string& repository, const HttpRespons
     return bs::make_error(where + ": the credentials of user '" + m_options.username + "' were refused (" +
                           describe(r) + "); check --username and the password");
   }
+  if (r.head.status == 401 && m_bearer.count(repository) != 0) {
+    return bs::make_error(where + ": the token earned " + who() + " was refused (" + describe(r) +
+                          "); the user needs pull and push rights on " + repository);
+  }
   if (r.head.status == 401) {
-    return bs::make_error(where + ": access refused with the token (" + describe(r) + ")");
+    return bs::make_error(where + ": authentication required (" + describe(r) +
+                          "); pass --username USER and --password-file FILE");
   }
   return bs::make_error(where + ": push refused " + who() + " (" + describe(r) +
                         "); the user needs push rights on " + (repository.empty() ? "it" : repository));
@@ -458,8 +463,7 @@ Result<std::vector<PushReport>> push_images(const std::string& root, const PushO
   ::signal(SIGPIPE, SIG_IGN);
   const std::string scheme = options.transport == Transport::plain_http ? "http" : "https";
   TRY_ASSIGN(const Url base, parse_url(scheme + "://" + target.host + "/v2/"));
-  RegistrySession session(options, base);
-  session.set_host(target.host);
+  RegistrySession session(options, base, target.host);
   TRY(session.ping());
 
   progress.plan(index.images.size());
