@@ -395,8 +395,7 @@ Result<PushReport> ImagePush::run() {
   if (current == m_image.target.digest || (!complete && current == fallback.digest)) {
     report.digest = current;
     if (current != m_image.target.digest) report.warning = fallback_warning();
-    report.outcome = PushOutcome::present;
-    m_progress.finish_item(item(), bs::ItemOutcome::cached);
+    report.outcome = PushOutcome::present;  // stdout and the summary say so; no progress item
     return report;
   }
 
