@@ -5,12 +5,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstdlib>
 #include <thread>
 
 #include "bundlespec/fs.hpp"
 #include "bundlespec/json.hpp"
+#include "bundlespec/text.hpp"
 
 namespace builder {
 
@@ -35,26 +35,6 @@ struct CurlSlistDeleter {
 };
 using CurlEasy = std::unique_ptr<CURL, CurlEasyDeleter>;
 using CurlSlist = std::unique_ptr<curl_slist, CurlSlistDeleter>;
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-  return text;
-}
-
-std::string base64_encode(std::string_view raw) {
-  std::string out(4 * ((raw.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(raw.data()), static_cast<int>(raw.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
 
 Result<std::string> base64_decode(std::string_view text) {
   if (text.size() % 4 != 0) return bs::make_error("not base64");
@@ -92,10 +72,11 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
   auto& r = *static_cast<HttpResponse*>(user);
   const std::string_view line(data, size * count);
   if (line.rfind("HTTP/", 0) == 0) {
-    r.status_line = std::string(trim(line));
+    r.status_line = std::string(bs::trim_space(line));
     r.headers.clear();
   } else if (const size_t colon = line.find(':'); colon != std::string_view::npos) {
-    r.headers[lower(trim(line.substr(0, colon)))] = std::string(trim(line.substr(colon + 1)));
+    r.headers[bs::ascii_lower(bs::trim_space(line.substr(0, colon)))] =
+        std::string(bs::trim_space(line.substr(colon + 1)));
   }
   return size * count;
 }
@@ -180,7 +161,7 @@ Result<ImageName> parse_image_name(std::string_view reference) {
     name.registry = "docker.io";
     name.repository = first == std::string::npos ? "library/" + path : path;
   }
-  if (name.repository.empty() || lower(name.repository) != name.repository) {
+  if (name.repository.empty() || bs::ascii_lower(name.repository) != name.repository) {
     return bad("repository '" + name.repository + "' must be non-empty lower case");
   }
   return name;
@@ -333,7 +314,7 @@ Result<std::string> RegistryClient::Impl::fetch_token(const ImageName& name, con
   std::vector<std::string> headers;
   const Credentials* creds = credentials(name.registry);
   if (creds != nullptr)
-    headers.push_back("Authorization: Basic " + base64_encode(creds->username + ":" + creds->password));
+    headers.push_back("Authorization: " + bs::basic_authorization(creds->username, creds->password));
   TRY_ASSIGN(const HttpResponse r, get_with_retries(url, headers, k_max_token));
   if (r.status != 200) {
     const std::string who = creds ? "as user '" + creds->username + "'" : "anonymously";
@@ -362,7 +343,7 @@ Status RegistryClient::Impl::authenticate(const ImageName& name, const std::stri
                             "); pass --creds " + name.registry + "=USER:PASSWORD or add " + name.registry +
                             " to the auths of the docker config.json");
     }
-    authorization[key] = "Authorization: Basic " + base64_encode(creds->username + ":" + creds->password);
+    authorization[key] = "Authorization: " + bs::basic_authorization(creds->username, creds->password);
     return bs::ok_status();
   }
   return bs::make_error("registry " + name.registry + " asks for unsupported authentication: " + header);
@@ -409,7 +390,7 @@ Result<ManifestResponse> RegistryClient::get_manifest(const ImageName& name, con
     response.body = r.body;
     const auto type = r.headers.find("content-type");
     if (type != r.headers.end())
-      response.content_type = std::string(trim(type->second.substr(0, type->second.find(';'))));
+      response.content_type = std::string(bs::trim_space(type->second.substr(0, type->second.find(';'))));
     return response;
   }
 }

@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "bundlespec/text.hpp"
+
 namespace installer {
 
 namespace bs = bundlespec;
@@ -9,18 +11,6 @@ namespace bs = bundlespec;
 namespace {
 
 constexpr size_t k_max_line = 8192;
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-  return text;
-}
 
 // Parses a decimal number that must fill `text`.
 std::optional<uint64_t> parse_decimal(std::string_view text) {
@@ -54,7 +44,7 @@ std::string ResponseHead::header(std::string_view name) const {
 bs::Result<ResponseHead> parse_response_head(std::string_view head) {
   ResponseHead result;
   size_t line_end = head.find('\n');
-  std::string_view status_line = trim(head.substr(0, line_end));
+  std::string_view status_line = bs::trim_space(head.substr(0, line_end));
   const auto bad_status = [&] { return bs::make_error("bad HTTP status line '" + std::string(status_line) + "'"); };
   if (status_line.substr(0, 7) != "HTTP/1." || status_line.size() < 12 || status_line[8] != ' ') return bad_status();
   const std::string_view code = status_line.substr(9, 3);
@@ -63,24 +53,26 @@ bs::Result<ResponseHead> parse_response_head(std::string_view head) {
     return bad_status();
   }
   result.status = static_cast<int>(*value);
-  result.reason = status_line.size() > 13 ? std::string(trim(status_line.substr(13))) : "";
+  result.reason = status_line.size() > 13 ? std::string(bs::trim_space(status_line.substr(13))) : "";
   while (line_end != std::string_view::npos) {
     const size_t start = line_end + 1;
     line_end = head.find('\n', start);
-    const std::string_view line = trim(head.substr(start, line_end == std::string_view::npos ? head.npos : line_end - start));
+    const std::string_view line =
+        bs::trim_space(head.substr(start, line_end == std::string_view::npos ? head.npos : line_end - start));
     if (line.empty()) break;
     const size_t colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) {
       return bs::make_error("bad HTTP header line '" + std::string(line) + "'");
     }
-    result.headers.emplace(lower(trim(line.substr(0, colon))), std::string(trim(line.substr(colon + 1))));
+    result.headers.emplace(bs::ascii_lower(bs::trim_space(line.substr(0, colon))),
+                           std::string(bs::trim_space(line.substr(colon + 1))));
   }
   return result;
 }
 
 bs::Result<Framing> body_framing(std::string_view method, const ResponseHead& head) {
   if (method == "HEAD" || head.status < 200 || head.status == 204 || head.status == 304) return Framing{};
-  const std::string encoding = lower(trim(head.header("transfer-encoding")));
+  const std::string encoding = bs::ascii_lower(bs::trim_space(head.header("transfer-encoding")));
   if (!encoding.empty()) {
     if (encoding.size() >= 7 && encoding.substr(encoding.size() - 7) == "chunked") {
       return Framing{BodyFraming::chunked, 0};
@@ -88,7 +80,7 @@ bs::Result<Framing> body_framing(std::string_view method, const ResponseHead& he
     return Framing{BodyFraming::until_close, 0};
   }
   if (head.headers.count("content-length") != 0) {
-    const auto length = parse_decimal(trim(head.header("content-length")));
+    const auto length = parse_decimal(bs::trim_space(head.header("content-length")));
     if (!length) return bs::make_error("bad Content-Length '" + head.header("content-length") + "'");
     return Framing{BodyFraming::length, *length};
   }
@@ -116,7 +108,7 @@ bs::Result<size_t> ChunkedDecoder::feed(std::string_view input, std::string& out
     std::string_view line = m_line;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (m_state == State::size_line) {
-      const auto size = parse_hex(trim(line.substr(0, line.find(';'))));
+      const auto size = parse_hex(bs::trim_space(line.substr(0, line.find(';'))));
       if (!size) return bs::make_error("chunked body: bad chunk size line '" + std::string(line) + "'");
       m_remaining = *size;
       m_state = *size == 0 ? State::trailer : State::data;

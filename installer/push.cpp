@@ -1,9 +1,7 @@
 #include "installer/push.hpp"
 
-#include <openssl/evp.h>
 #include <signal.h>
 
-#include <cctype>
 #include <map>
 #include <set>
 
@@ -12,6 +10,7 @@
 #include "bundlespec/fs.hpp"
 #include "bundlespec/interrupt.hpp"
 #include "bundlespec/json.hpp"
+#include "bundlespec/text.hpp"
 #include "installer/images.hpp"
 
 namespace installer {
@@ -30,14 +29,6 @@ constexpr std::string_view k_accept =
     "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, "
     "application/vnd.docker.distribution.manifest.list.v2+json, "
     "application/vnd.docker.distribution.manifest.v2+json";
-
-std::string base64_encode(std::string_view raw) {
-  std::string out(4 * ((raw.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(raw.data()), static_cast<int>(raw.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
 
 // "HTTP 404 Not Found" plus the registry's own error, when the body is
 // {"errors":[{"code":..,"message":..}]}: " (MANIFEST_BLOB_UNKNOWN: blob unknown to registry)".
@@ -104,10 +95,10 @@ class RegistrySession {
   HttpClient m_http;
   Url m_base;
   std::string m_host;
-  std::string m_basic;                                // "Basic ..." once the registry asked for it
-  std::map<std::string, std::string> m_bearer;        // repository -> "Bearer ..."
-  std::map<std::string, std::string> m_blob_home;     // blob digest -> a repository holding it
-  bool m_tokens = false;                              // the registry asked for bearer tokens
+  std::string m_basic;                             // "Basic ..." once the registry asked for it
+  std::map<std::string, std::string> m_bearer;     // repository -> "Bearer ..."
+  std::map<std::string, std::string> m_blob_home;  // blob digest -> a repository holding it
+  bool m_tokens = false;                           // the registry asked for bearer tokens
 };
 
 Status RegistrySession::refused(const std::string& repository, const HttpResponse& r) const {
@@ -124,8 +115,8 @@ Status RegistrySession::refused(const std::string& repository, const HttpRespons
     return bs::make_error(where + ": authentication required (" + describe(r) +
                           "); pass --username USER and --password-file FILE");
   }
-  return bs::make_error(where + ": push refused " + who() + " (" + describe(r) +
-                        "); the user needs push rights on " + (repository.empty() ? "it" : repository));
+  return bs::make_error(where + ": push refused " + who() + " (" + describe(r) + "); the user needs push rights on " +
+                        (repository.empty() ? "it" : repository));
 }
 
 Status RegistrySession::ping() {
@@ -165,15 +156,13 @@ Result<std::string> RegistrySession::fetch_token(const std::string& repository, 
   HttpRequest request;
   request.url = token_url;
   if (!m_options.username.empty()) {
-    request.headers.emplace_back("Authorization",
-                                 "Basic " + base64_encode(m_options.username + ":" + m_options.password));
+    request.headers.emplace_back("Authorization", bs::basic_authorization(m_options.username, m_options.password));
   }
   auto sent = m_http.send(request);
   if (!sent.ok()) return std::move(sent).error().context("token server " + realm->second);
   if (sent->head.status != 200) {
-    const std::string hint = m_options.username.empty()
-                                 ? "; pass --username USER and --password-file FILE"
-                                 : "; check --username and the password";
+    const std::string hint = m_options.username.empty() ? "; pass --username USER and --password-file FILE"
+                                                        : "; check --username and the password";
     return bs::make_error("token server " + realm->second + " refused a token for " + scope + " " + who() + " (" +
                           describe(*sent) + ")" + hint);
   }
@@ -189,7 +178,7 @@ Status RegistrySession::authenticate(const std::string& repository, const std::s
       return bs::make_error("registry " + m_host + " wants a user name and password (" + header +
                             "); pass --username USER and --password-file FILE (or set KUBEFERRY_REGISTRY_PASSWORD)");
     }
-    m_basic = "Basic " + base64_encode(m_options.username + ":" + m_options.password);
+    m_basic = bs::basic_authorization(m_options.username, m_options.password);
     return bs::ok_status();
   }
   if (challenge.scheme == "bearer") {
@@ -345,8 +334,8 @@ Result<std::string> ImagePush::read_manifest(const ImageDescriptor& manifest) {
   TRY_ASSIGN(std::string bytes, bs::read_file(path, k_max_manifest));
   const std::string actual = "sha256:" + bs::sha256_hex(bytes);
   if (bytes.size() != manifest.size || actual != manifest.digest) {
-    return bs::verification_error("image '" + m_image.name + "' (" + m_image.reference + "): blob " +
-                                  manifest.digest + " is corrupted: its SHA-256 is " + actual + " (" + path +
+    return bs::verification_error("image '" + m_image.name + "' (" + m_image.reference + "): blob " + manifest.digest +
+                                  " is corrupted: its SHA-256 is " + actual + " (" + path +
                                   "); extract the bundle again");
   }
   return bytes;
@@ -448,8 +437,7 @@ Result<PushReport> ImagePush::run() {
 
 }  // namespace
 
-Result<std::vector<PushReport>> push_images(const std::string& root, const PushOptions& options,
-                                            bs::Progress& progress,
+Result<std::vector<PushReport>> push_images(const std::string& root, const PushOptions& options, bs::Progress& progress,
                                             const std::function<void(const PushReport&)>& on_report) {
   TRY_ASSIGN(const RegistryTarget target, parse_registry_target(options.registry));
   TRY_ASSIGN(const bs::ImagesIndex index, read_images_index(root));

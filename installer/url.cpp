@@ -2,17 +2,13 @@
 
 #include <cctype>
 
+#include "bundlespec/text.hpp"
+
 namespace installer {
 
 namespace bs = bundlespec;
 
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // Removes "." and ".." segments (RFC 3986 5.2.4) from an absolute path.
 std::string remove_dot_segments(std::string_view path) {
@@ -54,7 +50,7 @@ bs::Result<Url> parse_url(std::string_view text) {
   const size_t colon = text.find("://");
   if (colon == std::string_view::npos) return bad("not an http:// or https:// URL");
   Url url;
-  url.scheme = lower(text.substr(0, colon));
+  url.scheme = bs::ascii_lower(text.substr(0, colon));
   if (url.scheme != "http" && url.scheme != "https") return bad("not an http:// or https:// URL");
   std::string_view rest = text.substr(colon + 3);
   rest = rest.substr(0, rest.find('#'));
@@ -73,7 +69,7 @@ bs::Result<Url> parse_url(std::string_view text) {
     if (!after.empty()) port = after.substr(1);
   } else {
     const size_t c = authority.find(':');
-    url.host = lower(authority.substr(0, c));
+    url.host = bs::ascii_lower(authority.substr(0, c));
     if (c != std::string_view::npos) port = authority.substr(c + 1);
   }
   if (url.host.empty()) return bad("no host");
