@@ -17,6 +17,7 @@
 #include <tuple>
 
 #include "builder/interrupt.hpp"
+#include "bundlespec/backoff.hpp"
 #include "bundlespec/fs.hpp"
 
 namespace builder {
@@ -425,17 +426,13 @@ void Downloader::retry_or_fail(Transfer& t, CURLcode code, long http_status) {
   const std::string what = describe(t, code, http_status);
   if (!is_retryable(code, http_status) || t.attempts >= m_options.max_attempts) {
     std::string message = "artifact '" + t.request->name + "': GET " + t.url + ": " + what;
-    if (t.attempts > 1) message += " (gave up after " + plural(t.attempts, "attempt") + ")";
-    fail(t, bundlespec::make_error(message));
+    fail(t, bundlespec::make_error(message + bundlespec::gave_up_suffix(t.attempts)));
     return;
   }
-  auto delay = m_options.initial_backoff;
-  for (int i = 1; i < t.attempts && delay < m_options.max_backoff; ++i) delay *= 2;
-  delay = std::min(delay, m_options.max_backoff);
+  const auto delay = bundlespec::backoff_delay({m_options.initial_backoff, m_options.max_backoff}, t.attempts);
   t.not_before = Clock::now() + delay;
-  m_progress.message(t.request->name + ": " + what + "; retrying in " + std::to_string(delay.count()) +
-                     " ms (attempt " + std::to_string(t.attempts + 1) + " of " +
-                     std::to_string(m_options.max_attempts) + ")");
+  m_progress.message(
+      bundlespec::retry_notice(t.request->name + ": " + what, delay, t.attempts + 1, m_options.max_attempts));
 }
 
 void Downloader::fail(Transfer& t, Error error) {

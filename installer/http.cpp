@@ -54,17 +54,25 @@ std::string openssl_reason() {
 }
 
 std::string seconds(std::chrono::milliseconds ms) {
-  return std::to_string(ms.count() / 1000) + (ms.count() % 1000 == 0 ? "" : "." + std::to_string(ms.count() % 1000 / 100)) + " s";
+  return std::to_string(ms.count() / 1000) +
+         (ms.count() % 1000 == 0 ? "" : "." + std::to_string(ms.count() % 1000 / 100)) + " s";
+}
+
+// An errno value from connect/send/recv that another try on a new connection may cure.
+bool transient_errno(int error) {
+  return error == ECONNREFUSED || error == ECONNRESET || error == ECONNABORTED || error == EPIPE || error == ETIMEDOUT;
 }
 
 // One TCP connection (with TLS for https) to one server.
 struct Connection {
-  std::string key;  // scheme://authority
+  std::string key;     // scheme://authority
   std::string server;  // HOST:PORT for messages
   bs::Fd fd;
   std::unique_ptr<SSL, SslDeleter> ssl;
   std::string buffered;  // bytes read beyond what was consumed
   std::chrono::milliseconds io_timeout{0};
+  // The last failure on this connection is worth another try (see HttpClient::last_failure_transient).
+  bool transient = false;
 
   Status write_all(std::string_view data) {
     while (!data.empty()) {
@@ -115,15 +123,23 @@ struct Connection {
     }
   }
 
-  bs::Error io_error(const std::string& what, int ssl_error) const {
+  bs::Error io_error(const std::string& what, int ssl_error) {
     const int saved = errno;
     if (bs::interrupt_requested()) return bs::interrupted_error();
     if (ssl && ssl_error == SSL_ERROR_SSL) return bs::make_error(what + " " + server + ": " + openssl_reason());
+    // Timeouts, resets and closes are the network's; other errno values are not retried.
+    transient = saved == 0 || saved == EAGAIN || saved == EWOULDBLOCK || transient_errno(saved);
     if (saved == EAGAIN || saved == EWOULDBLOCK) {
       return bs::make_error(what + " " + server + ": timed out after " + seconds(io_timeout));
     }
     if (saved == 0) return bs::make_error(what + " " + server + ": connection closed");
     return bs::make_error(what + " " + server + ": " + std::strerror(saved));
+  }
+
+  // A response cut short: the server or something between closed the connection.
+  bs::Error closed(const std::string& where) {
+    transient = true;
+    return bs::make_error("receive from " + server + ": connection closed " + where);
   }
 };
 
@@ -175,6 +191,7 @@ struct HttpClient::Impl {
   std::unique_ptr<SSL_CTX, SslCtxDeleter> ctx;
   std::string ca_file;
   std::unique_ptr<Connection> idle;  // the last connection, kept alive for the next request
+  bool last_transient = false;       // see HttpClient::last_failure_transient
 
   Result<SSL_CTX*> tls_context();
   Result<std::unique_ptr<Connection>> connect(const Url& url);
@@ -242,8 +259,11 @@ Status HttpClient::Impl::handshake(Connection& c, const Url& url) {
                           ca_file + "); pass --cacert FILE with the CA that signed the registry's certificate");
   }
   const int saved = errno;
-  const std::string reason = ERR_peek_last_error() != 0 ? openssl_reason()
-                                                        : (saved != 0 ? std::strerror(saved) : "connection closed");
+  // A load balancer dropping the connection mid-handshake is worth another try; a TLS alert
+  // or a plain-HTTP port ("wrong version number") is not.
+  last_transient = ERR_peek_last_error() == 0 && (saved == 0 || transient_errno(saved));
+  const std::string reason =
+      ERR_peek_last_error() != 0 ? openssl_reason() : (saved != 0 ? std::strerror(saved) : "connection closed");
   return bs::make_error("TLS handshake with " + c.server + " failed: " + reason +
                         " (if the registry speaks plain HTTP, pass --plain-http)");
 }
@@ -264,8 +284,9 @@ Result<std::unique_ptr<Connection>> HttpClient::Impl::connect(const Url& url) {
   }
   if (error != 0 || !c->fd.valid()) {
     if (bs::interrupt_requested()) return bs::interrupted_error();
-    const std::string why = error == ETIMEDOUT ? "timed out after " + seconds(options.connect_timeout)
-                                               : std::string(std::strerror(error));
+    last_transient = transient_errno(error);
+    const std::string why =
+        error == ETIMEDOUT ? "timed out after " + seconds(options.connect_timeout) : std::string(std::strerror(error));
     return bs::make_error("cannot connect to " + c->server + ": " + why);
   }
   const timeval tv{static_cast<time_t>(options.io_timeout.count() / 1000),
@@ -332,7 +353,7 @@ Result<HttpResponse> HttpClient::Impl::read_response(Connection& c, const HttpRe
     while ((end = c.buffered.find("\r\n\r\n")) == std::string::npos) {
       if (c.buffered.size() > k_max_head) return bs::make_error("response head from " + c.server + " is too long");
       TRY_ASSIGN(const size_t n, c.fill());
-      if (n == 0) return bs::make_error("receive from " + c.server + ": connection closed before a response");
+      if (n == 0) return c.closed("before a response");
       got_bytes = true;
     }
     TRY_ASSIGN(response.head, parse_response_head(std::string_view(c.buffered).substr(0, end + 4)));
@@ -349,7 +370,7 @@ Result<HttpResponse> HttpClient::Impl::read_response(Connection& c, const HttpRe
     if (framing.length > request.max_body) return too_long();
     while (c.buffered.size() < framing.length) {
       TRY_ASSIGN(const size_t n, c.fill());
-      if (n == 0) return bs::make_error("receive from " + c.server + ": connection closed inside the response body");
+      if (n == 0) return c.closed("inside the response body");
     }
     response.body = c.buffered.substr(0, framing.length);
     c.buffered.erase(0, framing.length);
@@ -361,7 +382,7 @@ Result<HttpResponse> HttpClient::Impl::read_response(Connection& c, const HttpRe
       if (response.body.size() > request.max_body) return too_long();
       if (decoder.done()) break;
       TRY_ASSIGN(const size_t n, c.fill());
-      if (n == 0) return bs::make_error("receive from " + c.server + ": connection closed inside a chunked body");
+      if (n == 0) return c.closed("inside a chunked body");
     }
   } else if (framing.kind == BodyFraming::until_close) {
     for (;;) {
@@ -397,13 +418,16 @@ Result<HttpResponse> HttpClient::Impl::send_once(const HttpRequest& request) {
       if (sent.error().code() != bs::ErrorCode::failure) return std::move(sent).error();
       // The server may have answered before reading the whole body (a 401 for an expired
       // token, a 413) and closed the connection: that answer is the one to act on.
+      const bool send_transient = c->transient;
       auto early = read_response(*c, request, keep_alive, got_bytes);
       if (early.ok()) return early;
       if (reused && attempt == 0 && !got_bytes) continue;
+      last_transient = send_transient;
       return std::move(sent).error();
     }
     auto response = read_response(*c, request, keep_alive, got_bytes);
     if (!response.ok() && reused && attempt == 0 && !got_bytes) continue;
+    if (!response.ok()) last_transient = c->transient;
     if (response.ok() && keep_alive) idle = std::move(c);
     return response;
   }
@@ -414,7 +438,12 @@ HttpClient::HttpClient(HttpOptions options) : m_impl(std::make_unique<Impl>()) {
 }
 HttpClient::~HttpClient() = default;
 
+bool HttpClient::last_failure_transient() const {
+  return m_impl->last_transient;
+}
+
 Result<HttpResponse> HttpClient::send(const HttpRequest& request) {
+  m_impl->last_transient = false;
   HttpRequest current = request;
   for (int redirects = 0;; ++redirects) {
     TRY_ASSIGN(HttpResponse response, m_impl->send_once(current));

@@ -12,6 +12,8 @@
 // the build machine's layout), so the first existing file of k_system_ca_files is used.
 // Errors name the operation, the server (HOST:PORT) and the library's text, e.g.
 //   "cannot connect to 127.0.0.1:5000: Connection refused".
+// The client sends each request once (besides the stale kept-alive case above); callers
+// decide about retries, asking last_failure_transient() which failures are worth one.
 // Thread-safety: an HttpClient is used by one thread at a time. Ignore SIGPIPE before use.
 #pragma once
 
@@ -53,7 +55,7 @@ struct HttpRequest {
   std::string method = "GET";
   Url url;
   std::vector<std::pair<std::string, std::string>> headers;  // besides Host, Content-Length, Connection
-  std::string body;                                           // sent when `file` is null
+  std::string body;                                          // sent when `file` is null
   const FileBody* file = nullptr;
   size_t max_body = 4 << 20;  // a longer response body fails the request
 };
@@ -62,6 +64,9 @@ struct HttpResponse {
   ResponseHead head;
   std::string body;
   Url url;  // the URL that answered (after redirects)
+  // How many times the request was sent: 1 from HttpClient (which never retries); callers
+  // that retry (push.cpp) set it on the answer they give up with.
+  int attempts = 1;
 };
 
 class HttpClient {
@@ -74,6 +79,13 @@ class HttpClient {
   // Sends the request and reads the whole response (following redirects, see above). Any
   // HTTP status is a success here; failures are transport, TLS and protocol errors.
   bundlespec::Result<HttpResponse> send(const HttpRequest& request);
+
+  // After send() failed: true when another try may succeed, because the network broke rather
+  // than something being wrong: the connection was refused, reset or closed before a complete
+  // answer, or connecting, a read or a write timed out. False for name resolution, TLS
+  // (certificates, alerts, a plain-HTTP port), malformed answers, file and verification
+  // errors, and interruption. Unspecified after a successful send().
+  bool last_failure_transient() const;
 
  private:
   struct Impl;

@@ -49,6 +49,8 @@ struct ImagesPushOptions {
   std::string username;
   std::string password_file;
   int timeout_seconds = 60;
+  int retries = 4;
+  double retry_delay_seconds = 0.5;
 };
 
 bs::Status load_from(const std::string& root, const Runtime& runtime, const GlobalOptions& global) {
@@ -104,6 +106,9 @@ bs::Result<PushOptions> push_options(const ImagesPushOptions& options) {
   push.http.cacert = options.cacert;
   push.http.connect_timeout = std::chrono::seconds(options.timeout_seconds);
   push.http.io_timeout = std::chrono::seconds(options.timeout_seconds);
+  push.retry.retries = options.retries;
+  push.retry.backoff.initial =
+      std::chrono::milliseconds(static_cast<long long>(options.retry_delay_seconds * 1000 + 0.5));
   push.username = options.username;
   if (options.plain_http && !options.cacert.empty()) {
     return bs::usage_error("--cacert is for https; it has no use with --plain-http");
@@ -117,9 +122,9 @@ bs::Result<PushOptions> push_options(const ImagesPushOptions& options) {
     push.password = env;
   }
   if (push.username.empty() && !push.password.empty()) {
-    return bs::usage_error(std::string(options.password_file.empty() ? "KUBEFERRY_REGISTRY_PASSWORD"
-                                                                     : "--password-file") +
-                           " needs --username USER");
+    return bs::usage_error(
+        std::string(options.password_file.empty() ? "KUBEFERRY_REGISTRY_PASSWORD" : "--password-file") +
+        " needs --username USER");
   }
   if (!push.username.empty() && push.password.empty()) {
     return bs::usage_error("--username needs a password: --password-file FILE or KUBEFERRY_REGISTRY_PASSWORD");
@@ -135,9 +140,10 @@ bs::Status push_from(const std::string& root, const PushOptions& push, const Glo
                const bool present = report.outcome == PushOutcome::present;
                pushed += present ? 0 : 1;
                // Warnings show with -q too: they change what the registry holds.
-               if (!report.warning.empty()) std::fprintf(stderr, "kubeferry-install: warning: %s\n", report.warning.c_str());
-               std::printf("%s %s %s@%s\n", present ? "present" : "pushed", report.name.c_str(),
-                           report.target.c_str(), report.digest.c_str());
+               if (!report.warning.empty())
+                 std::fprintf(stderr, "kubeferry-install: warning: %s\n", report.warning.c_str());
+               std::printf("%s %s %s@%s\n", present ? "present" : "pushed", report.name.c_str(), report.target.c_str(),
+                           report.digest.c_str());
                std::fflush(stdout);
              }));
   if (!global.quiet) {
@@ -178,6 +184,15 @@ void setup_push_command(CLI::App* images, const GlobalOptions& global, Commands&
                    "Seconds to wait for a connection, and for each read or write on it")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
+  push->add_option("--retries", options->retries,
+                   "Retries of a step after 429/500/502/503/504, refused or reset connections and timeouts "
+                   "(with exponential backoff)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 20));
+  push->add_option("--retry-delay", options->retry_delay_seconds,
+                   "Seconds before the first retry; doubled for each further one (at most 30 s)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 30.0));
   add_source_options(push, options->source);
   commands.push_back({push, [options, &global] {
                         bs::install_interrupt_handlers();

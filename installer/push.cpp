@@ -2,8 +2,10 @@
 
 #include <signal.h>
 
+#include <chrono>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "bundlespec/auth_challenge.hpp"
 #include "bundlespec/digest.hpp"
@@ -12,6 +14,7 @@
 #include "bundlespec/json.hpp"
 #include "bundlespec/text.hpp"
 #include "installer/images.hpp"
+#include "installer/push_retry.hpp"
 
 namespace installer {
 
@@ -45,6 +48,22 @@ std::string describe(const HttpResponse& r) {
   return text;
 }
 
+// Sleeps `delay`, waking every 20 ms to see whether Ctrl-C arrived.
+Status sleep_unless_interrupted(std::chrono::milliseconds delay) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point end = Clock::now() + delay;
+  for (;;) {
+    if (bs::interrupt_requested()) return bs::interrupted_error();
+    const auto left = end - Clock::now();
+    if (left <= Clock::duration::zero()) return bs::ok_status();
+    std::this_thread::sleep_for(std::min<Clock::duration>(left, std::chrono::milliseconds(20)));
+  }
+}
+
+// Whether RegistrySession::send retries the request by itself (push_retry.hpp); a step made of
+// several requests (a blob upload) is retried as a whole instead.
+enum class Retry { yes, no };
+
 bool registry_error_is(const HttpResponse& r, std::string_view code) {
   return r.body.find("\"" + std::string(code) + "\"") != std::string::npos;
 }
@@ -53,8 +72,12 @@ bool registry_error_is(const HttpResponse& r, std::string_view code) {
 class RegistrySession {
  public:
   // `base`: the registry's scheme and address; `host`: HOST[:PORT] as --registry gave it.
-  RegistrySession(const PushOptions& options, Url base, std::string host)
-      : m_options(options), m_http(options.http), m_base(std::move(base)), m_host(std::move(host)) {}
+  RegistrySession(const PushOptions& options, Url base, std::string host, bs::Progress& progress)
+      : m_options(options),
+        m_http(options.http),
+        m_base(std::move(base)),
+        m_host(std::move(host)),
+        m_progress(progress) {}
 
   const std::string& host() const { return m_host; }
 
@@ -63,8 +86,15 @@ class RegistrySession {
   Status ping();
 
   // Sends `request` for REPOSITORY with its Authorization; a 401 with a challenge is answered
-  // (once) and the request sent again.
-  Result<HttpResponse> send(const std::string& repository, HttpRequest request);
+  // (once) and the request sent again. With Retry::yes, failures worth it are retried.
+  Result<HttpResponse> send(const std::string& repository, HttpRequest request, Retry retry = Retry::yes);
+
+  // Runs `attempt` (which sets its argument to the request_label of what it sends last) until
+  // it succeeds, fails for good, or --retries are used up (push_retry.hpp), printing a
+  // progress line per retry and sleeping between tries (Ctrl-C ends the sleep:
+  // ErrorCode::interrupted). Giving up, an error gets gave_up_suffix() and an answer its
+  // `attempts`.
+  Result<HttpResponse> retrying(const std::function<Result<HttpResponse>(std::string&)>& attempt);
 
   // Where a blob is known to be in this registry (after a HEAD or an upload), for mounting it
   // into another repository instead of uploading it again. Not with bearer tokens: a token is
@@ -90,11 +120,25 @@ class RegistrySession {
     return m_options.username.empty() ? "anonymously" : "as user '" + m_options.username + "'";
   }
   Status refused(const std::string& repository, const HttpResponse& r) const;
+  // One request, no retries; records whether a failure was transient.
+  Result<HttpResponse> http_send(const HttpRequest& request) {
+    auto r = m_http.send(request);
+    m_transient = !r.ok() && m_http.last_failure_transient();
+    return r;
+  }
+  Result<HttpResponse> http_send_retrying(const HttpRequest& request) {
+    return retrying([&](std::string& what) {
+      what = request_label(request);
+      return http_send(request);
+    });
+  }
 
   const PushOptions& m_options;
   HttpClient m_http;
   Url m_base;
   std::string m_host;
+  bs::Progress& m_progress;
+  bool m_transient = false;                        // the last http_send failed in a way worth retrying
   std::string m_basic;                             // "Basic ..." once the registry asked for it
   std::map<std::string, std::string> m_bearer;     // repository -> "Bearer ..."
   std::map<std::string, std::string> m_blob_home;  // blob digest -> a repository holding it
@@ -124,7 +168,7 @@ Status RegistrySession::ping() {
   request.url = url("/v2/");
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (!m_basic.empty()) request.headers = {{"Authorization", m_basic}};
-    TRY_ASSIGN(const HttpResponse r, m_http.send(request));
+    TRY_ASSIGN(const HttpResponse r, http_send_retrying(request));
     if (r.head.status == 200) return bs::ok_status();
     const std::string header = r.head.header("www-authenticate");
     if (r.head.status == 401 && !header.empty() && m_basic.empty()) {
@@ -138,7 +182,7 @@ Status RegistrySession::ping() {
     }
     if (r.head.status == 401 || r.head.status == 403) return refused("", r);
     return bs::make_error("registry " + m_host + " does not answer the registry API at " + request.url.str() + " (" +
-                          describe(r) + "); check --registry");
+                          describe(r) + "); check --registry" + bs::gave_up_suffix(r.attempts));
   }
   return bs::make_error("registry " + m_host + ": /v2/ keeps asking for authentication");
 }
@@ -158,13 +202,13 @@ Result<std::string> RegistrySession::fetch_token(const std::string& repository, 
   if (!m_options.username.empty()) {
     request.headers.emplace_back("Authorization", bs::basic_authorization(m_options.username, m_options.password));
   }
-  auto sent = m_http.send(request);
+  auto sent = http_send_retrying(request);
   if (!sent.ok()) return std::move(sent).error().context("token server " + realm->second);
   if (sent->head.status != 200) {
     const std::string hint = m_options.username.empty() ? "; pass --username USER and --password-file FILE"
                                                         : "; check --username and the password";
     return bs::make_error("token server " + realm->second + " refused a token for " + scope + " " + who() + " (" +
-                          describe(*sent) + ")" + hint);
+                          describe(*sent) + ")" + hint + bs::gave_up_suffix(sent->attempts));
   }
   std::string token = token_from_response(sent->body);
   if (token.empty()) return bs::make_error("token server " + realm->second + " answered without a token");
@@ -190,7 +234,29 @@ Status RegistrySession::authenticate(const std::string& repository, const std::s
   return bs::make_error("registry " + m_host + " asks for unsupported authentication: " + header);
 }
 
-Result<HttpResponse> RegistrySession::send(const std::string& repository, HttpRequest request) {
+Result<HttpResponse> RegistrySession::retrying(const std::function<Result<HttpResponse>(std::string&)>& attempt) {
+  const RetryPolicy& policy = m_options.retry;
+  for (int tries = 1;; ++tries) {
+    std::string what;
+    m_transient = false;
+    auto result = attempt(what);
+    if (!worth_retrying(result, m_transient)) return result;
+    if (tries > policy.retries) {
+      m_transient = false;  // an enclosing step does not start this over again
+      if (result.ok()) {
+        result->attempts = tries;
+        return result;
+      }
+      const bs::Error& error = result.error();
+      return bs::Error(error.code(), error.message() + bs::gave_up_suffix(tries));
+    }
+    const auto delay = retry_delay(policy, tries, result.ok() ? result->head.header("retry-after") : "");
+    m_progress.message(bs::retry_notice(describe_attempt(what, result), delay, tries + 1, policy.retries + 1));
+    TRY(sleep_unless_interrupted(delay));
+  }
+}
+
+Result<HttpResponse> RegistrySession::send(const std::string& repository, HttpRequest request, Retry retry) {
   const auto base_headers = request.headers;
   // One challenge per request is answered: a token that expired during a long push is renewed,
   // and credentials refused twice in a row are an error.
@@ -202,7 +268,7 @@ Result<HttpResponse> RegistrySession::send(const std::string& repository, HttpRe
     } else if (!m_basic.empty()) {
       request.headers.emplace_back("Authorization", m_basic);
     }
-    TRY_ASSIGN(HttpResponse r, m_http.send(request));
+    TRY_ASSIGN(HttpResponse r, retry == Retry::yes ? http_send_retrying(request) : http_send(request));
     const std::string header = r.head.header("www-authenticate");
     if (r.head.status == 401 && !header.empty() && !answered) {
       answered = true;
@@ -242,7 +308,11 @@ class ImagePush {
   }
   bs::Error failed(const std::string& what, const HttpResponse& r) const {
     return bs::make_error(what + ": registry " + m_session.host() + ", repository " + m_target.repository +
-                          " answered " + describe(r));
+                          " answered " + describe(r) + bs::gave_up_suffix(r.attempts));
+  }
+  void advance(uint64_t bytes) {
+    m_sent += bytes;
+    m_progress.advance(item(), bytes);
   }
 
   RegistrySession& m_session;
@@ -250,6 +320,8 @@ class ImagePush {
   const ImageRecord& m_image;
   TargetReference m_target;
   bs::Progress& m_progress;
+  uint64_t m_total = 0;  // bytes of the image's blobs
+  uint64_t m_sent = 0;   // of which reported to m_progress
 };
 
 // The digest the tag names now ("" when the registry has no such tag).
@@ -272,7 +344,7 @@ Status ImagePush::push_blob(const ImageDescriptor& blob) {
   TRY_ASSIGN(const HttpResponse have, m_session.send(repo, head));
   if (have.head.status == 200) {
     m_session.remember_blob(blob.digest, repo);
-    m_progress.advance(item(), blob.size);
+    advance(blob.size);
     return bs::ok_status();
   }
   if (have.head.status != 404) return failed("HEAD " + head.url.str(), have);
@@ -286,35 +358,46 @@ Status ImagePush::push_blob(const ImageDescriptor& blob) {
   if (!home.empty()) {
     start.url.target = add_query(add_query(start.url.target, "mount", blob.digest), "from", home);
   }
-  TRY_ASSIGN(const HttpResponse session, m_session.send(repo, start));
-  if (!home.empty() && session.head.status == 201) {
-    TRY(expect_created(session, "mount blob " + blob.digest + " from " + home, blob.digest));
-    m_session.remember_blob(blob.digest, repo);
-    m_progress.advance(item(), blob.size);
-    return bs::ok_status();
-  }
-  const std::string location = session.head.header("location");
-  if (session.head.status != 202 || location.empty()) {
-    return failed("start upload of blob " + blob.digest + " (POST " + start.url.str() + ")", session);
-  }
-  TRY_ASSIGN(Url upload, resolve_location(session.url, location));
-  upload.target = add_query(upload.target, "digest", blob.digest);
-
   FileBody body;
   body.path = m_root + "/" + bs::image_blob_path(blob.digest);
   body.size = blob.size;
   body.digest = blob.digest;
-  body.on_sent = [&](uint64_t n) { m_progress.advance(item(), n); };
+  body.on_sent = [&](uint64_t n) { advance(n); };
   HttpRequest put;
   put.method = "PUT";
-  put.url = upload;
   put.headers = {{"Content-Type", "application/octet-stream"}};
   put.file = &body;
-  auto done = m_session.send(repo, put);
-  if (!done.ok()) {
-    return std::move(done).error().context("blob " + blob.digest);
+
+  // POST and PUT are one step for retries: after a failed PUT the upload session is of no
+  // use, so another try starts a new one and sends the file again from its first byte.
+  const uint64_t sent_before = m_sent;
+  bool put_sent = false;
+  auto answer = m_session.retrying([&](std::string& what) -> Result<HttpResponse> {
+    if (m_sent != sent_before) {  // the progress of a cut upload starts over
+      m_sent = sent_before;
+      m_progress.start_item(item(), m_total, sent_before);
+    }
+    put_sent = false;
+    what = request_label(start);
+    TRY_ASSIGN(const HttpResponse session, m_session.send(repo, start, Retry::no));
+    const std::string location = session.head.header("location");
+    if (session.head.status != 202 || location.empty()) return session;  // mounted, or failed
+    TRY_ASSIGN(put.url, resolve_location(session.url, location));
+    put.url.target = add_query(put.url.target, "digest", blob.digest);
+    put_sent = true;
+    what = request_label(put);
+    return m_session.send(repo, put, Retry::no);
+  });
+  if (!answer.ok() && put_sent) return std::move(answer).error().context("blob " + blob.digest);
+  TRY_ASSIGN(const HttpResponse r, std::move(answer));
+  if (!put_sent && !home.empty() && r.head.status == 201) {
+    TRY(expect_created(r, "mount blob " + blob.digest + " from " + home, blob.digest));
+    m_session.remember_blob(blob.digest, repo);
+    advance(blob.size);
+    return bs::ok_status();
   }
-  TRY(expect_created(*done, "upload blob " + blob.digest + " (PUT " + upload.str() + ")", blob.digest));
+  if (!put_sent) return failed("start upload of blob " + blob.digest + " (POST " + start.url.str() + ")", r);
+  TRY(expect_created(r, "upload blob " + blob.digest + " (PUT " + put.url.str() + ")", blob.digest));
   m_session.remember_blob(blob.digest, repo);
   return bs::ok_status();
 }
@@ -401,6 +484,7 @@ Result<PushReport> ImagePush::run() {
     }
   }
   for (const ImageDescriptor& b : blobs) total += b.size;
+  m_total = total;
   m_progress.start_item(item(), total, 0);
   for (const ImageDescriptor& b : blobs) {
     if (bs::interrupt_requested()) return bs::interrupted_error();
@@ -450,7 +534,7 @@ Result<std::vector<PushReport>> push_images(const std::string& root, const PushO
   ::signal(SIGPIPE, SIG_IGN);
   const std::string scheme = options.transport == Transport::plain_http ? "http" : "https";
   TRY_ASSIGN(const Url base, parse_url(scheme + "://" + target.host + "/v2/"));
-  RegistrySession session(options, base, target.host);
+  RegistrySession session(options, base, target.host, progress);
   TRY(session.ping());
 
   progress.plan(index.images.size());

@@ -25,7 +25,15 @@
 // Authentication answers the registry's 401 challenge: Basic with --username and the
 // password; Bearer by asking the challenge's realm for a token with scope
 // repository:REPO:pull,push (with the same credentials when given).
-// Ctrl-C stops between blobs and inside blocking socket calls (ErrorCode::interrupted).
+// Transient faults (429, 500, 502, 503, 504, refused or reset connections, answers cut short,
+// timeouts) are retried step by step with exponential backoff (push_retry.hpp): each HEAD,
+// manifest and tag PUT and token request alone, a blob upload as a whole (a new POST, then the
+// file again from its first byte). Each retry is a progress message, e.g.
+//   "PUT http://reg:5000/v2/x/manifests/sha256:...: HTTP 503 Service Unavailable; retrying in
+//    500 ms (attempt 2 of 5)"
+// and the error after the last try ends in " (gave up after 5 attempts)".
+// Ctrl-C stops between blobs, inside blocking socket calls and during a retry's wait
+// (ErrorCode::interrupted).
 // Thread-safety: one call at a time.
 #pragma once
 
@@ -39,6 +47,7 @@
 #include "bundlespec/result.hpp"
 #include "installer/http.hpp"
 #include "installer/push_protocol.hpp"
+#include "installer/push_retry.hpp"
 
 namespace installer {
 
@@ -49,7 +58,8 @@ struct PushOptions {
   Transport transport = Transport::https;
   std::string username;  // "" = no credentials
   std::string password;
-  HttpOptions http;  // --cacert and timeouts
+  HttpOptions http;   // --cacert and timeouts
+  RetryPolicy retry;  // --retries and --retry-delay
 };
 
 enum class PushOutcome { pushed, present };

@@ -9,7 +9,7 @@
 # A second push says `present` for all and sends no upload (counted
 # in the registry's access log). Failure paths with their exact messages: TLS without --cacert,
 # a plain port without --plain-http, no credentials, a wrong password (basic and token),
-# connection refused, a read timeout, Ctrl-C, a corrupted blob (never completes an upload),
+# connection refused (after retries), a read timeout, Ctrl-C, a corrupted blob (never completes an upload),
 # usage errors. A fault-injecting proxy (chunked bodies, relative upload Locations, a 307 on a
 # blob PUT) covers the HTTP client's other paths against the same real registry.
 set -euo pipefail
@@ -285,8 +285,9 @@ expect_error "token with a wrong password" 1 \
   "push image 'multi' to $REG_TOKEN/x/test/busybox:multi: token server $ISSUER refused a token for repository:x/test/busybox:pull,push as user 'tokenuser' (HTTP 401 Unauthorized); check --username and the password" \
   -- --from "$WORK/b" --registry "$REG_TOKEN/x" --plain-http --username tokenuser --password-file "$WORK/bad-pw"
 FREE=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-expect_error "connection refused" 1 "cannot connect to 127.0.0.1:$FREE: Connection refused" \
-  -- --from "$WORK/b" --registry "127.0.0.1:$FREE" --plain-http
+# Refused connections are retried (images_push_faults.sh covers retries in depth).
+expect_error "connection refused" 1 "cannot connect to 127.0.0.1:$FREE: Connection refused (gave up after 2 attempts)" \
+  -- --from "$WORK/b" --registry "127.0.0.1:$FREE" --plain-http --retries 1 --retry-delay 0.05
 expect_error "unknown host" 1 \
   "cannot resolve host 'registry.kubeferry-test.invalid': it is not an IP address and /etc/hosts does not name it (kubeferry-install does no DNS lookups: add 'registry.kubeferry-test.invalid' to /etc/hosts or use the registry's IP address)" \
   -- --from "$WORK/b" --registry registry.kubeferry-test.invalid:5000 --plain-http
@@ -329,7 +330,7 @@ for _ in $(seq 1 50); do [[ -s "$WORK/silent.port" ]] && break; sleep 0.1; done
 PUSH_PID=$!
 # (meanwhile, --timeout: the silent server accepts one connection; the backlog holds the next)
 expect_error "read timeout" 1 "receive from 127.0.0.1:$(cat "$WORK/silent.port"): timed out after 1 s" \
-  -- --from "$WORK/b" --registry "127.0.0.1:$(cat "$WORK/silent.port")" --plain-http --timeout 1
+  -- --from "$WORK/b" --registry "127.0.0.1:$(cat "$WORK/silent.port")" --plain-http --timeout 1 --retries 0
 kill -INT "$PUSH_PID"
 rc=0; wait "$PUSH_PID" || rc=$?
 kill "$SILENT_PID" 2>/dev/null || true; wait "$SILENT_PID" 2>/dev/null || true
