@@ -61,7 +61,7 @@ bs::Status run_build_command(BuildCliOptions& options, const GlobalOptions& glob
   build.fetch.connect_timeout = std::chrono::milliseconds(static_cast<long>(options.connect_timeout * 1000));
   build.fetch.low_speed_limit = options.low_speed_limit;
   build.fetch.low_speed_time = std::chrono::seconds(static_cast<long>(options.low_speed_time));
-  build.fetch.max_attempts = options.retries;
+  build.fetch.max_attempts = options.retries + 1;
   for (const std::string& text : options.creds) {
     TRY_ASSIGN(auto entry, parse_creds_flag(text));
     build.registry.credentials[entry.first] = std::move(entry.second);
@@ -157,9 +157,9 @@ void setup_build_commands(CLI::App& app, const GlobalOptions& global, Commands& 
       ->check(CLI::ExistingFile);
   build->add_option("--checksum", options->build.checksum_overrides,
                     "Supply a checksum the manifest lacks (NAME=sha256:<hex>, repeatable)");
-  build->add_option("--retries", options->retries, "Attempts per download, first included")
+  build->add_option("--retries", options->retries, "Retries after 5xx, resets and timeouts (with exponential backoff)")
       ->capture_default_str()
-      ->check(CLI::Range(1, 100));
+      ->check(CLI::Range(0, 20));
   build->add_option("--connect-timeout", options->connect_timeout, "Seconds to wait for a connection")
       ->capture_default_str();
   build->add_option("--low-speed-limit", options->low_speed_limit, "Bytes/s under which a download counts as stalled")

@@ -37,7 +37,7 @@ bs::Result<RegistryOptions> registry_options(const ImagesFetchOptions& options, 
   registry.fetch.cache_dir = options.cache;
   registry.fetch.cacert = options.cacert;
   registry.fetch.jobs = options.jobs;
-  registry.fetch.max_attempts = options.retries;
+  registry.fetch.max_attempts = options.retries + 1;
   registry.auth_file = options.auth_file;
   registry.plain_http = options.plain_http;
   registry.platforms = options.platforms.empty() ? manifest.platforms : options.platforms;
@@ -101,9 +101,9 @@ void setup_images_commands(CLI::App& app, const GlobalOptions& global, Commands&
   fetch->add_option("--jobs,-j", options->jobs, "Blobs downloaded at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
-  fetch->add_option("--retries", options->retries, "Attempts per request, the first included")
+  fetch->add_option("--retries", options->retries, "Retries after 5xx, resets and timeouts (with exponential backoff)")
       ->capture_default_str()
-      ->check(CLI::Range(1, 100));
+      ->check(CLI::Range(0, 20));
   commands.push_back({fetch, [options, &global] {
                         install_interrupt_handlers();
                         return run_images_fetch(*options, global);
