@@ -3,6 +3,8 @@
 #   fetch: `kubeferry images fetch` (empty cache) vs `skopeo copy docker://... oci:DIR` of each image
 #   load:  `kubeferry-install images load --from` into containerd vs `ctr images import` of a
 #          skopeo-made oci-archive (each into a fresh containerd namespace)
+#   push:  `kubeferry-install images push --from` vs `skopeo copy oci:DIR docker://...` of each
+#          image, into fresh repositories of the same registry (peak RSS of both, /usr/bin/time)
 # Images: the rig's busybox:1.0, tools:1.0, busybox:multi (scripts/rig/registry.sh) plus "big":
 # busybox + a layer of BENCH_MB (default 200) MiB of random bytes. Prints seconds and ratios.
 # Usage: scripts/bench/images.sh [BUILD_BIN_DIR]   (default build/bin)
@@ -71,6 +73,37 @@ for f in "$WORK"/*.tar; do ctr -a "$C/sock" -n bench-ctr images import "$f" >/de
 t2=$(now)
 KF_LOAD=$(secs "$t0" "$t1"); CTR_LOAD=$(secs "$t1" "$t2")
 
+# push: each side into an empty registry of its own (own storage, own port), so every blob is
+# sent: in the rig's registry skopeo would mount the blobs it saw while fetching (its blob-info
+# cache), and the registry would hold them already.
+empty_registry() {  # empty_registry NAME: start docker-registry on a fresh folder, print HOST:PORT
+  local port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  printf 'version: 0.1\nlog: {level: error}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: 127.0.0.1:%s}\n' \
+    "$WORK/$1-data" "$port" >"$WORK/$1.yml"
+  docker-registry serve "$WORK/$1.yml" >"$WORK/$1.log" 2>&1 &
+  echo $! >>"$WORK/rig/pids"  # stopped with the rig
+  for _ in $(seq 1 200); do curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break; sleep 0.05; done
+  echo "127.0.0.1:$port"
+}
+KF_REG=$(empty_registry push-kf)
+SK_REG=$(empty_registry push-sk)
+rss_of() { sed -n 's/^\tMaximum resident set size (kbytes): //p' "$1"; }
+t0=$(now)
+/usr/bin/time -v -o "$WORK/kf.time" "$BIN/kubeferry-install" -q images push --from "$WORK/stage" \
+  --registry "$KF_REG" --plain-http >/dev/null 2>"$WORK/kf.err"
+t1=$(now)
+SK_RSS=0
+for r in "${REFS[@]}"; do
+  /usr/bin/time -v -o "$WORK/sk.time" skopeo copy -q --dest-tls-verify=false "oci:$WORK/skopeo-oci:${r%@*}" \
+    "docker://$SK_REG/${r%@*}" >/dev/null
+  rss=$(rss_of "$WORK/sk.time"); if ((rss > SK_RSS)); then SK_RSS=$rss; fi
+done
+t2=$(now)
+KF_PUSH=$(secs "$t0" "$t1"); SK_PUSH=$(secs "$t1" "$t2"); KF_RSS=$(rss_of "$WORK/kf.time")
+
 printf 'images: %d (%s MiB of blobs)\n' "${#REFS[@]}" "$(du -sm "$WORK/stage/images" | cut -f1)"
 printf 'fetch  kubeferry %6.2f s   skopeo copy  %6.2f s   ratio %.2f\n' "$KF_FETCH" "$SK_FETCH" "$(echo "$KF_FETCH / $SK_FETCH" | bc -l)"
 printf 'load   kubeferry %6.2f s   ctr import   %6.2f s   ratio %.2f\n' "$KF_LOAD" "$CTR_LOAD" "$(echo "$KF_LOAD / $CTR_LOAD" | bc -l)"
+printf 'push   kubeferry %6.2f s   skopeo copy  %6.2f s   ratio %.2f   peak RSS %d MiB vs %d MiB\n' "$KF_PUSH" "$SK_PUSH" \
+  "$(echo "$KF_PUSH / $SK_PUSH" | bc -l)" "$((KF_RSS / 1024))" "$((SK_RSS / 1024))"
