@@ -3,7 +3,8 @@
 // /usr/lib/cni (our plugins are in /opt/cni/bin), and every containerd takes its sandbox (pause)
 // image from registry.k8s.io, which an air-gapped host cannot reach. So the node gets its own
 // complete config and a systemd drop-in that starts containerd with it; the distribution's file
-// is left as it was, and comes back into use when the drop-in goes (uninstall).
+// is left as it was, and comes back into use when the drop-in goes (uninstall). Registry mirrors
+// stay the site's business, in containerd's standard hosts.toml folder, which the config names.
 #include "installer/render/components.hpp"
 
 namespace installer::render {
@@ -48,6 +49,13 @@ Result<RenderedFile> render_containerd_config(const RenderInput& in) {
                     "    conf_dir = \"" +
                     p.cni_conf_dir +
                     "\"\n"
+                    "  " +
+                    cri +
+                    ".registry]\n"
+                    "    # Mirrors, private CAs and credentials for pulls: one hosts.toml per registry in\n"
+                    "    # containerd's own layout (/etc/containerd/certs.d/REGISTRY/hosts.toml). kubeferry\n"
+                    "    # writes nothing there, so the site's settings survive installs and uninstalls.\n"
+                    "    config_path = \"/etc/containerd/certs.d\"\n"
                     "\n"
                     "# The opt plugin's folder inside containerd's own state (its default is /opt/containerd).\n"
                     "[plugins.\"io.containerd.internal.v1.opt\"]\n"

@@ -346,8 +346,8 @@ for image in json.load(open(sys.argv[1]))["images"]:
   node "$h" systemctl show -p ExecStart containerd.service | grep -q -- "--config /opt/kubernetes/cfg/containerd.toml" ||
     fail "$h: containerd.service does not start with kubeferry's config: $(node "$h" systemctl show -p ExecStart containerd.service)"
   local dumped
-  dumped=$(node "$h" containerd --config /opt/kubernetes/cfg/containerd.toml config dump | grep -E '^ *(sandbox_image|bin_dir|SystemdCgroup) =' | tr -s ' ' | sort | tr '\n' ';')
-  [[ "$dumped" == " SystemdCgroup = false; bin_dir = \"/opt/cni/bin\"; sandbox_image = \"$pause\";" ]] ||
+  dumped=$(node "$h" containerd --config /opt/kubernetes/cfg/containerd.toml config dump | grep -E '^ *(sandbox_image|bin_dir|SystemdCgroup|config_path) =' | tr -s ' ' | sort | tr '\n' ';')
+  [[ "$dumped" == " SystemdCgroup = false; bin_dir = \"/opt/cni/bin\"; config_path = \"/etc/containerd/certs.d\"; sandbox_image = \"$pause\";" ]] ||
     fail "$h: containerd's effective config: $dumped"
 }
 

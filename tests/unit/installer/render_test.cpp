@@ -115,6 +115,13 @@ TEST(Containerd, ConfigForTheKubeletOffline) {
                       ".cni]\n"
                       "    bin_dir = \"/opt/cni/bin\"\n"
                       "    conf_dir = \"/etc/cni/net.d\"\n"
+                      "  " +
+                      cri +
+                      ".registry]\n"
+                      "    # Mirrors, private CAs and credentials for pulls: one hosts.toml per registry in\n"
+                      "    # containerd's own layout (/etc/containerd/certs.d/REGISTRY/hosts.toml). kubeferry\n"
+                      "    # writes nothing there, so the site's settings survive installs and uninstalls.\n"
+                      "    config_path = \"/etc/containerd/certs.d\"\n"
                       "\n"
                       "# The opt plugin's folder inside containerd's own state (its default is /opt/containerd).\n"
                       "[plugins.\"io.containerd.internal.v1.opt\"]\n"
