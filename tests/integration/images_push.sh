@@ -229,7 +229,7 @@ server.serve_forever()
 PY
 python3 "$WORK/proxy.py" "$WORK/proxy.port" "$R" "$WORK/proxy.log" &
 PROXY_PID=$!
-for _ in $(seq 1 50); do [[ -s "$WORK/proxy.port" ]] && break; sleep 0.1; done
+for _ in $(seq 1 300); do [[ -s "$WORK/proxy.port" ]] && break; sleep 0.1; done
 PROXY="127.0.0.1:$(cat "$WORK/proxy.port")"
 "$INSTALL" -q images push --from "$WORK/a" --registry "$PROXY/proxied" --plain-http >"$WORK/x1.txt" 2>"$WORK/x1.err" \
   || fail "push through the proxy: $(cat "$WORK/x1.err")"
@@ -324,7 +324,7 @@ expect_eq "corrupted: no tag" 404 \
 python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(5); print(s.getsockname()[1], flush=True); c=s.accept(); time.sleep(60)' \
   >"$WORK/silent.port" &
 SILENT_PID=$!
-for _ in $(seq 1 50); do [[ -s "$WORK/silent.port" ]] && break; sleep 0.1; done
+for _ in $(seq 1 300); do [[ -s "$WORK/silent.port" ]] && break; sleep 0.1; done
 "$INSTALL" -q images push --from "$WORK/b" --registry "127.0.0.1:$(cat "$WORK/silent.port")" --plain-http \
   >"$WORK/int.out" 2>"$WORK/int.err" &
 PUSH_PID=$!

@@ -18,7 +18,7 @@
 #   503 on every manifest PUT: exact error ending in "(gave up after 3 attempts)", exit 1,
 #     three PUTs in the proxy's log, no tag in the registry, nothing printed with -q;
 #   404 on the upload POST: not retried (one POST in the log), exact error, exit 1;
-#   Ctrl-C during a retry's 20 s wait: exit 130 within a second.
+#   Ctrl-C during a retry's 20 s wait: exit 130 at once (under 5 s, allowing for a loaded machine).
 # --retry-delay 0.05 keeps the test short (a documented user option, not a test hook).
 set -euo pipefail
 
@@ -155,7 +155,7 @@ python3 "$WORK/proxy.py" "$WORK/proxy.port" "$R" "$WORK/proxy.log" \
   "404:0:POST:^/v2/notfound/" \
   "503:0:HEAD:^/v2/interrupt/" &
 PROXY_PID=$!
-for _ in $(seq 1 50); do [[ -s "$WORK/proxy.port" ]] && break; sleep 0.1; done
+for _ in $(seq 1 300); do [[ -s "$WORK/proxy.port" ]] && break; sleep 0.1; done
 P="127.0.0.1:$(cat "$WORK/proxy.port")"
 FAST="--retries 4 --retry-delay 0.05"
 
@@ -243,14 +243,15 @@ expect_eq "404: POSTs" 1 "$(in_log "^POST /v2/notfound/")"
 "$INSTALL" images push --from "$WORK/a" --registry "$P/interrupt" --plain-http --retries 3 --retry-delay 20 \
   >"$WORK/i.out" 2>"$WORK/i.err" &
 PUSH_PID=$!
-for _ in $(seq 1 100); do grep -qF '; retrying in 20000 ms' "$WORK/i.err" && break; sleep 0.05; done
+for _ in $(seq 1 400); do grep -qF '; retrying in 20000 ms' "$WORK/i.err" && break; sleep 0.05; done
 grep -qF '; retrying in 20000 ms (attempt 2 of 4)' "$WORK/i.err" || fail "interrupt: no retry line: $(cat "$WORK/i.err")"
 t0=$(now_ms)
 kill -INT "$PUSH_PID"
 rc=0; wait "$PUSH_PID" || rc=$?
 t_int=$(($(now_ms) - t0))
 expect_eq "interrupt: exit code" 130 "$rc"
-[[ "$t_int" -lt 1000 ]] || fail "interrupt: took $t_int ms"
+# Well under the 20 s wait; not tighter, so a loaded CI machine does not fail it.
+[[ "$t_int" -lt 5000 ]] || fail "interrupt: took $t_int ms"
 expect_eq "interrupt: error" "kubeferry-install: error: push image 'busybox' to $P/interrupt/test/busybox:1.0: interrupted" \
   "$(grep 'error:' "$WORK/i.err")"
 expect_eq "interrupt: stdout" "" "$(cat "$WORK/i.out")"
