@@ -441,4 +441,19 @@ std::string format_expiry_json(const std::vector<CertificateExpiry>& entries) {
   return out + "\n]\n";
 }
 
+Status check_expiry_within(const std::vector<CertificateExpiry>& entries, long days) {
+  const auto within =
+      std::count_if(entries.begin(), entries.end(), [&](const CertificateExpiry& e) { return e.days_left < days; });
+  if (within == 0) return bundlespec::ok_status();
+  const CertificateExpiry& soonest = entries.front();
+  const std::string date = utc_text(soonest.not_after, "%Y-%m-%d");
+  const std::string when = soonest.days_left < 0
+                               ? "expired on " + date
+                               : "on " + date + ", " + std::to_string(soonest.days_left) + " days left";
+  return bundlespec::make_error(std::to_string(within) + " of " + std::to_string(entries.size()) +
+                                " certificates expire within " + std::to_string(days) +
+                                " days; the soonest: " + soonest.path + " (" + soonest.subject + ") " + when +
+                                "; make new ones with `pki renew`");
+}
+
 }  // namespace installer

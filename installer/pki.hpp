@@ -129,4 +129,11 @@ Result<std::vector<CertificateExpiry>> scan_expiry(const std::string& dir, std::
 std::string format_expiry_table(const std::vector<CertificateExpiry>& entries);
 std::string format_expiry_json(const std::vector<CertificateExpiry>& entries);
 
+// For monitoring an isolated cluster (cron, a node exporter's textfile): fails (failure) when a
+// certificate of `entries` (sorted as scan_expiry sorts them) has fewer than `days` days left:
+//   "2 of 3 certificates expire within 30 days; the soonest: b/soon.crt (CN=soon) on
+//    2027-01-17, 2 days left; make new ones with `pki renew`"
+// ("expired on DATE" for one already expired). OK otherwise.
+Status check_expiry_within(const std::vector<CertificateExpiry>& entries, long days);
+
 }  // namespace installer

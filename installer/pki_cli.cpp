@@ -28,6 +28,7 @@ struct PkiRenewOptions {
 struct PkiExpiryOptions {
   std::string dir;
   bool json = false;
+  long fail_within = -1;  // days; -1: never fail
 };
 
 // The static installer must behave the same whatever openssl.cnf the host has.
@@ -91,6 +92,8 @@ bundlespec::Status run_pki_expiry(const PkiExpiryOptions& options) {
   TRY_ASSIGN(const auto entries, scan_expiry(options.dir, std::time(nullptr)));
   const std::string text = options.json ? format_expiry_json(entries) : format_expiry_table(entries);
   std::fputs(text.c_str(), stdout);
+  std::fflush(stdout);
+  if (options.fail_within >= 0) return check_expiry_within(entries, options.fail_within);
   return bundlespec::ok_status();
 }
 
@@ -128,6 +131,10 @@ void setup_pki_commands(CLI::App& app, const GlobalOptions& global, Commands& co
       ->required()
       ->check(CLI::ExistingDirectory);
   expiry->add_flag("--json", expiry_options->json, "Print a JSON array instead of a table");
+  expiry
+      ->add_option("--fail-within", expiry_options->fail_within,
+                   "Exit 1 (after the listing) if a certificate has fewer than DAYS days left; for cron or monitoring")
+      ->check(CLI::Range(0L, 36500L));
   commands.push_back({expiry, [expiry_options] { return run_pki_expiry(*expiry_options); }});
 }
 

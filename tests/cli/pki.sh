@@ -63,6 +63,15 @@ run 0 pki expiry --dir pki/hosts/node02
 [[ "$(head -1 out.txt)" == "NOT AFTER (UTC)       DAYS LEFT  FILE                       SUBJECT" ]] || fail "header: $(head -1 out.txt)"
 [[ "$(tail -n +2 out.txt | awk '{print $4, $5}' | sort)" == $'etcd/ca.pem CN=etcd-ca,O=kubeferry\netcd/server.pem CN=etcd\nkubernetes/ca.pem CN=kubernetes-ca,O=kubeferry\nkubernetes/kube-proxy.pem CN=system:kube-proxy' ]] \
   || fail "expiry rows: $(cat out.txt)"
+# --fail-within DAYS: the same listing, then exit 1 if a certificate has fewer days left (cron).
+run 0 pki expiry --dir pki/hosts/node02 --fail-within 30
+expect_file err.txt ''
+cp out.txt listing.txt
+run 1 pki expiry --dir pki/hosts/node02 --fail-within 36500
+cmp -s out.txt listing.txt || fail "--fail-within changed the listing: $(cat out.txt)"
+read -r date _ days file subject_rest < <(sed -n 2p out.txt)
+expect_file err.txt "kubeferry-install: error: 4 of 4 certificates expire within 36500 days; the soonest: $file ($subject_rest) on $date, $days days left; make new ones with \`pki renew\`"
+run 2 pki expiry --dir pki/hosts/node02 --fail-within -1
 mkdir empty
 run 1 pki expiry --dir empty
 expect_file err.txt 'kubeferry-install: error: no certificate (*.pem, *.crt) under empty'

@@ -508,6 +508,18 @@ TEST(PkiExpiry, ScanSortsSoonestFirstAndSkipsKeys) {
             " {\"path\": \"a/late.pem\", \"subject\": \"CN=late\", \"not_after\": \"2027-01-25T08:00:00Z\", "
             "\"days_left\": 10}\n"
             "]\n");
+  // --fail-within: how many have fewer days left than asked, and the soonest.
+  EXPECT_EQ(check_expiry_within(*entries, 0).error().message(),
+            "1 of 3 certificates expire within 0 days; the soonest: gone.pem (CN=gone) expired on 2027-01-14; make new "
+            "ones with `pki renew`");
+  EXPECT_EQ(check_expiry_within(*entries, 3).error().message(),
+            "2 of 3 certificates expire within 3 days; the soonest: gone.pem (CN=gone) expired on 2027-01-14; make new "
+            "ones with `pki renew`");
+  entries->erase(entries->begin());
+  EXPECT_OK(check_expiry_within(*entries, 2));
+  EXPECT_EQ(check_expiry_within(*entries, 11).error().message(),
+            "2 of 2 certificates expire within 11 days; the soonest: b/soon.crt (CN=soon,O=o) on 2027-01-17, 2 days "
+            "left; make new ones with `pki renew`");
 }
 
 TEST(PkiExpiry, Failures) {
