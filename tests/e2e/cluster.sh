@@ -405,7 +405,18 @@ for h in "${HOSTS[@]}"; do
   [[ "$pid" != "${etcd_pid[$h]}" && "$pid" != 0 ]] || fail "$h: etcd did not restart with its renewed certificate"
 done
 check_etcd
-say "pki renew + install: new certificates on every host, etcd restarted and healthy (3 members)"
+# The installed certificates as a cron job would check them: none within 30 days; all within 100 years.
+for h in "${HOSTS[@]}"; do
+  for d in /opt/etcd/ssl /opt/kubernetes/ssl; do
+    node "$h" test -d "$d" || continue
+    node "$h" "$RUN" -q pki expiry --dir "$d" --fail-within 30 >expiry.out 2>&1 ||
+      fail "$h: pki expiry --fail-within 30 on $d: $(cat expiry.out)"
+    rc=0; node "$h" "$RUN" -q pki expiry --dir "$d" --fail-within 36500 >expiry.out 2>&1 || rc=$?
+    [[ $rc == 1 ]] && grep -q "certificates expire within 36500 days; the soonest: " expiry.out ||
+      fail "$h: pki expiry --fail-within 36500 on $d exited $rc: $(cat expiry.out)"
+  done
+done
+say "pki renew + install: new certificates on every host, etcd restarted and healthy (3 members); pki expiry --fail-within on the installed folders"
 
 # 7. uninstall --purge leaves no unit and no file of ours.
 pids=()
