@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "bundlespec/auth_challenge.hpp"
+#include "bundlespec/docker_auth.hpp"
 #include "bundlespec/result.hpp"
 
 namespace builder {
@@ -52,22 +53,13 @@ bundlespec::Result<ImageName> parse_image_name(std::string_view reference);
 using bundlespec::AuthChallenge;
 using bundlespec::parse_auth_challenge;
 
-struct Credentials {
-  std::string username;
-  std::string password;
-};
+// Credentials and the docker config.json live in bundle-spec (the installer's push reads them too).
+using bundlespec::Credentials;
+using bundlespec::default_docker_config;
+using bundlespec::load_docker_auths;
 
 // Parses HOST=USER:PASSWORD (the --creds flag). Usage error otherwise.
 bundlespec::Result<std::pair<std::string, Credentials>> parse_creds_flag(std::string_view text);
-
-// Reads the `auths` of a docker config.json: registry host -> credentials. Keys may be URLs
-// ("https://index.docker.io/v1/" counts as docker.io). Fails naming the file on bad JSON or a
-// bad "auth" value; a missing file is an empty map.
-bundlespec::Result<std::map<std::string, Credentials>> load_docker_auths(const std::string& path);
-
-// The config.json to read when none is given: $DOCKER_CONFIG/config.json, else
-// $HOME/.docker/config.json ("" if neither variable is set).
-std::string default_docker_config();
 
 struct RegistryAuth {
   std::map<std::string, Credentials> credentials;  // by registry host (as in ImageName)

@@ -79,24 +79,4 @@ TEST(Creds, Flag) {
   EXPECT_EQ(builder::parse_creds_flag("host=user").error().message(), "--creds must look like REGISTRY=USER:PASSWORD");
 }
 
-TEST(Creds, DockerConfig) {
-  kftest::TempDir dir;
-  // "dXNlcjpwYXNz" is base64 of "user:pass".
-  kftest::write_file(dir / "config.json",
-                     R"({"auths":{"https://index.docker.io/v1/":{"auth":"dXNlcjpwYXNz"},)"
-                     R"("quay.io":{"username":"u2","password":"p2"},"ghcr.io":{}},"credsStore":"x"})");
-  auto auths = builder::load_docker_auths(dir / "config.json");
-  ASSERT_OK(auths);
-  ASSERT_EQ(auths->size(), 2u);
-  EXPECT_EQ(auths->at("docker.io").username, "user");
-  EXPECT_EQ(auths->at("docker.io").password, "pass");
-  EXPECT_EQ(auths->at("quay.io").password, "p2");
-  auto missing = builder::load_docker_auths(dir / "none.json");
-  ASSERT_OK(missing);
-  EXPECT_TRUE(missing->empty());
-  kftest::write_file(dir / "bad.json", R"({"auths":{"x.io":{"auth":"bm9jb2xvbg=="}}})");  // "nocolon"
-  EXPECT_EQ(builder::load_docker_auths(dir / "bad.json").error().message(),
-            "docker config " + (dir / "bad.json") + ": auths[\"x.io\"].auth is not base64 of USER:PASSWORD");
-}
-
 }  // namespace
