@@ -14,6 +14,7 @@
 #include <string>
 
 #include "bundlespec/container.hpp"
+#include "bundlespec/docker_auth.hpp"
 #include "bundlespec/extract.hpp"
 #include "bundlespec/fs.hpp"
 #include "bundlespec/interrupt.hpp"
@@ -21,6 +22,7 @@
 #include "installer/cli.hpp"
 #include "installer/images.hpp"
 #include "installer/push.hpp"
+#include "installer/push_protocol.hpp"
 #include "installer/self.hpp"
 
 namespace installer {
@@ -48,6 +50,7 @@ struct ImagesPushOptions {
   bool plain_http = false;
   std::string username;
   std::string password_file;
+  std::string auth_file;  // docker config.json; "" = $DOCKER_CONFIG/config.json or ~/.docker/config.json
   int timeout_seconds = 60;
   int retries = 4;
   double retry_delay_seconds = 0.5;
@@ -129,6 +132,16 @@ bs::Result<PushOptions> push_options(const ImagesPushOptions& options) {
   if (!push.username.empty() && push.password.empty()) {
     return bs::usage_error("--username needs a password: --password-file FILE or KUBEFERRY_REGISTRY_PASSWORD");
   }
+  if (push.username.empty()) {  // no credentials on the command line: those of `docker login`, if any
+    const std::string file = options.auth_file.empty() ? bs::default_docker_config() : options.auth_file;
+    TRY_ASSIGN(const auto auths, bs::load_docker_auths(file));
+    TRY_ASSIGN(const RegistryTarget target, parse_registry_target(options.registry));
+    if (const auto found = auths.find(target.host); found != auths.end()) {
+      push.username = found->second.username;
+      push.password = found->second.password;
+      push.credentials_from = "the auths entry for " + target.host + " in " + file;
+    }
+  }
   return push;
 }
 
@@ -179,6 +192,10 @@ void setup_push_command(CLI::App* images, const GlobalOptions& global, Commands&
   push->add_option("--username", options->username, "User name for the registry (or its token server)");
   push->add_option("--password-file", options->password_file,
                    "File whose first line is the password (else $KUBEFERRY_REGISTRY_PASSWORD)")
+      ->check(CLI::ExistingFile);
+  push->add_option("--auth-file", options->auth_file,
+                   "docker config.json whose auths hold the registry's credentials, when --username is not given "
+                   "(default: $DOCKER_CONFIG/config.json or ~/.docker/config.json)")
       ->check(CLI::ExistingFile);
   push->add_option("--timeout", options->timeout_seconds,
                    "Seconds to wait for a connection, and for each read or write on it")

@@ -120,6 +120,8 @@ class RegistrySession {
     return m_options.username.empty() ? "anonymously" : "as user '" + m_options.username + "'";
   }
   Status refused(const std::string& repository, const HttpResponse& r) const;
+  // What to check when the credentials are refused: their source (PushOptions::credentials_from).
+  std::string credentials_hint() const;
   // One request, no retries; records whether a failure was transient.
   Result<HttpResponse> http_send(const HttpRequest& request) {
     auto r = m_http.send(request);
@@ -145,11 +147,15 @@ class RegistrySession {
   bool m_tokens = false;                           // the registry asked for bearer tokens
 };
 
+std::string RegistrySession::credentials_hint() const {
+  return m_options.credentials_from.empty() ? "--username and the password" : m_options.credentials_from;
+}
+
 Status RegistrySession::refused(const std::string& repository, const HttpResponse& r) const {
   const std::string where = "registry " + m_host + (repository.empty() ? "" : ", repository " + repository);
   if (r.head.status == 401 && !m_basic.empty()) {
     return bs::make_error(where + ": the credentials of user '" + m_options.username + "' were refused (" +
-                          describe(r) + "); check --username and the password");
+                          describe(r) + "); check " + credentials_hint());
   }
   if (r.head.status == 401 && m_bearer.count(repository) != 0) {
     return bs::make_error(where + ": the token earned " + who() + " was refused (" + describe(r) +
@@ -206,7 +212,7 @@ Result<std::string> RegistrySession::fetch_token(const std::string& repository, 
   if (!sent.ok()) return std::move(sent).error().context("token server " + realm->second);
   if (sent->head.status != 200) {
     const std::string hint = m_options.username.empty() ? "; pass --username USER and --password-file FILE"
-                                                        : "; check --username and the password";
+                                                        : "; check " + credentials_hint();
     return bs::make_error("token server " + realm->second + " refused a token for " + scope + " " + who() + " (" +
                           describe(*sent) + ")" + hint + bs::gave_up_suffix(sent->attempts));
   }

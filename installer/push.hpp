@@ -58,6 +58,10 @@ struct PushOptions {
   Transport transport = Transport::https;
   std::string username;  // "" = no credentials
   std::string password;
+  // Where username and password came from, for the hint when they are refused: "" = the
+  // command line (--username, --password-file or $KUBEFERRY_REGISTRY_PASSWORD), else e.g.
+  // "the auths entry for HOST in FILE" (a docker config.json).
+  std::string credentials_from;
   HttpOptions http;   // --cacert and timeouts
   RetryPolicy retry;  // --retries and --retry-delay
 };

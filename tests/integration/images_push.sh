@@ -8,7 +8,8 @@
 # pulls the pushed images; a layer shared by two repositories is mounted, not uploaded twice.
 # A second push says `present` for all and sends no upload (counted
 # in the registry's access log). Failure paths with their exact messages: TLS without --cacert,
-# a plain port without --plain-http, no credentials, a wrong password (basic and token),
+# a plain port without --plain-http, no credentials, a wrong password (basic and token; also
+# credentials from a docker config.json, --auth-file or $DOCKER_CONFIG),
 # connection refused (after retries), a read timeout, Ctrl-C, a corrupted blob (never completes an upload),
 # usage errors. A fault-injecting proxy (chunked bodies, relative upload Locations, a 307 on a
 # blob PUT) covers the HTTP client's other paths against the same real registry.
@@ -155,6 +156,19 @@ expect_eq "basic tag" "$DIGEST_TOOLS_1_0" \
 KUBEFERRY_REGISTRY_PASSWORD=rigpass "$INSTALL" -q images push --from "$WORK/a" --registry "$REG_BASIC/basic" \
   --plain-http --username riguser >"$WORK/b2.txt" || fail "basic push with the environment's password"
 expect_eq "basic re-push (env password)" 5 "$(grep -c '^present ' "$WORK/b2.txt")"
+# The credentials `docker login` wrote (a docker config.json) when none are on the command line:
+# --auth-file, else $DOCKER_CONFIG/config.json. A key may be a URL; "auth" is base64 of USER:PASS.
+printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$REG_BASIC" "$(printf riguser:rigpass | base64)" >"$WORK/auth.json"
+"$INSTALL" -q images push --from "$WORK/a" --registry "$REG_BASIC/basic" --plain-http --auth-file "$WORK/auth.json" \
+  >"$WORK/b3.txt" 2>"$WORK/b3.err" || fail "basic push with --auth-file: $(cat "$WORK/b3.err")"
+expect_eq "basic re-push (--auth-file)" 5 "$(grep -c '^present ' "$WORK/b3.txt")"
+mkdir "$WORK/dc"
+printf '{"auths":{"http://%s/v2/":{"username":"riguser","password":"wrong"}}}\n' "$REG_BASIC" >"$WORK/dc/config.json"
+rc=0; DOCKER_CONFIG="$WORK/dc" "$INSTALL" -q images push --from "$WORK/a" --registry "$REG_BASIC/basic" --plain-http \
+  >/dev/null 2>"$WORK/b4.err" || rc=$?
+expect_eq "DOCKER_CONFIG wrong password: exit code" 1 "$rc"
+expect_eq "DOCKER_CONFIG wrong password: message" "kubeferry-install: error: registry $REG_BASIC: the credentials of user 'riguser' were refused (HTTP 401 Unauthorized (UNAUTHORIZED: authentication required)); check the auths entry for $REG_BASIC in $WORK/dc/config.json" \
+  "$(cat "$WORK/b4.err")"
 printf 'tokenpass' >"$WORK/tpw"
 "$INSTALL" -q images push --from "$WORK/b" --registry "$REG_TOKEN/token" --plain-http --username tokenuser \
   --password-file "$WORK/tpw" >"$WORK/k1.txt" 2>"$WORK/k1.err" || fail "token push: $(cat "$WORK/k1.err")"
