@@ -101,7 +101,9 @@ bs::Status run_images_load(const ImagesLoadOptions& options, const GlobalOptions
   return with_bundle(options.source, global, [&](const std::string& root) { return load_from(root, runtime, global); });
 }
 
-// The password: the first line of --password-file, else $KUBEFERRY_REGISTRY_PASSWORD.
+// PushOptions from the flags. Credentials: --username with the first line of --password-file
+// (else $KUBEFERRY_REGISTRY_PASSWORD); without --username, the registry's entry in the docker
+// config.json (--auth-file, else the default one), if it has one.
 bs::Result<PushOptions> push_options(const ImagesPushOptions& options) {
   PushOptions push;
   push.registry = options.registry;
