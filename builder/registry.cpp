@@ -7,6 +7,7 @@
 
 #include "bundlespec/fs.hpp"
 #include "bundlespec/json.hpp"
+#include "bundlespec/registry_error.hpp"
 #include "bundlespec/text.hpp"
 
 namespace builder {
@@ -76,19 +77,6 @@ bool retryable(CURLcode code, long status) {
 std::string describe_status(const HttpResponse& r) {
   const size_t space = r.status_line.find(' ');
   return "HTTP " + (space == std::string::npos ? std::to_string(r.status) : r.status_line.substr(space + 1));
-}
-
-// The registry's error text, when the body is {"errors":[{"code":..,"message":..}]}.
-std::string registry_error(const std::string& body) {
-  auto json = bs::parse_json(body);
-  if (!json.ok()) return "";
-  const bs::Json* errors = json->find("errors");
-  if (errors == nullptr || !errors->is_array() || errors->as_array().empty()) return "";
-  const bs::Json& first = errors->as_array().front();
-  auto code = bs::get_string(first, "code");
-  auto message = bs::get_string(first, "message");
-  if (!code.ok() || !message.ok()) return "";
-  return " (" + *code + ": " + *message + ")";
 }
 
 // The value of "token" or "access_token" in a token response, without a full JSON parse
@@ -310,7 +298,7 @@ Result<ManifestResponse> RegistryClient::get_manifest(const ImageName& name, con
       continue;
     }
     if (r.status != 200) {
-      std::string message = "GET " + url + ": " + describe_status(r) + registry_error(r.body);
+      std::string message = "GET " + url + ": " + describe_status(r) + bs::registry_error_text(r.body);
       if (r.status == 401 || r.status == 403) {
         const Credentials* creds = m_impl->credentials(name.registry);
         message +=

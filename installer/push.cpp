@@ -12,6 +12,7 @@
 #include "bundlespec/fs.hpp"
 #include "bundlespec/interrupt.hpp"
 #include "bundlespec/json.hpp"
+#include "bundlespec/registry_error.hpp"
 #include "bundlespec/text.hpp"
 #include "installer/images.hpp"
 #include "installer/push_retry.hpp"
@@ -36,16 +37,8 @@ constexpr std::string_view k_accept =
 // "HTTP 404 Not Found" plus the registry's own error, when the body is
 // {"errors":[{"code":..,"message":..}]}: " (MANIFEST_BLOB_UNKNOWN: blob unknown to registry)".
 std::string describe(const HttpResponse& r) {
-  std::string text = "HTTP " + std::to_string(r.head.status) + (r.head.reason.empty() ? "" : " " + r.head.reason);
-  auto json = bs::parse_json(r.body);
-  if (!json.ok()) return text;
-  const bs::Json* errors = json->find("errors");
-  if (errors == nullptr || !errors->is_array() || errors->as_array().empty()) return text;
-  const bs::Json& first = errors->as_array().front();
-  auto code = bs::get_string(first, "code");
-  auto message = bs::get_string(first, "message");
-  if (code.ok() && message.ok()) text += " (" + *code + ": " + *message + ")";
-  return text;
+  return "HTTP " + std::to_string(r.head.status) + (r.head.reason.empty() ? "" : " " + r.head.reason) +
+         bs::registry_error_text(r.body);
 }
 
 // Sleeps `delay`, waking every 20 ms to see whether Ctrl-C arrived.
@@ -478,20 +471,16 @@ Result<PushReport> ImagePush::run() {
   }
 
   // 2. Blobs of every platform, each once.
-  uint64_t total = 0;
+  //    (image_blobs without the manifests, which go up as manifests in step 3).
+  std::set<std::string> manifests{m_image.target.digest};
+  for (const ImagePlatform& p : m_image.platforms) manifests.insert(p.manifest.digest);
   std::vector<ImageDescriptor> blobs;
-  std::set<std::string> seen;
-  for (const ImagePlatform& p : m_image.platforms) {
-    for (const ImageDescriptor* d : {&p.config}) {
-      if (seen.insert(d->digest).second) blobs.push_back(*d);
-    }
-    for (const ImageDescriptor& layer : p.layers) {
-      if (seen.insert(layer.digest).second) blobs.push_back(layer);
-    }
+  for (const ImageDescriptor& b : bs::image_blobs(m_image)) {
+    if (manifests.count(b.digest) != 0) continue;
+    blobs.push_back(b);
+    m_total += b.size;
   }
-  for (const ImageDescriptor& b : blobs) total += b.size;
-  m_total = total;
-  m_progress.start_item(item(), total, 0);
+  m_progress.start_item(item(), m_total, 0);
   for (const ImageDescriptor& b : blobs) {
     if (bs::interrupt_requested()) return bs::interrupted_error();
     TRY(push_blob(b));
