@@ -8,15 +8,22 @@
 #   mirror.sh stop RIG            stop both by PID (nothing else is touched)
 #
 # MIRROR/www is laid out as <upstream host>/<upstream path>, so `--mirror https://=$MIRROR_URL/`
-# serves a whole manifest. Files (K8S_VERSION defaults to v1.20.11):
+# serves a whole manifest. Files:
 #   github.com/etcd-io/etcd/releases/download/v3.4.23/etcd-v3.4.23-linux-amd64.tar.gz
 #       etcd-v3.4.23-linux-amd64/{etcd,etcdctl}  (Debian's /usr/bin/etcd, /usr/bin/etcdctl)
 #   github.com/containernetworking/plugins/releases/download/v1.1.1/cni-plugins-linux-amd64-v1.1.1.tgz
 #       ./<plugin> for every file of Debian's /usr/lib/cni
 #   pkg.cfssl.org/R1.2/{cfssl,cfssljson,cfssl-certinfo}_linux-amd64  (Debian's golang-cfssl)
-#   dl.k8s.io/$K8S_VERSION/kubernetes-server-linux-amd64.tar.gz
+#   dl.k8s.io/v1.20.2/kubernetes-server-linux-amd64.tar.gz
 #       kubernetes/server/bin/{kube-apiserver,kube-controller-manager,kube-scheduler,kubelet,
-#       kube-proxy,kubectl}: STAND-IN shell scripts (see standin_script below), not Kubernetes
+#       kube-proxy,kubectl}: REAL Kubernetes v1.20.2, the binaries of $KF_K8S_ARCHIVE (built from
+#       Debian 12's source package, shared/k8s/README.md; its SHA256SUMS is checked first). When
+#       that archive is absent, STAND-IN shell scripts instead (see standin_script below), and
+#       MIRROR/k8s-v1.20.2.kind says "standin" (else "real <sha256 of the archive>"): every test
+#       that runs Kubernetes reads that file and says which it ran.
+#   dl.k8s.io/v1.20.11/kubernetes-server-linux-amd64.tar.gz
+#       the same six names as STAND-IN scripts, always: a small tarball for the builder's
+#       transport tests (download, resume, cache, mirrors), which never run what they fetch.
 #   test/blob.bin (4 MiB, deterministic bytes), test/small.txt
 # Every file gets FILE.sha256 and FILE.sha512 (sha256sum format) beside it, and one line
 # "PATH SIZE SHA256 SHA512" in MIRROR/checksums.tsv. Tarballs are reproducible (sorted names,
@@ -32,13 +39,15 @@ set -euo pipefail
 
 RIG_SCRIPT_DIR="$(cd "$(dirname "$0")" && pwd)"
 : "${SOURCE_DATE_EPOCH:=1600000000}"
-: "${K8S_VERSION:=v1.20.11}"
+: "${KF_K8S_ARCHIVE:=$(cd "$RIG_SCRIPT_DIR/../.." && pwd)/../shared/k8s/kubernetes-v1.20.2-debian-linux-amd64.tar.zst}"
 : "${RIG_SLOW_RATE:=64k}"
 # Debian's interpreter when present: a pyenv shim in PATH costs ~0.6 s per start.
 if [[ -z "${PYTHON:-}" ]]; then
   if [[ -x /usr/bin/python3 ]]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
 fi
-k_build_stamp="kubeferry-mirror-v2 $K8S_VERSION"
+k_real_sha=""
+[[ -f "$KF_K8S_ARCHIVE" ]] && k_real_sha="$(sha256sum <"$KF_K8S_ARCHIVE" | cut -d' ' -f1)"
+k_build_stamp="kubeferry-mirror-v3 k8s v1.20.2 ${k_real_sha:-standin}"
 
 die() { echo "mirror.sh: $*" >&2; exit 1; }
 
@@ -52,17 +61,17 @@ repro_tar() {
 }
 
 standin_script() {
-  local name="$1"
+  local name="$1" version="$2"
   cat <<EOF
 #!/bin/sh
-# kubeferry test STAND-IN for $name $K8S_VERSION. This is NOT the real Kubernetes binary:
+# kubeferry test STAND-IN for $name $version. This is NOT the real Kubernetes binary:
 # it prints that it is a stand-in, records its arguments (one per line) to
 # \$KUBEFERRY_STANDIN_ARGV, else \$KUBEFERRY_STANDIN_DIR/$name.argv, else
 # /var/log/kubeferry-standin/$name.argv, and stays up until SIGTERM/SIGINT
 # (kubectl, a client, exits 0 after recording).
 name=$name
 case "\${1:-}" in
-  --version|version) echo "Kubernetes $K8S_VERSION (kubeferry stand-in for \$name)"; exit 0 ;;
+  --version|version) echo "Kubernetes $version (kubeferry stand-in for \$name)"; exit 0 ;;
 esac
 echo "\$name: kubeferry stand-in for tests, not the real binary" >&2
 f="\${KUBEFERRY_STANDIN_ARGV:-\${KUBEFERRY_STANDIN_DIR:-/var/log/kubeferry-standin}/\$name.argv}"
@@ -88,6 +97,34 @@ write_sums() {
     printf '%s %s %s %s\n' "$rel" "$size" "$s256" "$s512" >>"$tsv.tmp"
   done < <(cd "$www" && find . -type f ! -name '*.sha256' ! -name '*.sha512' | sed 's|^\./||' | LC_ALL=C sort)
   mv "$tsv.tmp" "$tsv"
+}
+
+standin_k8s() {  # standin_k8s WWW STAGE VERSION
+  local www="$1" stage="$2" version="$3" b
+  mkdir -p "$www/dl.k8s.io/$version" "$stage/kubernetes/server/bin"
+  for b in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl; do
+    standin_script "$b" "$version" >"$stage/kubernetes/server/bin/$b"
+    chmod 0755 "$stage/kubernetes/server/bin/$b"
+  done
+  repro_tar "$www/dl.k8s.io/$version/kubernetes-server-linux-amd64.tar.gz" "$stage" kubernetes
+}
+
+real_k8s() {  # real_k8s WWW STAGE: upstream's server tarball layout around the shared binaries
+  local www="$1" stage="$2" sums
+  sums="$(dirname "$KF_K8S_ARCHIVE")/SHA256SUMS"
+  [[ -f "$sums" ]] || die "$sums is missing (it vouches for $KF_K8S_ARCHIVE)"
+  grep -q "^$k_real_sha  $(basename "$KF_K8S_ARCHIVE")\$" "$sums" ||
+    die "$KF_K8S_ARCHIVE: sha256 $k_real_sha is not the one $sums names"
+  mkdir -p "$stage" "$www/dl.k8s.io/v1.20.2"
+  zstd -dcq "$KF_K8S_ARCHIVE" | tar -x -C "$stage"
+  (cd "$stage" && grep ' kubernetes/server/bin/' "$sums" | sha256sum -c --quiet -) ||
+    die "the binaries in $KF_K8S_ARCHIVE do not match $sums"
+  "$stage/kubernetes/server/bin/kubelet" --version | grep -qx 'Kubernetes v1.20.2' ||
+    die "$KF_K8S_ARCHIVE: kubelet --version is not Kubernetes v1.20.2"
+  # Upstream's tarball is gzip; level 1 keeps the one-time build near 10 s for 430 MB.
+  tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" \
+      --format=gnu --mode=u+rwX,go+rX,go-w -C "$stage" -cf - kubernetes |
+    gzip -n -1 >"$www/dl.k8s.io/v1.20.2/kubernetes-server-linux-amd64.tar.gz"
 }
 
 build_tree() {
@@ -117,14 +154,16 @@ build_tree() {
     install -m 0755 "/usr/bin/$b" "$www/pkg.cfssl.org/R1.2/${b}_linux-amd64"
   done
 
-  # Kubernetes server tarball with stand-in executables.
-  local kdir="$www/dl.k8s.io/$K8S_VERSION"
-  mkdir -p "$kdir" "$stage/k8s/kubernetes/server/bin"
-  for b in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl; do
-    standin_script "$b" >"$stage/k8s/kubernetes/server/bin/$b"
-    chmod 0755 "$stage/k8s/kubernetes/server/bin/$b"
-  done
-  repro_tar "$kdir/kubernetes-server-linux-amd64.tar.gz" "$stage/k8s" kubernetes
+  # Kubernetes server tarballs: v1.20.11 always stand-ins (transport tests), v1.20.2 real.
+  standin_k8s "$www" "$stage/k8s-standin" v1.20.11
+  if [[ -n "$k_real_sha" ]]; then
+    real_k8s "$www" "$stage/k8s-real"
+    echo "real $k_real_sha" >"$mirror/k8s-v1.20.2.kind.tmp"
+  else
+    echo "mirror.sh: $KF_K8S_ARCHIVE is absent: dl.k8s.io/v1.20.2 serves STAND-INS, not Kubernetes" >&2
+    standin_k8s "$www" "$stage/k8s-v1.20.2" v1.20.2
+    echo "standin" >"$mirror/k8s-v1.20.2.kind.tmp"
+  fi
 
   # Test payloads: deterministic pseudo-random bytes (AES-CTR keystream of zeros).
   mkdir -p "$www/test"
@@ -135,6 +174,7 @@ build_tree() {
   write_sums "$www" "$mirror/checksums.tsv"
   rm -rf "$stage" "$mirror/www"
   mv "$www" "$mirror/www"
+  mv "$mirror/k8s-v1.20.2.kind.tmp" "$mirror/k8s-v1.20.2.kind"
   echo "$k_build_stamp" >"$mirror/.built"
 }
 

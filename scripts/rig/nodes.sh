@@ -19,17 +19,41 @@
 # share bound read-write at /srv/kubeferry (how files are copied into a node). PIDs and
 # namespace names are recorded under RIG, so `stop` touches nothing else, even after a failure.
 #
-# Kernel facts: this machine's kernel has no loadable modules (/lib/modules is absent; overlay
-# and br_netfilter are built in, IPVS is not configured). An installer on a stock Debian host
-# finds its modules with `modprobe` and in /sys/module. The nodes therefore see, read-only, a
-# generated /lib/modules/$(uname -r) whose modules.builtin names the modules Kubernetes asks for
-# (so `modprobe` succeeds) and a /sys/module copy holding those names. This is the only thing
-# about the nodes that is not real; nodes.sh prints it when it starts them.
+# How a node differs from a real host, and why (everything else is a stock Debian 12 with systemd
+# as PID 1, its own network namespace and its own cgroups):
+# - Kernel modules: this machine's kernel has no loadable modules (/lib/modules is absent; overlay
+#   and br_netfilter are built in, IPVS is not configured). An installer on a stock Debian host
+#   finds its modules with `modprobe` and in /sys/module, so the nodes see, read-only, a generated
+#   /lib/modules/$(uname -r) whose modules.builtin names the modules Kubernetes asks for (so
+#   `modprobe` succeeds) and a /sys/module copy holding those names.
+# - cgroups (v1 here): each node gets its own cgroup in every v1 controller (below the cgroup the
+#   rig runs in) before nspawn starts, so the node's cgroup namespace is rooted there; nspawn
+#   mounts the controllers read-only, and the rig remounts them read-write inside the node's mount
+#   namespace (a real host has them writable). The kubelet and runc then make kubepods/... in the
+#   node's own subtree, as on a host. `stop` kills what is left in those cgroups and removes them.
+# - Kernel tunables the kubelet insists on (vm.overcommit_memory=1, kernel.panic=10,
+#   kernel.panic_on_oops=1) are global to the kernel and /proc/sys is read-only in a node, so the
+#   rig sets them on this machine while nodes run (`stop` restores the old values); on a real
+#   host the kubelet sets them itself.
+# - No CAP_SYS_RESOURCE: this machine's capability bounding set lacks it, so no process here may
+#   lower an oom_score_adj below 0. runc in the tree is wrapped (/usr/sbin/runc -> runc.real) to
+#   start containers with oomScoreAdj 0 where the CRI asks for a negative one (-998 for
+#   sandboxes); the kubelet's own -999 and its RLIMIT_NOFILE raise fail with a logged error and
+#   it carries on.
+# - Storage: the root is an overlay on tmpfs (--volatile=overlay), and overlayfs cannot stack on
+#   overlayfs, so /var/lib/containerd and /var/lib/docker are bound from RIG/NAME (ext4), as a
+#   host's would be on its disk.
+# - nspawn gives the node every capability this machine has, /dev/kmsg (the kubelet's OOM watcher
+#   reads it) and the keyring and bpf system calls (runc uses both) that nspawn filters by default.
+# - A default route to the switch (10.250.1.1) that leads nowhere: the kubelet and kube-proxy take
+#   the node's address from the default route, as on a host; nothing leaves the switch.
+# - docker.io is in the tree but not started at boot: a test that wants docker as the host's
+#   runtime starts it (`systemctl enable --now docker`); containerd is enabled as Debian ships it.
 set -euo pipefail
 
 : "${KF_E2E_CACHE:=/var/cache/kubeferry-e2e}"
-k_packages="systemd,systemd-sysv,dbus,iproute2,containerd,kmod,procps,iptables,conntrack,ipset"
-k_stamp="kubeferry-e2e-tree-v1 bookworm minbase $k_packages"
+k_packages="systemd,systemd-sysv,dbus,iproute2,containerd,docker.io,kmod,procps,iptables,conntrack,ipset,socat"
+k_stamp="kubeferry-e2e-tree-v2 bookworm minbase $k_packages"
 k_modules=(br_netfilter overlay ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh nf_conntrack)
 
 die() { echo "nodes.sh: $*" >&2; exit 1; }
@@ -76,7 +100,7 @@ cmd_tree() {
 # them; systemd-sysctl.service skips itself there too), so they are masked the sysctl.d way and
 # `sysctl --system` inside a node applies what a node may set: net.* and the installer's file.
 # /etc/hosts gets the localhost lines a Debian installation has (debootstrap writes none).
-k_tweaks="kubeferry-e2e-tweaks-v2"
+k_tweaks="kubeferry-e2e-tweaks-v3"
 tweak_tree() {
   local tree="$1" f
   [[ -f "$tree.tweaks" && "$(cat "$tree.tweaks")" == "$k_tweaks" ]] && return 0
@@ -87,6 +111,27 @@ tweak_tree() {
   done
   # debootstrap writes no /etc/hosts; a Debian host made by the Debian installer has one.
   [[ -s "$tree/etc/hosts" ]] || printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$tree/etc/hosts"
+  # docker is there for the tests that want it, not started at boot (see the header).
+  rm -f "$tree"/etc/systemd/system/*.wants/docker.service "$tree"/etc/systemd/system/*.wants/docker.socket
+  # runc without negative oom_score_adj (no CAP_SYS_RESOURCE on this machine; see the header).
+  [[ -e "$tree/usr/sbin/runc.real" ]] || mv "$tree/usr/sbin/runc" "$tree/usr/sbin/runc.real"
+  cat >"$tree/usr/sbin/runc" <<'EOF'
+#!/bin/sh
+# kubeferry test rig (scripts/rig/nodes.sh): the real runc is runc.real. This machine grants no
+# CAP_SYS_RESOURCE, so a negative oomScoreAdj in a container's config.json cannot be applied; it
+# is set to 0 before runc reads it. Nothing else is changed.
+b=""; prev=""
+for a in "$@"; do
+  case "$prev" in --bundle|-b) b="$a" ;; esac
+  case "$a" in --bundle=*) b="${a#--bundle=}" ;; esac
+  prev="$a"
+done
+if [ -n "$b" ] && [ -f "$b/config.json" ]; then
+  sed -i -E 's/"oomScoreAdj": ?-[0-9]+/"oomScoreAdj":0/' "$b/config.json"
+fi
+exec /usr/sbin/runc.real "$@"
+EOF
+  chmod 0755 "$tree/usr/sbin/runc"
   echo "$k_tweaks" >"$tree.tweaks"
 }
 
@@ -124,6 +169,75 @@ kernel_facts() {  # generated /lib/modules/<release> and /sys/module views (see 
     die "depmod for the emulated modules failed"
 }
 
+k_controllers=(cpu cpuacct cpuset memory devices freezer blkio pids)
+k_host_sysctls=(vm.overcommit_memory=1 kernel.panic=10 kernel.panic_on_oops=1)
+
+node_cgroups() {  # node_cgroups RIG NAME: make the node's cgroup in every v1 controller, print them
+  local rig="$1" name="$2" c base dir
+  for c in "${k_controllers[@]}"; do
+    [[ -d "/sys/fs/cgroup/$c" ]] || continue
+    base="$(awk -F: -v c="$c" '{n = split($2, a, ","); for (i = 1; i <= n; i++) if (a[i] == c) print $3}' /proc/self/cgroup)"
+    dir="/sys/fs/cgroup/$c${base%/}/kubeferry-rig-$(prefix_of "$rig")-$name"
+    mkdir -p "$dir"
+    if [[ "$c" == cpuset ]]; then  # a cpuset takes no task until it has CPUs and memory nodes
+      cat "$(dirname "$dir")/cpuset.cpus" >"$dir/cpuset.cpus"
+      cat "$(dirname "$dir")/cpuset.mems" >"$dir/cpuset.mems"
+    fi
+    echo "$dir"
+  done
+}
+
+set_host_sysctls() {  # the kernel tunables the kubelet wants (see the header); old values kept once
+  local rig="$1" kv key
+  [[ -f "$rig/sysctl.saved" ]] || for kv in "${k_host_sysctls[@]}"; do
+    key="${kv%%=*}"
+    echo "$key=$(sysctl -n "$key")"
+  done >"$rig/sysctl.saved"
+  for kv in "${k_host_sysctls[@]}"; do sysctl -q -w "$kv" >/dev/null || die "sysctl -w $kv failed"; done
+}
+
+restore_host_sysctls() {
+  local rig="$1" kv
+  [[ -f "$rig/sysctl.saved" ]] || return 0
+  # Another rig may still run nodes: leave the values while any kubeferry-rig cgroup has tasks.
+  if find /sys/fs/cgroup/pids -name 'kubeferry-rig-*' -type d 2>/dev/null | grep -v "$(prefix_of "$rig")" |
+       while read -r d; do [[ -s "$d/cgroup.procs" ]] && echo busy; done | grep -q busy; then
+    rm -f "$rig/sysctl.saved"
+    return 0
+  fi
+  while IFS= read -r kv; do sysctl -q -w "$kv" >/dev/null || true; done <"$rig/sysctl.saved"
+  rm -f "$rig/sysctl.saved"
+}
+
+writable_cgroups() {  # inside the node's mount namespace, the v1 controllers read-write
+  local leader="$1" c
+  for c in "${k_controllers[@]}"; do
+    nsenter -t "$leader" -m mount -o remount,bind,rw "/sys/fs/cgroup/$c" 2>/dev/null || true
+  done
+  nsenter -t "$leader" -m -C sh -c 'mkdir /sys/fs/cgroup/cpu/kubeferry-rig-probe && rmdir /sys/fs/cgroup/cpu/kubeferry-rig-probe' ||
+    die "the node's cgroup controllers stay read-only"
+}
+
+kill_cgroups() {  # SIGKILL whatever still runs in the node's cgroups, then remove them
+  local rig="$1" name="$2" dir pid j
+  [[ -f "$rig/$name/cgroups" ]] || return 0
+  for ((j = 0; j < 20; j++)); do
+    local any=0
+    while IFS= read -r dir; do
+      [[ -d "$dir" ]] || continue
+      while IFS= read -r pid; do
+        kill -KILL "$pid" 2>/dev/null && any=1
+      done < <(find "$dir" -name cgroup.procs -exec cat {} + 2>/dev/null)
+    done <"$rig/$name/cgroups"
+    ((any)) || break
+    sleep 0.2
+  done
+  while IFS= read -r dir; do
+    [[ -d "$dir" ]] && find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null
+  done <"$rig/$name/cgroups"
+  rm -f "$rig/$name/cgroups"
+}
+
 cmd_start() {
   local rig="${1:?usage: nodes.sh start RIG NAME=ADDR...}"
   shift
@@ -136,6 +250,7 @@ cmd_start() {
   p="$(prefix_of "$rig")"
   sw="$p-sw"
   kernel_facts "$rig/kernel" "$tree"
+  set_host_sysctls "$rig"
   echo "$sw" >>"$rig/netns.list"
   ip netns add "$sw"
   ip -n "$sw" link set lo up
@@ -155,15 +270,23 @@ cmd_start() {
     ip -n "$ns" link set lo up
     ip -n "$ns" addr add "$addr/24" dev eth0
     ip -n "$ns" link set eth0 up
-    mkdir -p "$rig/$name/share"
+    ip -n "$ns" route add default via 10.250.1.1
+    mkdir -p "$rig/$name/share" "$rig/$name/containerd" "$rig/$name/docker"
     echo "$name" >"$rig/$name/hostname"
-    systemd-nspawn -D "$tree" -b --volatile=overlay --register=no --keep-unit \
-      --private-network --network-namespace-path="/run/netns/$ns" --console=passive --machine="$ns" \
-      --bind-ro="$rig/$name/hostname:/etc/hostname" \
-      --bind-ro="$rig/kernel/base/lib/modules:/lib/modules" \
-      --bind-ro="$rig/kernel/sysmodule:/sys/module" \
-      --bind="$rig/$name/share:/srv/kubeferry" \
-      >"$rig/$name/nspawn.log" 2>&1 &
+    node_cgroups "$rig" "$name" >"$rig/$name/cgroups"
+    (
+      # nspawn starts in the node's own cgroups: its cgroup namespace is rooted there.
+      while IFS= read -r dir; do echo "$BASHPID" >"$dir/cgroup.procs"; done <"$rig/$name/cgroups"
+      exec systemd-nspawn -D "$tree" -b --volatile=overlay --register=no --keep-unit \
+        --private-network --network-namespace-path="/run/netns/$ns" --console=passive --machine="$ns" \
+        --capability=all --system-call-filter='@keyring bpf' --bind=/dev/kmsg \
+        --bind-ro="$rig/$name/hostname:/etc/hostname" \
+        --bind-ro="$rig/kernel/base/lib/modules:/lib/modules" \
+        --bind-ro="$rig/kernel/sysmodule:/sys/module" \
+        --bind="$rig/$name/containerd:/var/lib/containerd" \
+        --bind="$rig/$name/docker:/var/lib/docker" \
+        --bind="$rig/$name/share:/srv/kubeferry"
+    ) >"$rig/$name/nspawn.log" 2>&1 &
     echo $! >"$rig/$name/nspawn.pid"
     echo "$name" >>"$rig/nodes.list"
   done
@@ -184,8 +307,9 @@ cmd_start() {
     done
     [[ "$state" == running || "$state" == degraded ]] || die "node $name did not boot (state '$state'): $(tail -5 "$rig/$name/nspawn.log")"
     echo "$leader" >"$rig/$name/leader"
+    writable_cgroups "$leader"
   done
-  echo "nodes.sh: booted $* (tree $tree; kernel module facts emulated: ${k_modules[*]})" >&2
+  echo "nodes.sh: booted $* (tree $tree; how the nodes differ from real hosts: the header of scripts/rig/nodes.sh; kernel module facts emulated: ${k_modules[*]}; host sysctls set: ${k_host_sysctls[*]})" >&2
 }
 
 leader_of() {
@@ -223,13 +347,14 @@ cmd_stop() {
       fi
     done <"$rig/nodes.list"
   fi
-  for ((j = 0; j < 200; j++)); do
+  for ((j = 0; j < 100; j++)); do
     local any=0
     for pid in "${pids[@]}"; do alive "$pid" && any=1; done
     ((any)) || break
     sleep 0.1
   done
-  # Still up after 20 s: kill the node's PID 1 (its whole PID namespace goes) and nspawn.
+  # Still up after 10 s (pods keep systemd-shutdown waiting): kill the node's PID 1 (its whole
+  # PID namespace goes) and nspawn; kill_cgroups then takes whatever is left.
   if [[ -f "$rig/nodes.list" ]]; then
     while IFS= read -r name; do
       pid="$(cat "$rig/$name/nspawn.pid" 2>/dev/null || true)"
@@ -239,6 +364,10 @@ cmd_stop() {
       kill -KILL "$pid" 2>/dev/null || true
     done <"$rig/nodes.list"
   fi
+  if [[ -f "$rig/nodes.list" ]]; then
+    while IFS= read -r name; do kill_cgroups "$rig" "$name"; done <"$rig/nodes.list"
+  fi
+  restore_host_sysctls "$rig"
   if [[ -f "$rig/netns.list" ]]; then
     while IFS= read -r name; do ip netns del "$name" 2>/dev/null || true; done <"$rig/netns.list"
     rm -f "$rig/netns.list"
