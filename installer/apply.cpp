@@ -549,6 +549,55 @@ void undo(const JournalEntry& e, Fs& fs, CommandRunner& runner, const UninstallO
   // command / image / check: nothing to undo (images stay in the runtime's store).
 }
 
+// A node leaves the cluster with its install: the kubelet stops first (a running kubelet would
+// register the Node again), then the Node object is deleted with the kubelet's own credentials
+// (the Node authorizer lets a node delete its own object). A kubelet that never bootstrapped
+// left no Node and no kubeconfig; a failure (the API server may be gone) is a warning that says
+// what to run instead. The kubeconfig the kubelet wrote goes too (also without a live host).
+void deregister_node(const Journal& journal, Fs& fs, CommandRunner& runner, const UninstallOptions& options,
+                     UninstallReport& report) {
+  if (journal.host.empty() || journal.find("service kubelet.service") == nullptr) return;
+  const JournalEntry* kubectl = nullptr;
+  for (const JournalEntry& e : journal.entries) {
+    const std::string_view suffix = "/bin/kubectl";
+    if (e.kind == "file" && e.path.size() > suffix.size() &&
+        e.path.compare(e.path.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      kubectl = &e;
+    }
+  }
+  if (kubectl == nullptr) return;
+  const std::string k8s_dir = kubectl->path.substr(0, kubectl->path.size() - std::string_view("/bin/kubectl").size());
+  const std::string kubeconfig = k8s_dir + "/cfg/kubelet.kubeconfig";
+  auto st = fs.stat(kubeconfig);
+  if (!st.ok() || !st->has_value()) return;
+  // The kubelet wrote its kubeconfig where the install told it to: it goes with the install.
+  const auto forget_kubeconfig = [&] {
+    Status removed = fs.remove(kubeconfig);
+    if (removed.ok())
+      report.removed.push_back(kubeconfig);
+    else
+      report.warnings.push_back(removed.error().message());
+  };
+  if (!options.live) return forget_kubeconfig();
+  if (options.log) options.log("remove node " + journal.host + " from the cluster");
+  auto stopped = runner.run({"systemctl", "stop", "kubelet.service"});
+  if (!stopped.ok()) report.warnings.push_back(stopped.error().message());
+  const std::vector<std::string> argv{kubectl->path,   "--kubeconfig=" + kubeconfig, "--request-timeout=20s",
+                                      "delete",        "node",
+                                      journal.host,    "--ignore-not-found",
+                                      "--wait=false"};
+  auto deleted = runner.run(argv);
+  forget_kubeconfig();
+  if (deleted.ok() && deleted->exit_code == 0) {
+    report.removed.push_back("node " + journal.host + " (its Node object in the cluster)");
+    return;
+  }
+  const std::string why = deleted.ok() ? "kubectl delete node exited " + std::to_string(deleted->exit_code)
+                                       : deleted.error().message();
+  report.warnings.push_back("the Node object " + journal.host + " stays in the cluster (" + why +
+                            "): on a master, run kubectl delete node " + journal.host);
+}
+
 // The journal's folders that still exist after an uninstall, parents first: each kept "dir"
 // entry as it was (its data flag and digest matter to a reinstall), and every other folder a
 // step created as a plain "dir" entry of its own.
@@ -594,6 +643,7 @@ Result<UninstallReport> uninstall(Fs& target, CommandRunner& runner, const Unins
   // Folders of ours still there afterwards (data kept without --purge, and the folders holding
   // them) stay in the journal, so that a later `uninstall --purge` can still remove them and a
   // reinstall knows they are ours, not something it found.
+  deregister_node(*journal, target, runner, options, report);
   for (auto it = journal->entries.rbegin(); it != journal->entries.rend(); ++it) {
     undo(*it, target, runner, options, report);
   }

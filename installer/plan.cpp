@@ -270,7 +270,8 @@ Status add_binaries(PlanBuilder& b, const Host& host, const PlanInputs& in) {
     }
   }
   if (host.has(Role::node)) {
-    for (const char* name : {"kubelet", "kube-proxy"})
+    // kubectl too: the node's uninstall takes its Node object out of the cluster with it.
+    for (const char* name : {"kubelet", "kube-proxy", "kubectl"})
       needs.push_back({Role::node, std::string("kubernetes/bin/") + name});
   }
   for (const Need& need : needs) {
@@ -350,8 +351,15 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
   }
   if (node) {
     b.dir(p.cni_bin_dir, 0755, "CNI plugins");
-    b.dir(p.cni_conf_dir, 0755, "CNI configuration (flannel writes its conflist)");
+    // Folders the node's pods fill (flannel's conflist, host-local's leases, dockershim's
+    // checkpoints): data, so `uninstall --purge` leaves none of what the cluster wrote there.
+    b.dir(p.cni_conf_dir, 0755, "CNI configuration: flannel writes its conflist (kept by uninstall unless --purge)",
+          true);
+    b.dir(p.cni_state_dir, 0755, "CNI state: pod address leases (kept by uninstall unless --purge)", true);
     b.dir(p.kubelet_dir, 0700, "kubelet state and certificates (kept by uninstall unless --purge)", true);
+    if (inventory.container_runtime == ContainerRuntime::docker && !in.versions.kubernetes.at_least(1, 24)) {
+      b.dir(p.dockershim_dir, 0755, "dockershim's pod sandbox checkpoints (kept by uninstall unless --purge)", true);
+    }
   }
 
   // Operating system (seed §1).

@@ -52,6 +52,8 @@ struct Paths {
   std::string cni_conf_dir = "/etc/cni/net.d";
   std::string unit_dir = "/usr/lib/systemd/system";
   std::string kubelet_dir = "/var/lib/kubelet";
+  std::string cni_state_dir = "/var/lib/cni";             // host-local's address leases
+  std::string dockershim_dir = "/var/lib/dockershim";     // dockershim's sandbox checkpoints
   std::string admin_kubeconfig = "/root/.kube/config";
   std::string sysctl_file = "/etc/sysctl.d/k8s.conf";
   std::string modules_file = "/etc/modules-load.d/k8s.conf";

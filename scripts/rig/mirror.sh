@@ -12,7 +12,8 @@
 #   github.com/etcd-io/etcd/releases/download/v3.4.23/etcd-v3.4.23-linux-amd64.tar.gz
 #       etcd-v3.4.23-linux-amd64/{etcd,etcdctl}  (Debian's /usr/bin/etcd, /usr/bin/etcdctl)
 #   github.com/containernetworking/plugins/releases/download/v1.1.1/cni-plugins-linux-amd64-v1.1.1.tgz
-#       ./<plugin> for every file of Debian's /usr/lib/cni
+#       ./<plugin> for every file of Debian's /usr/lib/cni, and ./flannel: a STAND-IN shell
+#       script for the flannel plugin (upstream's v0.8.6 tarball carried one; Debian's has none)
 #   pkg.cfssl.org/R1.2/{cfssl,cfssljson,cfssl-certinfo}_linux-amd64  (Debian's golang-cfssl)
 #   dl.k8s.io/v1.20.2/kubernetes-server-linux-amd64.tar.gz
 #       kubernetes/server/bin/{kube-apiserver,kube-controller-manager,kube-scheduler,kubelet,
@@ -47,7 +48,7 @@ if [[ -z "${PYTHON:-}" ]]; then
 fi
 k_real_sha=""
 [[ -f "$KF_K8S_ARCHIVE" ]] && k_real_sha="$(sha256sum <"$KF_K8S_ARCHIVE" | cut -d' ' -f1)"
-k_build_stamp="kubeferry-mirror-v3 k8s v1.20.2 ${k_real_sha:-standin}"
+k_build_stamp="kubeferry-mirror-v4 k8s v1.20.2 ${k_real_sha:-standin}"
 
 die() { echo "mirror.sh: $*" >&2; exit 1; }
 
@@ -99,6 +100,34 @@ write_sums() {
   mv "$tsv.tmp" "$tsv"
 }
 
+flannel_cni_standin() {  # the `flannel` CNI plugin upstream's CNI v0.8.6 carried; not in Debian's
+  cat <<'EOF'
+#!/bin/sh
+# kubeferry test STAND-IN for the flannel CNI plugin (scripts/rig/mirror.sh), not flannel's
+# binary: like it, it reads /run/flannel/subnet.env (written by flanneld) and delegates to the
+# bridge plugin with host-local addresses from the node's subnet, a route to the whole pod
+# network, and masquerading when flanneld does none (FLANNEL_IPMASQ=false).
+set -e
+case "$CNI_COMMAND" in
+  VERSION) echo '{"cniVersion":"0.4.0","supportedVersions":["0.1.0","0.2.0","0.3.0","0.3.1","0.4.0"]}'; exit 0 ;;
+esac
+cat >/dev/null  # the network configuration: its delegate options are the defaults below
+env=/run/flannel/subnet.env
+if [ ! -f "$env" ]; then
+  [ "$CNI_COMMAND" = DEL ] && exit 0
+  echo '{"cniVersion":"0.3.1","code":11,"msg":"/run/flannel/subnet.env is missing: is flanneld running?"}'
+  exit 1
+fi
+. "$env"
+masq=true
+[ "$FLANNEL_IPMASQ" = true ] && masq=false
+subnet="${FLANNEL_SUBNET%.*/*}.0/${FLANNEL_SUBNET#*/}"
+dir="$(dirname "$0")"
+printf '{"cniVersion":"0.3.1","name":"cbr0","type":"bridge","bridge":"cni0","isGateway":true,"isDefaultGateway":true,"hairpinMode":true,"ipMasq":%s,"mtu":%s,"ipam":{"type":"host-local","subnet":"%s","routes":[{"dst":"%s"}]}}' \
+  "$masq" "${FLANNEL_MTU:-1500}" "$subnet" "$FLANNEL_NETWORK" | exec "$dir/bridge"
+EOF
+}
+
 standin_k8s() {  # standin_k8s WWW STAGE VERSION
   local www="$1" stage="$2" version="$3" b
   mkdir -p "$www/dl.k8s.io/$version" "$stage/kubernetes/server/bin"
@@ -146,6 +175,8 @@ build_tree() {
   local cni_dir="$www/github.com/containernetworking/plugins/releases/download/v1.1.1"
   mkdir -p "$cni_dir" "$stage/cni"
   install -m 0755 /usr/lib/cni/* "$stage/cni/"
+  flannel_cni_standin >"$stage/cni/flannel"
+  chmod 0755 "$stage/cni/flannel"
   repro_tar "$cni_dir/cni-plugins-linux-amd64-v1.1.1.tgz" "$stage/cni" .
 
   # cfssl R1.2: bare binaries.

@@ -1,21 +1,34 @@
 #!/usr/bin/env bash
-# End to end: three systemd-nspawn hosts (scripts/rig/nodes.sh) install a cluster from ONE .run.
+# End to end: three systemd-nspawn hosts (scripts/rig/nodes.sh) install a REAL Kubernetes v1.20.2
+# cluster (shared/k8s: built from Debian's source package) from ONE .run, on containerd or, with
+# KF_E2E_RUNTIME=docker, on docker (dockershim), as the seed does.
 #   loopback mirror (scripts/rig/mirror.sh) -> kubeferry build -> the .run copied into each node
 #   -> pki init on master01 -> per-host kits copied -> install --host X in every node at once
 #   (the three etcd members together; the first waits for quorum) -> assertions:
 #   etcd health and member list from inside a namespace with the generated client certificate;
-#   every unit the plan names is active under systemd; each stand-in got exactly the argv the
-#   plan rendered; /opt/etcd, /opt/kubernetes, /opt/cni/bin match the plan (paths, modes,
+#   every unit the plan names is active under systemd; each process runs with exactly the argv
+#   the plan rendered; the cluster itself (cluster_checks: /readyz, componentstatuses, CSRs
+#   approved by the cluster, nodes Ready, add-ons read back, their pods running from the
+#   bundle's images with no registry reachable, kube-proxy's Service rules, a pod per node that
+#   reaches the API server through the Service IP, then deleted), asked from the switch
+#   namespace and from inside master01 with the admin kubeconfig install wrote; /opt/etcd, /opt/kubernetes, /opt/cni/bin match the plan (paths, modes,
 #   digests); images in containerd under their tag and digest names, containerd running with the
 #   node's config (real containerd reports the bundle's pause image); a second install changes and
 #   restarts nothing (same etcd PID); a stopped service is started by the next install; pki renew
 #   plus a re-install rolls new certificates out (etcd restarts, stays healthy); an
 #   install killed with SIGKILL finishes on re-run; uninstall --purge leaves no unit and no file
-#   of ours, and containerd runs on its own settings again. Prints the etcd health table and the
-#   per-host install times next to a plain `zstd -d | tar -x` of the same payload.
+#   of ours, and containerd runs on its own settings again; an uninstalled node leaves
+#   `kubectl get nodes`. Prints the etcd health table, `kubectl get nodes -o wide`, `kubectl get
+#   pods -A` and the per-host install times next to a plain `zstd -d | tar -x` of the payload.
+# Stand-ins: without shared/k8s the mirror serves stand-in scripts (scripts/rig/mirror.sh); the
+# test then says so and checks what stand-ins can show (argv, layout), not the cluster. The
+# flannel and coredns images are always stand-ins (scripts/rig/cluster-images.sh); pause is real.
 # Needs root (namespaces, nspawn). Exit 77 = skipped, with the reason printed.
-# Env: KEEP=1 keeps $T (the nodes are stopped anyway); E2E_SUMMARY=FILE gets the summary too.
+# Env: KEEP=1 keeps $T (the nodes are stopped anyway); E2E_SUMMARY=FILE gets the summary too;
+#      KF_E2E_RUNTIME=containerd (default) | docker.
 set -euo pipefail
+RUNTIME="${KF_E2E_RUNTIME:-containerd}"
+[[ "$RUNTIME" == containerd || "$RUNTIME" == docker ]] || { echo "KF_E2E_RUNTIME: containerd or docker, not $RUNTIME" >&2; exit 2; }
 K="${KF_BIN_DIR:?}"
 SRC="${KF_SOURCE_DIR:?}"
 skip() { echo "SKIP: $*"; exit 77; }
@@ -56,16 +69,31 @@ source "$T/rig/env"
 bash "$SRC/scripts/rig/registry.sh" build "$T/reg" >/dev/null 2>&1 || fail "registry.sh build"
 bash "$SRC/scripts/rig/registry.sh" start "$T/reg" >reg.out 2>&1 || fail "registry.sh start: $(tail -3 reg.out)"
 source "$T/reg/env"
+bash "$SRC/scripts/rig/cluster-images.sh" build "$T/cimg" >cimg.out 2>&1 || fail "cluster-images.sh build: $(tail -5 cimg.out)"
+bash "$SRC/scripts/rig/cluster-images.sh" push "$T/cimg" "${REG_PLAIN##*:}" >cimg.env 2>>cimg.out ||
+  fail "cluster-images.sh push: $(tail -5 cimg.out)"
+source cimg.env
+K8S_KIND="$(cat "$MIRROR/k8s-v1.20.2.kind")"
+REAL=""
+if [[ "$K8S_KIND" == real* ]]; then
+  REAL=1
+  note "Kubernetes: REAL v1.20.2 binaries (shared/k8s, archive sha256 ${K8S_KIND#real })"
+else
+  echo "e2e: STAND-INS: the mirror serves stand-in scripts for the Kubernetes binaries (shared/k8s is absent); the cluster itself is not checked"
+  note "Kubernetes: STAND-IN scripts (shared/k8s absent): argv and layout checked, no cluster"
+fi
+note "images: pause $PAUSE_KIND (Kubernetes' pause.c from Debian's source); flannel and coredns STAND-INS (scripts/rig/cluster-images.sh)"
+note "container runtime: $RUNTIME"
 sum() { awk -v p="$1" '$1 == p {print $3}' "$MIRROR/checksums.tsv"; }
 sum512() { awk -v p="$1" '$1 == p {print $4}' "$MIRROR/checksums.tsv"; }
 ETCD=github.com/etcd-io/etcd/releases/download/v3.4.23/etcd-v3.4.23-linux-amd64.tar.gz
-K8S=dl.k8s.io/v1.20.11/kubernetes-server-linux-amd64.tar.gz
+K8S=dl.k8s.io/v1.20.2/kubernetes-server-linux-amd64.tar.gz
 CNI=github.com/containernetworking/plugins/releases/download/v1.1.1/cni-plugins-linux-amd64-v1.1.1.tgz
 CFSSL=pkg.cfssl.org/R1.2
 {
   cat <<YAML
 bundle: k8s-e2e
-kubernetes_version: v1.20.11
+kubernetes_version: v1.20.2
 platforms: [linux/amd64]
 epoch: 1631664000
 artifacts:
@@ -79,11 +107,11 @@ artifacts:
       - {from: etcd-v3.4.23-linux-amd64/etcd, to: etcd/bin/etcd, mode: 0755}
       - {from: etcd-v3.4.23-linux-amd64/etcdctl, to: etcd/bin/etcdctl, mode: 0755}
   - name: kubernetes-server
-    version: v1.20.11
+    version: v1.20.2
     kind: tarball
     url: https://$K8S
     checksum: sha512:$(sum512 $K8S)
-    source: the test mirror's checksums.tsv (stand-ins, not Kubernetes)
+    source: the test mirror's checksums.tsv ($K8S_KIND)
     members:
 YAML
   for b in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl; do
@@ -98,7 +126,7 @@ YAML
     source: the test mirror's checksums.tsv
     members:
 YAML
-  for b in bridge host-local loopback portmap; do echo "      - {from: ./$b, to: cni/bin/$b, mode: 0755}"; done
+  for b in bridge flannel host-local loopback portmap; do echo "      - {from: ./$b, to: cni/bin/$b, mode: 0755}"; done
   for b in cfssl cfssljson; do
     cat <<YAML
   - name: $b
@@ -111,19 +139,19 @@ YAML
     mode: 0755
 YAML
   done
-  # The images the plans name (pause for kubelet, coredns and flannel for the master's add-ons),
-  # played by the registry rig's busybox-static images.
+  # The images the plans name (pause for the kubelet, coredns and flannel for the master's
+  # add-ons), from the registry rig (scripts/rig/cluster-images.sh).
   cat <<YAML
 images:
   - name: pause
-    ref: $REG_PLAIN/test/busybox:1.0@$DIGEST_BUSYBOX_1_0
-    source: the test registry (busybox-static, standing in for pause)
+    ref: $IMAGE_PAUSE
+    source: the test registry (pause 3.4.1 built from Kubernetes' pause.c, $PAUSE_KIND)
   - name: coredns
-    ref: $REG_PLAIN/test/tools:1.0@$DIGEST_TOOLS_1_0
-    source: the test registry (standing in for coredns)
+    ref: $IMAGE_COREDNS
+    source: the test registry (a stand-in for coredns)
   - name: flannel
-    ref: $REG_PLAIN/test/busybox:multi@$DIGEST_BUSYBOX_MULTI
-    source: the test registry (an amd64 + arm64 index, standing in for flannel)
+    ref: $IMAGE_FLANNEL
+    source: the test registry (a stand-in for flannel)
 YAML
 } >k8s-e2e.yaml
 "$K/kubeferry" keygen --out key >/dev/null 2>&1
@@ -157,10 +185,10 @@ say "node tree ready: $(cat tree.out)"
 HOSTS=(master01 node01 node02)
 say "three nodes booted"
 note "three systemd-nspawn nodes booted at $(elapsed "$t0") s into the run"
-cat >cluster.yaml <<'YAML'
+cat >cluster.yaml <<YAML
 cluster_name: e2e
-kubernetes_version: v1.20.11
-container_runtime: containerd
+kubernetes_version: v1.20.2
+container_runtime: $RUNTIME
 pki:
   key_type: ecdsa
 hosts:
@@ -175,6 +203,11 @@ hosts:
     roles: [node, etcd]
 YAML
 S=/srv/kubeferry  # each node's RIG/NAME/share
+if [[ "$RUNTIME" == docker ]]; then  # docker is the hosts' own runtime, running before kubeferry comes
+  for h in node01 node02; do
+    node "$h" systemctl enable --now docker.service >docker-$h.out 2>&1 || fail "$h: systemctl enable --now docker: $(cat docker-$h.out)"
+  done
+fi
 for h in "${HOSTS[@]}"; do
   cp k8s-e2e.run key.pub cluster.yaml "$T/nodes/$h/share/"
 done
@@ -291,8 +324,8 @@ check_units() {
   done < <(py_plan "$h" 's["kind"] == "service"')
 }
 
-check_argv() {  # each stand-in's recorded argv = the words of the plan's options file
-  local h="$1" unit name var conf
+check_argv() {  # each running process's argv (stand-ins record theirs) = the words of the plan's options file
+  local h="$1" unit name var conf pid
   while IFS='|' read -r _ _ _ _ unit; do
     name="${unit%.service}"
     [[ "$name" == etcd ]] && continue
@@ -303,7 +336,13 @@ check_argv() {  # each stand-in's recorded argv = the words of the plan's option
     # variable the way systemd splits $VAR in ExecStart: on whitespace, no globbing.
     node "$h" sh -c "set -f; . '$conf'; for w in \$KUBE_${var}_OPTS \$${var}_OPTS; do printf '%s\n' \"\$w\"; done" >"want-$h-$name.argv"
     [[ -s "want-$h-$name.argv" ]] || fail "$h: no options variable in $conf"
-    node "$h" cat "/var/log/kubeferry-standin/$name.argv" >"got-$h-$name.argv" || fail "$h: $name stand-in recorded nothing"
+    if [[ -n "$REAL" ]]; then
+      pid=$(node "$h" systemctl show -p MainPID --value "$unit")
+      node "$h" cat "/proc/$pid/cmdline" | tr '\0' '\n' | tail -n +2 >"got-$h-$name.argv" || fail "$h: no process for $unit"
+      expect_eq "$(node "$h" readlink "/proc/$pid/exe")" "/opt/kubernetes/bin/$name" "$h: the program $unit runs"
+    else
+      node "$h" cat "/var/log/kubeferry-standin/$name.argv" >"got-$h-$name.argv" || fail "$h: $name stand-in recorded nothing"
+    fi
     cmp -s "want-$h-$name.argv" "got-$h-$name.argv" ||
       fail "$h: $name argv differs from the plan: $(diff "want-$h-$name.argv" "got-$h-$name.argv" | head -5)"
   done < <(py_plan "$h" 's["kind"] == "service"')
@@ -323,12 +362,25 @@ check_layout() {  # every plan path below /opt/{etcd,kubernetes,cni/bin} has its
     fi
   done <"layout-$h.want"
   cut -d'|' -f2 "layout-$h.want" | sort >"layout-$h.paths"
-  node "$h" sh -c 'find /opt/etcd /opt/kubernetes /opt/cni/bin 2>/dev/null || true' | sort >"layout-$h.have"
+  # What the components write into their log folder (a plan folder) is theirs, not the plan's;
+  # so is the kubeconfig the kubelet's TLS bootstrap writes (uninstall removes it).
+  node "$h" sh -c 'find /opt/etcd /opt/kubernetes /opt/cni/bin 2>/dev/null || true' |
+    grep -v -e '^/opt/kubernetes/logs/' -e '^/opt/kubernetes/cfg/kubelet.kubeconfig$' |
+    sort >"layout-$h.have"
   diff "layout-$h.paths" "layout-$h.have" >/dev/null || fail "$h: /opt holds other paths than the plan: $(diff "layout-$h.paths" "layout-$h.have" | head -5)"
 }
 
-check_images() {  # every image of the bundle is in containerd's k8s.io namespace with its pinned digest
+check_images() {  # every image of the bundle is in the runtime under the name the plans use
   local h="$1" digest
+  if [[ "$RUNTIME" == docker ]]; then
+    # docker keeps no digest for a loaded image: the load checked the tag holds the pinned bytes.
+    node "$h" docker images --format '{{.Repository}}:{{.Tag}}' >"images-$h.txt"
+    local ref
+    for ref in "$IMAGE_PAUSE" "$IMAGE_COREDNS" "$IMAGE_FLANNEL"; do
+      grep -qx "${ref%@*}" "images-$h.txt" || fail "$h: docker images lacks ${ref%@*}: $(cat "images-$h.txt")"
+    done
+    return 0
+  fi
   node "$h" ctr -n k8s.io images ls >"images-$h.txt"
   while IFS= read -r digest; do
     grep -q "$digest" "images-$h.txt" || fail "$h: ctr images ls lacks $digest: $(cat "images-$h.txt")"
@@ -362,7 +414,127 @@ check_all() {
   done
 }
 check_all
-say "etcd healthy (3 members), units active, stand-in argv, /opt layout and images match the plans"
+say "etcd healthy (3 members), units active, argv of every process, /opt layout and images match the plans"
+
+# 4b. The cluster itself (real Kubernetes only), asked from the switch namespace with the bundle's
+#     kubectl and the admin kubeconfig install wrote on master01, and from inside master01.
+KUBECTL="$T/plain/kubernetes/bin/kubectl"
+kc() { netexec "$KUBECTL" --kubeconfig "$T/admin.kubeconfig" --request-timeout=20s "$@"; }
+kin() { node master01 /opt/kubernetes/bin/kubectl --request-timeout=20s "$@"; }
+wait_for() {  # wait_for SECONDS WHAT CMD...: until CMD succeeds
+  local secs="$1" what="$2" i
+  shift 2
+  for ((i = 0; i < secs; i += 2)); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 2
+  done
+  fail "$what: not within $secs s: $("$@" 2>&1 | tail -5)"
+}
+nodes_ready() {  # every node role host is Ready with v1.20.2, and no other node is listed
+  local want got
+  want="$(printf '%s v1.20.2 True;' node01 node02)"
+  got="$(kc get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.status.nodeInfo.kubeletVersion} {range .status.conditions[?(@.type=="Ready")]}{.status}{end};{end}')"
+  [[ "$got" == "$want" ]] || { echo "nodes: [$got], want [$want]"; return 1; }
+}
+pods_running() {  # every pod in kube-system Running with all containers ready
+  local out
+  out="$(kc get pods -n kube-system -o jsonpath='{range .items[*]}{.metadata.name} {.status.phase} {range .status.containerStatuses[*]}{.ready}{end};{end}')"
+  [[ -n "$out" && "$out" != *Pending* && "$out" != *false* && "$out" != *Failed* ]] || { echo "$out"; return 1; }
+}
+probe_pod() {  # probe_pod NODE IMAGE: a pod of the bundle's image on NODE that asks the API server through its Service IP
+  cat <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: e2e-probe-$1, namespace: default}
+spec:
+  nodeName: $1
+  restartPolicy: Never
+  containers:
+  - name: probe
+    image: $2
+    imagePullPolicy: IfNotPresent
+    command: [/bin/sh, -c, 'wget -q -O- --header "Authorization: Bearer \$(cat /var/run/secrets/kubernetes.io/serviceaccount/token)" https://$SVC_IP:443/version']
+YAML
+}
+probe_done() {
+  local phase
+  phase="$(kc get pod "e2e-probe-$1" -o jsonpath='{.status.phase}')"
+  [[ "$phase" == Succeeded || "$phase" == Failed ]]
+}
+cluster_checks() {
+  node master01 cat /root/.kube/config >admin.kubeconfig
+  # The API server: ready, asked with the admin client certificate, from outside and inside.
+  kc get --raw='/readyz?verbose' >readyz.txt || fail "/readyz from the switch namespace: $(cat readyz.txt)"
+  grep -q '^readyz check passed' readyz.txt || fail "/readyz: $(tail -3 readyz.txt)"
+  expect_eq "$(kin get --raw=/readyz)" ok "/readyz from inside master01 (/root/.kube/config)"
+  expect_eq "$(kc get componentstatuses -o jsonpath='{range .items[*]}{.metadata.name}={.conditions[0].type}/{.conditions[0].status} {end}')" \
+    "controller-manager=Healthy/True scheduler=Healthy/True etcd-0=Healthy/True etcd-1=Healthy/True etcd-2=Healthy/True " \
+    "kubectl get componentstatuses"
+  # Every node role host registered and Ready; its client certificate was requested with the
+  # bootstrap token and approved and issued by the cluster (nobody here approved anything).
+  wait_for 240 "nodes Ready" nodes_ready
+  local csrs h
+  csrs="$(kc get csr -o jsonpath='{range .items[*]}{.spec.username}|{.spec.signerName}|{.status.conditions[0].type}|{.status.conditions[0].reason}|{.status.certificate}{"\n"}{end}')"
+  [[ "$(grep -c '^system:bootstrap:[a-z0-9]*|kubernetes.io/kube-apiserver-client-kubelet|Approved|AutoApproved|..*$' <<<"$csrs")" -ge 2 ]] ||
+    fail "kubelet client CSRs: want 2 by system:bootstrap:<token id>, auto-approved and issued, got: $(cut -c1-140 <<<"$csrs")"
+  for h in node01 node02; do
+    node "$h" test -s /var/lib/kubelet/pki/kubelet-client-current.pem || fail "$h: the kubelet has no issued client certificate"
+  done
+  # The add-ons, read back from the API server; their pods run, from the bundle's images.
+  local f
+  for f in rbac.yaml kube-flannel.yml coredns.yaml; do
+    kin get -f "/opt/kubernetes/addons/$f" -o name >"addon-$f.txt" || fail "add-on $f: not all its objects are in the cluster: $(cat "addon-$f.txt")"
+  done
+  wait_for 240 "kube-system pods running and ready" pods_running
+  expect_eq "$(kc get pods -n kube-system -l app=flannel -o jsonpath='{range .items[*]}{.spec.nodeName} {end}' | tr ' ' '\n' | sort | tr '\n' ' ')" \
+    " node01 node02 " "flannel pods per node"
+  kc get events -A -o jsonpath='{range .items[*]}{.reason} {.message}{"\n"}{end}' >events.txt
+  if grep -E '^(Pulling|Failed|BackOff|ErrImagePull)' events.txt | grep -iq image; then
+    fail "an image was pulled or failed to pull: $(grep -E '^(Pulling|Failed|ErrImagePull)' events.txt | head -3)"
+  fi
+  for h in node01 node02; do  # the registry the images name is not reachable from a node
+    node "$h" bash -c "exec 3<>/dev/tcp/127.0.0.1/${REG_PLAIN##*:}" 2>/dev/null && fail "$h reaches the registry"
+    # The sandboxes run the bundle's pause.
+    if [[ "$RUNTIME" == docker ]]; then
+      node "$h" docker ps --format '{{.Names}} {{.Image}}' | awk '$1 ~ /^k8s_POD_/ {print $2}' | sort -u >"sandbox-$h.txt"
+      expect_eq "$(cat "sandbox-$h.txt")" "${IMAGE_PAUSE%@*}" "$h: the image of every pod sandbox"
+    else
+      node "$h" ctr -n k8s.io containers ls >"containers-$h.txt"
+      grep -q "${IMAGE_PAUSE%@*}" "containers-$h.txt" || fail "$h: no sandbox of the bundle's pause: $(head -5 "containers-$h.txt")"
+    fi
+    # flannel's init container wrote the CNI configuration the ConfigMap holds.
+    node "$h" cat /etc/cni/net.d/10-flannel.conflist >"conflist-$h.txt" || fail "$h: no /etc/cni/net.d/10-flannel.conflist"
+    kc get configmap -n kube-system kube-flannel-cfg -o jsonpath='{.data.cni-conf\.json}' >cniconf.txt
+    cmp -s "conflist-$h.txt" cniconf.txt || fail "$h: the CNI conflist differs from kube-flannel-cfg: $(diff "conflist-$h.txt" cniconf.txt | head -3)"
+  done
+  # kube-proxy programmed the kubernetes Service (iptables: this kernel has no IPVS).
+  SVC_IP="$(kc get svc kubernetes -o jsonpath='{.spec.clusterIP}')"
+  expect_eq "$SVC_IP" 10.0.0.1 "the kubernetes Service's ClusterIP (the inventory's first service IP)"
+  for h in node01 node02; do
+    node "$h" iptables-save -t nat >"nat-$h.txt"
+    grep -q -- "-A KUBE-SERVICES -d $SVC_IP/32 -p tcp .*--dport 443 -j KUBE-SVC-" "nat-$h.txt" ||
+      fail "$h: no KUBE-SERVICES rule for $SVC_IP:443 in iptables-save"
+  done
+  # A pod of the bundle's images on each node, through the pod network (the flannel stand-in's
+  # host-gw routes and bridge), reaches the API server at the Service IP; then it goes again.
+  local image
+  image="$(kc get ds -n kube-system kube-flannel-ds -o jsonpath='{.spec.template.spec.containers[0].image}')"
+  for h in node01 node02; do probe_pod "$h" "$image" >"probe-$h.yaml"; kc apply -f "probe-$h.yaml" >/dev/null; done
+  for h in node01 node02; do wait_for 120 "probe pod on $h finished" probe_done "$h"; done
+  for h in node01 node02; do
+    expect_eq "$(kc get pod "e2e-probe-$h" -o jsonpath='{.status.phase} {.spec.nodeName} {.status.podIP}' | cut -d' ' -f1,2)" \
+      "Succeeded $h" "probe pod on $h: $(kc describe pod "e2e-probe-$h" | tail -5)"
+    kc logs "e2e-probe-$h" >"probe-$h.log"
+    grep -q '"gitVersion": "v1.20.2"' "probe-$h.log" || fail "probe pod on $h: the API server's /version: $(head -c 300 "probe-$h.log")"
+    kc delete pod "e2e-probe-$h" --wait=true >/dev/null
+    kc get pod "e2e-probe-$h" >/dev/null 2>&1 && fail "probe pod on $h still there after delete"
+  done
+  note "cluster: /readyz ok; componentstatuses Healthy; nodes Ready (v1.20.2); kubelet CSRs auto-approved; add-ons read back; kube-system pods running from the bundle's images (no registry reachable, sandboxes on the bundle's pause); kube-proxy's rule for $SVC_IP:443; a pod per node reached the API server at https://$SVC_IP:443 through the pod network and was deleted"
+}
+if [[ -n "$REAL" ]]; then
+  cluster_checks
+  say "cluster: API ready, components Healthy, nodes Ready, add-ons running, Service rules, probe pods through the Service IP"
+fi
 
 # 5. A second install changes nothing and restarts nothing.
 declare -A etcd_pid
@@ -417,14 +589,33 @@ for h in "${HOSTS[@]}"; do
   done
 done
 say "pki renew + install: new certificates on every host, etcd restarted and healthy (3 members); pki expiry --fail-within on the installed folders"
+if [[ -n "$REAL" ]]; then  # the cluster after the renewal: kubectl with the new admin certificate, nodes still Ready
+  cp admin.kubeconfig admin-old.kubeconfig
+  node master01 cat /root/.kube/config >admin.kubeconfig
+  cmp -s admin.kubeconfig admin-old.kubeconfig && fail "master01: /root/.kube/config is unchanged after pki renew + install"
+  wait_for 120 "the API server with the renewed admin certificate" kc get --raw=/readyz
+  wait_for 120 "nodes Ready after the renewal" nodes_ready
+  kc get nodes -o wide >nodes-wide.txt
+  kc get pods -A -o wide >pods-all.txt
+  say "after the renewal: kubectl works with the new admin certificate, both nodes still Ready"
+fi
 
-# 7. uninstall --purge leaves no unit and no file of ours.
-pids=()
-for h in "${HOSTS[@]}"; do
-  node "$h" "$RUN" uninstall --purge >"uninstall-$h.out" 2>&1 &
-  pids+=($!)
-done
-for p in "${pids[@]}"; do wait "$p" || fail "uninstall --purge failed: $(cat uninstall-*.out)"; done
+# 7. uninstall --purge leaves no unit and no file of ours: the nodes first (each takes its Node
+#    object out of the cluster), then master01.
+uninstall_hosts() {
+  local h pids=()
+  for h in "$@"; do
+    node "$h" "$RUN" uninstall --purge >"uninstall-$h.out" 2>&1 &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || fail "uninstall --purge failed: $(cat uninstall-*.out)"; done
+}
+if [[ -n "$REAL" ]]; then expect_eq "$(kc get nodes -o name | tr '\n' ' ')" "node/node01 node/node02 " "nodes before the uninstall"; fi
+uninstall_hosts node01 node02
+if [[ -n "$REAL" ]]; then
+  expect_eq "$(kc get nodes -o name | tr '\n' ' ')" "" "nodes after node01 and node02 were uninstalled"
+fi
+uninstall_hosts master01
 for h in "${HOSTS[@]}"; do
   grep -q "^uninstall: removed [0-9]* items" "uninstall-$h.out" || fail "uninstall $h: $(cat "uninstall-$h.out")"
   node "$h" sh -c 'find /opt /etc/systemd/system /etc/sysctl.d /etc/modules-load.d /etc/cni /var/lib /usr/local/bin -xdev -path /var/lib/containerd -prune -o -print 2>/dev/null | sort' \
@@ -451,6 +642,12 @@ say "uninstall --purge: no unit, no file left (not compared: containerd's image 
 {
   echo "== etcd endpoint health (from a namespace, client certificate from pki init) =="
   cat health-first.txt
+  if [[ -n "$REAL" ]]; then
+    echo "== kubectl get nodes -o wide (after pki renew and a re-install) =="
+    cat nodes-wide.txt
+    echo "== kubectl get pods -A -o wide =="
+    cat pods-all.txt
+  fi
   echo "== per-host install (first run, all three at once) =="
   for h in "${HOSTS[@]}"; do
     printf '%-9s %6s s  (%s)\n' "$h" "$(cut -d' ' -f2 "install1-$h.rc")" "$(cat "install1-$h.out")"

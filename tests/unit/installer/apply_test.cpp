@@ -259,11 +259,11 @@ TEST(Apply, InterruptStopsBetweenStepsAndTheRerunFinishes) {
   bundlespec::set_interrupt_requested(false);
   ASSERT_FALSE(first.ok());
   EXPECT_EQ(first.error().code(), bundlespec::ErrorCode::interrupted);
-  EXPECT_EQ(first.error().message(), "step 21 (file /opt/etcd/bin/etcdctl): interrupted");
+  EXPECT_EQ(first.error().message(), "step 23 (file /opt/etcd/bin/etcdctl): interrupted");
   auto second = rig.apply(plan);
   ASSERT_OK(second);
   EXPECT_EQ(second->applied.front(), "file /opt/etcd/bin/etcdctl");
-  EXPECT_EQ(second->unchanged.size(), 19u);
+  EXPECT_EQ(second->unchanged.size(), 21u);
 }
 
 TEST(Apply, DryRunWritesNothing) {
@@ -359,11 +359,15 @@ TEST(Uninstall, KeepsDataWithoutPurgeAndAPurgeLaterRemovesIt) {
     }
     return out;
   };
-  const std::vector<std::string> data_and_journal = {"/opt/",
+  const std::vector<std::string> data_and_journal = {"/etc/cni/",
+                                                     "/etc/cni/net.d/",
+                                                     "/opt/",
                                                      "/opt/kubernetes/",
                                                      "/opt/kubernetes/logs/",
                                                      "/var/",
                                                      "/var/lib/",
+                                                     "/var/lib/cni/",
+                                                     "/var/lib/dockershim/",
                                                      "/var/lib/etcd/",
                                                      "/var/lib/kubeferry/",
                                                      "/var/lib/kubeferry/journal.json",
@@ -374,6 +378,7 @@ TEST(Uninstall, KeepsDataWithoutPurgeAndAPurgeLaterRemovesIt) {
   EXPECT_EQ(left(), data_and_journal);
   EXPECT_THAT(report->kept, Contains("/var/lib/etcd (data; --purge removes it)"));
   EXPECT_THAT(report->kept, Contains("/var/lib/kubelet (data; --purge removes it)"));
+  EXPECT_THAT(report->kept, Contains("/etc/cni/net.d (data; --purge removes it)"));
   // The journal now lists only the kept folders: a plain uninstall again changes nothing...
   auto again = uninstall(rig.fs, rig.runner, UninstallOptions{});
   ASSERT_OK(again);
@@ -595,6 +600,44 @@ TEST(ApplyRealRoot, InstallTwiceThenUninstall) {
   std::string listing;
   EXPECT_EQ(kftest::run_command("find " + root.path() + " -mindepth 1", &listing), 0);
   EXPECT_EQ(listing, "");
+}
+
+// A node's uninstall takes its Node object out of the cluster with the kubelet's own
+// credentials, after the kubelet stopped (it would register again); without a bootstrapped
+// kubeconfig there is no Node to delete; a failed delete is a warning naming what to run.
+TEST(Uninstall, NodeDeletesItsNodeObjectAfterStoppingTheKubelet) {
+  const Plan plan = plan_for(seed_inventory(), "node01");
+  Rig rig(plan);
+  ASSERT_OK(rig.apply(plan));
+  rig.fs.add_file("/opt/kubernetes/cfg/kubelet.kubeconfig", "written by TLS bootstrap");
+  rig.runner.calls.clear();
+  auto report = uninstall(rig.fs, rig.runner, UninstallOptions{});
+  ASSERT_OK(report);
+  ASSERT_GE(rig.runner.calls.size(), 2u);
+  EXPECT_EQ(rig.runner.calls[0], "systemctl stop kubelet.service");
+  EXPECT_EQ(rig.runner.calls[1],
+            "/opt/kubernetes/bin/kubectl --kubeconfig=/opt/kubernetes/cfg/kubelet.kubeconfig --request-timeout=20s "
+            "delete node node01 --ignore-not-found --wait=false");
+  EXPECT_THAT(report->removed, Contains("node node01 (its Node object in the cluster)"));
+}
+
+TEST(Uninstall, NodeWithoutBootstrapDeletesNothingAndAFailedDeleteWarns) {
+  const Plan plan = plan_for(seed_inventory(), "node01");
+  {
+    Rig rig(plan);
+    ASSERT_OK(rig.apply(plan));
+    rig.runner.calls.clear();
+    ASSERT_OK(uninstall(rig.fs, rig.runner, UninstallOptions{}));
+    EXPECT_THAT(rig.runner.calls, Not(Contains(HasSubstr("delete node"))));
+  }
+  Rig rig(plan);
+  ASSERT_OK(rig.apply(plan));
+  rig.fs.add_file("/opt/kubernetes/cfg/kubelet.kubeconfig", "written by TLS bootstrap");
+  rig.runner.script.push_back({"/opt/kubernetes/bin/kubectl --kubeconfig=", CommandResult{1, "connection refused\n"}});
+  auto report = uninstall(rig.fs, rig.runner, UninstallOptions{});
+  ASSERT_OK(report);
+  EXPECT_THAT(report->warnings, Contains("the Node object node01 stays in the cluster (kubectl delete node exited 1): "
+                                         "on a master, run kubectl delete node node01"));
 }
 
 }  // namespace
