@@ -3,11 +3,13 @@
 # (scripts/setup.sh), then the whole flow of tests/e2e/cluster.sh on the embedded default:
 #   loopback upstream mirror + loopback registry -> kubeferry build -> ONE signed .run ->
 #   copied into three systemd-nspawn hosts (master01, node01, node02) -> pki init on master01
-#   -> per-host kits -> install --host X on all three at once.
-# Ends with the etcd health table (asked from inside a network namespace with the client
-# certificate pki init made) and each host's install time next to a plain tar/zstd extraction
-# of the same bundle. The Kubernetes binaries in the embedded mirror are stand-ins (Debian has
-# no kube-apiserver/kubelet); etcd, the CNI plugins and cfssl are real.
+#   -> per-host kits -> install --host X on all three at once -> a real Kubernetes v1.20.2
+#   cluster (built once from Debian's source by scripts/rig/k8s-build.sh, ~10 min the first time).
+# Ends with `kubectl get nodes -o wide` and `kubectl get pods -A` from that cluster, the etcd
+# health table (asked from inside a network namespace with the client certificate pki init
+# made) and each host's install time next to a plain tar/zstd extraction of the same bundle.
+# etcd, the CNI plugins, cfssl, pause and Kubernetes are real; flannel and coredns are
+# stand-ins (Debian has neither; README: what the end-to-end test proves).
 # Usage: scripts/demo.sh   (env: BUILD_DIR=build; KEEP=1 keeps the scratch folder)
 # Exit: 0 the flow ran through; 77 it stopped early for the reason printed; else a failure.
 set -euo pipefail

@@ -18,10 +18,11 @@
 #   dl.k8s.io/v1.20.2/kubernetes-server-linux-amd64.tar.gz
 #       kubernetes/server/bin/{kube-apiserver,kube-controller-manager,kube-scheduler,kubelet,
 #       kube-proxy,kubectl}: REAL Kubernetes v1.20.2, the binaries of $KF_K8S_ARCHIVE (built from
-#       Debian 12's source package, shared/k8s/README.md; its SHA256SUMS is checked first). When
-#       that archive is absent, STAND-IN shell scripts instead (see standin_script below), and
-#       MIRROR/k8s-v1.20.2.kind says "standin" (else "real <sha256 of the archive>"): every test
-#       that runs Kubernetes reads that file and says which it ran.
+#       Debian 12's source package by scripts/rig/k8s-build.sh, as shared/k8s's are but with
+#       reflect2 1.0.2; the SHA256SUMS beside the archive is checked first). Without an archive,
+#       STAND-IN shell scripts instead (see standin_script below), and MIRROR/k8s-v1.20.2.kind
+#       says "standin" (else "real <sha256 of the archive> <which build>"): every test that runs
+#       Kubernetes reads that file and says which it ran.
 #   dl.k8s.io/v1.20.11/kubernetes-server-linux-amd64.tar.gz
 #       the same six names as STAND-IN scripts, always: a small tarball for the builder's
 #       transport tests (download, resume, cache, mirrors), which never run what they fetch.
@@ -40,17 +41,29 @@ set -euo pipefail
 
 RIG_SCRIPT_DIR="$(cd "$(dirname "$0")" && pwd)"
 : "${SOURCE_DATE_EPOCH:=1600000000}"
-: "${KF_K8S_ARCHIVE:=$(cd "$RIG_SCRIPT_DIR/../.." && pwd)/../shared/k8s/kubernetes-v1.20.2-debian-linux-amd64.tar.zst}"
-: "${RIG_SLOW_RATE:=64k}"
-# Debian's interpreter when present: a pyenv shim in PATH costs ~0.6 s per start.
-if [[ -z "${PYTHON:-}" ]]; then
-  if [[ -x /usr/bin/python3 ]]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
-fi
-k_real_sha=""
-[[ -f "$KF_K8S_ARCHIVE" ]] && k_real_sha="$(sha256sum <"$KF_K8S_ARCHIVE" | cut -d' ' -f1)"
-k_build_stamp="kubeferry-mirror-v4 k8s v1.20.2 ${k_real_sha:-standin}"
+# The real Kubernetes archive: KF_K8S_ARCHIVE if set; else the reflect2-fixed rebuild
+# (scripts/rig/k8s-build.sh, cached; it builds on first use); else, where it cannot be built,
+# shared/k8s's archive as it is (it crashes under load, see k8s-build.sh; said in the kind file).
+k_shared_k8s="$(cd "$RIG_SCRIPT_DIR/../.." && pwd)/../shared/k8s/kubernetes-v1.20.2-debian-linux-amd64.tar.zst"
+
 
 die() { echo "mirror.sh: $*" >&2; exit 1; }
+
+resolve_k8s() {  # sets KF_K8S_ARCHIVE, k_k8s_note, k_real_sha and k_build_stamp (only `build` needs them)
+  k_k8s_note=""
+  if [[ -z "${KF_K8S_ARCHIVE:-}" ]]; then
+    if KF_K8S_ARCHIVE="$(bash "$RIG_SCRIPT_DIR/k8s-build.sh")"; then
+      k_k8s_note="Debian source, reflect2 1.0.2 (scripts/rig/k8s-build.sh)"
+    else
+      KF_K8S_ARCHIVE="$k_shared_k8s"
+      k_k8s_note="shared/k8s as shipped: reflect2 1.0.1 under Go 1.19, crashes under load"
+      echo "mirror.sh: scripts/rig/k8s-build.sh failed; serving $KF_K8S_ARCHIVE, whose binaries crash under load" >&2
+    fi
+  fi
+  k_real_sha=""
+  [[ -f "$KF_K8S_ARCHIVE" ]] && k_real_sha="$(sha256sum <"$KF_K8S_ARCHIVE" | cut -d' ' -f1)"
+  k_build_stamp="kubeferry-mirror-v4 k8s v1.20.2 ${k_real_sha:-standin}"
+}
 
 # Reproducible tar.gz of folder $2 (entries named as listed in $3...) into $1.
 repro_tar() {
@@ -189,7 +202,7 @@ build_tree() {
   standin_k8s "$www" "$stage/k8s-standin" v1.20.11
   if [[ -n "$k_real_sha" ]]; then
     real_k8s "$www" "$stage/k8s-real"
-    echo "real $k_real_sha" >"$mirror/k8s-v1.20.2.kind.tmp"
+    echo "real $k_real_sha ${k_k8s_note:-$KF_K8S_ARCHIVE}" >"$mirror/k8s-v1.20.2.kind.tmp"
   else
     echo "mirror.sh: $KF_K8S_ARCHIVE is absent: dl.k8s.io/v1.20.2 serves STAND-INS, not Kubernetes" >&2
     standin_k8s "$www" "$stage/k8s-v1.20.2" v1.20.2
@@ -216,6 +229,7 @@ cmd_build() {
   # Several test processes may ask at once: one builds, the others wait and reuse.
   exec 9>"$mirror/.lock"
   flock 9
+  resolve_k8s
   if [[ -f "$mirror/.built" && "$(cat "$mirror/.built")" == "$k_build_stamp" && -d "$mirror/www" ]]; then
     return 0
   fi

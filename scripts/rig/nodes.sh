@@ -25,16 +25,19 @@
 #   and br_netfilter are built in, IPVS is not configured). An installer on a stock Debian host
 #   finds its modules with `modprobe` and in /sys/module, so the nodes see, read-only, a generated
 #   /lib/modules/$(uname -r) whose modules.builtin names the modules Kubernetes asks for (so
-#   `modprobe` succeeds) and a /sys/module copy holding those names.
+#   `modprobe` succeeds) and a /sys/module copy holding those names (and, for the modules the
+#   kernel has, their parameters' values).
 # - cgroups (v1 here): each node gets its own cgroup in every v1 controller (below the cgroup the
 #   rig runs in) before nspawn starts, so the node's cgroup namespace is rooted there; nspawn
 #   mounts the controllers read-only, and the rig remounts them read-write inside the node's mount
 #   namespace (a real host has them writable). The kubelet and runc then make kubepods/... in the
 #   node's own subtree, as on a host. `stop` kills what is left in those cgroups and removes them.
 # - Kernel tunables the kubelet insists on (vm.overcommit_memory=1, kernel.panic=10,
-#   kernel.panic_on_oops=1) are global to the kernel and /proc/sys is read-only in a node, so the
-#   rig sets them on this machine while nodes run (`stop` restores the old values); on a real
-#   host the kubelet sets them itself.
+#   kernel.panic_on_oops=1) and kube-proxy's conntrack limit (net.netfilter.nf_conntrack_max,
+#   max(32768 per CPU, 131072)) are global to the kernel and cannot be written from a node (a
+#   read-only /proc/sys; nf_conntrack_max only from the initial network namespace), so the rig
+#   sets them on this machine while nodes run (`stop` restores the old values); on a real host
+#   the kubelet and kube-proxy set them themselves.
 # - No CAP_SYS_RESOURCE: this machine's capability bounding set lacks it, so no process here may
 #   lower an oom_score_adj below 0. runc in the tree is wrapped (/usr/sbin/runc -> runc.real) to
 #   start containers with oomScoreAdj 0 where the CRI asks for a negative one (-998 for
@@ -160,8 +163,17 @@ kernel_facts() {  # generated /lib/modules/<release> and /sys/module views (see 
     printf '%s.description=kubeferry test rig: emulated built-in\0' "$m" >>"$dir/modules/$rel/modules.builtin.modinfo"
     mkdir -p "$dir/sysmodule/$m"
   done
-  # Modules the kernel really has stay visible as they are.
-  for m in /sys/module/*; do mkdir -p "$dir/sysmodule/$(basename "$m")"; done
+  # Modules the kernel really has stay visible as they are, with their parameters' values
+  # (kube-proxy reads nf_conntrack's hashsize).
+  local prm
+  for m in /sys/module/*; do
+    mkdir -p "$dir/sysmodule/$(basename "$m")"
+    [[ -d "$m/parameters" ]] || continue
+    mkdir -p "$dir/sysmodule/$(basename "$m")/parameters"
+    for prm in "$m"/parameters/*; do
+      cat "$prm" >"$dir/sysmodule/$(basename "$m")/parameters/$(basename "$prm")" 2>/dev/null || true
+    done
+  done
   : >"$dir/modules/$rel/modules.order"
   # The tree's own depmod writes the binary indexes modprobe reads (modules.builtin.bin, ...),
   # run in a private mount namespace with the folder bound on the tree's empty /mnt.
@@ -170,7 +182,10 @@ kernel_facts() {  # generated /lib/modules/<release> and /sys/module views (see 
 }
 
 k_controllers=(cpu cpuacct cpuset memory devices freezer blkio pids)
-k_host_sysctls=(vm.overcommit_memory=1 kernel.panic=10 kernel.panic_on_oops=1)
+# kube-proxy's conntrack limit: max(32768 per CPU, 131072), its defaults; it writes the value
+# unless it is already exactly that, and only the initial network namespace may write it.
+k_conntrack_max=$((32768 * $(nproc) > 131072 ? 32768 * $(nproc) : 131072))
+k_host_sysctls=(vm.overcommit_memory=1 kernel.panic=10 kernel.panic_on_oops=1 "net.netfilter.nf_conntrack_max=$k_conntrack_max")
 
 node_cgroups() {  # node_cgroups RIG NAME: make the node's cgroup in every v1 controller, print them
   local rig="$1" name="$2" c base dir

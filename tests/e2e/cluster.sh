@@ -467,16 +467,17 @@ cluster_checks() {
   kc get --raw='/readyz?verbose' >readyz.txt || fail "/readyz from the switch namespace: $(cat readyz.txt)"
   grep -q '^readyz check passed' readyz.txt || fail "/readyz: $(tail -3 readyz.txt)"
   expect_eq "$(kin get --raw=/readyz)" ok "/readyz from inside master01 (/root/.kube/config)"
-  expect_eq "$(kc get componentstatuses -o jsonpath='{range .items[*]}{.metadata.name}={.conditions[0].type}/{.conditions[0].status} {end}')" \
-    "controller-manager=Healthy/True scheduler=Healthy/True etcd-0=Healthy/True etcd-1=Healthy/True etcd-2=Healthy/True " \
+  expect_eq "$(kc get componentstatuses -o jsonpath='{range .items[*]}{.metadata.name}={.conditions[0].type}/{.conditions[0].status}{"\n"}{end}' 2>/dev/null | sort | tr '\n' ' ')" \
+    "controller-manager=Healthy/True etcd-0=Healthy/True etcd-1=Healthy/True etcd-2=Healthy/True scheduler=Healthy/True " \
     "kubectl get componentstatuses"
   # Every node role host registered and Ready; its client certificate was requested with the
   # bootstrap token and approved and issued by the cluster (nobody here approved anything).
   wait_for 240 "nodes Ready" nodes_ready
   local csrs h
   csrs="$(kc get csr -o jsonpath='{range .items[*]}{.spec.username}|{.spec.signerName}|{.status.conditions[0].type}|{.status.conditions[0].reason}|{.status.certificate}{"\n"}{end}')"
-  [[ "$(grep -c '^system:bootstrap:[a-z0-9]*|kubernetes.io/kube-apiserver-client-kubelet|Approved|AutoApproved|..*$' <<<"$csrs")" -ge 2 ]] ||
-    fail "kubelet client CSRs: want 2 by system:bootstrap:<token id>, auto-approved and issued, got: $(cut -c1-140 <<<"$csrs")"
+  # The requester is token.csv's kubelet-bootstrap user (the seed's bootstrap token).
+  [[ "$(grep -c '^kubelet-bootstrap|kubernetes.io/kube-apiserver-client-kubelet|Approved|AutoApproved|..*$' <<<"$csrs")" -ge 2 ]] ||
+    fail "kubelet client CSRs: want 2 by kubelet-bootstrap, auto-approved and issued, got: $(cut -c1-140 <<<"$csrs")"
   for h in node01 node02; do
     node "$h" test -s /var/lib/kubelet/pki/kubelet-client-current.pem || fail "$h: the kubelet has no issued client certificate"
   done
