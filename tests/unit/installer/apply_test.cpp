@@ -120,7 +120,9 @@ TEST(Apply, FirstInstallWritesEveryFileWithItsModeAndRunsTheCommands) {
           "/opt/kubernetes/bin/kubectl --kubeconfig=/root/.kube/config apply -f "
           "/opt/kubernetes/addons/kube-flannel.yml",
           "/opt/kubernetes/bin/kubectl --kubeconfig=/root/.kube/config apply -f "
-          "/opt/kubernetes/addons/coredns.yaml"));
+          "/opt/kubernetes/addons/coredns.yaml",
+          "/opt/kubernetes/bin/kubectl --kubeconfig=/root/.kube/config get -f /opt/kubernetes/addons/rbac.yaml -f "
+          "/opt/kubernetes/addons/kube-flannel.yml -f /opt/kubernetes/addons/coredns.yaml -o name"));
 }
 
 TEST(Apply, NodeLoadsImagesFromTheExtractedBundle) {
