@@ -12,8 +12,9 @@
 #     object; the bootstrap token may then send CSRs, auto-approved, and not before), and fails
 #     again, naming it, when one object is deleted;
 #     node-registered fails without a kubelet kubeconfig, then with one but no Node k1, and
-#     passes once Node k1 exists (the kubeconfig holds a client certificate for system:node:k1
-#     signed by the cluster CA, what the kubelet's TLS bootstrap would get);
+#     passes once Node k1 exists (the kubeconfig holds the client certificate a real TLS
+#     bootstrap gives: a CSR for system:node:k1 sent with the bootstrap token, auto-approved and
+#     signed by the real kube-controller-manager started with its rendered flags);
 #     apiserver-ready passes while etcd runs and fails, naming etcd, once etcd is stopped.
 # The installer cannot run check steps below --root (it runs no command there), so the
 # executor's retries and messages are covered by tests/unit/installer/apply_test.cpp.
@@ -31,7 +32,7 @@ done
 [[ -f "$ARCHIVE" ]] || skip "no real Kubernetes binaries: $ARCHIVE is absent (see /work/shared/k8s/README.md; KF_K8S_ARCHIVE overrides the path)"
 
 WORK="$(mktemp -d)"
-ETCD_PID="" APISERVER_PID=""
+ETCD_PID="" APISERVER_PID="" CM_PID=""
 stop() {  # stop PID: SIGTERM, up to 10 s, then SIGKILL
   local pid="$1" i
   [[ -n "$pid" ]] || return 0
@@ -41,6 +42,7 @@ stop() {  # stop PID: SIGTERM, up to 10 s, then SIGKILL
   wait "$pid" 2>/dev/null || true
 }
 cleanup() {
+  stop "$CM_PID"
   stop "$APISERVER_PID"
   stop "$ETCD_PID"
   if [[ -n "${KF_KEEP_WORK:-}" ]]; then echo "checks: kept $WORK (KF_KEEP_WORK)"; else rm -rf "$WORK"; fi
@@ -48,7 +50,8 @@ cleanup() {
 trap cleanup EXIT
 fail() {
   echo "FAIL: $*" >&2
-  for log in "$WORK/etcd.log" "$WORK/root/opt/kubernetes/logs/kube-apiserver.ERROR" "$WORK/apiserver.log"; do
+  for log in "$WORK/etcd.log" "$WORK/root/opt/kubernetes/logs/kube-apiserver.ERROR" "$WORK/apiserver.log" \
+    "$WORK/root/opt/kubernetes/logs/kube-controller-manager.ERROR" "$WORK/controller-manager.log"; do
     [[ -s "$log" ]] && { echo "--- tail of $log" >&2; tail -15 "$log" >&2; }
   done
   exit 1
@@ -58,7 +61,8 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 # 1. The real binaries.
 mkdir -p "$WORK/k8s"
-zstd -dc "$ARCHIVE" | tar -x -C "$WORK/k8s" kubernetes/server/bin/kube-apiserver kubernetes/server/bin/kubectl
+zstd -dc "$ARCHIVE" | tar -x -C "$WORK/k8s" kubernetes/server/bin/kube-apiserver kubernetes/server/bin/kubectl \
+  kubernetes/server/bin/kube-controller-manager
 K8S="$WORK/k8s/kubernetes/server/bin"
 "$K8S/kube-apiserver" --version | grep -qx 'Kubernetes v1.20.2' || fail "not kube-apiserver v1.20.2: $("$K8S/kube-apiserver" --version)"
 say "extracted kube-apiserver and kubectl $("$K8S/kubectl" version --client --short 2>/dev/null | head -1)"
@@ -213,22 +217,27 @@ say "etcd healthy on 127.0.0.1:$EC (pid $ETCD_PID)"
 
 # 4. The installed kube-apiserver with the rendered flags. Only what a test host needs moves:
 #    paths below $ROOT, etcd and the secure port to the free ports above.
-AP="$(free_port)"
-python3 - "$ROOT/opt/kubernetes/cfg/kube-apiserver.conf" "$ROOT" "https://127.0.0.1:$EC" "$AP" >"$WORK/apiserver.args" <<'PY'
+# rendered_args CONF [--flag=value...]: the flags of a rendered options file, one a line, paths
+# moved below $ROOT, the given flags' values replaced (or appended).
+rendered_args() {
+  python3 - "$ROOT" "$@" <<'PY'
 import re, sys
-conf, root, etcd, port = sys.argv[1:]
-text = open(conf).read()
-body = re.search(r'^KUBE_APISERVER_OPTS="(.*)"$', text, re.S | re.M).group(1)
+root, conf, overrides = sys.argv[1], sys.argv[2], dict(w.partition("=")[::2] for w in sys.argv[3:])
+body = re.search(r'^[A-Z_]+_OPTS="(.*)"$', open(conf).read(), re.S | re.M).group(1)
 for word in body.replace("\\\n", " ").split():
     flag, eq, value = word.partition("=")
-    if flag == "--etcd-servers":
-        value = etcd
-    elif flag == "--secure-port":
-        value = port
+    if flag in overrides:
+        value = overrides.pop(flag)
     elif value.startswith("/"):
         value = root + value
     print(flag + eq + value)
+for flag, value in overrides.items():
+    print(flag + "=" + value)
 PY
+}
+AP="$(free_port)"
+rendered_args "$ROOT/opt/kubernetes/cfg/kube-apiserver.conf" "--etcd-servers=https://127.0.0.1:$EC" \
+  "--secure-port=$AP" >"$WORK/apiserver.args"
 mapfile -t APISERVER_ARGS <"$WORK/apiserver.args"
 grep -qx -- '--bind-address=127.0.0.1' "$WORK/apiserver.args" || fail "rendered --bind-address is not the host's 127.0.0.1"
 "$ROOT/opt/kubernetes/bin/kube-apiserver" "${APISERVER_ARGS[@]}" >"$WORK/apiserver.log" 2>&1 &
@@ -283,17 +292,47 @@ changed="$(grep -v ' unchanged$' "$WORK/command apply-addons.out" || true)"
 [[ "$changed" == "configmap/kube-flannel-cfg created" ]] || fail "apply-addons again changed more than the deleted ConfigMap: $changed"
 expect_pass "check addons-present" "the ConfigMap applied again"
 
-# 7. node-registered: with the kubelet's kubeconfig as TLS bootstrap would leave it (a client
-#    certificate for system:node:k1, group system:nodes, from the cluster CA).
+# 7. node-registered: with the kubelet's kubeconfig as its TLS bootstrap leaves it. The bootstrap
+#    runs for real but for the kubelet itself: a CSR for system:node:k1 sent with the bootstrap
+#    token, approved and signed by the real kube-controller-manager started with its rendered
+#    flags (only the serving ports moved: free secure port, no insecure one).
 KUBELET_KC="$ROOT/opt/kubernetes/cfg/kubelet.kubeconfig"
 expect_fail "check node-registered" "the kubelet has no kubeconfig yet (TLS bootstrap not done)" \
   'kubelet.kubeconfig.*(no such file|not found|does not exist)'
+rendered_args "$ROOT/opt/kubernetes/cfg/kube-controller-manager.conf" "--secure-port=$(free_port)" "--port=0" \
+  >"$WORK/controller-manager.args"
+mapfile -t CM_ARGS <"$WORK/controller-manager.args"
+"$K8S/kube-controller-manager" "${CM_ARGS[@]}" >"$WORK/controller-manager.log" 2>&1 &
+CM_PID=$!
 KS="$ROOT/opt/kubernetes/ssl"
 openssl ecparam -name prime256v1 -genkey -noout -out "$WORK/node.key" 2>/dev/null
 openssl req -new -key "$WORK/node.key" -subj "/O=system:nodes/CN=system:node:k1" -out "$WORK/node.csr"
-printf 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\n' >"$WORK/node.ext"
-openssl x509 -req -in "$WORK/node.csr" -CA "$KS/ca.pem" -CAkey "$KS/ca-key.pem" -CAcreateserial -days 1 \
-  -extfile "$WORK/node.ext" -out "$WORK/node.pem" 2>/dev/null
+cat >"$WORK/csr.yaml" <<CSR
+apiVersion: certificates.k8s.io/v1
+kind: CertificateSigningRequest
+metadata: {name: node-csr-k1}
+spec:
+  signerName: kubernetes.io/kube-apiserver-client-kubelet
+  usages: [digital signature, key encipherment, client auth]
+  request: $(base64 -w0 "$WORK/node.csr")
+CSR
+"${BOOT[0]}" "${BOOT[1]}" create -f "$WORK/csr.yaml" >/dev/null || fail "the bootstrap token could not send a CSR"
+issued=""
+for i in $(seq 60); do
+  "${ADMIN[@]}" get csr node-csr-k1 -o 'jsonpath={.status.certificate}' 2>/dev/null | base64 -d >"$WORK/node.pem" || true
+  [[ -s "$WORK/node.pem" ]] && { issued=1; break; }
+  kill -0 "$CM_PID" 2>/dev/null || fail "kube-controller-manager exited: $(tail -5 "$WORK/controller-manager.log")"
+  sleep 1
+done
+[[ -n "$issued" ]] || fail "CSR node-csr-k1 not approved and signed in 60 s: $("${ADMIN[@]}" get csr 2>&1)"
+approval="$("${ADMIN[@]}" get csr node-csr-k1 -o 'jsonpath={.status.conditions[0].type}/{.status.conditions[0].reason}')"
+[[ "$approval" == Approved/AutoApproved ]] || fail "CSR node-csr-k1: $approval, not approved by rbac.yaml's auto-approval"
+openssl verify -CAfile "$KS/ca.pem" "$WORK/node.pem" >/dev/null || fail "the issued certificate is not from the cluster CA"
+subject="$(openssl x509 -in "$WORK/node.pem" -noout -subject -nameopt RFC2253)"
+[[ "$subject" == "subject=CN=system:node:k1,O=system:nodes" ]] || fail "issued certificate for $subject"
+say "CSR node-csr-k1 approved automatically and signed by kube-controller-manager: $subject"
+stop "$CM_PID"
+CM_PID=""
 # Written by hand, in the kubelet's own shape: this build's `kubectl config set-*` panics
 # (reflect2 under Go 1.19, "nil pointer dereference" in mapiternext).
 cat >"$KUBELET_KC" <<KC
