@@ -140,6 +140,32 @@ std::string output_tail(const std::string& output) {
   return text;
 }
 
+// What a failed check said, on one line: its error lines ("Error from server (NotFound): ...",
+// "error: ...") and failed health items ("[-]etcd failed"), else its last line. kubectl quotes a
+// server's multi-line answer (readyz) with "\n" escapes on one line: those break lines too.
+std::string failure_lines(const std::string& raw) {
+  std::string output;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    const bool escaped_newline = raw[i] == '\\' && i + 1 < raw.size() && raw[i + 1] == 'n';
+    output += escaped_newline ? '\n' : raw[i];
+    if (escaped_newline) ++i;
+  }
+  std::string picked;
+  size_t start = 0;
+  while (start < output.size()) {
+    size_t end = output.find('\n', start);
+    if (end == std::string::npos) end = output.size();
+    std::string line = output.substr(start, end - start);
+    start = end + 1;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    const bool error = line.rfind("Error", 0) == 0 || line.rfind("error", 0) == 0 || line.rfind("[-]", 0) == 0;
+    if (error) picked += (picked.empty() ? "" : " | ") + line;
+  }
+  if (picked.empty()) picked = last_line(output);
+  if (picked.size() > 600) picked = picked.substr(0, 600) + "...";
+  return picked;
+}
+
 class Executor {
  public:
   Executor(const Plan& plan, Fs& fs, CommandRunner& runner, const ApplyOptions& options)
@@ -350,16 +376,39 @@ class Executor {
     return bs::ok_status();
   }
 
+  // One try of a check: ok, or the command line, its exit code and what its output says went
+  // wrong (a program that cannot start is a failed try too).
+  Status try_check(const Step& step) {
+    TRY_ASSIGN(const auto words, expand(step.commands.front()));
+    TRY_ASSIGN(const CommandResult result, m_runner.run(words));
+    if (result.exit_code == 0) return bs::ok_status();
+    const std::string said = failure_lines(result.output);
+    return bs::make_error(join_argv(words) + " exited with " + std::to_string(result.exit_code) +
+                          (said.empty() ? "" : ": " + said));
+  }
+
   Status run_check(const Step& step, bool& journal_it) {
+    const int attempts = std::max(1, step.attempts);
     Status last = bs::ok_status();
-    for (int attempt = 1; attempt <= std::max(1, step.attempts); ++attempt) {
-      last = run_argv(step.commands.front());
+    for (int attempt = 1; attempt <= attempts; ++attempt) {
+      if (attempt > 1 && bs::interrupt_requested()) return bs::interrupted_error();  // up to minutes of tries
+      last = try_check(step);
       if (last.ok()) return last;
-      if (attempt < step.attempts && m_options.sleep_ms) m_options.sleep_ms(step.interval_ms);
+      if (attempt == 1 && attempts > 1) {
+        log(step.id + ": not yet (" + last.error().message() + "); " + std::to_string(attempts - 1) +
+            " more tries, every " + std::to_string(step.interval_ms) + " ms");
+      }
+      if (attempt < attempts && m_options.sleep_ms) m_options.sleep_ms(step.interval_ms);
     }
-    if (step.on_failure == OnFailure::stop) return last;
+    // The check's id is the step's context; the reason says what it wanted and where to look.
+    const std::string tries =
+        attempts == 1 ? std::string("1 try")
+                      : std::to_string(attempts) + " tries, " + std::to_string(step.interval_ms) + " ms apart";
+    const std::string why =
+        "gave up after " + tries + "; the last: " + last.error().message() + ". Wanted: " + step.reason;
+    if (step.on_failure == OnFailure::stop) return bs::make_error(why);
     // A warning: not journaled, so the next run checks again.
-    m_report.warnings.push_back(step.id + ": " + last.error().message() + " (" + step.reason + ")");
+    m_report.warnings.push_back(step.id + ": " + why);
     journal_it = false;
     return bs::ok_status();
   }

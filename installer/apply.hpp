@@ -80,7 +80,10 @@ struct ApplyReport {
 // Fails with the preflight report (every problem) before writing anything; with the failing
 // step's id and the cause otherwise ("step 23 (file /opt/etcd/bin/etcd): ..."). Steps before
 // the failure stay journaled. Refuses a plan with unknown file contents (made without a PKI kit
-// or bundle).
+// or bundle). A check is tried `attempts` times, `interval_ms` apart (the first miss is logged);
+// one that never passes stops the run (OnFailure::stop) or warns (not journaled) with
+// "gave up after N tries, I ms apart; the last: ARGV exited with C: <its error lines>. Wanted:
+// <the step's reason>".
 Result<ApplyReport> apply_plan(const Plan& plan, Fs& target, CommandRunner& runner, const ApplyOptions& options);
 
 enum class Purge { no, yes };

@@ -270,7 +270,8 @@ Status add_binaries(PlanBuilder& b, const Host& host, const PlanInputs& in) {
     }
   }
   if (host.has(Role::node)) {
-    // kubectl too: the node's uninstall takes its Node object out of the cluster with it.
+    // kubectl too: the node-registered check reads the host's Node object back with it, and
+    // uninstall takes that object out of the cluster.
     for (const char* name : {"kubelet", "kube-proxy", "kubectl"})
       needs.push_back({Role::node, std::string("kubernetes/bin/") + name});
   }
@@ -499,8 +500,12 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
     b.service("kube-apiserver.service", "API server",
               {p.unit("kube-apiserver.service"), p.k8s_cfg("kube-apiserver.conf"), p.k8s_ssl("apiserver.pem"),
                p.k8s_ssl("apiserver-key.pem"), p.k8s_cfg("token.csv"), p.k8s_ssl("sa.key")});
+    // The admin kubeconfig carries a client certificate: /readyz answers only once the
+    // apiserver trusts it, and only while etcd answers the apiserver.
     b.check("apiserver-ready", {p.k8s_bin("kubectl"), "--kubeconfig=" + admin, "get", "--raw=/readyz"}, 60, 2000,
-            OnFailure::stop, "the API server is ready before its clients start");
+            OnFailure::stop,
+            "the API server answers /readyz (etcd reachable) to a client-certificate request with " + admin +
+                ", before its clients start; if not, look at journalctl -u kube-apiserver and the etcd-health check");
     b.service("kube-controller-manager.service", "controller manager (signs kubelet certificates)",
               {p.unit("kube-controller-manager.service"), p.k8s_cfg("kube-controller-manager.conf"),
                p.k8s_cfg("kube-controller-manager.kubeconfig")});
@@ -515,6 +520,16 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
     }
     b.command("command apply-addons", StepKind::command, apply,
               "RBAC (bootstrap + CSR auto-approval), flannel and CoreDNS in the cluster", addon_inputs);
+    // `kubectl apply` can exit 0 against a server that keeps nothing; read every object of
+    // every add-on file back (kubectl get -f exits non-zero and names each missing object).
+    std::vector<std::string> get = {p.k8s_bin("kubectl"), "--kubeconfig=" + admin, "get"};
+    for (const std::string& file : addon_inputs) get.insert(get.end(), {"-f", file});
+    get.insert(get.end(), {"-o", "name"});
+    b.check("addons-present", get, 3, 2000, OnFailure::stop,
+            "every object of rbac.yaml, kube-flannel.yml and coredns.yaml reads back from the API server; if one is "
+            "missing, apply its file again with kubectl --kubeconfig=" +
+                admin + " apply -f FILE and read the error");
+    plan.steps.back().inputs = addon_inputs;  // changed add-ons are read back again
   }
   if (node) {
     b.service("kubelet.service", "kubelet (TLS bootstrap; its client CSR is approved automatically)",
@@ -525,6 +540,17 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
                p.k8s_cfg("kube-proxy.kubeconfig")});
     b.check("kubelet-active", {"systemctl", "is-active", "kubelet.service"}, 10, 1000, OnFailure::stop,
             "kubelet keeps running");
+    // The node is part of the cluster only once its kubelet finished the TLS bootstrap (its CSR
+    // approved and signed on a master) and registered the Node object under the inventory name
+    // (--hostname-override), with the kubeconfig the bootstrap wrote.
+    b.check("node-registered",
+            {p.k8s_bin("kubectl"), "--kubeconfig=" + p.k8s_cfg("kubelet.kubeconfig"), "get", "node", host.name, "-o",
+             "name"},
+            60, 2000, OnFailure::stop,
+            "the kubelet registered Node " + host.name +
+                " with the API server; if not, look at journalctl -u kubelet on " + host.name +
+                " and, on a master, kubectl get csr (Pending: the master's rbac.yaml is not applied yet " +
+                "or kube-controller-manager is down; none: the bootstrap token is refused)");
   }
 
   // What preflight checks.

@@ -8,7 +8,8 @@
 //   sysctl --system) · file (binaries from the bundle, kubectl symlink) · file (PKI kit) ·
 //   file (rendered configs, kubeconfigs, add-ons) · file (units) · command (daemon-reload) ·
 //   image (load into the runtime) · service (enable + restart, in dependency order, with
-//   checks between: etcd health, apiserver ready, add-ons applied) · check.
+//   checks between: etcd health, apiserver ready, add-ons applied and read back) · check
+//   (nodes: kubelet active, then its Node object registered).
 // Thread-safety: pure functions and value types.
 #pragma once
 

@@ -120,7 +120,67 @@ TEST(Apply, FirstInstallWritesEveryFileWithItsModeAndRunsTheCommands) {
           "/opt/kubernetes/bin/kubectl --kubeconfig=/root/.kube/config apply -f "
           "/opt/kubernetes/addons/kube-flannel.yml",
           "/opt/kubernetes/bin/kubectl --kubeconfig=/root/.kube/config apply -f "
-          "/opt/kubernetes/addons/coredns.yaml"));
+          "/opt/kubernetes/addons/coredns.yaml",
+          "/opt/kubernetes/bin/kubectl --kubeconfig=/root/.kube/config get -f /opt/kubernetes/addons/rbac.yaml -f "
+          "/opt/kubernetes/addons/kube-flannel.yml -f /opt/kubernetes/addons/coredns.yaml -o name"));
+}
+
+// A check that never passes: tried `attempts` times with the interval between, then the run
+// stops at it, naming the check, the command, what it said and what to look at.
+TEST(Apply, ACheckThatNeverPassesStopsWithWhatItSaidAndWhereToLook) {
+  const Plan plan = plan_for(seed_inventory(), "node01");
+  Rig rig(plan);
+  std::vector<int> sleeps;
+  std::vector<std::string> lines;
+  rig.options.sleep_ms = [&](int ms) { sleeps.push_back(ms); };
+  rig.options.log = [&](const std::string& line) { lines.push_back(line); };
+  const std::string get_node =
+      "/opt/kubernetes/bin/kubectl --kubeconfig=/opt/kubernetes/cfg/kubelet.kubeconfig get node node01 -o name";
+  rig.runner.script.push_back({get_node, CommandResult{1,
+                                                       "I1201 warming up\nError from server (NotFound): nodes "
+                                                       "\"node01\" not found\n"}});
+  auto report = rig.apply(plan);
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(std::count(rig.runner.calls.begin(), rig.runner.calls.end(), get_node), 60);
+  EXPECT_EQ(sleeps, std::vector<int>(59, 2000));
+  EXPECT_EQ(report.error().message(), "step " + std::to_string(plan.steps.size()) +
+                                          " (check node-registered): gave up after 60 tries, 2000 ms "
+                                          "apart; the last: " +
+                                          get_node +
+                                          " exited with 1: Error from server (NotFound): nodes \"node01\" not "
+                                          "found. Wanted: " +
+                                          plan.steps.back().reason);
+  EXPECT_THAT(plan.steps.back().reason, HasSubstr("journalctl -u kubelet on node01"));
+  EXPECT_THAT(lines, Contains("check node-registered: not yet (" + get_node +
+                              " exited with 1: Error from server (NotFound): nodes \"node01\" not found); 59 more "
+                              "tries, every 2000 ms"));
+  // Not journaled: the next run checks again, and passes once the node is there.
+  rig.runner.script.clear();
+  rig.runner.calls.clear();
+  auto again = rig.apply(plan);
+  ASSERT_OK(again);
+  EXPECT_THAT(again->applied, ElementsAre("check node-registered"));
+}
+
+// readyz answers with one line per health check, which kubectl 1.20 prints on one line with
+// "\n" escapes (this is its output, shortened, with etcd stopped: tests/integration/checks.sh):
+// the failed items are what the message keeps.
+TEST(Apply, ACheckKeepsTheFailedLinesOfItsOutput) {
+  const Plan plan = plan_for(seed_inventory(), "master01");
+  Rig rig(plan);
+  rig.runner.script.push_back(
+      {"/opt/kubernetes/bin/kubectl --kubeconfig=/root/.kube/config get --raw=/readyz",
+       CommandResult{1, R"(Error from server (InternalError): an error on the server ("[+]ping ok\n[+]log ok\n)"
+                        R"([-]etcd failed: reason withheld\n[+]informer-sync ok\n[+]shutdown ok\n)"
+                        R"(readyz check failed") has prevented the request from succeeding)"
+                        "\n"}});
+  auto report = rig.apply(plan);
+  ASSERT_FALSE(report.ok());
+  EXPECT_THAT(report.error().message(),
+              HasSubstr("(check apiserver-ready): gave up after 60 tries, 2000 ms apart; the last: "
+                        "/opt/kubernetes/bin/kubectl --kubeconfig=/root/.kube/config get --raw=/readyz exited with 1: "
+                        "Error from server (InternalError): an error on the server (\"[+]ping ok | [-]etcd failed: "
+                        "reason withheld. Wanted: the API server answers /readyz"));
 }
 
 TEST(Apply, NodeLoadsImagesFromTheExtractedBundle) {

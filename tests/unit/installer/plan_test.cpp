@@ -97,6 +97,7 @@ const std::vector<std::string> k_master01 = {
     "service kube-controller-manager.service",
     "service kube-scheduler.service",
     "command apply-addons",
+    "check addons-present",
 };
 
 const std::vector<std::string> k_node = {
@@ -151,6 +152,7 @@ const std::vector<std::string> k_node = {
     "service kubelet.service",
     "service kube-proxy.service",
     "check kubelet-active",
+    "check node-registered",
 };
 
 TEST(Plan, Master01StepsInOrderWithModes) {
@@ -160,6 +162,57 @@ TEST(Plan, Master01StepsInOrderWithModes) {
 TEST(Plan, Node01AndNode02StepsInOrderWithModes) {
   EXPECT_THAT(summary(plan_for(seed_inventory(), "node01")), ElementsAreArray(k_node));
   EXPECT_THAT(summary(plan_for(seed_inventory(), "node02")), ElementsAreArray(k_node));
+}
+
+const Step& step_of(const Plan& plan, const std::string& id) {
+  static const Step none;
+  for (const Step& s : plan.steps) {
+    if (s.id == id) return s;
+  }
+  ADD_FAILURE() << "no step " << id;
+  return none;
+}
+
+// Each check reads from the API server what the steps before it should have made, with a
+// client certificate, so that a server that has nothing cannot pass it.
+TEST(Plan, ChecksReadTheClusterBack) {
+  const Plan master = plan_for(seed_inventory(), "master01");
+  const Step& ready = step_of(master, "check apiserver-ready");
+  EXPECT_EQ(ready.commands,
+            (std::vector<std::vector<std::string>>{
+                {"/opt/kubernetes/bin/kubectl", "--kubeconfig=/root/.kube/config", "get", "--raw=/readyz"}}));
+  EXPECT_EQ(ready.on_failure, OnFailure::stop);
+  EXPECT_THAT(ready.reason, HasSubstr("client-certificate request with /root/.kube/config"));
+  const Step& addons = step_of(master, "check addons-present");
+  EXPECT_EQ(addons.kind, StepKind::check);
+  EXPECT_EQ(addons.commands, (std::vector<std::vector<std::string>>{
+                                 {"/opt/kubernetes/bin/kubectl", "--kubeconfig=/root/.kube/config", "get", "-f",
+                                  "/opt/kubernetes/addons/rbac.yaml", "-f", "/opt/kubernetes/addons/kube-flannel.yml",
+                                  "-f", "/opt/kubernetes/addons/coredns.yaml", "-o", "name"}}));
+  EXPECT_EQ(addons.attempts, 3);
+  EXPECT_EQ(addons.interval_ms, 2000);
+  EXPECT_EQ(addons.on_failure, OnFailure::stop);
+  EXPECT_EQ(addons.inputs, step_of(master, "command apply-addons").inputs) << "changed add-ons are read back again";
+  EXPECT_EQ(master.steps.back().id, "check addons-present") << "right after apply-addons, last";
+
+  const Plan node = plan_for(seed_inventory(), "node02");
+  const Step& registered = node.steps.back();
+  EXPECT_EQ(registered.id, "check node-registered");
+  EXPECT_EQ(registered.commands,
+            (std::vector<std::vector<std::string>>{{"/opt/kubernetes/bin/kubectl",
+                                                    "--kubeconfig=/opt/kubernetes/cfg/kubelet.kubeconfig", "get",
+                                                    "node", "node02", "-o", "name"}}));
+  EXPECT_EQ(registered.attempts, 60);
+  EXPECT_EQ(registered.interval_ms, 2000);
+  EXPECT_EQ(registered.on_failure, OnFailure::stop);
+  EXPECT_THAT(registered.reason, HasSubstr("journalctl -u kubelet on node02"));
+  EXPECT_THAT(registered.reason, HasSubstr("kubectl get csr"));
+  // The kubelet registers under the inventory name, with the kubeconfig its bootstrap writes.
+  const Step& kubelet_conf = step_of(node, "file /opt/kubernetes/cfg/kubelet.conf");
+  EXPECT_THAT(kubelet_conf.content, HasSubstr("--hostname-override=node02"));
+  EXPECT_THAT(kubelet_conf.content, HasSubstr("--kubeconfig=/opt/kubernetes/cfg/kubelet.kubeconfig"));
+  // The check's kubectl is laid out on the node.
+  EXPECT_EQ(step_of(node, "file /opt/kubernetes/bin/kubectl").source, "bundle:kubernetes/bin/kubectl");
 }
 
 TEST(Plan, EveryStepHasAReasonAndAUniqueIdAndSecretsAre0600) {
@@ -345,6 +398,7 @@ const SeedStep k_seed_map[] = {
     {"6 RBAC kubelet-bootstrap -> system:node-bootstrapper", "master01", "file /opt/kubernetes/addons/rbac.yaml"},
     {"6 start kubelet (TLS bootstrap)", "node01", "service kubelet.service"},
     {"6 kubectl certificate approve", "master01", "command apply-addons", "automatic: nodeclient binding"},
+    {"6 the node then shows (NotReady)", "node01", "check node-registered"},
     {"6 load the ip_vs modules", "node01", "command modprobe"},
     {"6 start kube-proxy", "node01", "service kube-proxy.service"},
     {"7 CNI plugins into /opt/cni/bin", "node01", "file /opt/cni/bin/bridge"},
@@ -370,7 +424,7 @@ TEST(Plan, EverySeedStepMapsToAPlanStep) {
     EXPECT_TRUE(found) << row.seed << " -> " << row.host << ": " << row.step;
     ++mapped;
   }
-  EXPECT_EQ(mapped, 37);
+  EXPECT_EQ(mapped, 38);
 }
 
 }  // namespace

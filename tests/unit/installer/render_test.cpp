@@ -445,6 +445,28 @@ TEST(Flannel, VersionAwareNamespaceAndPsp) {
   }
 }
 
+// The apiserver does not store a PodSecurityPolicy's false booleans and empty lists; a file
+// that names them is "configured" by every `kubectl apply` although nothing changed (seen with
+// the real v1.20.2 apiserver, tests/integration/checks.sh). The policy stays flannel's.
+TEST(Flannel, PspNamesNoFieldTheApiserverDrops) {
+  const auto file = render_flannel(render_input(seed_inventory(), "master01"));
+  ASSERT_OK(file);
+  const size_t begin = file->content.find("kind: PodSecurityPolicy\n");
+  ASSERT_NE(begin, std::string::npos);
+  const std::string psp = file->content.substr(begin, file->content.find("---", begin) - begin);
+  for (const auto& line : installer::testing::lines(psp)) {
+    EXPECT_THAT(line, Not(HasSubstr(": []"))) << "an empty list is not stored";
+    // *bool fields keep an explicit false; plain bool fields do not.
+    if (line.find("allowPrivilegeEscalation: false") != std::string::npos ||
+        line.find("AllowPrivilegeEscalation: false") != std::string::npos)
+      continue;
+    EXPECT_THAT(line, Not(HasSubstr(": false"))) << "a false bool is not stored";
+  }
+  EXPECT_THAT(psp, HasSubstr("  allowPrivilegeEscalation: false\n  defaultAllowPrivilegeEscalation: false\n"));
+  EXPECT_THAT(psp, HasSubstr("  allowedCapabilities: [NET_ADMIN, NET_RAW]\n  hostNetwork: true\n"));
+  EXPECT_THAT(psp, HasSubstr("  hostPorts:\n  - {min: 0, max: 65535}\n"));
+}
+
 TEST(Flannel, CniPluginInitContainerWhenTheImageIsThere) {
   auto in = render_input(current_inventory(), "master01");
   // A test reference: the digest is sha256("flannel-cni-plugin test image"), no real image's.
