@@ -45,7 +45,11 @@ RIG_SCRIPT_DIR="$(cd "$(dirname "$0")" && pwd)"
 # (scripts/rig/k8s-build.sh, cached; it builds on first use); else, where it cannot be built,
 # shared/k8s's archive as it is (it crashes under load, see k8s-build.sh; said in the kind file).
 k_shared_k8s="$(cd "$RIG_SCRIPT_DIR/../.." && pwd)/../shared/k8s/kubernetes-v1.20.2-debian-linux-amd64.tar.zst"
-
+: "${RIG_SLOW_RATE:=64k}"
+# Debian's interpreter when present: a pyenv shim in PATH costs ~0.6 s per start.
+if [[ -z "${PYTHON:-}" ]]; then
+  if [[ -x /usr/bin/python3 ]]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
+fi
 
 die() { echo "mirror.sh: $*" >&2; exit 1; }
 

@@ -487,8 +487,8 @@ cluster_checks() {
     kin get -f "/opt/kubernetes/addons/$f" -o name >"addon-$f.txt" || fail "add-on $f: not all its objects are in the cluster: $(cat "addon-$f.txt")"
   done
   wait_for 240 "kube-system pods running and ready" pods_running
-  expect_eq "$(kc get pods -n kube-system -l app=flannel -o jsonpath='{range .items[*]}{.spec.nodeName} {end}' | tr ' ' '\n' | sort | tr '\n' ' ')" \
-    " node01 node02 " "flannel pods per node"
+  expect_eq "$(kc get pods -n kube-system -l app=flannel -o jsonpath='{range .items[*]}{.spec.nodeName}{"\n"}{end}' | sort | tr '\n' ' ')" \
+    "node01 node02 " "flannel pods per node"
   kc get events -A -o jsonpath='{range .items[*]}{.reason} {.message}{"\n"}{end}' >events.txt
   if grep -E '^(Pulling|Failed|BackOff|ErrImagePull)' events.txt | grep -iq image; then
     fail "an image was pulled or failed to pull: $(grep -E '^(Pulling|Failed|ErrImagePull)' events.txt | head -3)"

@@ -23,13 +23,17 @@ set -euo pipefail
 
 I="${KF_BIN_DIR:?}/kubeferry-install"
 B="${KF_BIN_DIR:?}/kubeferry"
-ARCHIVE="${KF_K8S_ARCHIVE:-/work/shared/k8s/kubernetes-v1.20.2-debian-linux-amd64.tar.zst}"
+# The reflect2-fixed rebuild that scripts/test.sh makes once (scripts/rig/k8s-build.sh), else
+# shared/k8s's archive (its binaries can crash under load: see k8s-build.sh).
+ARCHIVE="${KF_K8S_ARCHIVE:-${KF_E2E_CACHE:-/var/cache/kubeferry-e2e}/k8s/kubernetes-v1.20.2-debian-reflect2-linux-amd64.tar.zst}"
+[[ -n "${KF_K8S_ARCHIVE:-}" || -f "$ARCHIVE" ]] ||
+  ARCHIVE="$(cd "${KF_SOURCE_DIR:?}/.." && pwd)/shared/k8s/kubernetes-v1.20.2-debian-linux-amd64.tar.zst"
 skip() { echo "SKIP: $*"; exit 77; }
 [[ -x "$I" && -x "$B" ]] || skip "binaries not built ($I, $B)"
 for tool in etcd etcdctl zstd tar openssl python3 systemctl; do
   command -v "$tool" >/dev/null || skip "$tool is not installed (scripts/setup.sh installs it)"
 done
-[[ -f "$ARCHIVE" ]] || skip "no real Kubernetes binaries: $ARCHIVE is absent (see /work/shared/k8s/README.md; KF_K8S_ARCHIVE overrides the path)"
+[[ -f "$ARCHIVE" ]] || skip "no real Kubernetes binaries: $ARCHIVE is absent (scripts/rig/k8s-build.sh makes one; KF_K8S_ARCHIVE overrides the path)"
 
 WORK="$(mktemp -d)"
 ETCD_PID="" APISERVER_PID="" CM_PID=""
