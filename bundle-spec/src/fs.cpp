@@ -9,11 +9,13 @@
 #include <tuple>
 #include <vector>
 
+#include "bundlespec/text.hpp"
+
 namespace bundlespec {
 
 Error errno_error(std::string_view op, std::string_view path) {
   const int saved = errno;
-  return make_error(std::string(op) + " " + std::string(path) + ": " + std::strerror(saved));
+  return make_error(std::string(op) + " " + printable(path, k_printable_path_max) + ": " + std::strerror(saved));
 }
 
 Result<std::string> read_file(const std::string& path, uint64_t max_size) {
