@@ -34,8 +34,7 @@ struct BuildCliOptions {
 
 struct InspectOptions {
   std::string bundle;
-  std::string pubkey;
-  std::string fingerprint;
+  PinOptions pins;
   bool json = false;
 };
 
@@ -112,8 +111,8 @@ void print_lock_table(const bs::Json& lock) {
 
 bs::Status run_inspect(const InspectOptions& options) {
   auto status = [&]() -> bs::Status {
-    TRY_ASSIGN(bs::TrustPolicy trust, bs::make_trust_policy(options.pubkey, options.fingerprint));
-    TRY_ASSIGN(bs::BundleFile bundle, bs::BundleFile::open(options.bundle, trust));
+    TRY_ASSIGN(const PinnedBundle pinned, open_pinned_bundle(options.bundle, options.pins));
+    const bs::BundleFile& bundle = pinned.file;
     TRY_ASSIGN(std::string lock_text, bs::read_bundle_file(bundle, "bundle.lock", 64 << 20));
     TRY_ASSIGN(bs::Json lock, bs::parse_json(lock_text));
     if (!options.json) {
@@ -131,6 +130,7 @@ bs::Status run_inspect(const InspectOptions& options) {
     std::fputs(bs::to_pretty_json(out).c_str(), stdout);
     return bs::ok_status();
   }();
+  if (!status.ok() && status.error().code() == bs::ErrorCode::usage) return status;  // about the flags
   if (!status.ok()) return std::move(status).error().context("inspect " + options.bundle);
   return status;
 }
@@ -183,8 +183,7 @@ void setup_build_commands(CLI::App& app, const GlobalOptions& global, Commands& 
   auto inspect_options = std::make_shared<InspectOptions>();
   auto* inspect = app.add_subcommand("inspect", "Show a bundle's lock (what was pinned and fetched) and SBOM");
   inspect->add_option("bundle", inspect_options->bundle, "Bundle file")->required()->check(CLI::ExistingFile);
-  inspect->add_option("--pubkey", inspect_options->pubkey, "Trust only this public key")->check(CLI::ExistingFile);
-  inspect->add_option("--fingerprint", inspect_options->fingerprint, "Trust only this key fingerprint (SHA256:<hex>)");
+  add_pin_options(inspect, inspect_options->pins);
   inspect->add_flag("--json", inspect_options->json, "Print lock and SBOM as JSON");
   commands.push_back({inspect, [inspect_options] { return run_inspect(*inspect_options); }});
 }

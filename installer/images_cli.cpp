@@ -34,8 +34,7 @@ namespace {
 // Where the images come from: --from DIR, else the verified payload (ours or --bundle FILE).
 struct BundleSource {
   std::string from;
-  std::string pubkey;
-  std::string fingerprint;
+  PinOptions pins;
 };
 
 struct ImagesLoadOptions {
@@ -78,25 +77,32 @@ bs::Status load_from(const std::string& root, const Runtime& runtime, const Glob
 // removes the folder. With --from, runs `use` on that folder directly.
 bs::Status with_bundle(const BundleSource& source, const GlobalOptions& global,
                        const std::function<bs::Status(const std::string&)>& use) {
-  if (!source.from.empty()) return use(source.from);
-  const std::string bundle_path = global.bundle.empty() ? self_bundle_path() : global.bundle;
-  TRY_ASSIGN(bs::TrustPolicy trust, bs::make_trust_policy(source.pubkey, source.fingerprint));
-  auto bundle = bs::BundleFile::open(bundle_path, trust);
-  if (!bundle.ok() && global.bundle.empty() && bundle.error().message().rfind("trailer:", 0) == 0) {
-    return bs::usage_error(
-        "this kubeferry-install carries no bundle; run a .run file, or pass --bundle FILE or --from DIR");
+  if (!source.from.empty()) {
+    if (source.pins.flags.pubkey || source.pins.flags.fingerprint || source.pins.require_pinned) {
+      return bs::usage_error(
+          "--from DIR is an extracted folder, with no signature to check: pin the signer when extracting it "
+          "(extract --pubkey or --fingerprint), and drop --pubkey, --fingerprint and --require-pinned here");
+    }
+    return use(source.from);
   }
-  if (!bundle.ok()) return std::move(bundle).error().context("open bundle " + bundle_path);
+  // The file we were run from (not /proc/self/exe), or --bundle, for messages.
+  const std::string label = global.bundle.empty() ? self_label() : global.bundle;
+  auto bundle = open_pinned_bundle(global, source.pins, "pass --bundle FILE or --from DIR");
+  if (!bundle.ok()) {
+    if (bundle.error().code() == bs::ErrorCode::usage) return std::move(bundle).error();
+    return std::move(bundle).error().context("open bundle " + label);
+  }
   const char* tmp = std::getenv("TMPDIR");
   std::string dir = std::string(tmp != nullptr && *tmp == '/' ? tmp : "/var/tmp") + "/kubeferry-images-XXXXXX";
   if (::mkdtemp(dir.data()) == nullptr) return bs::errno_error("create folder", dir);
-  bs::Status status = bs::extract_bundle(*bundle, dir + "/bundle", {});
+  bs::Status status = bs::extract_bundle(bundle->file, dir + "/bundle", {});
   if (status.ok()) status = use(dir + "/bundle");
   std::ignore = bs::remove_tree(dir);
   return status;
 }
 
 bs::Status run_images_load(const ImagesLoadOptions& options, const GlobalOptions& global) {
+  TRY(bs::make_trust_policy(options.source.pins.flags));  // bad pin flags fail before anything else
   TRY_ASSIGN(const Runtime runtime, choose_runtime(options.runtime));
   return with_bundle(options.source, global, [&](const std::string& root) { return load_from(root, runtime, global); });
 }
@@ -169,6 +175,7 @@ bs::Status push_from(const std::string& root, const PushOptions& push, const Glo
 }
 
 bs::Status run_images_push(const ImagesPushOptions& options, const GlobalOptions& global) {
+  TRY(bs::make_trust_policy(options.source.pins.flags));  // bad pin flags fail before anything else
   TRY_ASSIGN(const PushOptions push, push_options(options));
   TRY(parse_registry_target(push.registry));  // a bad --registry fails before any extraction
   return with_bundle(options.source, global, [&](const std::string& root) { return push_from(root, push, global); });
@@ -177,8 +184,7 @@ bs::Status run_images_push(const ImagesPushOptions& options, const GlobalOptions
 void add_source_options(CLI::App* command, BundleSource& source) {
   command->add_option("--from", source.from, "An extracted bundle folder instead of the bundle itself")
       ->check(CLI::ExistingDirectory);
-  command->add_option("--pubkey", source.pubkey, "Trust only this public key (KEY.pub)")->check(CLI::ExistingFile);
-  command->add_option("--fingerprint", source.fingerprint, "Trust only the key with this fingerprint (SHA256:<hex>)");
+  add_pin_options(command, source.pins);
 }
 
 void setup_push_command(CLI::App* images, const GlobalOptions& global, Commands& commands) {
