@@ -13,6 +13,7 @@
 #include "bundlespec/interrupt.hpp"
 #include "bundlespec/progress.hpp"
 #include "bundlespec/signing.hpp"
+#include "bundlespec/text.hpp"
 #include "bundlespec/writer.hpp"
 
 namespace builder {
@@ -72,6 +73,13 @@ bs::Result<int64_t> resolve_epoch(int64_t flag) {
 }
 
 bs::Status run_pack(const PackOptions& options, const GlobalOptions& global) {
+  // FORMAT.md 3.2: readers refuse other names and platforms; say so before any work.
+  if (const std::string problem = bs::name_problem(options.name); !problem.empty()) {
+    return bs::usage_error("--name '" + bs::printable(options.name) + "' " + problem);
+  }
+  if (const std::string problem = bs::platform_problem(options.platform); !problem.empty()) {
+    return bs::usage_error("--platform '" + bs::printable(options.platform) + "' " + problem);
+  }
   TRY_ASSIGN(bs::Key key, bs::load_private_key(options.key));
   bs::WriterOptions writer;
   writer.name = options.name;

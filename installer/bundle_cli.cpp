@@ -13,6 +13,7 @@
 #include "bundlespec/interrupt.hpp"
 #include "bundlespec/json.hpp"
 #include "bundlespec/progress.hpp"
+#include "bundlespec/text.hpp"
 #include "bundlespec/trust.hpp"
 #include "installer/cli.hpp"
 #include "installer/self.hpp"
@@ -72,9 +73,12 @@ bs::Status run_list(const GlobalOptions& global, const PinOptions& pins, const L
     std::fputs(bs::to_pretty_json(bs::index_to_json(bundle.index())).c_str(), stdout);
     return bs::ok_status();
   }
+  // Paths and targets are the bundle's: escaped, and not cut (the format caps them at 4096 bytes).
   for (const auto& entry : bundle.index().entries) {
     std::printf("%s %12llu  %s%s%s\n", mode_string(entry).c_str(), static_cast<unsigned long long>(entry.size),
-                entry.path.c_str(), entry.type == bs::EntryType::symlink ? " -> " : "", entry.target.c_str());
+                bs::printable(entry.path, std::string::npos).c_str(),
+                entry.type == bs::EntryType::symlink ? " -> " : "",
+                bs::printable(entry.target, std::string::npos).c_str());
   }
   return bs::ok_status();
 }

@@ -19,6 +19,7 @@
 #include "bundlespec/fs.hpp"
 #include "bundlespec/interrupt.hpp"
 #include "bundlespec/progress.hpp"
+#include "bundlespec/text.hpp"
 #include "installer/cli.hpp"
 #include "installer/images.hpp"
 #include "installer/push.hpp"
@@ -30,6 +31,9 @@ namespace installer {
 namespace bs = bundlespec;
 
 namespace {
+
+// A result line is read by scripts: values are escaped but not cut short.
+constexpr size_t k_line_max = bs::k_printable_path_max;
 
 // Where the images come from: --from DIR, else the verified payload (ours or --bundle FILE).
 struct BundleSource {
@@ -62,8 +66,11 @@ bs::Status load_from(const std::string& root, const Runtime& runtime, const Glob
   TRY_ASSIGN(const auto reports, load_images(root, runtime, progress, [&](const LoadReport& report) {
                const bool present = report.outcome == LoadOutcome::present;
                loaded += present ? 0 : 1;
-               std::printf("%s %s %s %s\n", present ? "present" : "loaded", report.name.c_str(),
-                           report.loaded_as.c_str(), report.digest.c_str());
+               // Names come from the bundle's images.json: escaped.
+               std::printf("%s %s %s %s\n", present ? "present" : "loaded",
+                           bs::printable(report.name, k_line_max).c_str(),
+                           bs::printable(report.loaded_as, k_line_max).c_str(),
+                           bs::printable(report.digest, k_line_max).c_str());
                std::fflush(stdout);
              }));
   if (!global.quiet) {
@@ -162,9 +169,10 @@ bs::Status push_from(const std::string& root, const PushOptions& push, const Glo
                pushed += present ? 0 : 1;
                // Warnings show with -q too: they change what the registry holds.
                if (!report.warning.empty())
-                 std::fprintf(stderr, "kubeferry-install: warning: %s\n", report.warning.c_str());
-               std::printf("%s %s %s@%s\n", present ? "present" : "pushed", report.name.c_str(), report.target.c_str(),
-                           report.digest.c_str());
+                 std::fprintf(stderr, "kubeferry-install: warning: %s\n", bs::printable_lines(report.warning).c_str());
+               std::printf(
+                   "%s %s %s@%s\n", present ? "present" : "pushed", bs::printable(report.name, k_line_max).c_str(),
+                   bs::printable(report.target, k_line_max).c_str(), bs::printable(report.digest, k_line_max).c_str());
                std::fflush(stdout);
              }));
   if (!global.quiet) {

@@ -12,6 +12,7 @@
 #include "bundlespec/extract.hpp"
 #include "bundlespec/fs.hpp"
 #include "bundlespec/interrupt.hpp"
+#include "bundlespec/text.hpp"
 #include "bundlespec/trust.hpp"
 #include "installer/apply.hpp"
 #include "installer/cli.hpp"
@@ -51,7 +52,7 @@ struct UninstallCliOptions {
 };
 
 void say(const GlobalOptions& global, const std::string& line) {
-  if (!global.quiet) std::fprintf(stderr, "kubeferry-install: %s\n", line.c_str());
+  if (!global.quiet) std::fprintf(stderr, "kubeferry-install: %s\n", bs::printable_lines(line).c_str());
 }
 
 std::string bundle_path(const GlobalOptions& global) {
@@ -151,7 +152,9 @@ bs::Status run_plan(const GlobalOptions& global, const PlanOptions& options) {
     TRY_ASSIGN(inputs.kit, read_kit(options.pki, *host));
   }
   TRY_ASSIGN(const Plan plan, make_plan(inventory, *host, inputs));
-  const std::string text = options.json ? bs::to_pretty_json(plan_to_json(plan)) : format_plan(plan);
+  // Paths in the plan come from the bundle's index: no control character reaches the terminal.
+  const std::string text =
+      options.json ? bs::to_pretty_json(plan_to_json(plan)) : bs::printable_lines(format_plan(plan));
   std::fputs(text.c_str(), stdout);
   return bs::ok_status();
 }
@@ -212,7 +215,7 @@ bs::Status run_install(const GlobalOptions& global, const InstallOptions& option
   if (extracted) std::ignore = bs::remove_tree(staging);
   if (!report.ok()) return std::move(report).error().context("install " + host->name);
   for (const auto& warning : report->warnings)
-    std::fprintf(stderr, "kubeferry-install: warning: %s\n", warning.c_str());
+    std::fprintf(stderr, "kubeferry-install: warning: %s\n", bs::printable_lines(warning).c_str());
   const std::string skipped =
       report->skipped.empty() ? ""
                               : ", " + std::to_string(report->skipped.size()) + " skipped (--root: commands not run)";
@@ -242,8 +245,9 @@ bs::Status run_uninstall(const GlobalOptions& global, const UninstallCliOptions&
     std::printf("uninstall: nothing to do: no journal at %s\n", target.full(k_journal_path).c_str());
     return bs::ok_status();
   }
-  for (const auto& warning : report.warnings) std::fprintf(stderr, "kubeferry-install: warning: %s\n", warning.c_str());
-  for (const auto& kept : report.kept) std::printf("kept %s\n", kept.c_str());
+  for (const auto& warning : report.warnings)
+    std::fprintf(stderr, "kubeferry-install: warning: %s\n", bs::printable_lines(warning).c_str());
+  for (const auto& kept : report.kept) std::printf("kept %s\n", bs::printable_lines(kept).c_str());
   std::printf("uninstall: removed %zu items\n", report.removed.size());
   if (!report.kept.empty() && !options.purge) {
     std::printf("uninstall: %s still lists the kept folders; uninstall --purge removes them\n",
