@@ -466,12 +466,15 @@ Status extract_bundle(const BundleFile& bundle, const std::string& target, const
   TRY(check_space(parent, bundle.index()));
   if (bundle.index().installer) TRY(bundle.verify_parts_installer_only());
 
-  // Stage beside the target so the final rename stays on one file system.
-  std::string pattern = target + ".kubeferry-staging-XXXXXX";
-  std::vector<char> name(pattern.begin(), pattern.end());
-  name.push_back('\0');
-  if (::mkdtemp(name.data()) == nullptr) return errno_error("create staging folder for", target);
-  const std::string staging(name.data());
+  // Stage beside the target so the final rename stays on one file system, as
+  // TARGET.kubeferry-staging-<pid>-XXXXXX; first remove those a killed extract left behind.
+  std::filesystem::path normal = std::filesystem::path(target).lexically_normal();
+  if (normal.filename().empty()) normal = normal.parent_path();
+  const std::string prefix = normal.filename().string() + k_staging_infix;
+  std::ignore = remove_stale_work_dirs(parent, prefix);
+  auto made = make_work_dir(parent, prefix);
+  if (!made.ok()) return errno_error("create staging folder for", target);
+  const std::string staging = std::move(made).value();
   Status status = [&]() -> Status {
     Fd dirfd(::open(staging.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dirfd.valid()) return errno_error("open", staging);
