@@ -14,6 +14,7 @@
 #include "bundlespec/extract.hpp"
 #include "bundlespec/json.hpp"
 #include "bundlespec/progress.hpp"
+#include "bundlespec/text.hpp"
 
 namespace builder {
 
@@ -34,8 +35,7 @@ struct BuildCliOptions {
 
 struct InspectOptions {
   std::string bundle;
-  std::string pubkey;
-  std::string fingerprint;
+  PinOptions pins;
   bool json = false;
 };
 
@@ -85,35 +85,38 @@ bs::Status run_build_command(BuildCliOptions& options, const GlobalOptions& glob
   return bs::ok_status();
 }
 
+// A string member of a lock object as the table shows it: escaped (the lock comes from the
+// bundle, whose signer may not be who you think), "?" when missing.
+std::string lock_text(const bs::Json& object, const char* key, const char* missing = "") {
+  const bs::Json* value = object.find(key);
+  return value != nullptr && value->is_string() ? bs::printable(value->as_string(), bs::k_printable_path_max) : missing;
+}
+
 void print_lock_table(const bs::Json& lock) {
-  std::printf("bundle %s (Kubernetes %s)\n", lock.find("bundle") ? lock.find("bundle")->as_string().c_str() : "?",
-              lock.find("kubernetes_version") ? lock.find("kubernetes_version")->as_string().c_str() : "?");
+  std::printf("bundle %s (Kubernetes %s)\n", lock_text(lock, "bundle", "?").c_str(),
+              lock_text(lock, "kubernetes_version", "?").c_str());
   if (const bs::Json* artifacts = lock.find("artifacts"); artifacts && artifacts->is_array()) {
     std::printf("%-22s %-10s %12s  %-64s  %s\n", "ARTIFACT", "VERSION", "SIZE", "SHA256", "URL");
     for (const auto& a : artifacts->as_array()) {
-      const auto text = [&](const char* key) {
-        const bs::Json* v = a.find(key);
-        return v && v->is_string() ? v->as_string() : std::string();
-      };
       const bs::Json* size = a.find("size");
-      std::printf("%-22s %-10s %12lld  %-64s  %s\n", text("name").c_str(), text("version").c_str(),
-                  size && size->is_integer() ? static_cast<long long>(size->as_integer()) : 0LL, text("sha256").c_str(),
-                  text("url").c_str());
+      std::printf("%-22s %-10s %12lld  %-64s  %s\n", lock_text(a, "name").c_str(), lock_text(a, "version").c_str(),
+                  size && size->is_integer() ? static_cast<long long>(size->as_integer()) : 0LL,
+                  lock_text(a, "sha256").c_str(), lock_text(a, "url").c_str());
     }
   }
   if (const bs::Json* images = lock.find("images"); images && images->is_array() && !images->as_array().empty()) {
     std::printf("%-22s %s\n", "IMAGE", "REFERENCE@DIGEST");
     for (const auto& image : images->as_array()) {
-      std::printf("%-22s %s@%s\n", image.find("name")->as_string().c_str(),
-                  image.find("reference")->as_string().c_str(), image.find("digest")->as_string().c_str());
+      std::printf("%-22s %s@%s\n", lock_text(image, "name").c_str(), lock_text(image, "reference").c_str(),
+                  lock_text(image, "digest").c_str());
     }
   }
 }
 
 bs::Status run_inspect(const InspectOptions& options) {
   auto status = [&]() -> bs::Status {
-    TRY_ASSIGN(bs::TrustPolicy trust, bs::make_trust_policy(options.pubkey, options.fingerprint));
-    TRY_ASSIGN(bs::BundleFile bundle, bs::BundleFile::open(options.bundle, trust));
+    TRY_ASSIGN(const PinnedBundle pinned, open_pinned_bundle(options.bundle, options.pins));
+    const bs::BundleFile& bundle = pinned.file;
     TRY_ASSIGN(std::string lock_text, bs::read_bundle_file(bundle, "bundle.lock", 64 << 20));
     TRY_ASSIGN(bs::Json lock, bs::parse_json(lock_text));
     if (!options.json) {
@@ -131,6 +134,7 @@ bs::Status run_inspect(const InspectOptions& options) {
     std::fputs(bs::to_pretty_json(out).c_str(), stdout);
     return bs::ok_status();
   }();
+  if (!status.ok() && status.error().code() == bs::ErrorCode::usage) return status;  // about the flags
   if (!status.ok()) return std::move(status).error().context("inspect " + options.bundle);
   return status;
 }
@@ -183,8 +187,7 @@ void setup_build_commands(CLI::App& app, const GlobalOptions& global, Commands& 
   auto inspect_options = std::make_shared<InspectOptions>();
   auto* inspect = app.add_subcommand("inspect", "Show a bundle's lock (what was pinned and fetched) and SBOM");
   inspect->add_option("bundle", inspect_options->bundle, "Bundle file")->required()->check(CLI::ExistingFile);
-  inspect->add_option("--pubkey", inspect_options->pubkey, "Trust only this public key")->check(CLI::ExistingFile);
-  inspect->add_option("--fingerprint", inspect_options->fingerprint, "Trust only this key fingerprint (SHA256:<hex>)");
+  add_pin_options(inspect, inspect_options->pins);
   inspect->add_flag("--json", inspect_options->json, "Print lock and SBOM as JSON");
   commands.push_back({inspect, [inspect_options] { return run_inspect(*inspect_options); }});
 }

@@ -13,6 +13,7 @@
 #include "bundlespec/interrupt.hpp"
 #include "bundlespec/progress.hpp"
 #include "bundlespec/signing.hpp"
+#include "bundlespec/text.hpp"
 #include "bundlespec/writer.hpp"
 
 namespace builder {
@@ -40,8 +41,7 @@ struct PackOptions {
 
 struct VerifyOptions {
   std::string bundle;
-  std::string pubkey;
-  std::string fingerprint;
+  PinOptions pins;
   bool deep = false;
 };
 
@@ -73,6 +73,13 @@ bs::Result<int64_t> resolve_epoch(int64_t flag) {
 }
 
 bs::Status run_pack(const PackOptions& options, const GlobalOptions& global) {
+  // FORMAT.md 3.2: readers refuse other names and platforms; say so before any work.
+  if (const std::string problem = bs::name_problem(options.name); !problem.empty()) {
+    return bs::usage_error("--name '" + bs::printable(options.name) + "' " + problem);
+  }
+  if (const std::string problem = bs::platform_problem(options.platform); !problem.empty()) {
+    return bs::usage_error("--platform '" + bs::printable(options.platform) + "' " + problem);
+  }
   TRY_ASSIGN(bs::Key key, bs::load_private_key(options.key));
   bs::WriterOptions writer;
   writer.name = options.name;
@@ -104,21 +111,38 @@ bs::Status run_pack(const PackOptions& options, const GlobalOptions& global) {
 }
 
 bs::Status run_verify(const VerifyOptions& options) {
-  TRY_ASSIGN(bs::TrustPolicy trust, bs::make_trust_policy(options.pubkey, options.fingerprint));
   auto status = [&]() -> bs::Status {
-    TRY_ASSIGN(bs::BundleFile bundle, bs::BundleFile::open(options.bundle, trust));
-    TRY(bundle.verify_parts());
-    if (options.deep) TRY(bs::verify_payload_entries(bundle, {}));
-    std::printf("OK %s: %s, %zu entries, signed by %s%s\n", options.bundle.c_str(), bundle.index().name.c_str(),
-                bundle.index().entries.size(), bundle.signer().c_str(),
-                trust.fingerprint ? " (pinned)" : " (NOT pinned)");
+    TRY_ASSIGN(const PinnedBundle bundle, open_pinned_bundle(options.bundle, options.pins));
+    TRY(bundle.file.verify_parts());
+    if (options.deep) TRY(bs::verify_payload_entries(bundle.file, {}));
+    std::printf("OK %s: %s, %zu entries, signed by %s%s\n", options.bundle.c_str(), bundle.file.index().name.c_str(),
+                bundle.file.index().entries.size(), bundle.file.signer().c_str(),
+                bundle.pin == bs::PinState::pinned ? " (pinned)" : " (NOT pinned)");
     return bs::ok_status();
   }();
+  if (!status.ok() && status.error().code() == bs::ErrorCode::usage) return status;  // about the flags
   if (!status.ok()) return std::move(status).error().context("verify " + options.bundle);
   return status;
 }
 
 }  // namespace
+
+void add_pin_options(CLI::App* command, PinOptions& pins) {
+  command->add_option("--pubkey", pins.flags.pubkey, "Trust only this public key (KEY.pub)");
+  command->add_option("--fingerprint", pins.flags.fingerprint,
+                      "Trust only the key with this fingerprint (SHA256:<hex>)");
+  command->add_flag("--require-pinned", pins.require_pinned,
+                    "Refuse a bundle whose signer is not pinned by --pubkey or --fingerprint");
+}
+
+bs::Result<PinnedBundle> open_pinned_bundle(const std::string& path, const PinOptions& pins) {
+  TRY_ASSIGN(const bs::TrustPolicy trust, bs::make_trust_policy(pins.flags));
+  TRY_ASSIGN(bs::BundleFile bundle, bs::BundleFile::open(path, trust));
+  bs::PinRule rule;
+  rule.unpinned = pins.require_pinned ? bs::Unpinned::refuse : bs::Unpinned::warn;
+  TRY_ASSIGN(const bs::PinState pin, bs::check_signer(bundle.signer(), trust, rule, stderr, "kubeferry: "));
+  return PinnedBundle{std::move(bundle), pin};
+}
 
 void setup_bundle_commands(CLI::App& app, const GlobalOptions& global, Commands& commands) {
   auto keygen_options = std::make_shared<KeygenOptions>();
@@ -155,9 +179,7 @@ void setup_bundle_commands(CLI::App& app, const GlobalOptions& global, Commands&
   auto verify_options = std::make_shared<VerifyOptions>();
   auto* verify = app.add_subcommand("verify", "Check a bundle's signature and the digest of every byte");
   verify->add_option("bundle", verify_options->bundle, "Bundle file (.run or bare)")->required();
-  verify->add_option("--pubkey", verify_options->pubkey, "Trust only this public key")->check(CLI::ExistingFile);
-  verify->add_option("--fingerprint", verify_options->fingerprint,
-                     "Trust only the key with this fingerprint (SHA256:<hex>)");
+  add_pin_options(verify, verify_options->pins);
   verify->add_flag("--deep", verify_options->deep, "Also decompress the payload and check every entry");
   commands.push_back({verify, [verify_options] { return run_verify(*verify_options); }});
 }

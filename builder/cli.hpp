@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "bundlespec/container.hpp"
 #include "bundlespec/result.hpp"
+#include "bundlespec/trust.hpp"
 
 namespace builder {
 
@@ -22,6 +24,24 @@ struct GlobalOptions {
   bool quiet = false;
   bool verbose = false;
 };
+
+// --pubkey, --fingerprint and --require-pinned of verify and inspect (bundle_cli.cpp).
+struct PinOptions {
+  bundlespec::PinFlags flags;
+  bool require_pinned = false;
+};
+void add_pin_options(CLI::App* command, PinOptions& pins);
+
+// A verified bundle and whether its signer was pinned.
+struct PinnedBundle {
+  bundlespec::BundleFile file;
+  bundlespec::PinState pin = bundlespec::PinState::unpinned;
+};
+
+// `path` opened under `pins` (bundlespec/trust.hpp): fails (usage) for bad flags before the file
+// is read, (verification) for a signer other than the pinned one, or an unpinned one with
+// --require-pinned; prints the NOT pinned warning otherwise.
+bundlespec::Result<PinnedBundle> open_pinned_bundle(const std::string& path, const PinOptions& pins);
 
 // keygen, pack, verify (bundle_cli.cpp).
 void setup_bundle_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);

@@ -14,6 +14,7 @@
 #include "builder/cache.hpp"
 #include "bundlespec/fs.hpp"
 #include "bundlespec/json.hpp"
+#include "bundlespec/text.hpp"
 
 namespace builder {
 
@@ -204,8 +205,8 @@ Result<ImagePlatform> ImageFetcher::resolve_manifest(const ImageName& name, cons
                                                      const std::string& platform, const std::string& tag) {
   TRY_ASSIGN(const Document doc, load(name, manifest.digest, manifest.size, tag));
   if (!is_manifest_media_type(doc.media_type)) {
-    return bs::verification_error("manifest " + manifest.digest + " has unsupported media type '" + doc.media_type +
-                                  "'");
+    return bs::verification_error("manifest " + manifest.digest + " has unsupported media type '" +
+                                  bs::printable(doc.media_type) + "'");
   }
   ImagePlatform p;
   p.platform = platform;
@@ -239,7 +240,8 @@ Result<ImageRecord> ImageFetcher::resolve(const ImageRef& ref, const ImageName& 
     return record;
   }
   if (!bs::is_index_media_type(top.media_type)) {
-    return bs::verification_error("manifest " + pinned + " has unsupported media type '" + top.media_type + "'");
+    return bs::verification_error("manifest " + pinned + " has unsupported media type '" +
+                                  bs::printable(top.media_type) + "'");
   }
   TRY_ASSIGN(const Json* entries, bs::get_member(top.json, "manifests", Json::Type::array));
   std::vector<std::pair<Platform, ImageDescriptor>> available;

@@ -4,6 +4,7 @@
 
 #include "builder/cli.hpp"
 #include "bundlespec/result.hpp"
+#include "bundlespec/text.hpp"
 
 using bundlespec::ExitCode;
 
@@ -34,7 +35,9 @@ int main(int argc, char** argv) try {
     if (!command.app->parsed()) continue;
     const bundlespec::Status status = command.run();
     if (status.ok()) return 0;
-    std::fprintf(stderr, "kubeferry: error: %s\n", status.error().message().c_str());
+    // Messages carry values from bundles, manifests, inventories and registries; those are
+    // escaped where they are added, and this makes sure no control character slips through.
+    std::fprintf(stderr, "kubeferry: error: %s\n", bundlespec::printable_lines(status.error().message()).c_str());
     return static_cast<int>(bundlespec::exit_code_for(status.error()));
   }
   return static_cast<int>(ExitCode::usage);

@@ -7,6 +7,8 @@
 
 #include "builder/yaml_reader.hpp"
 #include "bundlespec/fs.hpp"
+#include "bundlespec/index.hpp"
+#include "bundlespec/text.hpp"
 
 namespace builder {
 
@@ -84,7 +86,8 @@ std::optional<uint32_t> read_mode(MapReader& reader) {
   const bool octal = text.size() >= 2 && text.front() == '0' &&
                      std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '7'; });
   if (!octal) {
-    reader.report(mode->at, "mode must be octal with a leading 0, like 0755, got '" + text + "'");
+    reader.report(mode->at,
+                  "mode must be octal with a leading 0, like 0755, got '" + bundlespec::printable(text) + "'");
     return std::nullopt;
   }
   const uint64_t value = text.size() > 12 ? UINT64_MAX : std::stoull(text, nullptr, 8);
@@ -98,11 +101,12 @@ std::optional<uint32_t> read_mode(MapReader& reader) {
 // Checks the name's spelling and that no artifact or image used it before.
 void check_name(const Scalar& name, MapReader& reader, Context& cx) {
   if (!is_identifier(name.text, "")) {
-    reader.report(name.at, "name '" + name.text + "' must match [a-z0-9][a-z0-9._-]*");
+    reader.report(name.at, "name '" + bundlespec::printable(name.text) + "' must match [a-z0-9][a-z0-9._-]*");
   }
   const auto [it, inserted] = cx.names.emplace(name.text, name.at);
   if (!inserted) {
-    reader.report(name.at, "name '" + name.text + "' is already used at " + it->second.to_string());
+    reader.report(name.at,
+                  "name '" + bundlespec::printable(name.text) + "' is already used at " + it->second.to_string());
   }
 }
 
@@ -110,7 +114,7 @@ void check_name(const Scalar& name, MapReader& reader, Context& cx) {
 std::string read_name(MapReader& reader, std::string_view kind, Context& cx) {
   const std::optional<Scalar> name = reader.text("name", Need::required);
   if (!name) return {};
-  reader.set_prefix(std::string(kind) + " " + name->text + ": ");
+  reader.set_prefix(std::string(kind) + " " + bundlespec::printable(name->text) + ": ");
   check_name(*name, reader, cx);
   return name->text;
 }
@@ -134,7 +138,8 @@ void read_url(MapReader& reader, Artifact& artifact) {
   if (!url) return;
   const bool http = url->text.starts_with("https://") || url->text.starts_with("http://");
   if (!http || url->text.find_first_of(" \t\r\n") != std::string::npos) {
-    reader.report(url->at, "url must be an http:// or https:// URL without spaces, got '" + url->text + "'");
+    reader.report(url->at, "url must be an http:// or https:// URL without spaces, got '" +
+                               bundlespec::printable(url->text) + "'");
     return;
   }
   artifact.url = url->text;
@@ -164,7 +169,7 @@ std::optional<Placement> read_placement(MapReader& reader, std::string from) {
   if (to) {
     const std::string problem = path_problem(to->text);
     if (!problem.empty()) {
-      reader.report(to->at, "destination '" + to->text + "' " + problem);
+      reader.report(to->at, "destination '" + bundlespec::printable(to->text) + "' " + problem);
       to.reset();
     }
   }
@@ -186,7 +191,7 @@ std::optional<Placement> read_member(const YAML::Node& node, size_t number, MapR
   if (from->text.starts_with("./")) from->text.erase(0, 2);
   const std::string problem = from->text.empty() ? "must name a file" : path_problem(from->text);
   if (!problem.empty()) {
-    reader.report(from->at, "member path '" + from->text + "' " + problem);
+    reader.report(from->at, "member path '" + bundlespec::printable(from->text) + "' " + problem);
     return std::nullopt;
   }
   if (placement) placement->from = from->text;
@@ -226,7 +231,7 @@ void read_contents(MapReader& reader, Artifact& artifact) {
     std::optional<Placement> placement = read_placement(reader, {});
     if (placement) artifact.placements.push_back(std::move(*placement));
   } else {
-    reader.report(kind->at, "kind must be 'file' or 'tarball', got '" + kind->text + "'");
+    reader.report(kind->at, "kind must be 'file' or 'tarball', got '" + bundlespec::printable(kind->text) + "'");
   }
 }
 
@@ -256,7 +261,7 @@ void read_reference(MapReader& reader, const Scalar& ref, bool not_found, Image&
   image.reference = ref.text.substr(0, at_sign);
   if (at_sign == std::string::npos) {
     if (!not_found) {
-      reader.report(ref.at, "ref '" + ref.text +
+      reader.report(ref.at, "ref '" + bundlespec::printable(ref.text) +
                                 "' has no @sha256: digest (pin NAME:TAG@sha256:<hex>, "
                                 "or write digest: NOT-FOUND with a source note)");
     }
@@ -279,9 +284,9 @@ void check_reference(MapReader& reader, const Scalar& ref, const Image& image, C
   const size_t slash = name.rfind('/');
   const size_t colon = name.find(':', slash == std::string::npos ? 0 : slash);
   if (name.find_first_of(" \t\r\n") != std::string::npos) {
-    reader.report(ref.at, "ref '" + ref.text + "' must not contain spaces");
+    reader.report(ref.at, "ref '" + bundlespec::printable(ref.text) + "' must not contain spaces");
   } else if (colon == std::string::npos || colon + 1 == name.size() || colon == 0) {
-    reader.report(ref.at, "ref '" + ref.text +
+    reader.report(ref.at, "ref '" + bundlespec::printable(ref.text) +
                               "' has no tag (write NAME:TAG@sha256:<hex>; "
                               "the installer tags the loaded image with it)");
   }
@@ -327,7 +332,8 @@ void read_platforms(MapReader& reader, Manifest& manifest) {
     const std::string text = node.IsScalar() ? node.Scalar() : std::string();
     const auto& seen = manifest.platforms;
     if (std::find(std::begin(k_platforms), std::end(k_platforms), text) == std::end(k_platforms)) {
-      reader.report(location_of(node), "platform '" + text + "' is not supported (supported: " + platform_list() + ")");
+      reader.report(location_of(node), "platform '" + bundlespec::printable(text) +
+                                           "' is not supported (supported: " + platform_list() + ")");
     } else if (std::find(seen.begin(), seen.end(), text) != seen.end()) {
       reader.report(location_of(node), "platform " + text + " is listed twice");
     } else {
@@ -340,7 +346,8 @@ void read_epoch(MapReader& reader, Manifest& manifest) {
   const std::optional<Scalar> epoch = reader.text("epoch", Need::required);
   if (!epoch) return;
   if (!is_digits(epoch->text)) {
-    reader.report(epoch->at, "epoch must be a whole number of seconds since 1970-01-01 UTC, got '" + epoch->text + "'");
+    reader.report(epoch->at, "epoch must be a whole number of seconds since 1970-01-01 UTC, got '" +
+                                 bundlespec::printable(epoch->text) + "'");
     return;
   }
   const int64_t value = epoch->text.size() > 12 ? k_max_epoch + 1 : std::stoll(epoch->text);
@@ -353,14 +360,17 @@ void read_epoch(MapReader& reader, Manifest& manifest) {
 
 void read_header(MapReader& reader, Manifest& manifest) {
   if (auto bundle = reader.text("bundle", Need::required)) {
-    if (!is_identifier(bundle->text, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")) {
-      reader.report(bundle->at, "bundle '" + bundle->text + "' must match [A-Za-z0-9][A-Za-z0-9._-]*");
+    // The bundle name becomes the index's `name` (FORMAT.md 3.2: at most 128 bytes).
+    if (!is_identifier(bundle->text, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") || bundle->text.size() > bundlespec::k_max_label) {
+      reader.report(bundle->at, "bundle '" + bundlespec::printable(bundle->text) +
+                                    "' must match [A-Za-z0-9][A-Za-z0-9._-]* and be at most 128 bytes");
     }
     manifest.bundle = bundle->text;
   }
   if (auto version = reader.text("kubernetes_version", Need::required)) {
     if (!is_kubernetes_version(version->text)) {
-      reader.report(version->at, "kubernetes_version '" + version->text + "' must look like v1.20.11");
+      reader.report(version->at,
+                    "kubernetes_version '" + bundlespec::printable(version->text) + "' must look like v1.20.11");
     }
     manifest.kubernetes_version = version->text;
   }
@@ -377,8 +387,9 @@ void check_destinations(const Manifest& manifest, Problems& problems) {
       for (const Placement& placement : artifact.placements) {
         const auto [it, inserted] = used.emplace(placement.to, placement.at);
         if (!inserted) {
-          problems.add(placement.at, "artifact " + artifact.name + ": destination '" + placement.to +
-                                         "' is already used at " + it->second.to_string());
+          problems.add(placement.at, "artifact " + artifact.name + ": destination '" +
+                                         bundlespec::printable(placement.to) + "' is already used at " +
+                                         it->second.to_string());
         }
       }
     }
@@ -386,7 +397,8 @@ void check_destinations(const Manifest& manifest, Problems& problems) {
       for (size_t slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1)) {
         const auto parent = used.find(path.substr(0, slash));
         if (parent == used.end()) continue;
-        problems.add(at, "destination '" + path + "' lies inside '" + parent->first + "', which is a file (" +
+        problems.add(at, "destination '" + bundlespec::printable(path) + "' lies inside '" +
+                             bundlespec::printable(parent->first) + "', which is a file (" +
                              parent->second.to_string() + ")");
       }
     }

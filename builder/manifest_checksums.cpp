@@ -2,6 +2,7 @@
 #include <set>
 
 #include "builder/manifest.hpp"
+#include "bundlespec/text.hpp"
 
 namespace builder {
 
@@ -48,7 +49,7 @@ std::string override_problem(const Manifest& manifest, const std::string& name, 
     return flag + "image " + name + " already pins " + image->digest->to_string() + " at " +
            where(manifest, image->digest_at) + "; change the manifest instead";
   }
-  return flag + "no artifact or image is named '" + name + "' in " + manifest.file;
+  return flag + "no artifact or image is named '" + bundlespec::printable(name) + "' in " + manifest.file;
 }
 
 void add_override_problems(const Manifest& manifest, const ChecksumOverrides& overrides, Lines& lines) {
@@ -133,7 +134,8 @@ Result<ChecksumOverrides> parse_checksum_overrides(const std::vector<std::string
   for (const std::string& spec : specs) {
     const size_t equals = spec.find('=');
     if (equals == std::string::npos || equals == 0) {
-      lines.push_back("--checksum '" + spec + "': expected NAME=sha256:<hex> or NAME=sha512:<hex>");
+      lines.push_back("--checksum '" + bundlespec::printable(spec) +
+                      "': expected NAME=sha256:<hex> or NAME=sha512:<hex>");
       continue;
     }
     const std::string name = spec.substr(0, equals);

@@ -76,7 +76,9 @@ bool retryable(CURLcode code, long status) {
 // "HTTP 404 Not Found" from "HTTP/1.1 404 Not Found".
 std::string describe_status(const HttpResponse& r) {
   const size_t space = r.status_line.find(' ');
-  return "HTTP " + (space == std::string::npos ? std::to_string(r.status) : r.status_line.substr(space + 1));
+  // The reason phrase is the server's: escaped (it ends with the CR LF of the status line).
+  return "HTTP " + (space == std::string::npos ? std::to_string(r.status)
+                                               : bs::printable(bs::trim_space(r.status_line.substr(space + 1)), 64));
 }
 
 // The value of "token" or "access_token" in a token response, without a full JSON parse
@@ -203,12 +205,13 @@ Result<HttpResponse> RegistryClient::Impl::get_with_retries(const std::string& u
     HttpResponse r;
     const CURLcode code = get(url, headers, max_body, r);
     if (r.too_large)
-      return bs::make_error("GET " + url + ": response larger than " + std::to_string(max_body) + " bytes");
+      return bs::make_error("GET " + bs::printable(url, bs::k_printable_path_max) + ": response larger than " +
+                            std::to_string(max_body) + " bytes");
     if (!retryable(code, r.status) || attempt >= auth.max_attempts) {
       if (code == CURLE_OK) return r;
       std::string what = errbuf[0] != '\0' ? std::string(errbuf) : std::string(curl_easy_strerror(code));
       if (attempt > 1) what += " (gave up after " + std::to_string(attempt) + " attempts)";
-      return bs::make_error("GET " + url + ": " + what);
+      return bs::make_error("GET " + bs::printable(url, bs::k_printable_path_max) + ": " + what);
     }
     std::this_thread::sleep_for(delay);
     delay = std::min(delay * 2, auth.max_backoff);
@@ -239,12 +242,13 @@ Result<std::string> RegistryClient::Impl::fetch_token(const ImageName& name, con
   TRY_ASSIGN(const HttpResponse r, get_with_retries(url, headers, k_max_token));
   if (r.status != 200) {
     const std::string who = creds ? "as user '" + creds->username + "'" : "anonymously";
-    return bs::make_error("token server " + realm->second + " refused a token for " + name.repository + " " + who +
-                          ": " + describe_status(r) + "; pass --creds " + name.registry + "=USER:PASSWORD or add " +
-                          name.registry + " to the auths of the docker config.json");
+    return bs::make_error("token server " + bs::printable(realm->second) + " refused a token for " + name.repository +
+                          " " + who + ": " + describe_status(r) + "; pass --creds " + name.registry +
+                          "=USER:PASSWORD or add " + name.registry + " to the auths of the docker config.json");
   }
   std::string token = find_token(r.body);
-  if (token.empty()) return bs::make_error("token server " + realm->second + " answered without a token");
+  if (token.empty())
+    return bs::make_error("token server " + bs::printable(realm->second) + " answered without a token");
   return token;
 }
 
@@ -260,14 +264,14 @@ Status RegistryClient::Impl::authenticate(const ImageName& name, const std::stri
   if (challenge.scheme == "basic") {
     const Credentials* creds = credentials(name.registry);
     if (creds == nullptr) {
-      return bs::make_error("registry " + name.registry + " wants a user name and password (" + header +
+      return bs::make_error("registry " + name.registry + " wants a user name and password (" + bs::printable(header) +
                             "); pass --creds " + name.registry + "=USER:PASSWORD or add " + name.registry +
                             " to the auths of the docker config.json");
     }
     authorization[key] = "Authorization: " + bs::basic_authorization(creds->username, creds->password);
     return bs::ok_status();
   }
-  return bs::make_error("registry " + name.registry + " asks for unsupported authentication: " + header);
+  return bs::make_error("registry " + name.registry + " asks for unsupported authentication: " + bs::printable(header));
 }
 
 RegistryClient::RegistryClient(RegistryAuth auth) : m_impl(std::make_unique<Impl>()) {
@@ -298,7 +302,8 @@ Result<ManifestResponse> RegistryClient::get_manifest(const ImageName& name, con
       continue;
     }
     if (r.status != 200) {
-      std::string message = "GET " + url + ": " + describe_status(r) + bs::registry_error_text(r.body);
+      std::string message = "GET " + bs::printable(url, bs::k_printable_path_max) + ": " + describe_status(r) +
+                            bs::registry_error_text(r.body);
       if (r.status == 401 || r.status == 403) {
         const Credentials* creds = m_impl->credentials(name.registry);
         message +=

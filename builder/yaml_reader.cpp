@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "bundlespec/text.hpp"
+
 namespace builder {
 
 Location location_of(const YAML::Mark& mark) {
@@ -50,12 +52,13 @@ void MapReader::check_keys(std::initializer_list<std::string_view> allowed) {
     const Entry& entry = m_entries[i];
     const Location at = location_of(entry.key_node);
     if (std::find(allowed.begin(), allowed.end(), entry.key) == allowed.end()) {
-      report(at, "unknown key '" + entry.key + "' (allowed: " + allowed_list + ")");
+      report(at, "unknown key '" + bundlespec::printable(entry.key) + "' (allowed: " + allowed_list + ")");
       continue;
     }
     const Entry* first = find(entry.key);
     if (first != &entry) {
-      report(at, "duplicate key '" + entry.key + "' (first at " + location_of(first->key_node).to_string() + ")");
+      report(at, "duplicate key '" + bundlespec::printable(entry.key) + "' (first at " +
+                     location_of(first->key_node).to_string() + ")");
     }
   }
 }

@@ -22,6 +22,7 @@
 #include "bundlespec/digest.hpp"
 #include "bundlespec/fs.hpp"
 #include "bundlespec/json.hpp"
+#include "bundlespec/text.hpp"
 
 namespace installer {
 
@@ -97,11 +98,12 @@ class TarStream {
 Status stream_blob(TarStream& tar, const std::string& root, const ImageRecord& image, const ImageDescriptor& blob) {
   const std::string path = root + "/" + bs::image_blob_path(blob.digest);
   const auto corrupted = [&](const std::string& what) {
-    return bs::verification_error("image '" + image.name + "' (" + image.reference + "): blob " + blob.digest +
-                                  " is corrupted: " + what + " (" + path + "); extract the bundle again");
+    return bs::verification_error("image '" + bs::printable(image.name) + "' (" + bs::printable(image.reference) +
+                                  "): blob " + blob.digest + " is corrupted: " + what + " (" + path +
+                                  "); extract the bundle again");
   };
   bs::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return bs::errno_error("open", path).context("image '" + image.name + "'");
+  if (!fd.valid()) return bs::errno_error("open", path).context("image '" + bs::printable(image.name) + "'");
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return bs::errno_error("stat", path);
   if (static_cast<uint64_t>(st.st_size) != blob.size) {
@@ -390,8 +392,9 @@ Result<const ImagePlatform*> select_platform(const ImageRecord& image, const std
     if (p.platform == platform || p.platform.rfind(platform + "/", 0) == 0) return &p;
     have += (have.empty() ? "" : ", ") + p.platform;
   }
-  return bs::usage_error("image '" + image.name + "' (" + image.reference + ") is not in this bundle for " + platform +
-                         " (it has " + have + "); build the bundle with --platform " + platform);
+  return bs::usage_error("image '" + bs::printable(image.name) + "' (" + bs::printable(image.reference) +
+                         ") is not in this bundle for " + platform + " (it has " + have +
+                         "); build the bundle with --platform " + platform);
 }
 
 Status write_images_archive(const std::string& root, const std::vector<ImageToLoad>& images, RuntimeKind kind, int fd) {
@@ -495,7 +498,8 @@ Result<std::vector<LoadReport>> load_images(const std::string& root, const Runti
     for (size_t i = 0; i < index.images.size(); ++i) {
       const std::string problem = name_problem(runtime, after, index.images[i], reports[i].digest);
       if (problem.empty()) continue;
-      return bs::verification_error("image '" + index.images[i].name + "' (" + index.images[i].reference +
+      return bs::verification_error("image '" + bs::printable(index.images[i].name) + "' (" +
+                                    bs::printable(index.images[i].reference) +
                                     "): " + std::string(runtime_name(runtime.kind)) + " shows " + problem +
                                     " after the import, expected " + reports[i].digest);
     }

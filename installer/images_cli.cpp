@@ -19,6 +19,7 @@
 #include "bundlespec/fs.hpp"
 #include "bundlespec/interrupt.hpp"
 #include "bundlespec/progress.hpp"
+#include "bundlespec/text.hpp"
 #include "installer/cli.hpp"
 #include "installer/images.hpp"
 #include "installer/push.hpp"
@@ -31,11 +32,13 @@ namespace bs = bundlespec;
 
 namespace {
 
+// A result line is read by scripts: values are escaped but not cut short.
+constexpr size_t k_line_max = bs::k_printable_path_max;
+
 // Where the images come from: --from DIR, else the verified payload (ours or --bundle FILE).
 struct BundleSource {
   std::string from;
-  std::string pubkey;
-  std::string fingerprint;
+  PinOptions pins;
 };
 
 struct ImagesLoadOptions {
@@ -63,8 +66,11 @@ bs::Status load_from(const std::string& root, const Runtime& runtime, const Glob
   TRY_ASSIGN(const auto reports, load_images(root, runtime, progress, [&](const LoadReport& report) {
                const bool present = report.outcome == LoadOutcome::present;
                loaded += present ? 0 : 1;
-               std::printf("%s %s %s %s\n", present ? "present" : "loaded", report.name.c_str(),
-                           report.loaded_as.c_str(), report.digest.c_str());
+               // Names come from the bundle's images.json: escaped.
+               std::printf("%s %s %s %s\n", present ? "present" : "loaded",
+                           bs::printable(report.name, k_line_max).c_str(),
+                           bs::printable(report.loaded_as, k_line_max).c_str(),
+                           bs::printable(report.digest, k_line_max).c_str());
                std::fflush(stdout);
              }));
   if (!global.quiet) {
@@ -78,25 +84,32 @@ bs::Status load_from(const std::string& root, const Runtime& runtime, const Glob
 // removes the folder. With --from, runs `use` on that folder directly.
 bs::Status with_bundle(const BundleSource& source, const GlobalOptions& global,
                        const std::function<bs::Status(const std::string&)>& use) {
-  if (!source.from.empty()) return use(source.from);
-  const std::string bundle_path = global.bundle.empty() ? self_bundle_path() : global.bundle;
-  TRY_ASSIGN(bs::TrustPolicy trust, bs::make_trust_policy(source.pubkey, source.fingerprint));
-  auto bundle = bs::BundleFile::open(bundle_path, trust);
-  if (!bundle.ok() && global.bundle.empty() && bundle.error().message().rfind("trailer:", 0) == 0) {
-    return bs::usage_error(
-        "this kubeferry-install carries no bundle; run a .run file, or pass --bundle FILE or --from DIR");
+  if (!source.from.empty()) {
+    if (source.pins.flags.pubkey || source.pins.flags.fingerprint || source.pins.require_pinned) {
+      return bs::usage_error(
+          "--from DIR is an extracted folder, with no signature to check: pin the signer when extracting it "
+          "(extract --pubkey or --fingerprint), and drop --pubkey, --fingerprint and --require-pinned here");
+    }
+    return use(source.from);
   }
-  if (!bundle.ok()) return std::move(bundle).error().context("open bundle " + bundle_path);
+  // The file we were run from (not /proc/self/exe), or --bundle, for messages.
+  const std::string label = global.bundle.empty() ? self_label() : global.bundle;
+  auto bundle = open_pinned_bundle(global, source.pins, "pass --bundle FILE or --from DIR");
+  if (!bundle.ok()) {
+    if (bundle.error().code() == bs::ErrorCode::usage) return std::move(bundle).error();
+    return std::move(bundle).error().context("open bundle " + label);
+  }
   const char* tmp = std::getenv("TMPDIR");
   std::string dir = std::string(tmp != nullptr && *tmp == '/' ? tmp : "/var/tmp") + "/kubeferry-images-XXXXXX";
   if (::mkdtemp(dir.data()) == nullptr) return bs::errno_error("create folder", dir);
-  bs::Status status = bs::extract_bundle(*bundle, dir + "/bundle", {});
+  bs::Status status = bs::extract_bundle(bundle->file, dir + "/bundle", {});
   if (status.ok()) status = use(dir + "/bundle");
   std::ignore = bs::remove_tree(dir);
   return status;
 }
 
 bs::Status run_images_load(const ImagesLoadOptions& options, const GlobalOptions& global) {
+  TRY(bs::make_trust_policy(options.source.pins.flags));  // bad pin flags fail before anything else
   TRY_ASSIGN(const Runtime runtime, choose_runtime(options.runtime));
   return with_bundle(options.source, global, [&](const std::string& root) { return load_from(root, runtime, global); });
 }
@@ -156,9 +169,10 @@ bs::Status push_from(const std::string& root, const PushOptions& push, const Glo
                pushed += present ? 0 : 1;
                // Warnings show with -q too: they change what the registry holds.
                if (!report.warning.empty())
-                 std::fprintf(stderr, "kubeferry-install: warning: %s\n", report.warning.c_str());
-               std::printf("%s %s %s@%s\n", present ? "present" : "pushed", report.name.c_str(), report.target.c_str(),
-                           report.digest.c_str());
+                 std::fprintf(stderr, "kubeferry-install: warning: %s\n", bs::printable_lines(report.warning).c_str());
+               std::printf(
+                   "%s %s %s@%s\n", present ? "present" : "pushed", bs::printable(report.name, k_line_max).c_str(),
+                   bs::printable(report.target, k_line_max).c_str(), bs::printable(report.digest, k_line_max).c_str());
                std::fflush(stdout);
              }));
   if (!global.quiet) {
@@ -169,6 +183,7 @@ bs::Status push_from(const std::string& root, const PushOptions& push, const Glo
 }
 
 bs::Status run_images_push(const ImagesPushOptions& options, const GlobalOptions& global) {
+  TRY(bs::make_trust_policy(options.source.pins.flags));  // bad pin flags fail before anything else
   TRY_ASSIGN(const PushOptions push, push_options(options));
   TRY(parse_registry_target(push.registry));  // a bad --registry fails before any extraction
   return with_bundle(options.source, global, [&](const std::string& root) { return push_from(root, push, global); });
@@ -177,8 +192,7 @@ bs::Status run_images_push(const ImagesPushOptions& options, const GlobalOptions
 void add_source_options(CLI::App* command, BundleSource& source) {
   command->add_option("--from", source.from, "An extracted bundle folder instead of the bundle itself")
       ->check(CLI::ExistingDirectory);
-  command->add_option("--pubkey", source.pubkey, "Trust only this public key (KEY.pub)")->check(CLI::ExistingFile);
-  command->add_option("--fingerprint", source.fingerprint, "Trust only the key with this fingerprint (SHA256:<hex>)");
+  add_pin_options(command, source.pins);
 }
 
 void setup_push_command(CLI::App* images, const GlobalOptions& global, Commands& commands) {

@@ -13,6 +13,7 @@
 #include <tuple>
 
 #include "bundlespec/fs.hpp"
+#include "bundlespec/text.hpp"
 
 namespace installer {
 
@@ -228,8 +229,9 @@ class Diagnostics {
 
 using KeyHandler = std::function<void(const YAML::Node& key, const YAML::Node& value)>;
 
+// A value of the inventory as messages show it: quoted, escaped and cut (bundlespec/text.hpp).
 std::string quoted(const std::string& s) {
-  return "\"" + s + "\"";
+  return "\"" + bundlespec::printable(s) + "\"";
 }
 
 std::string key_list(const std::vector<std::pair<std::string, KeyHandler>>& handlers) {

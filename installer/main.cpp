@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "bundlespec/result.hpp"
+#include "bundlespec/text.hpp"
 #include "installer/cli.hpp"
 
 using bundlespec::ExitCode;
@@ -37,7 +38,10 @@ int main(int argc, char** argv) try {
     if (!command.app->parsed()) continue;
     const bundlespec::Status status = command.run();
     if (status.ok()) return 0;
-    std::fprintf(stderr, "kubeferry-install: error: %s\n", status.error().message().c_str());
+    // Messages carry values from bundles, manifests, inventories and registries; those are
+    // escaped where they are added, and this makes sure no control character slips through.
+    std::fprintf(stderr, "kubeferry-install: error: %s\n",
+                 bundlespec::printable_lines(status.error().message()).c_str());
     return static_cast<int>(bundlespec::exit_code_for(status.error()));
   }
   return static_cast<int>(ExitCode::usage);

@@ -311,9 +311,11 @@ Result<std::string> make_staging_dir(const std::string& out_dir) {
   if (target.filename().empty()) target = target.parent_path();
   std::string parent = target.parent_path().string();
   if (parent.empty()) parent = ".";
-  std::string pattern = parent + "/." + target.filename().string() + ".pki-XXXXXX";
-  if (::mkdtemp(pattern.data()) == nullptr) return bundlespec::errno_error("create temporary folder in", parent);
-  return pattern;
+  // PARENT/.NAME.pki-<pid>-XXXXXX; first remove those a killed pki init left (private keys in
+  // them), and only those.
+  const std::string prefix = "." + target.filename().string() + ".pki-";
+  std::ignore = bundlespec::remove_stale_work_dirs(parent, prefix);
+  return bundlespec::make_work_dir(parent, prefix);
 }
 
 }  // namespace

@@ -1,20 +1,19 @@
 // plan / install / uninstall: the pure plan for one host, its application under --root with a
 // journal, and its removal. See installer/plan.hpp and installer/apply.hpp.
-#include <dirent.h>
 #include <openssl/crypto.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <ctime>
 #include <memory>
-#include <set>
 #include <string>
 
 #include "bundlespec/container.hpp"
 #include "bundlespec/extract.hpp"
 #include "bundlespec/fs.hpp"
 #include "bundlespec/interrupt.hpp"
-#include "bundlespec/signing.hpp"
+#include "bundlespec/text.hpp"
+#include "bundlespec/trust.hpp"
 #include "installer/apply.hpp"
 #include "installer/cli.hpp"
 #include "installer/host.hpp"
@@ -43,8 +42,7 @@ struct InstallOptions {
   std::string root = "/";
   bool dry_run = false;
   bool fix = false;
-  std::string pubkey;
-  std::string fingerprint;
+  bs::PinFlags pins;
   bool allow_unpinned = false;
 };
 
@@ -54,7 +52,7 @@ struct UninstallCliOptions {
 };
 
 void say(const GlobalOptions& global, const std::string& line) {
-  if (!global.quiet) std::fprintf(stderr, "kubeferry-install: %s\n", line.c_str());
+  if (!global.quiet) std::fprintf(stderr, "kubeferry-install: %s\n", bs::printable_lines(line).c_str());
 }
 
 std::string bundle_path(const GlobalOptions& global) {
@@ -154,49 +152,30 @@ bs::Status run_plan(const GlobalOptions& global, const PlanOptions& options) {
     TRY_ASSIGN(inputs.kit, read_kit(options.pki, *host));
   }
   TRY_ASSIGN(const Plan plan, make_plan(inventory, *host, inputs));
-  const std::string text = options.json ? bs::to_pretty_json(plan_to_json(plan)) : format_plan(plan);
+  // Paths in the plan come from the bundle's index: no control character reaches the terminal.
+  const std::string text =
+      options.json ? bs::to_pretty_json(plan_to_json(plan)) : bs::printable_lines(format_plan(plan));
   std::fputs(text.c_str(), stdout);
   return bs::ok_status();
 }
 
-// Fingerprints of the *.pub keys in the trusted folder.
-std::set<std::string> trusted_fingerprints(const std::string& dir) {
-  std::set<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return out;
-  while (const dirent* e = ::readdir(d)) {
-    const std::string name = e->d_name;
-    if (name.size() < 5 || name.compare(name.size() - 4, 4, ".pub") != 0) continue;
-    auto key = bs::load_public_key(dir + "/" + name);
-    if (key.ok()) out.insert(bs::fingerprint(*key));
-  }
-  ::closedir(d);
-  return out;
-}
-
+// The bundle, refused unless its signer is pinned by a flag or a key in ROOT/etc/kubeferry/trusted.d
+// (with --allow-unpinned-signer: the NOT pinned warning instead).
 Result<bs::BundleFile> open_pinned(const GlobalOptions& global, const InstallOptions& options) {
-  const std::string path = bundle_path(global);
-  if (!options.pubkey.empty() || !options.fingerprint.empty()) {
-    TRY_ASSIGN(const bs::TrustPolicy trust, bs::make_trust_policy(options.pubkey, options.fingerprint));
-    return bs::BundleFile::open(path, trust);
-  }
-  TRY_ASSIGN(bs::BundleFile bundle, bs::BundleFile::open(path, {}));
-  const std::string trusted_dir = (options.root == "/" ? std::string() : options.root) + "/etc/kubeferry/trusted.d";
-  if (trusted_fingerprints(trusted_dir).count(bundle.signer()) != 0) return bundle;
-  if (options.allow_unpinned) {
-    std::fprintf(stderr, "kubeferry-install: warning: installing a bundle signed by %s, which is not pinned\n",
-                 bundle.signer().c_str());
-    return bundle;
-  }
-  return bs::verification_error("the bundle is signed by " + bundle.signer() +
-                                ", which is not pinned on this host. Check the fingerprint with the bundle's "
-                                "publisher, then pin it with --fingerprint " +
-                                bundle.signer() + ", or --pubkey KEY.pub, or copy KEY.pub into " + trusted_dir +
-                                "/ (or pass --allow-unpinned-signer)");
+  TRY_ASSIGN(const bs::TrustPolicy trust, bs::make_trust_policy(options.pins));
+  TRY_ASSIGN(bs::BundleFile bundle, bs::BundleFile::open(bundle_path(global), trust));
+  bs::PinRule rule;
+  rule.trusted_dir = (options.root == "/" ? std::string() : options.root) + k_trusted_dir;
+  rule.unpinned = options.allow_unpinned ? bs::Unpinned::allow : bs::Unpinned::refuse;
+  rule.warn_note = "--allow-unpinned-signer is set";
+  rule.refuse_note = "or pass --allow-unpinned-signer";
+  TRY(bs::check_signer(bundle.signer(), trust, rule, stderr, "kubeferry-install: "));
+  return bundle;
 }
 
 bs::Status run_install(const GlobalOptions& global, const InstallOptions& options) {
   OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, nullptr);
+  TRY(bs::make_trust_policy(options.pins));  // bad pin flags fail before anything else
   TRY_ASSIGN(const Inventory inventory, read_inventory(options.inventory));
   TRY_ASSIGN(const Host* host, pick_host(inventory, options.host));
   TRY_ASSIGN(bs::BundleFile bundle, open_pinned(global, options));
@@ -236,7 +215,7 @@ bs::Status run_install(const GlobalOptions& global, const InstallOptions& option
   if (extracted) std::ignore = bs::remove_tree(staging);
   if (!report.ok()) return std::move(report).error().context("install " + host->name);
   for (const auto& warning : report->warnings)
-    std::fprintf(stderr, "kubeferry-install: warning: %s\n", warning.c_str());
+    std::fprintf(stderr, "kubeferry-install: warning: %s\n", bs::printable_lines(warning).c_str());
   const std::string skipped =
       report->skipped.empty() ? ""
                               : ", " + std::to_string(report->skipped.size()) + " skipped (--root: commands not run)";
@@ -266,8 +245,9 @@ bs::Status run_uninstall(const GlobalOptions& global, const UninstallCliOptions&
     std::printf("uninstall: nothing to do: no journal at %s\n", target.full(k_journal_path).c_str());
     return bs::ok_status();
   }
-  for (const auto& warning : report.warnings) std::fprintf(stderr, "kubeferry-install: warning: %s\n", warning.c_str());
-  for (const auto& kept : report.kept) std::printf("kept %s\n", kept.c_str());
+  for (const auto& warning : report.warnings)
+    std::fprintf(stderr, "kubeferry-install: warning: %s\n", bs::printable_lines(warning).c_str());
+  for (const auto& kept : report.kept) std::printf("kept %s\n", bs::printable_lines(kept).c_str());
   std::printf("uninstall: removed %zu items\n", report.removed.size());
   if (!report.kept.empty() && !options.purge) {
     std::printf("uninstall: %s still lists the kept folders; uninstall --purge removes them\n",
@@ -304,9 +284,9 @@ void setup_plan_commands(CLI::App& app, const GlobalOptions& global, Commands& c
       ->check(CLI::ExistingDirectory);
   install->add_flag("--dry-run", install_options->dry_run, "Check every step and print what would change");
   install->add_flag("--fix", install_options->fix, "Apply the safe preflight fixes (swapoff, modprobe, sysctl)");
-  install->add_option("--pubkey", install_options->pubkey, "Trust only this signer (KEY.pub)")
-      ->check(CLI::ExistingFile);
-  install->add_option("--fingerprint", install_options->fingerprint, "Trust only the signer with this fingerprint");
+  install->add_option("--pubkey", install_options->pins.pubkey, "Trust only this signer (KEY.pub)");
+  install->add_option("--fingerprint", install_options->pins.fingerprint,
+                      "Trust only the signer with this fingerprint (SHA256:<hex>)");
   install->add_flag("--allow-unpinned-signer", install_options->allow_unpinned,
                     "Install even when the signer is not pinned (prints a warning)");
   commands.push_back({install, [&global, install_options] { return run_install(global, *install_options); }});

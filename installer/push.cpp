@@ -37,8 +37,8 @@ constexpr std::string_view k_accept =
 // "HTTP 404 Not Found" plus the registry's own error, when the body is
 // {"errors":[{"code":..,"message":..}]}: " (MANIFEST_BLOB_UNKNOWN: blob unknown to registry)".
 std::string describe(const HttpResponse& r) {
-  return "HTTP " + std::to_string(r.head.status) + (r.head.reason.empty() ? "" : " " + r.head.reason) +
-         bs::registry_error_text(r.body);
+  return "HTTP " + std::to_string(r.head.status) +
+         (r.head.reason.empty() ? "" : " " + bs::printable(r.head.reason, 64)) + bs::registry_error_text(r.body);
 }
 
 // Sleeps `delay`, waking every 20 ms to see whether Ctrl-C arrived.
@@ -202,15 +202,16 @@ Result<std::string> RegistrySession::fetch_token(const std::string& repository, 
     request.headers.emplace_back("Authorization", bs::basic_authorization(m_options.username, m_options.password));
   }
   auto sent = http_send_retrying(request);
-  if (!sent.ok()) return std::move(sent).error().context("token server " + realm->second);
+  if (!sent.ok()) return std::move(sent).error().context("token server " + bs::printable(realm->second));
   if (sent->head.status != 200) {
     const std::string hint = m_options.username.empty() ? "; pass --username USER and --password-file FILE"
                                                         : "; check " + credentials_hint();
-    return bs::make_error("token server " + realm->second + " refused a token for " + scope + " " + who() + " (" +
-                          describe(*sent) + ")" + hint + bs::gave_up_suffix(sent->attempts));
+    return bs::make_error("token server " + bs::printable(realm->second) + " refused a token for " + scope + " " +
+                          who() + " (" + describe(*sent) + ")" + hint + bs::gave_up_suffix(sent->attempts));
   }
   std::string token = token_from_response(sent->body);
-  if (token.empty()) return bs::make_error("token server " + realm->second + " answered without a token");
+  if (token.empty())
+    return bs::make_error("token server " + bs::printable(realm->second) + " answered without a token");
   return token;
 }
 
@@ -218,7 +219,7 @@ Status RegistrySession::authenticate(const std::string& repository, const std::s
   TRY_ASSIGN(const bs::AuthChallenge challenge, bs::parse_auth_challenge(header));
   if (challenge.scheme == "basic") {
     if (m_options.username.empty()) {
-      return bs::make_error("registry " + m_host + " wants a user name and password (" + header +
+      return bs::make_error("registry " + m_host + " wants a user name and password (" + bs::printable(header) +
                             "); pass --username USER and --password-file FILE (or set KUBEFERRY_REGISTRY_PASSWORD)");
     }
     m_basic = bs::basic_authorization(m_options.username, m_options.password);
@@ -230,7 +231,7 @@ Status RegistrySession::authenticate(const std::string& repository, const std::s
     m_bearer[repository] = "Bearer " + token;
     return bs::ok_status();
   }
-  return bs::make_error("registry " + m_host + " asks for unsupported authentication: " + header);
+  return bs::make_error("registry " + m_host + " asks for unsupported authentication: " + bs::printable(header));
 }
 
 Result<HttpResponse> RegistrySession::retrying(const std::function<Result<HttpResponse>(std::string&)>& attempt) {
@@ -300,9 +301,10 @@ class ImagePush {
   Status expect_created(const HttpResponse& r, const std::string& what, const std::string& digest);
   Result<bool> index_complete(const std::string& bytes);
   std::string fallback_warning() const {
-    return "image '" + m_image.name + "': registry " + m_session.host() + " refused index " + m_image.target.digest +
-           " because the bundle lacks some of its platforms; " + m_target.str() + " names the " +
-           m_image.platforms.front().platform + " manifest " + m_image.platforms.front().manifest.digest +
+    return "image '" + bs::printable(m_image.name) + "': registry " + m_session.host() + " refused index " +
+           m_image.target.digest + " because the bundle lacks some of its platforms; " + m_target.str() +
+           " names the " + m_image.platforms.front().platform + " manifest " +
+           m_image.platforms.front().manifest.digest +
            " instead (references by the index digest will not resolve there)";
   }
   bs::Error failed(const std::string& what, const HttpResponse& r) const {
@@ -405,7 +407,7 @@ Status ImagePush::expect_created(const HttpResponse& r, const std::string& what,
   if (r.head.status != 201) return failed(what, r);
   const std::string answered = r.head.header("docker-content-digest");
   if (!answered.empty() && answered != digest) {
-    return bs::verification_error(what + ": registry " + m_session.host() + " stored it as " + answered +
+    return bs::verification_error(what + ": registry " + m_session.host() + " stored it as " + bs::printable(answered) +
                                   ", expected " + digest);
   }
   return bs::ok_status();
@@ -416,9 +418,9 @@ Result<std::string> ImagePush::read_manifest(const ImageDescriptor& manifest) {
   TRY_ASSIGN(std::string bytes, bs::read_file(path, k_max_manifest));
   const std::string actual = "sha256:" + bs::sha256_hex(bytes);
   if (bytes.size() != manifest.size || actual != manifest.digest) {
-    return bs::verification_error("image '" + m_image.name + "' (" + m_image.reference + "): blob " + manifest.digest +
-                                  " is corrupted: its SHA-256 is " + actual + " (" + path +
-                                  "); extract the bundle again");
+    return bs::verification_error("image '" + bs::printable(m_image.name) + "' (" + bs::printable(m_image.reference) +
+                                  "): blob " + manifest.digest + " is corrupted: its SHA-256 is " + actual + " (" +
+                                  path + "); extract the bundle again");
   }
   return bytes;
 }
@@ -540,7 +542,8 @@ Result<std::vector<PushReport>> push_images(const std::string& root, const PushO
     auto report = push.run();
     if (!report.ok()) {
       progress.finish_item("push " + index.images[i].name, bs::ItemOutcome::failed);
-      return std::move(report).error().context("push image '" + index.images[i].name + "' to " + targets[i].str());
+      return std::move(report).error().context("push image '" + bs::printable(index.images[i].name) + "' to " +
+                                               bs::printable(targets[i].str()));
     }
     if (on_report) on_report(*report);
     reports.push_back(std::move(*report));

@@ -89,20 +89,6 @@ Result<Trailer> decode_trailer(std::string_view bytes, uint64_t file_size) {
   return trailer;
 }
 
-Result<TrustPolicy> make_trust_policy(const std::string& pubkey_path, const std::string& fingerprint_text) {
-  TrustPolicy trust;
-  if (!pubkey_path.empty() && !fingerprint_text.empty()) {
-    return usage_error("give --pubkey or --fingerprint, not both");
-  }
-  if (!pubkey_path.empty()) {
-    TRY_ASSIGN(Key key, load_public_key(pubkey_path));
-    trust.fingerprint = fingerprint(key);
-  } else if (!fingerprint_text.empty()) {
-    TRY_ASSIGN(trust.fingerprint, parse_fingerprint(fingerprint_text));
-  }
-  return trust;
-}
-
 Result<BundleFile> BundleFile::open(const std::string& path, const TrustPolicy& trust) {
   BundleFile file;
   file.m_path = path;

@@ -21,6 +21,7 @@
 #include "bundlespec/digest.hpp"
 #include "bundlespec/fs.hpp"
 #include "bundlespec/interrupt.hpp"
+#include "bundlespec/text.hpp"
 
 namespace bundlespec {
 
@@ -230,7 +231,8 @@ class MemorySink : public EntrySink {
   MemorySink(std::string path, uint64_t max_size) : m_path(std::move(path)), m_max(max_size) {}
   Status begin(const IndexEntry& entry) override {
     m_active = entry.path == m_path;
-    if (m_active && entry.size > m_max) return make_error(m_path + ": larger than " + std::to_string(m_max) + " bytes");
+    if (m_active && entry.size > m_max)
+      return make_error(printable(m_path) + ": larger than " + std::to_string(m_max) + " bytes");
     return ok_status();
   }
   Status data(const void* bytes, size_t size) override {
@@ -277,7 +279,7 @@ class DiskSink : public EntrySink {
         if (!m_file.valid()) return errno_error("create", entry.path);
         return ok_status();
       default:
-        return verification_error("entry " + entry.path + ": unsupported type");
+        return verification_error("entry " + printable(entry.path) + ": unsupported type");
     }
   }
 
@@ -330,9 +332,12 @@ Status check_header(struct archive_entry* ae, const IndexEntry& want) {
   std::string path = raw_path ? raw_path : "";
   // Tar names folders with a trailing '/'; the index does not (FORMAT.md "Payload").
   if (type_of(ae) == EntryType::directory && path.size() > 1 && path.back() == '/') path.pop_back();
-  const auto fail = [&](const std::string& why) { return verification_error("entry " + want.path + ": " + why); };
+  const auto fail = [&](const std::string& why) {
+    return verification_error("entry " + printable(want.path) + ": " + why);
+  };
   if (path != want.path)
-    return verification_error("payload entry '" + path + "' is not the indexed entry " + want.path);
+    return verification_error("payload entry '" + printable(path) + "' is not the indexed entry " +
+                              printable(want.path));
   if (type_of(ae) != want.type) return fail("type in payload differs from the index");
   if ((archive_entry_perm(ae) & 07777) != want.mode) return fail("mode in payload differs from the index");
   if (want.type == EntryType::file) {
@@ -361,20 +366,22 @@ Status copy_entry_data(struct archive* a, const IndexEntry& want, EntrySink& sin
     la_int64_t offset = 0;
     const int rc = archive_read_data_block(a, &block, &size, &offset);
     if (rc == ARCHIVE_EOF) break;
-    if (rc != ARCHIVE_OK) return archive_failure(a, "entry " + want.path);
+    if (rc != ARCHIVE_OK) return archive_failure(a, "entry " + printable(want.path));
     if (static_cast<uint64_t>(offset) != seen)
-      return verification_error("entry " + want.path + ": sparse data is not allowed");
+      return verification_error("entry " + printable(want.path) + ": sparse data is not allowed");
     seen += size;
-    if (seen > want.size) return verification_error("entry " + want.path + ": more data than the index says");
+    if (seen > want.size)
+      return verification_error("entry " + printable(want.path) + ": more data than the index says");
     hasher.update(block, size);
     TRY(sink.data(block, size));
     done += size;
     if (options.on_bytes) options.on_bytes(done);
   }
-  if (seen != want.size) return verification_error("entry " + want.path + ": payload data is short");
+  if (seen != want.size) return verification_error("entry " + printable(want.path) + ": payload data is short");
   const std::string got = hasher.finish_hex();
   if (got != want.sha256) {
-    return verification_error("entry " + want.path + ": sha256 mismatch (want " + want.sha256 + ", got " + got + ")");
+    return verification_error("entry " + printable(want.path) + ": sha256 mismatch (want " + want.sha256 + ", got " +
+                              got + ")");
   }
   return ok_status();
 }
@@ -415,7 +422,7 @@ Status stream_payload(const BundleFile& bundle, EntrySink& sink, const ExtractOp
   }
   TRY(source.status());
   if (next != index.entries.size()) {
-    return verification_error("entry " + index.entries[next].path +
+    return verification_error("entry " + printable(index.entries[next].path) +
                               ": listed in the index but missing from the payload");
   }
   TRY_ASSIGN(std::string got, source.finish());
@@ -459,12 +466,15 @@ Status extract_bundle(const BundleFile& bundle, const std::string& target, const
   TRY(check_space(parent, bundle.index()));
   if (bundle.index().installer) TRY(bundle.verify_parts_installer_only());
 
-  // Stage beside the target so the final rename stays on one file system.
-  std::string pattern = target + ".kubeferry-staging-XXXXXX";
-  std::vector<char> name(pattern.begin(), pattern.end());
-  name.push_back('\0');
-  if (::mkdtemp(name.data()) == nullptr) return errno_error("create staging folder for", target);
-  const std::string staging(name.data());
+  // Stage beside the target so the final rename stays on one file system, as
+  // TARGET.kubeferry-staging-<pid>-XXXXXX; first remove those a killed extract left behind.
+  std::filesystem::path normal = std::filesystem::path(target).lexically_normal();
+  if (normal.filename().empty()) normal = normal.parent_path();
+  const std::string prefix = normal.filename().string() + k_staging_infix;
+  std::ignore = remove_stale_work_dirs(parent, prefix);
+  auto made = make_work_dir(parent, prefix);
+  if (!made.ok()) return errno_error("create staging folder for", target);
+  const std::string staging = std::move(made).value();
   Status status = [&]() -> Status {
     Fd dirfd(::open(staging.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dirfd.valid()) return errno_error("open", staging);
@@ -489,7 +499,7 @@ Result<std::string> read_bundle_file(const BundleFile& bundle, const std::string
   bool found = false;
   for (const auto& entry : bundle.index().entries)
     found = found || (entry.path == path && entry.type == EntryType::file);
-  if (!found) return make_error("the bundle has no file " + path);
+  if (!found) return make_error("the bundle has no file " + printable(path));
   MemorySink sink(path, max_size);
   TRY(stream_payload(bundle, sink, ExtractOptions{}));
   return sink.take();

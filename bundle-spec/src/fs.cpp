@@ -1,19 +1,25 @@
 #include "bundlespec/fs.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <tuple>
 #include <vector>
 
+#include "bundlespec/text.hpp"
+
 namespace bundlespec {
 
 Error errno_error(std::string_view op, std::string_view path) {
   const int saved = errno;
-  return make_error(std::string(op) + " " + std::string(path) + ": " + std::strerror(saved));
+  return make_error(std::string(op) + " " + printable(path, k_printable_path_max) + ": " + std::strerror(saved));
 }
 
 Result<std::string> read_file(const std::string& path, uint64_t max_size) {
@@ -154,6 +160,53 @@ Status remove_tree(const std::string& path) {
   std::filesystem::remove_all(path, ec);
   if (ec) return make_error("remove " + path + ": " + ec.message());
   return ok_status();
+}
+
+Result<std::string> make_work_dir(const std::string& parent, const std::string& prefix) {
+  std::string pattern = parent + "/" + prefix + std::to_string(::getpid()) + "-XXXXXX";
+  if (::mkdtemp(pattern.data()) == nullptr) return errno_error("create temporary folder in", parent);
+  return pattern;
+}
+
+namespace {
+
+// The process id in NAME = PREFIX<digits>-XXXXXX, or 0 when NAME is not such a name.
+pid_t work_dir_pid(std::string_view name, std::string_view prefix) {
+  if (name.size() <= prefix.size() + 7 || name.substr(0, prefix.size()) != prefix) return 0;
+  const std::string_view rest = name.substr(prefix.size());
+  const size_t dash = rest.size() - 7;
+  if (rest[dash] != '-' || dash == 0 || dash > 10) return 0;
+  long long pid = 0;
+  for (const char c : rest.substr(0, dash)) {
+    if (c < '0' || c > '9') return 0;
+    pid = pid * 10 + (c - '0');
+  }
+  return pid > 0 && pid <= INT32_MAX ? static_cast<pid_t>(pid) : 0;
+}
+
+bool process_exists(pid_t pid) {
+  return ::kill(pid, 0) == 0 || errno == EPERM;
+}
+
+}  // namespace
+
+std::vector<std::string> remove_stale_work_dirs(const std::string& parent, const std::string& prefix) {
+  std::vector<std::string> removed;
+  DIR* dir = ::opendir(parent.c_str());
+  if (dir == nullptr) return removed;
+  std::vector<std::string> candidates;
+  while (const dirent* entry = ::readdir(dir)) {
+    const pid_t pid = work_dir_pid(entry->d_name, prefix);
+    if (pid != 0 && pid != ::getpid() && !process_exists(pid)) candidates.emplace_back(entry->d_name);
+  }
+  ::closedir(dir);
+  for (const std::string& name : candidates) {
+    const std::string path = parent + "/" + name;
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) continue;
+    if (remove_tree(path).ok()) removed.push_back(name);
+  }
+  return removed;
 }
 
 }  // namespace bundlespec

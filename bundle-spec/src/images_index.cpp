@@ -4,6 +4,7 @@
 
 #include "bundlespec/digest.hpp"
 #include "bundlespec/json.hpp"
+#include "bundlespec/text.hpp"
 
 namespace bundlespec {
 
@@ -53,7 +54,7 @@ Result<ImageDescriptor> descriptor_from_json(const Json& json, const std::string
     TRY_ASSIGN(const int64_t size, get_integer(json, "size"));
     if (size < 0) return verification_error("\"size\": negative");
     d.size = static_cast<uint64_t>(size);
-    if (!valid_digest(d.digest)) return verification_error("\"digest\": not sha256:<64 hex>: " + d.digest);
+    if (!valid_digest(d.digest)) return verification_error("\"digest\": not sha256:<64 hex>: " + printable(d.digest));
     return ok_status();
   }();
   if (!fields.ok()) return std::move(fields).error().context(what);
@@ -66,7 +67,7 @@ Result<ImagePlatform> platform_from_json(const Json& json, const std::string& wh
   auto platform = get_string(json, "platform");
   if (!platform.ok()) return std::move(platform).error().context(what);
   p.platform = *platform;
-  const std::string here = what + " (" + p.platform + ")";
+  const std::string here = what + " (" + printable(p.platform) + ")";
   TRY_ASSIGN(const Json* manifest, get_member(json, "manifest", Json::Type::object));
   TRY_ASSIGN(p.manifest, descriptor_from_json(*manifest, here + ": manifest"));
   TRY_ASSIGN(const Json* config, get_member(json, "config", Json::Type::object));
@@ -90,7 +91,7 @@ Result<ImageRecord> image_from_json(const Json& json, const std::string& what) {
     return ok_status();
   }();
   if (!strings.ok()) return std::move(strings).error().context(what);
-  const std::string here = what + " (" + image.name + ")";
+  const std::string here = what + " (" + printable(image.name) + ")";
   auto target = get_member(json, "target", Json::Type::object);
   if (!target.ok()) return std::move(target).error().context(here);
   TRY_ASSIGN(image.target, descriptor_from_json(**target, here + ": target"));
@@ -130,7 +131,8 @@ Result<ImagesIndex> decode_images_index(std::string_view text) {
     for (size_t i = 0; i < images->as_array().size(); ++i) {
       TRY_ASSIGN(auto image, image_from_json(images->as_array()[i], "image #" + std::to_string(i + 1)));
       if (!names.insert(image.name).second) {
-        return verification_error("image #" + std::to_string(i + 1) + ": name '" + image.name + "' is listed twice");
+        return verification_error("image #" + std::to_string(i + 1) + ": name '" + printable(image.name) +
+                                  "' is listed twice");
       }
       index.images.push_back(std::move(image));
     }

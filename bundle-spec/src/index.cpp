@@ -1,9 +1,11 @@
 #include "bundlespec/index.hpp"
 
+#include <cctype>
 #include <map>
 #include <set>
 
 #include "bundlespec/digest.hpp"
+#include "bundlespec/text.hpp"
 
 namespace bundlespec {
 
@@ -23,7 +25,7 @@ Result<EntryType> parse_entry_type(const std::string& name) {
   for (const auto& [type, text] : k_type_names) {
     if (text == name) return type;
   }
-  return verification_error("unknown entry type \"" + name + "\"");
+  return verification_error("unknown entry type \"" + printable(name) + "\"");
 }
 
 Json part_to_json(const Part& part) {
@@ -68,7 +70,7 @@ Status check_keys(const Json& object, std::initializer_list<std::string_view> al
   for (const auto& [key, value] : object.as_object()) {
     bool known = false;
     for (auto name : allowed) known = known || key == name;
-    if (!known) return verification_error("unknown field \"" + key + "\"");
+    if (!known) return verification_error("unknown field \"" + printable(key) + "\"");
   }
   return ok_status();
 }
@@ -128,7 +130,13 @@ Status decode_fields(const Json& json, Index& index) {
                               std::to_string(k_format_version) + ")");
   }
   TRY_ASSIGN(index.name, get_string(json, "name"));
+  if (const std::string problem = name_problem(index.name); !problem.empty()) {
+    return verification_error("\"name\" \"" + printable(index.name) + "\": " + problem);
+  }
   TRY_ASSIGN(index.platform, get_string(json, "platform"));
+  if (const std::string problem = platform_problem(index.platform); !problem.empty()) {
+    return verification_error("\"platform\" \"" + printable(index.platform) + "\": " + problem);
+  }
   TRY_ASSIGN(index.created, get_integer(json, "created"));
   TRY_ASSIGN(index.signer, get_string(json, "signer"));
   TRY_ASSIGN(const Json* compression, get_member(json, "compression", Json::Type::object));
@@ -209,6 +217,45 @@ Result<Index> decode_index(std::string_view bytes) {
   return index;
 }
 
+namespace {
+
+bool is_label_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+         c == '_' || c == '+';
+}
+
+}  // namespace
+
+std::string name_problem(std::string_view name) {
+  static const std::string k_rule =
+      "must be 1-128 bytes of ASCII letters, digits, '.', '-', '_' and '+', starting with a letter or digit";
+  if (name.empty() || name.size() > k_max_label) return k_rule;
+  if (!std::isalnum(static_cast<unsigned char>(name.front()))) return k_rule;
+  for (char c : name) {
+    if (!is_label_char(c)) return k_rule;
+  }
+  return "";
+}
+
+std::string platform_problem(std::string_view platform) {
+  static const std::string k_rule =
+      "must be os/arch or os/arch/variant (at most 128 bytes), each part ASCII letters, digits, '.', '-', '_' or '+'";
+  if (platform.size() > k_max_label) return k_rule;
+  size_t parts = 1;
+  char previous = '/';
+  for (char c : platform) {
+    if (c == '/') {
+      if (previous == '/') return k_rule;
+      ++parts;
+    } else if (!is_label_char(c)) {
+      return k_rule;
+    }
+    previous = c;
+  }
+  if (previous == '/' || parts < 2 || parts > 3) return k_rule;
+  return "";
+}
+
 std::string path_problem(std::string_view path) {
   if (path.empty()) return "empty path";
   if (path.size() > k_max_path) return "path longer than " + std::to_string(k_max_path) + " bytes";
@@ -242,7 +289,7 @@ std::string parent_of(const std::string& path) {
 // Fails if it climbs above the bundle root or walks through another symlink of the bundle.
 std::string symlink_problem(const IndexEntry& link, const std::map<std::string, EntryType>& types) {
   if (link.target.empty()) return "empty symlink target";
-  if (link.target.front() == '/') return "symlink target '" + link.target + "' is absolute";
+  if (link.target.front() == '/') return "symlink target '" + printable(link.target) + "' is absolute";
   std::vector<std::string> stack;
   const std::string parent = parent_of(link.path);
   size_t start = 0;
@@ -262,7 +309,7 @@ std::string symlink_problem(const IndexEntry& link, const std::map<std::string, 
     start = end + 1;
     if (component.empty() || component == ".") continue;
     if (component == "..") {
-      if (stack.empty()) return "symlink target '" + target + "' leaves the bundle";
+      if (stack.empty()) return "symlink target '" + printable(target) + "' leaves the bundle";
       stack.pop_back();
       continue;
     }
@@ -272,7 +319,8 @@ std::string symlink_problem(const IndexEntry& link, const std::map<std::string, 
     for (const auto& part : stack) so_far += (so_far.empty() ? "" : "/") + part;
     const auto it = types.find(so_far);
     if (it != types.end() && it->second != EntryType::directory) {
-      return "symlink target '" + target + "' passes through " + so_far + ", which is not a folder";
+      return "symlink target '" + printable(target) + "' passes through " + printable(so_far) +
+             ", which is not a folder";
     }
   }
   return "";
@@ -312,7 +360,9 @@ Status validate_entries(const std::vector<IndexEntry>& entries, uint64_t max_ent
   std::map<std::string, EntryType> types;
   const IndexEntry* previous = nullptr;
   for (const auto& entry : entries) {
-    const auto fail = [&](const std::string& why) { return verification_error("entry " + entry.path + ": " + why); };
+    const auto fail = [&](const std::string& why) {
+      return verification_error("entry " + printable(entry.path) + ": " + why);
+    };
     if (std::string problem = path_problem(entry.path); !problem.empty()) return fail(problem);
     if (previous != nullptr && !(previous->path < entry.path)) {
       return fail(previous->path == entry.path ? "listed twice" : "out of order (entries must be sorted bytewise)");
@@ -320,15 +370,15 @@ Status validate_entries(const std::vector<IndexEntry>& entries, uint64_t max_ent
     const std::string parent = parent_of(entry.path);
     if (!parent.empty()) {
       const auto it = types.find(parent);
-      if (it == types.end()) return fail("parent folder " + parent + " is not listed before it");
-      if (it->second != EntryType::directory) return fail("parent " + parent + " is not a folder");
+      if (it == types.end()) return fail("parent folder " + printable(parent) + " is not listed before it");
+      if (it->second != EntryType::directory) return fail("parent " + printable(parent) + " is not a folder");
     }
     types.emplace(entry.path, entry.type);
     previous = &entry;
   }
   for (const auto& entry : entries) {
     if (std::string problem = entry_problem(entry, types, max_entry_size); !problem.empty()) {
-      return verification_error("entry " + entry.path + ": " + problem);
+      return verification_error("entry " + printable(entry.path) + ": " + problem);
     }
   }
   return ok_status();

@@ -25,6 +25,7 @@ void install_interrupt_handlers() {
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGHUP, &action, nullptr);  // the terminal or ssh session went away: clean up too
 }
 
 std::atomic<bool>& interrupt_flag() {

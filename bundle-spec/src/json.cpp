@@ -259,10 +259,47 @@ class Parser {
   size_t m_pos = 0;
 };
 
-void encode_string(std::string& out, const std::string& s) {
+// Canonical: only what RFC 8259 requires is escaped. Display (to_pretty_json, for --json
+// output people read on a terminal): also DEL, C1 controls, line separators and bidirectional
+// overrides, as \u escapes that decode to the same string.
+enum class Escaping { canonical, display };
+
+// The code point a display encoding writes as \uXXXX at s[i] (and its UTF-8 length), or 0.
+uint32_t display_escape(const std::string& s, size_t i, size_t& length) {
+  const auto at = [&](size_t k) { return k < s.size() ? static_cast<unsigned char>(s[k]) : 0u; };
+  length = 0;
+  if (at(i) == 0x7f) {
+    length = 1;
+    return 0x7f;
+  }
+  if (at(i) == 0xc2 && at(i + 1) >= 0x80 && at(i + 1) <= 0x9f) {
+    length = 2;
+    return at(i + 1);
+  }
+  const bool separator = at(i + 1) == 0x80 && at(i + 2) >= 0xa8 && at(i + 2) <= 0xae;  // U+2028-U+202E
+  const bool isolate = at(i + 1) == 0x81 && at(i + 2) >= 0xa6 && at(i + 2) <= 0xa9;    // U+2066-U+2069
+  if (at(i) == 0xe2 && (separator || isolate)) {
+    length = 3;
+    return 0x2000u + ((at(i + 1) & 0x3fu) << 6) + (at(i + 2) & 0x3fu);
+  }
+  return 0;
+}
+
+void encode_string(std::string& out, const std::string& s, Escaping escaping) {
   out.push_back('"');
-  for (const char ch : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char ch = s[i];
     const auto c = static_cast<unsigned char>(ch);
+    size_t length = 0;
+    if (escaping == Escaping::display && c >= 0x7f) {
+      if (const uint32_t code_point = display_escape(s, i, length); code_point != 0) {
+        char buffer[8];
+        std::snprintf(buffer, sizeof buffer, "\\u%04x", static_cast<unsigned>(code_point));
+        out += buffer;
+        i += length - 1;
+        continue;
+      }
+    }
     switch (c) {
       case '"':
         out += "\\\"";
@@ -315,7 +352,7 @@ void encode(std::string& out, const Json& value, int indent, int level) {
       out += std::to_string(value.as_integer());
       break;
     case Json::Type::string:
-      encode_string(out, value.as_string());
+      encode_string(out, value.as_string(), indent < 0 ? Escaping::canonical : Escaping::display);
       break;
     case Json::Type::array: {
       const auto& array = value.as_array();
@@ -337,7 +374,7 @@ void encode(std::string& out, const Json& value, int indent, int level) {
         if (!first) out.push_back(',');
         first = false;
         newline(level + 1);
-        encode_string(out, key);
+        encode_string(out, key, indent < 0 ? Escaping::canonical : Escaping::display);
         out += indent < 0 ? ":" : ": ";
         encode(out, member, indent, level + 1);
       }

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "bundlespec/text.hpp"
+
 namespace bundlespec {
 
 namespace {
@@ -29,6 +31,12 @@ size_t terminal_width(std::FILE* out) {
 
 double seconds_between(ConsoleProgress::Clock::time_point from, ConsoleProgress::Clock::time_point to) {
   return std::chrono::duration<double>(to - from).count();
+}
+
+// An item name as shown: names carry image names and paths from bundles, so no control
+// character of theirs reaches the terminal (the colours are ours, added around them).
+std::string shown(std::string_view name) {
+  return printable(name, k_printable_path_max);
 }
 
 }  // namespace
@@ -115,7 +123,7 @@ void ConsoleProgress::start_item(std::string_view name, std::optional<uint64_t> 
   it->second.session_bytes = 0;
   if (inserted) it->second.started = now;
   if (m_mode == ConsoleMode::plain && inserted) {
-    std::string line = std::string(name) + ": started";
+    std::string line = shown(name) + ": started";
     if (total_bytes) line += " (" + format_bytes(*total_bytes) + ")";
     if (done_bytes > 0) line += ", resuming at " + format_bytes(done_bytes);
     print_line(line);
@@ -135,7 +143,7 @@ void ConsoleProgress::advance(std::string_view name, uint64_t bytes) {
 
 void ConsoleProgress::finish_item(std::string_view name, ItemOutcome outcome) {
   const Clock::time_point now = m_clock();
-  std::string line = std::string(name) + ": " + std::string(outcome_name(outcome));
+  std::string line = shown(name) + ": " + std::string(outcome_name(outcome));
   auto it = m_active.find(name);
   if (it != m_active.end()) {
     if (outcome == ItemOutcome::done) {
@@ -199,7 +207,7 @@ std::string ConsoleProgress::status_line(Clock::time_point now) const {
   uint64_t total = m_finished_bytes;
   bool total_known = true;
   for (const auto& [name, item] : m_active) {
-    line += name;
+    line += shown(name);
     if (item.total && *item.total > 0) {
       line += " " + std::to_string(item.done * 100 / *item.total) + "%";
     } else {

@@ -1,6 +1,7 @@
 #include "bundlespec/registry_error.hpp"
 
 #include "bundlespec/json.hpp"
+#include "bundlespec/text.hpp"
 
 namespace bundlespec {
 
@@ -13,7 +14,8 @@ std::string registry_error_text(std::string_view body) {
   auto code = get_string(first, "code");
   auto message = get_string(first, "message");
   if (!code.ok() || !message.ok()) return "";
-  return " (" + *code + ": " + *message + ")";
+  // The registry's words: escaped and cut, as every foreign value we print.
+  return " (" + printable(*code, 64) + ": " + printable(*message) + ")";
 }
 
 }  // namespace bundlespec

@@ -85,6 +85,24 @@ Result<Key> load_public_key(const std::string& path) {
   return key;
 }
 
+Result<Key> parse_public_key_pem(std::string_view pem, const std::string& what) {
+  if (holds_private_key_pem(pem)) return make_error(what + ": a private key, not a public key");
+  Handle<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  Key key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+  if (!key) return make_error(what + ": not a PEM public key (" + openssl_error() + ")");
+  TRY(require_ed25519(key, what));
+  return key;
+}
+
+bool holds_private_key_pem(std::string_view pem) {
+  for (size_t at = pem.find("-----BEGIN "); at != std::string_view::npos; at = pem.find("-----BEGIN ", at + 1)) {
+    const size_t end = pem.find('\n', at);
+    const std::string_view line = pem.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at);
+    if (line.find("PRIVATE KEY-----") != std::string_view::npos) return true;
+  }
+  return false;
+}
+
 Result<Key> public_key_from_raw(std::string_view raw) {
   if (raw.size() != k_ed25519_public_size) return verification_error("public key has the wrong size");
   Key key(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(raw.data()),

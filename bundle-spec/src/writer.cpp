@@ -17,6 +17,7 @@
 #include "bundlespec/digest.hpp"
 #include "bundlespec/fs.hpp"
 #include "bundlespec/interrupt.hpp"
+#include "bundlespec/text.hpp"
 
 namespace bundlespec {
 
@@ -321,6 +322,13 @@ Result<std::vector<SourceEntry>> scan_directory(const std::string& dir) {
 
 Result<WriteResult> write_bundle(const std::vector<SourceEntry>& entries, const Key& key, const WriterOptions& options,
                                  const std::string& output) {
+  // FORMAT.md 3.2: a reader refuses any other name or platform, so never write one.
+  if (const std::string problem = name_problem(options.name); !problem.empty()) {
+    return usage_error("bundle name '" + printable(options.name) + "' " + problem);
+  }
+  if (const std::string problem = platform_problem(options.platform); !problem.empty()) {
+    return usage_error("platform '" + printable(options.platform) + "' " + problem);
+  }
   TRY_ASSIGN(AtomicFile file, AtomicFile::create(output, 0755, Overwrite::yes));
   OutputSink sink(file);
   std::vector<char> buffer(k_io_chunk);

@@ -68,8 +68,10 @@ expect_rc pack_nodir 2
 [[ ! -e "$WORK/x.run" ]] || fail "a failed pack left x.run"
 
 # --- verify (builder) ---------------------------------------------------------------------
+WARN_KF="$(unpinned_warning kubeferry "$FP")$NL"
+WARN_KI="$(unpinned_warning kubeferry-install "$FP" /etc/kubeferry/trusted.d)$NL"
 run verify "$KF" verify out.run
-expect verify 0 "OK out.run: demo, 7 entries, signed by $FP (NOT pinned)$NL" ""
+expect verify 0 "OK out.run: demo, 7 entries, signed by $FP (NOT pinned)$NL" "$WARN_KF"
 run verify_pubkey "$KF" verify out.run --pubkey key.pub
 expect verify_pubkey 0 "OK out.run: demo, 7 entries, signed by $FP (pinned)$NL" ""
 run verify_fp "$KF" verify out.run --fingerprint "$FP" --deep
@@ -85,14 +87,14 @@ expect pinned_other_fp 3 "" "kubeferry: error: verify out.run: signer $FP is not
 run both "$KF" verify out.run --pubkey key.pub --fingerprint "$FP"
 expect both 2 "" "kubeferry: error: give --pubkey or --fingerprint, not both$NL"
 run bad_fp "$KF" verify out.run --fingerprint SHA256:abc
-expect bad_fp 2 "" "kubeferry: error: fingerprint 'SHA256:abc' must look like SHA256:<64 hex digits>$NL"
+expect bad_fp 2 "" "kubeferry: error: --fingerprint 'SHA256:abc' must look like SHA256:<64 hex digits>, as kubeferry keygen and verify print it$NL"
 run not_bundle "$KF" verify key.pub
 expect not_bundle 3 "" \
   "kubeferry: error: verify key.pub: trailer: no kubeferry trailer at the end of the file (not a bundle, or truncated)$NL"
 
 # --- the installer on its own payload (./out.run) ----------------------------------------
 run iverify ./out.run verify
-expect iverify 0 "OK $WORK/out.run: demo, 7 entries, signed by $FP (NOT pinned)$NL" ""
+expect iverify 0 "OK $WORK/out.run: demo, 7 entries, signed by $FP (NOT pinned)$NL" "$WARN_KI"
 run iverify_pinned ./out.run verify --pubkey key.pub
 expect iverify_pinned 0 "OK $WORK/out.run: demo, 7 entries, signed by $FP (pinned)$NL" ""
 run iverify_other ./out.run verify --fingerprint "$OTHER_FP"
@@ -100,7 +102,7 @@ expect iverify_other 3 "" \
   "kubeferry-install: error: verify $WORK/out.run: signer $FP is not the pinned key $OTHER_FP$NL"
 run iverify_both ./out.run verify --pubkey key.pub --fingerprint "$FP"
 expect iverify_both 2 "" \
-  "kubeferry-install: error: verify $WORK/out.run: give --pubkey or --fingerprint, not both$NL"
+  "kubeferry-install: error: give --pubkey or --fingerprint, not both$NL"
 
 LIST="$(printf '%s %12s  %s\n' \
   drwxr-xr-x 0 bin \
@@ -111,7 +113,7 @@ LIST="$(printf '%s %12s  %s\n' \
   -rw-r--r-- 0 etc/empty \
   lrwxrwxrwx 0 'etc/tool -> ../bin/tool')$NL"
 run ilist ./out.run list
-expect ilist 0 "$LIST" ""
+expect ilist 0 "$LIST" "$WARN_KI"
 
 run ilist_json ./out.run list --json
 expect_rc ilist_json 0
@@ -146,7 +148,7 @@ f 755 $EPOCH.0000000000 ./bin/tool
 l 777 $EPOCH.0000000000 ./etc/tool ../bin/tool"
 WANT_TREE="$(echo "$WANT_TREE" | sort)"
 run iextract ./out.run -q extract --to "$WORK/out"
-expect iextract 0 "" ""
+expect iextract 0 "" "$WARN_KI"
 [[ "$(tree "$WORK/out")" == "$WANT_TREE" ]] || fail "extracted tree: $(tree "$WORK/out")"
 diff -r --no-dereference "$WORK/src" "$WORK/out" || fail "extracted content differs"
 [[ "$(stat -c %a "$WORK/out")" == 755 ]] || fail "target mode $(stat -c %a "$WORK/out")"
@@ -159,12 +161,12 @@ tail -1 "$WORK/iextract_loud.err" | grep -qxF "kubeferry-install: extracted 7 en
 # Into a folder that is not empty: refused, the folder untouched, no staging folder left.
 mkdir "$WORK/full"
 echo keep >"$WORK/full/keep"
-run full ./out.run -q extract --to full
+run full ./out.run -q extract --to full --pubkey key.pub
 expect full 1 "" "kubeferry-install: error: extract $WORK/out.run: full exists and is not empty$NL"
 [[ "$(ls -A "$WORK/full")" == keep && "$(cat "$WORK/full/keep")" == keep ]] || fail "full/ was changed"
 # An empty folder is fine.
 mkdir "$WORK/empty-target"
-run empty_target ./out.run -q extract --to empty-target
+run empty_target ./out.run -q extract --to empty-target --pubkey key.pub
 expect empty_target 0 "" ""
 [[ "$(tree "$WORK/empty-target")" == "$WANT_TREE" ]] || fail "extract into an empty folder"
 compgen -G "$WORK/*.kubeferry-staging-*" >/dev/null && fail "a staging folder was left behind"
@@ -175,13 +177,13 @@ expect bare 0 "$(sha256_of "$WORK/bare.bin")  bare.bin$NL" ""
 [[ "$(stat -c %s "$WORK/bare.bin")" -lt 100000 ]] || fail "bare.bin holds an installer"
 run bverify "$KI" --bundle bare.bin verify --pubkey key.pub
 expect bverify 0 "OK bare.bin: demo, 7 entries, signed by $FP (pinned)$NL" ""
-run blist "$KI" --bundle bare.bin list
+run blist "$KI" --bundle bare.bin list --fingerprint "$FP"
 expect blist 0 "$LIST" ""
-run bextract "$KI" -q --bundle bare.bin extract --to bout
+run bextract "$KI" -q --bundle bare.bin extract --to bout --fingerprint "$FP"
 expect bextract 0 "" ""
 [[ "$(tree "$WORK/bout")" == "$WANT_TREE" ]] || fail "bare extract: $(tree "$WORK/bout")"
 run kverify_bare "$KF" verify bare.bin
-expect kverify_bare 0 "OK bare.bin: demo, 7 entries, signed by $FP (NOT pinned)$NL" ""
+expect kverify_bare 0 "OK bare.bin: demo, 7 entries, signed by $FP (NOT pinned)$NL" "$WARN_KF"
 # The payload bytes are the same in the .run and the bare file.
 PAYLOAD_SIZE="$(od -An -tu8 -j $(($(stat -c %s "$WORK/bare.bin") - 56)) -N8 "$WORK/bare.bin" | tr -d ' ')"
 INSTALLER_SIZE="$(stat -c %s "$KI")"

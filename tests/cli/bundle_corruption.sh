@@ -42,10 +42,13 @@ cp "$WORK/good.run" "$WORK/payload.run"
 flip_byte "$WORK/payload.run" $((PAYLOAD_AT + PAYLOAD_SIZE / 2))
 GOT="$(tail -c +$((PAYLOAD_AT + 1)) "$WORK/payload.run" | head -c "$PAYLOAD_SIZE" | sha256sum | cut -d' ' -f1)"
 MISMATCH="payload: sha256 mismatch (want $WANT_PAYLOAD, got $GOT)"
+# The signature is good, so the signer is accepted (and said to be unpinned) before the payload
+# is found to be damaged.
+FP="$(fingerprint_of "$WORK/key.pub")"
 run p_verify "$KF" verify payload.run
-expect p_verify 3 "" "kubeferry: error: verify payload.run: $MISMATCH$NL"
+expect p_verify 3 "" "$(unpinned_warning kubeferry "$FP")${NL}kubeferry: error: verify payload.run: $MISMATCH$NL"
 run p_iverify ./payload.run verify
-expect p_iverify 3 "" "kubeferry-install: error: verify $WORK/payload.run: $MISMATCH$NL"
+expect p_iverify 3 "" "$(unpinned_warning kubeferry-install "$FP" /etc/kubeferry/trusted.d)${NL}kubeferry-install: error: verify $WORK/payload.run: $MISMATCH$NL"
 run p_extract ./payload.run -q extract --to p_out
 expect_rc p_extract 3
 grep -q "^kubeferry-install: error: extract $WORK/payload.run: " "$WORK/p_extract.err" || fail "p_extract: $(cat "$WORK/p_extract.err")"

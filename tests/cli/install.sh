@@ -62,6 +62,26 @@ run unpinned "$I" --bundle "$WORK/rig.run" install --inventory "$WORK/cluster.ya
 expect unpinned 3 "" "kubeferry-install: error: the bundle is signed by $FP, which is not pinned on this host. Check the fingerprint with the bundle's publisher, then pin it with --fingerprint $FP, or --pubkey KEY.pub, or copy KEY.pub into $WORK/root/etc/kubeferry/trusted.d/ (or pass --allow-unpinned-signer)
 "
 [[ -z "$(ls -A "$WORK/root")" ]] || fail "the refused install wrote something"
+# An empty pin (an unset shell variable) or a private key as --pubkey is a usage error, never
+# "any signer".
+INSTALL=("$I" --bundle "$WORK/rig.run" install --inventory "$WORK/cluster.yaml" --host e1 --pki "$WORK/pki" --root "$WORK/root")
+run empty_fp "${INSTALL[@]}" --fingerprint ''
+expect empty_fp 2 "" "kubeferry-install: error: --fingerprint is empty (an unset variable?): pass the signer's fingerprint, SHA256:<64 hex digits>, as kubeferry keygen and verify print it
+"
+run empty_pubkey "${INSTALL[@]}" --pubkey ''
+expect empty_pubkey 2 "" "kubeferry-install: error: --pubkey is empty (an unset variable?): pass the signer's public key file (KEY.pub, written by kubeferry keygen)
+"
+run private_pubkey "${INSTALL[@]}" --pubkey "$WORK/key"
+expect private_pubkey 2 "" "kubeferry-install: error: --pubkey $WORK/key is a private key: pass its public half (KEY.pub beside KEY, written by kubeferry keygen); the private key stays with the publisher
+"
+[[ -z "$(ls -A "$WORK/root")" ]] || fail "an install with a bad pin wrote something"
+# --allow-unpinned-signer: the one NOT pinned warning, saying why it went ahead.
+run allowed "${INSTALL[@]}" --allow-unpinned-signer --dry-run -q
+expect_rc allowed 0
+expect_err allowed "$(unpinned_warning kubeferry-install "$FP" "$WORK/root/etc/kubeferry/trusted.d" |
+  sed 's/ (--require-pinned refuses unpinned bundles)$/ (--allow-unpinned-signer is set)/')
+"
+[[ -z "$(ls -A "$WORK/root")" ]] || fail "--dry-run wrote something"
 
 # --dry-run writes nothing.
 run dry "$I" -q --bundle "$WORK/rig.run" install --inventory "$WORK/cluster.yaml" --host e1 --pki "$WORK/pki" --root "$WORK/root" --fingerprint "$FP" --dry-run

@@ -6,6 +6,8 @@
 #   expect_err NAME ERR      compares stderr exactly
 #   flip_byte FILE OFFSET    XORs one byte of FILE with 0x01, in place
 #   fingerprint_of KEY.pub   SHA256:<hex> of the DER SubjectPublicKeyInfo, computed by openssl
+#   unpinned_warning PROG FP [DIR]  the NOT pinned warning PROG prints, without its newline
+#                            (DIR: the trusted.d folder it names)
 # Needs $WORK (a scratch folder) set by the script.
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -50,4 +52,11 @@ fingerprint_of() {
 
 sha256_of() {
   sha256sum "$1" | cut -d' ' -f1
+}
+
+unpinned_warning() {
+  local trusted=""
+  [[ -n "${3:-}" ]] && trusted=", or copy KEY.pub into $3/"
+  printf '%s: warning: the bundle'"'"'s signer %s is NOT pinned: any valid signature was accepted. Check the fingerprint with the bundle'"'"'s publisher, then pin it with --fingerprint %s or --pubkey KEY.pub%s (--require-pinned refuses unpinned bundles)' \
+    "$1" "$2" "$2" "$trusted"
 }

@@ -57,7 +57,7 @@ if ! mount -t proc proc "$ROOT/proc" 2>/dev/null; then
 fi
 run verify chroot "$ROOT" /x.run verify --fingerprint "$FP"
 expect verify 0 "OK /x.run: chroot-test, 8 entries, signed by $FP (pinned)$NL" ""
-run extract chroot "$ROOT" /x.run -q extract --to /out
+run extract chroot "$ROOT" /x.run -q extract --to /out --fingerprint "$FP"
 expect extract 0 "" ""
 [[ "$(tree "$ROOT/out")" == "$WANT_TREE" ]] || fail "extracted tree differs: $(tree "$ROOT/out")"
 diff -r --no-dereference "$WORK/src" "$ROOT/out" || fail "extracted content differs"
@@ -81,7 +81,7 @@ cp "$KI" "$ROOT2/kubeferry-install"
 cp "$WORK/b.bin" "$ROOT2/b.bin"
 run bverify chroot "$ROOT2" /kubeferry-install --bundle /b.bin verify --fingerprint "$FP"
 expect bverify 0 "OK /b.bin: chroot-test, 8 entries, signed by $FP (pinned)$NL" ""
-run bextract chroot "$ROOT2" /kubeferry-install -q --bundle /b.bin extract --to /out
+run bextract chroot "$ROOT2" /kubeferry-install -q --bundle /b.bin extract --to /out --fingerprint "$FP"
 expect bextract 0 "" ""
 [[ "$(tree "$ROOT2/out")" == "$WANT_TREE" ]] || fail "bare extracted tree differs: $(tree "$ROOT2/out")"
 diff -r --no-dereference "$WORK/src" "$ROOT2/out" || fail "bare extracted content differs"

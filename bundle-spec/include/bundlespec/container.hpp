@@ -37,14 +37,12 @@ std::string encode_trailer(const Trailer& trailer);
 // parts it names tile the file exactly. Fails (verification) naming what is wrong.
 Result<Trailer> decode_trailer(std::string_view bytes, uint64_t file_size);
 
-// Who the reader trusts. With neither set, any valid signature is accepted and the caller
-// decides what to do with the signer's fingerprint.
+// Who the reader trusts. Without a fingerprint, any valid signature is accepted and the caller
+// decides what to do with the signer's fingerprint (bundlespec/trust.hpp: check_signer()).
+// make_trust_policy() in bundlespec/trust.hpp makes one from the --pubkey/--fingerprint flags.
 struct TrustPolicy {
   std::optional<std::string> fingerprint;  // canonical "SHA256:<hex>"
 };
-
-// Reads a trust policy from --pubkey FILE or --fingerprint TEXT (at most one may be given).
-Result<TrustPolicy> make_trust_policy(const std::string& pubkey_path, const std::string& fingerprint);
 
 class BundleFile {
  public:

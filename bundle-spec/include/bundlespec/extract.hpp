@@ -23,8 +23,13 @@ struct ExtractOptions {
   std::function<void(uint64_t)> on_bytes;
 };
 
+// The staging folder is TARGET.kubeferry-staging-<pid>-XXXXXX beside the target.
+inline constexpr const char* k_staging_infix = ".kubeferry-staging-";
+
 // REQUIRES: `bundle` came from BundleFile::open (signature and index already checked).
 // `target` must not exist, or be an empty folder. Also hashes the installer part first.
+// Staging folders of this target left by an extract that was killed (their process is gone)
+// are removed first (bundlespec/fs.hpp remove_stale_work_dirs), and only those.
 Status extract_bundle(const BundleFile& bundle, const std::string& target, const ExtractOptions& options);
 
 // Streams the payload and checks every entry against the index without writing anything.

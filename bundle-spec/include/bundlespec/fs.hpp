@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "bundlespec/handles.hpp"
 #include "bundlespec/result.hpp"
@@ -73,5 +74,16 @@ Status sync_parent_dir(const std::string& path);
 
 // Removes a tree (like rm -rf); missing is fine. Never follows symlinks.
 Status remove_tree(const std::string& path);
+
+// A fresh folder PARENT/PREFIX<pid>-XXXXXX (mkdtemp, mode 0700) for work that is renamed into
+// place when it is done. The process id in the name lets a later run tell a folder left by a
+// process that was killed (kill -9, power loss) from one a running process still uses.
+Result<std::string> make_work_dir(const std::string& parent, const std::string& prefix);
+
+// Removes the folders make_work_dir(parent, prefix) made whose process is gone: only
+// directories (not symlinks) owned by this user, named exactly PREFIX<digits>-<6 characters>,
+// whose process id no longer exists. Returns the names removed. Anything else is left alone,
+// and problems (an unreadable parent) are ignored: this is housekeeping.
+std::vector<std::string> remove_stale_work_dirs(const std::string& parent, const std::string& prefix);
 
 }  // namespace bundlespec

@@ -23,6 +23,7 @@ inline constexpr size_t k_max_entries = 1'000'000;
 inline constexpr size_t k_max_path = 4096;
 inline constexpr size_t k_max_component = 255;
 inline constexpr uint64_t k_max_entry_size = 64ull << 30;
+inline constexpr size_t k_max_label = 128;  // bytes of `name` and of `platform`
 
 // Only file, directory and symlink may appear in a valid bundle; the others exist so that a
 // reader can name what it refuses and so tests can build hostile bundles.
@@ -94,6 +95,14 @@ Status validate_entries(const std::vector<IndexEntry>& entries, uint64_t max_ent
 
 // Checks one path against the rules ("" if fine, else the reason).
 std::string path_problem(std::string_view path);
+
+// FORMAT.md 3.2, so that a name or platform printed by a reader can never hold a control
+// character or forge a line: why `name` is not a valid bundle name ("" if it is). A name is
+// 1-128 bytes of ASCII letters, digits, '.', '-', '_' and '+', starting with a letter or digit.
+std::string name_problem(std::string_view name);
+// Why `platform` is not a valid platform ("" if it is): at most 128 bytes, "os/arch" or
+// "os/arch/variant", each part one or more of the bytes a name may hold.
+std::string platform_problem(std::string_view platform);
 
 // Bytewise path order used for entries.
 inline bool path_less(const IndexEntry& a, const IndexEntry& b) {

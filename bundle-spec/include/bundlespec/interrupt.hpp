@@ -1,4 +1,4 @@
-// Cooperative interruption: SIGINT/SIGTERM set a flag that long operations poll, so they can
+// Cooperative interruption: SIGINT/SIGTERM/SIGHUP set a flag that long operations poll, so they can
 // remove temporaries, keep caches consistent and return ErrorCode::interrupted.
 // Thread-safety: the flag is a lock-free atomic, safe from signal handlers and any thread.
 #pragma once
@@ -9,7 +9,7 @@
 
 namespace bundlespec {
 
-// Installs handlers for SIGINT and SIGTERM that set the flag (a second signal kills at once).
+// Installs handlers for SIGINT, SIGTERM and SIGHUP that set the flag (a second signal kills at once).
 void install_interrupt_handlers();
 bool interrupt_requested();
 // The process-wide flag itself, for code that polls an std::atomic<bool> (the downloader).

@@ -76,6 +76,8 @@ Result<Json> parse_json(std::string_view text, const JsonLimits& limits = {});
 // The canonical encoding described above.
 std::string to_canonical_json(const Json& value);
 // Indented with two spaces, keys sorted, newline at the end: for people and --json output.
+// Strings also escape DEL, C1 controls (U+0080-U+009F), U+2028-U+202E and U+2066-U+2069 as
+// \uXXXX, so a value from a bundle cannot drive the terminal the output is shown on.
 std::string to_pretty_json(const Json& value);
 
 // Typed member lookups for readers of JSON documents: fail with "missing KEY" or

@@ -9,7 +9,8 @@
 
 namespace bundlespec {
 
-// " (CODE: message)" of the first error in `body`; "" when the body is not such a document.
+// " (CODE: message)" of the first error in `body`, both through printable() (the code cut at 64
+// bytes, the message at 200); "" when the body is not such a document.
 std::string registry_error_text(std::string_view body);
 
 }  // namespace bundlespec

@@ -19,7 +19,7 @@ enum class ErrorCode {
   failure,       // I/O, resources, bad input that is not a verification problem
   usage,         // the caller asked for something that cannot be done as asked
   verification,  // a digest, signature, size or format check failed
-  interrupted,   // SIGINT/SIGTERM arrived and the operation stopped cleanly
+  interrupted,   // SIGINT/SIGTERM/SIGHUP arrived and the operation stopped cleanly
 };
 
 // Process exit codes, listed in every --help.

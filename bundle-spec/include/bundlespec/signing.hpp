@@ -31,6 +31,12 @@ Status write_key_pair(const Key& key, const std::string& private_path);
 Result<Key> load_private_key(const std::string& path);
 // Loads a public key (PEM SubjectPublicKeyInfo), or the public half of a private key file.
 Result<Key> load_public_key(const std::string& path);
+// Parses PEM text holding an Ed25519 public key (SubjectPublicKeyInfo, "BEGIN PUBLIC KEY").
+// Fails naming `what` when it holds anything else, a private key included.
+Result<Key> parse_public_key_pem(std::string_view pem, const std::string& what);
+// True when `pem` holds a PEM private key block ("-----BEGIN ... PRIVATE KEY-----"), found by
+// its label alone so that an encrypted key never asks for a passphrase.
+bool holds_private_key_pem(std::string_view pem);
 // Builds a public key from its 32 raw bytes.
 Result<Key> public_key_from_raw(std::string_view raw);
 

@@ -266,7 +266,16 @@ TEST(ManifestValidation, MissingFields) {
 
 TEST(ManifestValidation, HeaderValues) {
   EXPECT_EQ(problems(with("bundle: test", "bundle: my bundle")),
-            one_problem("1:9: bundle 'my bundle' must match [A-Za-z0-9][A-Za-z0-9._-]*"));
+            one_problem("1:9: bundle 'my bundle' must match [A-Za-z0-9][A-Za-z0-9._-]* and be at most 128 bytes"));
+  // The bundle name becomes the index's name (FORMAT.md 3.2: at most 128 bytes), and a bad one
+  // is shown escaped.
+  EXPECT_EQ(problems(with("bundle: test", "bundle: " + std::string(129, 'b'))),
+            one_problem("1:9: bundle '" + std::string(129, 'b') +
+                        "' must match [A-Za-z0-9][A-Za-z0-9._-]* and be at most 128 bytes"));
+  EXPECT_EQ(problems(with("bundle: test", "bundle: " + std::string(128, 'b'))), "");
+  EXPECT_EQ(problems(with("bundle: test", "bundle: \"ok\\e[2J\\nm.yaml:1:1: fine\"")),
+            one_problem("1:9: bundle 'ok\\x1b[2J\\x0am.yaml:1:1: fine' must match [A-Za-z0-9][A-Za-z0-9._-]* and be at "
+                        "most 128 bytes"));
   EXPECT_EQ(problems(with("v1.20.11", "1.20")), one_problem("2:21: kubernetes_version '1.20' must look like v1.20.11"));
   EXPECT_EQ(problems(with("epoch: 1631664000", "epoch: -5")),
             one_problem("3:8: epoch must be a whole number of seconds since 1970-01-01 UTC, got '-5'"));

@@ -126,26 +126,6 @@ TEST(Trailer, RefusesDamagedFields) {
   EXPECT_EQ(decode_error(good, 63), "trailer: file is too short to be a kubeferry bundle");
 }
 
-TEST(TrustPolicy, FromFlags) {
-  kftest::TempDir dir;
-  auto key = generate_ed25519_key();
-  ASSERT_OK(key);
-  ASSERT_OK(write_key_pair(*key, dir / "k"));
-  auto none = make_trust_policy("", "");
-  ASSERT_OK(none);
-  EXPECT_FALSE(none->fingerprint.has_value());
-  auto by_key = make_trust_policy(dir / "k.pub", "");
-  ASSERT_OK(by_key);
-  EXPECT_EQ(by_key->fingerprint, fingerprint(*key));
-  auto by_print = make_trust_policy("", fingerprint(*key));
-  ASSERT_OK(by_print);
-  EXPECT_EQ(by_print->fingerprint, fingerprint(*key));
-  auto both = make_trust_policy(dir / "k.pub", fingerprint(*key));
-  ASSERT_FALSE(both.ok());
-  EXPECT_EQ(both.error().code(), ErrorCode::usage);
-  EXPECT_EQ(both.error().message(), "give --pubkey or --fingerprint, not both");
-}
-
 TEST(BundleFile, RefusesNonBundles) {
   kftest::TempDir dir;
   kftest::write_file(dir / "short", "tiny");

@@ -164,6 +164,53 @@ TEST(Index, RefusesMalformedIndexes) {
   EXPECT_EQ(decode_error(std::string(k_max_index_size + 1, ' ')), "index: larger than the 64 MiB limit");
 }
 
+// FORMAT.md 3.2: name and platform are short ASCII labels, so a reader can print them.
+TEST(Index, NameAndPlatformRules) {
+  const std::string name_rule =
+      "must be 1-128 bytes of ASCII letters, digits, '.', '-', '_' and '+', starting with a letter or digit";
+  for (const std::string& good : std::vector<std::string>{"k8s-v1.20.11", "a", "A_b+c.d-e", std::string(128, 'x')}) {
+    EXPECT_EQ(name_problem(good), "") << good;
+  }
+  for (const std::string& bad : std::vector<std::string>{"", "-x", ".x", "a b", "a/b", "ok\nOK fake", "\x1b[31mred",
+                                                         "caf\xc3\xa9", std::string(129, 'x')}) {
+    EXPECT_EQ(name_problem(bad), name_rule) << bad;
+  }
+  const std::string platform_rule =
+      "must be os/arch or os/arch/variant (at most 128 bytes), each part ASCII letters, digits, '.', '-', '_' or '+'";
+  for (const std::string& good : std::vector<std::string>{"linux/amd64", "linux/arm/v7", "linux/ppc64le"}) {
+    EXPECT_EQ(platform_problem(good), "") << good;
+  }
+  for (const std::string& bad : std::vector<std::string>{"", "linux", "linux/", "/amd64", "linux//amd64", "a/b/c/d",
+                                                         "linux/amd64\n", "linux/" + std::string(123, 'x')}) {
+    EXPECT_EQ(platform_problem(bad), platform_rule) << bad;
+  }
+}
+
+TEST(Index, RefusesForgedNameOrPlatform) {
+  Index forged = sample_index();
+  forged.name = "demo\nOK evil: 1 entries, signed by SHA256:0000";
+  EXPECT_EQ(decode_error(encode_index(forged)),
+            "index: \"name\" \"demo\\x0aOK evil: 1 entries, signed by SHA256:0000\": must be 1-128 bytes of ASCII "
+            "letters, digits, '.', '-', '_' and '+', starting with a letter or digit");
+  forged = sample_index();
+  forged.platform = "linux/\x1b[2Jamd64";
+  EXPECT_EQ(decode_error(encode_index(forged)),
+            "index: \"platform\" \"linux/\\x1b[2Jamd64\": must be os/arch or os/arch/variant (at most 128 bytes), "
+            "each part ASCII letters, digits, '.', '-', '_' or '+'");
+  forged = sample_index();
+  forged.name = std::string(129, 'n');
+  EXPECT_EQ(decode_error(encode_index(forged)),
+            "index: \"name\" \"" + std::string(129, 'n') +
+                "\": must be 1-128 bytes of ASCII letters, digits, '.', '-', '_' and '+', starting with a letter or "
+                "digit");
+}
+
+// Entry paths in messages are escaped: a hostile path cannot forge a line or a colour.
+TEST(Index, EntryMessagesEscapeThePath) {
+  EXPECT_EQ(problem({file("a\x1b[2J\nOK"), file("a\x1b[2J\nOK")}), "entry a\\x1b[2J\\x0aOK: listed twice");
+  EXPECT_EQ(problem({link("l", "../\x9b")}), "entry l: symlink target '../\\x9b' leaves the bundle");
+}
+
 TEST(Index, ValidEntries) {
   EXPECT_EQ(problem({}), "");
   EXPECT_EQ(
@@ -183,13 +230,14 @@ TEST(Index, RefusesBadPaths) {
   EXPECT_EQ(problem({dir("a"), file("a//b")}), "entry a//b: empty path component");
   EXPECT_EQ(problem({dir("a/")}), "entry a/: path ends with '/'");
   EXPECT_EQ(problem({file("")}), "entry : empty path");
-  EXPECT_EQ(problem({file(std::string("a\0b", 3))}), std::string("entry a\0b: NUL byte in path", 27));
+  EXPECT_EQ(problem({file(std::string("a\0b", 3))}), "entry a\\x00b: NUL byte in path");  // escaped
+  // Paths in messages are cut at 200 bytes (printable()).
   EXPECT_EQ(problem({file(std::string(256, 'x'))}),
-            "entry " + std::string(256, 'x') + ": path component longer than 255 bytes");
+            "entry " + std::string(200, 'x') + "...: path component longer than 255 bytes");
   std::string long_path;
   while (long_path.size() <= k_max_path) long_path += "abcdefgh/";
   long_path += "f";
-  EXPECT_EQ(problem({file(long_path)}), "entry " + long_path + ": path longer than 4096 bytes");
+  EXPECT_EQ(problem({file(long_path)}), "entry " + long_path.substr(0, 200) + "...: path longer than 4096 bytes");
 }
 
 TEST(Index, RefusesBadOrder) {

@@ -49,6 +49,27 @@ TEST(Json, CanonicalEscapesAreMinimal) {
   EXPECT_EQ(back->as_string(), s);
 }
 
+// Pretty output is for terminals: DEL, C1 controls, line separators and bidi overrides become
+// \u escapes (the same string to a JSON reader); the canonical encoding keeps them as they are.
+TEST(Json, PrettyEscapesWhatATerminalWouldActOn) {
+  const Json value = std::string(
+      "a\x7f"
+      "b\xc2\x9b"
+      "c\xe2\x80\xae"
+      "d\xe2\x81\xa6"
+      "e\xc3\xa9\xe2\x82\xac\x1b");
+  EXPECT_EQ(to_pretty_json(value), "\"a\\u007fb\\u009bc\\u202ed\\u2066e\xc3\xa9\xe2\x82\xac\\u001b\"\n");
+  EXPECT_EQ(to_canonical_json(value),
+            "\"a\x7f"
+            "b\xc2\x9b"
+            "c\xe2\x80\xae"
+            "d\xe2\x81\xa6"
+            "e\xc3\xa9\xe2\x82\xac\\u001b\"");
+  auto back = parse_json(to_pretty_json(value));
+  ASSERT_OK(back);
+  EXPECT_EQ(*back, value);
+}
+
 TEST(Json, IntegersInShortestForm) {
   EXPECT_EQ(to_canonical_json(Json(int64_t{0})), "0");
   EXPECT_EQ(to_canonical_json(Json(INT64_MIN)), "-9223372036854775808");

@@ -104,6 +104,19 @@ TEST(Progress, PlainModePrintsStartAndFinishLines) {
             "kubeferry: warning: something\n");
 }
 
+// Item names carry image names and paths from bundles: shown escaped.
+TEST(Progress, ItemNamesAreEscaped) {
+  Capture out;
+  {
+    ConsoleProgress progress(out.file(), ConsoleMode::plain, "kubeferry: ", out.clock());
+    progress.start_item("push \x1b]0;owned\x07x", std::nullopt, 0);
+    progress.finish_item("push \x1b]0;owned\x07x", ItemOutcome::failed);
+  }
+  EXPECT_EQ(out.text(),
+            "kubeferry: push \\x1b]0;owned\\x07x: started\n"
+            "kubeferry: push \\x1b]0;owned\\x07x: failed\n");
+}
+
 TEST(Progress, QuietModePrintsNothing) {
   Capture out;
   {

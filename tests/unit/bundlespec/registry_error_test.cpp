@@ -12,6 +12,14 @@ TEST(RegistryError, FirstErrorOfTheDocument) {
             " (MANIFEST_BLOB_UNKNOWN: blob unknown to registry)");
 }
 
+// The registry's words reach the terminal escaped and cut.
+TEST(RegistryError, TextIsEscapedAndCapped) {
+  EXPECT_EQ(registry_error_text(R"({"errors":[{"code":"DENIED\u001b[2J","message":"no\nkubeferry: OK pushed"}]})"),
+            " (DENIED\\x1b[2J: no\\x0akubeferry: OK pushed)");
+  EXPECT_EQ(registry_error_text(R"({"errors":[{"code":"X","message":")" + std::string(300, 'm') + R"("}]})"),
+            " (X: " + std::string(200, 'm') + "...)");
+}
+
 TEST(RegistryError, AnythingElseIsNoText) {
   EXPECT_EQ(registry_error_text(""), "");
   EXPECT_EQ(registry_error_text("<html>502 Bad Gateway</html>"), "");

@@ -226,6 +226,30 @@ TEST(Writer, PackRefusesUnsafeTreesAndWritesNothing) {
   EXPECT_FALSE(kftest::exists(dir / "out"));
 }
 
+// FORMAT.md 3.2: the writer never writes a name or platform a reader would refuse.
+TEST(Writer, RefusesBadNameOrPlatformAndWritesNothing) {
+  kftest::TempDir dir;
+  kftest::write_file(dir / "src/a", "a");
+  WriterOptions options = fast_options();
+  options.name = "demo\nOK";
+  auto bad_name = pack_directory(dir / "src", make_key(), options, dir / "x.run");
+  ASSERT_FALSE(bad_name.ok());
+  EXPECT_EQ(bad_name.error().code(), ErrorCode::usage);
+  EXPECT_EQ(bad_name.error().message(),
+            "bundle name 'demo\\x0aOK' must be 1-128 bytes of ASCII letters, digits, '.', '-', '_' and '+', "
+            "starting with a letter or digit");
+  options = fast_options();
+  options.platform = "linux amd64";
+  auto bad_platform = pack_directory(dir / "src", make_key(), options, dir / "x.run");
+  ASSERT_FALSE(bad_platform.ok());
+  EXPECT_EQ(bad_platform.error().message(),
+            "platform 'linux amd64' must be os/arch or os/arch/variant (at most 128 bytes), each part ASCII letters, "
+            "digits, '.', '-', '_' or '+'");
+  std::string listing;
+  ASSERT_EQ(kftest::run_command("ls -A " + dir.path(), &listing), 0);
+  EXPECT_EQ(listing, "src\n");
+}
+
 TEST(Writer, FailedWriteLeavesNothing) {
   kftest::TempDir dir;
   kftest::write_file(dir / "src/f", "12345");

@@ -120,6 +120,18 @@ TEST(Inventory, HostProblems) {
             "c.yaml:10:14: host \"node01\": address 10.0.0.9 is inside service_cidr");
 }
 
+// A host name with a terminal escape or a newline cannot forge a line of the message.
+TEST(Inventory, ValuesInMessagesAreEscaped) {
+  const std::string base = std::string(k_valid) + "  - name: \"n\\e[2J\\nc.yaml:1:1: fine\"\n";
+  EXPECT_EQ(errors_of(base + "    address: 192.168.80.7\n    roles: [node]\n"),
+            "c.yaml:9:11: host \"n\\x1b[2J\\x0ac.yaml:1:1: fine\": invalid name (use lower-case letters, digits, "
+            "'-' and '.', as a DNS name)");
+  EXPECT_EQ(errors_of(std::string(k_valid) + "  - name: node01\n    address: 192.168.80.7\n    roles: [" +
+                      std::string(300, 'x') + "]\n"),
+            "c.yaml:11:13: host \"node01\": unknown role \"" + std::string(200, 'x') +
+                "...\" (expected etcd, master or node)");
+}
+
 TEST(Inventory, RolesMustBePresent) {
   EXPECT_EQ(errors_of("hosts:\n  - name: a\n    address: 192.168.1.1\n    roles: [node]\n"),
             "c.yaml:1:1: no host has the etcd role\n"
