@@ -6,6 +6,7 @@
 
 #include "bundlespec/interrupt.hpp"
 #include "bundlespec/json.hpp"
+#include "bundlespec/text.hpp"
 
 namespace installer {
 
@@ -504,6 +505,70 @@ void remove_created(Fs& fs, const std::vector<std::string>& created, UninstallRe
   }
 }
 
+// Output lines of a command that succeeded; empty when it failed (a warning says so).
+std::vector<std::string> output_lines(CommandRunner& runner, const std::vector<std::string>& argv,
+                                      UninstallReport& report) {
+  auto result = runner.run(argv);
+  if (!result.ok() || result->exit_code != 0) {
+    report.warnings.push_back(join_argv(argv) + (result.ok() ? " exited with " + std::to_string(result->exit_code)
+                                                             : ": " + result.error().message()));
+    return {};
+  }
+  std::vector<std::string> lines;
+  size_t start = 0;
+  const std::string& out = result->output;
+  while (start < out.size()) {
+    size_t end = out.find('\n', start);
+    if (end == std::string::npos) end = out.size();
+    if (end > start) lines.push_back(out.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
+// The containers the kubelet made for its pods go with the node (images stay in the store):
+// containerd's CRI keeps them in the k8s.io namespace, dockershim names them k8s_*.
+void remove_pod_containers(const Journal& journal, CommandRunner& runner, UninstallReport& report) {
+  const bool containerd = journal.find(std::string(k_restart_containerd_step)) != nullptr;
+  if (containerd) {
+    for (const std::string& id : output_lines(runner, {"ctr", "-n", "k8s.io", "containers", "ls", "-q"}, report)) {
+      auto killed = runner.run({"ctr", "-n", "k8s.io", "tasks", "rm", "-f", id});  // none when it never started
+      (void)killed;
+      auto removed = runner.run({"ctr", "-n", "k8s.io", "containers", "rm", id});
+      if (removed.ok() && removed->exit_code == 0)
+        report.removed.push_back("container " + id);
+      else
+        report.warnings.push_back("ctr -n k8s.io containers rm " + id + " failed");
+    }
+    return;
+  }
+  const std::vector<std::string> ids =
+      output_lines(runner, {"docker", "ps", "-aq", "--filter", "name=^k8s_"}, report);
+  if (ids.empty()) return;
+  std::vector<std::string> rm{"docker", "rm", "-f"};
+  rm.insert(rm.end(), ids.begin(), ids.end());
+  auto removed = runner.run(rm);
+  if (removed.ok() && removed->exit_code == 0)
+    report.removed.push_back(std::to_string(ids.size()) + " pod containers (docker)");
+  else
+    report.warnings.push_back("docker rm -f of " + std::to_string(ids.size()) + " pod containers failed");
+}
+
+// Mount points below PATH (the kubelet's secret and token volumes below /var/lib/kubelet),
+// deepest first, so that a purge can remove the folder.
+void unmount_below(const std::string& path, CommandRunner& runner, UninstallReport& report) {
+  std::vector<std::string> below;
+  for (const std::string& target : output_lines(runner, {"findmnt", "-rn", "-o", "TARGET"}, report)) {
+    if (target.size() > path.size() && target.compare(0, path.size(), path) == 0 && target[path.size()] == '/')
+      below.push_back(target);
+  }
+  std::sort(below.begin(), below.end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  for (const std::string& target : below) {
+    auto result = runner.run({"umount", "-l", target});
+    if (!result.ok() || result->exit_code != 0) report.warnings.push_back("umount -l " + bs::printable(target) + " failed");
+  }
+}
+
 void undo(const JournalEntry& e, Fs& fs, CommandRunner& runner, const UninstallOptions& options,
           UninstallReport& report) {
   auto log = [&](const std::string& line) {
@@ -576,6 +641,7 @@ void undo(const JournalEntry& e, Fs& fs, CommandRunner& runner, const UninstallO
     }
     if (e.data) {
       log("purge " + e.path);
+      if (options.live) unmount_below(e.path, runner, report);
       Status status = fs.remove_tree(e.path);
       if (status.ok())
         report.removed.push_back(e.path);
@@ -631,6 +697,7 @@ void deregister_node(const Journal& journal, Fs& fs, CommandRunner& runner, cons
   if (options.log) options.log("remove node " + journal.host + " from the cluster");
   auto stopped = runner.run({"systemctl", "stop", "kubelet.service"});
   if (!stopped.ok()) report.warnings.push_back(stopped.error().message());
+  remove_pod_containers(journal, runner, report);
   const std::vector<std::string> argv{kubectl->path,   "--kubeconfig=" + kubeconfig, "--request-timeout=20s",
                                       "delete",        "node",
                                       journal.host,    "--ignore-not-found",
@@ -641,8 +708,15 @@ void deregister_node(const Journal& journal, Fs& fs, CommandRunner& runner, cons
     report.removed.push_back("node " + journal.host + " (its Node object in the cluster)");
     return;
   }
-  const std::string why = deleted.ok() ? "kubectl delete node exited " + std::to_string(deleted->exit_code)
-                                       : deleted.error().message();
+  std::string why = deleted.ok() ? "kubectl delete node exited " + std::to_string(deleted->exit_code)
+                                 : deleted.error().message();
+  if (deleted.ok()) {  // kubectl's own last line says why (forbidden, unreachable, ...)
+    std::string out = deleted->output;
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+    const size_t nl = out.rfind('\n');
+    const std::string last = nl == std::string::npos ? out : out.substr(nl + 1);
+    if (!last.empty()) why += ": " + bs::printable(last);
+  }
   report.warnings.push_back("the Node object " + journal.host + " stays in the cluster (" + why +
                             "): on a master, run kubectl delete node " + journal.host);
 }

@@ -348,7 +348,10 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
   }
   if (master) {
     b.dir(p.k8s_dir + "/addons", 0755, "cluster add-on manifests");
-    b.dir(p.admin_kubeconfig.substr(0, p.admin_kubeconfig.rfind('/')), 0700, "kubectl's admin kubeconfig");
+    const std::string kube_dir = p.admin_kubeconfig.substr(0, p.admin_kubeconfig.rfind('/'));
+    b.dir(kube_dir, 0700, "kubectl's admin kubeconfig");
+    // kubectl keeps its discovery and HTTP cache beside the kubeconfig (the checks fill it too).
+    b.dir(kube_dir + "/cache", 0750, "kubectl's discovery and HTTP cache (kept by uninstall unless --purge)", true);
   }
   if (node) {
     b.dir(p.cni_bin_dir, 0755, "CNI plugins");

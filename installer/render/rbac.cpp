@@ -1,7 +1,7 @@
 // RBAC the bootstrap flow needs (pinned-data 2.13): kubelet-bootstrap may create CSRs, node
 // client CSRs are approved automatically (replacing the seed's manual `kubectl certificate
-// approve`), nodes may renew their own client certificates, and the apiserver (CN=kubernetes)
-// may reach the kubelet API for logs and exec.
+// approve`), nodes may renew their own client certificates, the apiserver (CN=kubernetes)
+// may reach the kubelet API for logs and exec, and a node may delete its own Node object.
 #include "installer/render/components.hpp"
 
 namespace installer::render {
@@ -60,6 +60,23 @@ RenderedFile render_rbac(const RenderInput& in) {
       "  resources: [nodes/proxy, nodes/stats, nodes/log, nodes/spec, nodes/metrics, pods/log]\n"
       "  verbs: [\"*\"]\n";
   out += "---\n" + binding("system:kube-apiserver", "system:kube-apiserver-to-kubelet", "User", "kubernetes");
+  // A node's `uninstall` takes its own Node object out of the cluster with the kubelet's
+  // credentials. The Node authorizer grants nodes no delete; this role does, and the
+  // NodeRestriction admission plugin (always enabled by kubeferry's apiserver flags) refuses
+  // a node any Node but its own.
+  out +=
+      "---\n"
+      "apiVersion: rbac.authorization.k8s.io/v1\n"
+      "kind: ClusterRole\n"
+      "metadata:\n"
+      "  name: kubeferry:node-self-removal\n"
+      "  labels:\n"
+      "    app.kubernetes.io/managed-by: kubeferry\n"
+      "rules:\n"
+      "- apiGroups: [\"\"]\n"
+      "  resources: [nodes]\n"
+      "  verbs: [delete]\n";
+  out += "---\n" + binding("kubeferry:node-self-removal", "kubeferry:node-self-removal", "Group", "system:nodes");
   return {in.paths.k8s_addon("rbac.yaml"), out, 0644, false};
 }
 

@@ -374,6 +374,8 @@ TEST(Uninstall, PurgeLeavesNothingOfOursBehind) {
                   "systemctl reset-failed kube-controller-manager.service",
                   "systemctl disable --now kube-apiserver.service", "systemctl reset-failed kube-apiserver.service",
                   "systemctl disable --now etcd.service", "systemctl reset-failed etcd.service",
+                  // before each data folder's purge: what is mounted below it is unmounted
+                  "findmnt -rn -o TARGET", "findmnt -rn -o TARGET", "findmnt -rn -o TARGET",
                   "systemctl daemon-reload"));
 }
 
@@ -671,11 +673,21 @@ TEST(Uninstall, NodeDeletesItsNodeObjectAfterStoppingTheKubelet) {
   ASSERT_OK(rig.apply(plan));
   rig.fs.add_file("/opt/kubernetes/cfg/kubelet.kubeconfig", "written by TLS bootstrap");
   rig.runner.calls.clear();
-  auto report = uninstall(rig.fs, rig.runner, UninstallOptions{});
+  rig.runner.script.push_back({"docker ps -aq --filter name=^k8s_", CommandResult{0, "c1\nc2\n"}});
+  rig.runner.script.push_back({"findmnt", CommandResult{0, "/\n/var/lib/kubelet/pods/p/volumes/x\n/var/lib/kubeletx\n"}});
+  UninstallOptions purge;
+  purge.purge = Purge::yes;
+  auto report = uninstall(rig.fs, rig.runner, purge);
   ASSERT_OK(report);
-  ASSERT_GE(rig.runner.calls.size(), 2u);
+  ASSERT_GE(rig.runner.calls.size(), 4u);
   EXPECT_EQ(rig.runner.calls[0], "systemctl stop kubelet.service");
-  EXPECT_EQ(rig.runner.calls[1],
+  // The pods' containers go (dockershim's k8s_*), then the Node object.
+  EXPECT_EQ(rig.runner.calls[1], "docker ps -aq --filter name=^k8s_");
+  EXPECT_EQ(rig.runner.calls[2], "docker rm -f c1 c2");
+  // The kubelet's volume mounts below /var/lib/kubelet (and only those) are unmounted before the purge.
+  EXPECT_THAT(rig.runner.calls, Contains("umount -l /var/lib/kubelet/pods/p/volumes/x"));
+  EXPECT_THAT(rig.runner.calls, Not(Contains("umount -l /var/lib/kubeletx")));
+  EXPECT_EQ(rig.runner.calls[3],
             "/opt/kubernetes/bin/kubectl --kubeconfig=/opt/kubernetes/cfg/kubelet.kubeconfig --request-timeout=20s "
             "delete node node01 --ignore-not-found --wait=false");
   EXPECT_THAT(report->removed, Contains("node node01 (its Node object in the cluster)"));
@@ -696,7 +708,7 @@ TEST(Uninstall, NodeWithoutBootstrapDeletesNothingAndAFailedDeleteWarns) {
   rig.runner.script.push_back({"/opt/kubernetes/bin/kubectl --kubeconfig=", CommandResult{1, "connection refused\n"}});
   auto report = uninstall(rig.fs, rig.runner, UninstallOptions{});
   ASSERT_OK(report);
-  EXPECT_THAT(report->warnings, Contains("the Node object node01 stays in the cluster (kubectl delete node exited 1): "
+  EXPECT_THAT(report->warnings, Contains("the Node object node01 stays in the cluster (kubectl delete node exited 1: connection refused): "
                                          "on a master, run kubectl delete node node01"));
 }
 

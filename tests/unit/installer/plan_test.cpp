@@ -51,6 +51,7 @@ const std::vector<std::string> k_master01 = {
     "dir /opt/kubernetes/logs 0755",
     "dir /opt/kubernetes/addons 0755",
     "dir /root/.kube 0700",
+    "dir /root/.kube/cache 0750",
     "file /etc/sysctl.d/k8s.conf 0644",
     "file /etc/modules-load.d/k8s.conf 0644",
     "hosts_block /etc/hosts",
@@ -249,14 +250,14 @@ TEST(Plan, IsPureAndItsJsonHoldsNoSecret) {
   ASSERT_OK(parsed);
   const auto& steps = parsed->find("steps")->as_array();
   ASSERT_EQ(steps.size(), a.steps.size());
-  const bundlespec::Json& key = steps[27];
+  const bundlespec::Json& key = steps[28];
   EXPECT_EQ(key.find("id")->as_string(), "file /opt/etcd/ssl/server-key.pem");
   EXPECT_EQ(key.find("mode")->as_string(), "0600");
   EXPECT_EQ(key.find("owner")->as_string(), "root:root");
   EXPECT_EQ(key.find("source")->as_string(), "pki:etcd/server-key.pem");
-  EXPECT_EQ(key.find("sha256")->as_string(), a.steps[27].sha256);
+  EXPECT_EQ(key.find("sha256")->as_string(), a.steps[28].sha256);
   EXPECT_TRUE(key.find("secret")->as_bool());
-  EXPECT_EQ(key.find("n")->as_integer(), 28);
+  EXPECT_EQ(key.find("n")->as_integer(), 29);
   EXPECT_EQ(parsed->find("preflight")->find("ports")->as_array().size(), 5u);
 }
 
