@@ -432,6 +432,8 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
     b.rendered(r::render_kubelet_config(in), "kubelet configuration");
     TRY(b.rendered_or_unknown(r::render_bootstrap_kubeconfig(in), no_kit, p.k8s_cfg("bootstrap.kubeconfig"), 0600, true,
                               "kubelet TLS bootstrap credentials (token)"));
+    b.rendered(r::render_flannel_cni_conflist(in),
+               "the pod network's CNI configuration, as flannel's init container copies it");
     b.rendered(r::render_kube_proxy_options(in), "kube-proxy flags");
     b.rendered(r::render_kube_proxy_config(in), "kube-proxy configuration (IPVS)");
     TRY(b.rendered_or_unknown(r::render_kube_proxy_kubeconfig(in), no_kit, p.k8s_cfg("kube-proxy.kubeconfig"), 0600,

@@ -99,6 +99,10 @@ RenderedFile render_rbac(const RenderInput& in);
 // (optional: an init container installing the flannel CNI binary, for flannel >= 0.15.1).
 // A PodSecurityPolicy is rendered only for Kubernetes < 1.25 (the API is gone after).
 Result<RenderedFile> render_flannel(const RenderInput& in);
+// The node's CNI configuration, byte for byte what flannel's init container copies there
+// (10-flannel.conflist): written by the install so that the node is network-ready on its own
+// and the file is the install's (uninstall removes it).
+RenderedFile render_flannel_cni_conflist(const RenderInput& in);
 // CoreDNS: Service kube-dns at dns_ip, Corefile for the cluster domain. Image "coredns".
 Result<RenderedFile> render_coredns(const RenderInput& in);
 

@@ -87,6 +87,44 @@ std::string rbac(const std::string& ns, bool with_psp) {
   return out;
 }
 
+// The CNI network configuration flannel's init container copies to the node
+// (kube-flannel-cfg's cni-conf.json; the install writes the same bytes, see
+// render_flannel_cni_conflist).
+std::string cni_conf_json() {
+  return "{\n"
+         "  \"name\": \"cbr0\",\n"
+         "  \"cniVersion\": \"0.3.1\",\n"
+         "  \"plugins\": [\n"
+         "    {\n"
+         "      \"type\": \"flannel\",\n"
+         "      \"delegate\": {\n"
+         "        \"hairpinMode\": true,\n"
+         "        \"isDefaultGateway\": true\n"
+         "      }\n"
+         "    },\n"
+         "    {\n"
+         "      \"type\": \"portmap\",\n"
+         "      \"capabilities\": {\n"
+         "        \"portMappings\": true\n"
+         "      }\n"
+         "    }\n"
+         "  ]\n"
+         "}\n";
+}
+
+// TEXT as the body of a YAML block scalar, each line indented by INDENT.
+std::string indented(const std::string& text, const std::string& indent) {
+  std::string out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    out += indent + text.substr(start, end - start) + "\n";
+    start = end + 1;
+  }
+  return out;
+}
+
 std::string config_map(const std::string& ns, const std::string& pod_cidr) {
   return "---\n"
          "kind: ConfigMap\n"
@@ -100,26 +138,8 @@ std::string config_map(const std::string& ns, const std::string& pod_cidr) {
          "    tier: node\n"
          "    app: flannel\n"
          "data:\n"
-         "  cni-conf.json: |\n"
-         "    {\n"
-         "      \"name\": \"cbr0\",\n"
-         "      \"cniVersion\": \"0.3.1\",\n"
-         "      \"plugins\": [\n"
-         "        {\n"
-         "          \"type\": \"flannel\",\n"
-         "          \"delegate\": {\n"
-         "            \"hairpinMode\": true,\n"
-         "            \"isDefaultGateway\": true\n"
-         "          }\n"
-         "        },\n"
-         "        {\n"
-         "          \"type\": \"portmap\",\n"
-         "          \"capabilities\": {\n"
-         "            \"portMappings\": true\n"
-         "          }\n"
-         "        }\n"
-         "      ]\n"
-         "    }\n"
+         "  cni-conf.json: |\n" +
+         indented(cni_conf_json(), "    ") +
          "  net-conf.json: |\n"
          "    {\n"
          "      \"Network\": \"" +
@@ -265,6 +285,10 @@ Result<RenderedFile> render_flannel(const RenderInput& in) {
       "      - name: xtables-lock\n"
       "        hostPath: {path: /run/xtables.lock, type: FileOrCreate}\n";
   return RenderedFile{in.paths.k8s_addon("kube-flannel.yml"), out, 0644, false};
+}
+
+RenderedFile render_flannel_cni_conflist(const RenderInput& in) {
+  return {in.paths.cni_conf_dir + "/10-flannel.conflist", cni_conf_json(), 0644, false};
 }
 
 }  // namespace installer::render

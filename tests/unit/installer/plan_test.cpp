@@ -140,6 +140,7 @@ const std::vector<std::string> k_node = {
     "file /opt/kubernetes/cfg/kubelet.conf 0644",
     "file /opt/kubernetes/cfg/kubelet-config.yml 0644",
     "file /opt/kubernetes/cfg/bootstrap.kubeconfig 0600",
+    "file /etc/cni/net.d/10-flannel.conflist 0644",
     "file /opt/kubernetes/cfg/kube-proxy.conf 0644",
     "file /opt/kubernetes/cfg/kube-proxy-config.yml 0644",
     "file /opt/kubernetes/cfg/kube-proxy.kubeconfig 0600",

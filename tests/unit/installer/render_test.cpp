@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include <yaml-cpp/yaml.h>
+
 #include "installer/pki.hpp"
 #include "installer/render/components.hpp"
 #include "plan_fixtures.hpp"
@@ -465,6 +467,25 @@ TEST(Flannel, PspNamesNoFieldTheApiserverDrops) {
   EXPECT_THAT(psp, HasSubstr("  allowPrivilegeEscalation: false\n  defaultAllowPrivilegeEscalation: false\n"));
   EXPECT_THAT(psp, HasSubstr("  allowedCapabilities: [NET_ADMIN, NET_RAW]\n  hostNetwork: true\n"));
   EXPECT_THAT(psp, HasSubstr("  hostPorts:\n  - {min: 0, max: 65535}\n"));
+}
+
+// The install writes the node's CNI conflist itself, byte for byte what flannel's init
+// container copies from kube-flannel-cfg (the e2e compares the two on every node), so that a
+// re-install after flannel's copy finds nothing changed and uninstall removes the file.
+TEST(Flannel, NodeConflistIsTheConfigMapsCniConf) {
+  const auto in = render_input(seed_inventory(), "node01");
+  const RenderedFile conflist = render_flannel_cni_conflist(in);
+  EXPECT_EQ(conflist.path, "/etc/cni/net.d/10-flannel.conflist");
+  EXPECT_EQ(conflist.mode, 0644u);
+  const auto manifest = render_flannel(render_input(seed_inventory(), "master01"));
+  ASSERT_OK(manifest);
+  std::vector<YAML::Node> docs = YAML::LoadAll(manifest->content);
+  std::string cni_conf;
+  for (const auto& doc : docs) {
+    if (doc["kind"] && doc["kind"].as<std::string>() == "ConfigMap") cni_conf = doc["data"]["cni-conf.json"].as<std::string>();
+  }
+  EXPECT_EQ(cni_conf, conflist.content);
+  EXPECT_THAT(conflist.content, HasSubstr("\"type\": \"flannel\""));
 }
 
 TEST(Flannel, CniPluginInitContainerWhenTheImageIsThere) {
