@@ -542,8 +542,7 @@ void remove_pod_containers(const Journal& journal, CommandRunner& runner, Uninst
     }
     return;
   }
-  const std::vector<std::string> ids =
-      output_lines(runner, {"docker", "ps", "-aq", "--filter", "name=^k8s_"}, report);
+  const std::vector<std::string> ids = output_lines(runner, {"docker", "ps", "-aq", "--filter", "name=^k8s_"}, report);
   if (ids.empty()) return;
   std::vector<std::string> rm{"docker", "rm", "-f"};
   rm.insert(rm.end(), ids.begin(), ids.end());
@@ -565,7 +564,8 @@ void unmount_below(const std::string& path, CommandRunner& runner, UninstallRepo
   std::sort(below.begin(), below.end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
   for (const std::string& target : below) {
     auto result = runner.run({"umount", "-l", target});
-    if (!result.ok() || result->exit_code != 0) report.warnings.push_back("umount -l " + bs::printable(target) + " failed");
+    if (!result.ok() || result->exit_code != 0)
+      report.warnings.push_back("umount -l " + bs::printable(target) + " failed");
   }
 }
 
@@ -698,18 +698,17 @@ void deregister_node(const Journal& journal, Fs& fs, CommandRunner& runner, cons
   auto stopped = runner.run({"systemctl", "stop", "kubelet.service"});
   if (!stopped.ok()) report.warnings.push_back(stopped.error().message());
   remove_pod_containers(journal, runner, report);
-  const std::vector<std::string> argv{kubectl->path,   "--kubeconfig=" + kubeconfig, "--request-timeout=20s",
-                                      "delete",        "node",
-                                      journal.host,    "--ignore-not-found",
-                                      "--wait=false"};
+  const std::vector<std::string> argv{
+      kubectl->path, "--kubeconfig=" + kubeconfig, "--request-timeout=20s", "delete", "node",
+      journal.host,  "--ignore-not-found",         "--wait=false"};
   auto deleted = runner.run(argv);
   forget_kubeconfig();
   if (deleted.ok() && deleted->exit_code == 0) {
     report.removed.push_back("node " + journal.host + " (its Node object in the cluster)");
     return;
   }
-  std::string why = deleted.ok() ? "kubectl delete node exited " + std::to_string(deleted->exit_code)
-                                 : deleted.error().message();
+  std::string why =
+      deleted.ok() ? "kubectl delete node exited " + std::to_string(deleted->exit_code) : deleted.error().message();
   if (deleted.ok()) {  // kubectl's own last line says why (forbidden, unreachable, ...)
     std::string out = deleted->output;
     while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();

@@ -674,7 +674,8 @@ TEST(Uninstall, NodeDeletesItsNodeObjectAfterStoppingTheKubelet) {
   rig.fs.add_file("/opt/kubernetes/cfg/kubelet.kubeconfig", "written by TLS bootstrap");
   rig.runner.calls.clear();
   rig.runner.script.push_back({"docker ps -aq --filter name=^k8s_", CommandResult{0, "c1\nc2\n"}});
-  rig.runner.script.push_back({"findmnt", CommandResult{0, "/\n/var/lib/kubelet/pods/p/volumes/x\n/var/lib/kubeletx\n"}});
+  rig.runner.script.push_back(
+      {"findmnt", CommandResult{0, "/\n/var/lib/kubelet/pods/p/volumes/x\n/var/lib/kubeletx\n"}});
   UninstallOptions purge;
   purge.purge = Purge::yes;
   auto report = uninstall(rig.fs, rig.runner, purge);
@@ -708,8 +709,10 @@ TEST(Uninstall, NodeWithoutBootstrapDeletesNothingAndAFailedDeleteWarns) {
   rig.runner.script.push_back({"/opt/kubernetes/bin/kubectl --kubeconfig=", CommandResult{1, "connection refused\n"}});
   auto report = uninstall(rig.fs, rig.runner, UninstallOptions{});
   ASSERT_OK(report);
-  EXPECT_THAT(report->warnings, Contains("the Node object node01 stays in the cluster (kubectl delete node exited 1: connection refused): "
-                                         "on a master, run kubectl delete node node01"));
+  EXPECT_THAT(
+      report->warnings,
+      Contains("the Node object node01 stays in the cluster (kubectl delete node exited 1: connection refused): "
+               "on a master, run kubectl delete node node01"));
 }
 
 }  // namespace

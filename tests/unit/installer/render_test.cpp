@@ -2,10 +2,9 @@
 // the exact lines that matter, and the flags that must NOT appear where a version lacks them.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-
-#include <yaml-cpp/yaml.h>
 
 #include "installer/pki.hpp"
 #include "installer/render/components.hpp"
@@ -482,7 +481,8 @@ TEST(Flannel, NodeConflistIsTheConfigMapsCniConf) {
   std::vector<YAML::Node> docs = YAML::LoadAll(manifest->content);
   std::string cni_conf;
   for (const auto& doc : docs) {
-    if (doc["kind"] && doc["kind"].as<std::string>() == "ConfigMap") cni_conf = doc["data"]["cni-conf.json"].as<std::string>();
+    if (doc["kind"] && doc["kind"].as<std::string>() == "ConfigMap")
+      cni_conf = doc["data"]["cni-conf.json"].as<std::string>();
   }
   EXPECT_EQ(cni_conf, conflist.content);
   EXPECT_THAT(conflist.content, HasSubstr("\"type\": \"flannel\""));
