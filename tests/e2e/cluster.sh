@@ -77,7 +77,7 @@ K8S_KIND="$(cat "$MIRROR/k8s-v1.20.2.kind")"
 REAL=""
 if [[ "$K8S_KIND" == real* ]]; then
   REAL=1
-  note "Kubernetes: REAL v1.20.2 binaries (shared/k8s, archive sha256 ${K8S_KIND#real })"
+  note "Kubernetes: REAL v1.20.2 binaries (archive sha256 ${K8S_KIND#real })"
 else
   echo "e2e: STAND-INS: the mirror serves stand-in scripts for the Kubernetes binaries (shared/k8s is absent); the cluster itself is not checked"
   note "Kubernetes: STAND-IN scripts (shared/k8s absent): argv and layout checked, no cluster"
