@@ -21,7 +21,8 @@
 #                  /run/flannel/subnet.env for its node's podCIDR and routes every other node's
 #                  podCIDR via that node's InternalIP. No VXLAN, no masquerading of its own (the
 #                  CNI plugin's bridge delegate masquerades, as flannel's does when flanneld runs
-#                  without --ip-masq).
+#                  without --ip-masq; the stand-in CNI plugin accepts the pod network in
+#                  FORWARD, as flanneld does, since this image has no iptables).
 # coredns-standin  STAND-IN for coredns (no coredns in Debian): /coredns answers the manifest's
 #                  liveness (:8080/health) and readiness (:8181/ready) probes with busybox
 #                  httpd, and serves NO DNS.

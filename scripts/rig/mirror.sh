@@ -66,7 +66,7 @@ resolve_k8s() {  # sets KF_K8S_ARCHIVE, k_k8s_note, k_real_sha and k_build_stamp
   fi
   k_real_sha=""
   [[ -f "$KF_K8S_ARCHIVE" ]] && k_real_sha="$(sha256sum <"$KF_K8S_ARCHIVE" | cut -d' ' -f1)"
-  k_build_stamp="kubeferry-mirror-v4 k8s v1.20.2 ${k_real_sha:-standin}"
+  k_build_stamp="kubeferry-mirror-v5 k8s v1.20.2 ${k_real_sha:-standin}"
 }
 
 # Reproducible tar.gz of folder $2 (entries named as listed in $3...) into $1.
@@ -123,7 +123,9 @@ flannel_cni_standin() {  # the `flannel` CNI plugin upstream's CNI v0.8.6 carrie
 # kubeferry test STAND-IN for the flannel CNI plugin (scripts/rig/mirror.sh), not flannel's
 # binary: like it, it reads /run/flannel/subnet.env (written by flanneld) and delegates to the
 # bridge plugin with host-local addresses from the node's subnet, a route to the whole pod
-# network, and masquerading when flanneld does none (FLANNEL_IPMASQ=false).
+# network, and masquerading when flanneld does none (FLANNEL_IPMASQ=false). It also accepts the
+# pod network in the FORWARD chain, which flanneld itself does (docker sets FORWARD's policy to
+# DROP); the stand-in flanneld's image has no iptables, this runs on the host, which has.
 set -e
 case "$CNI_COMMAND" in
   VERSION) echo '{"cniVersion":"0.4.0","supportedVersions":["0.1.0","0.2.0","0.3.0","0.3.1","0.4.0"]}'; exit 0 ;;
@@ -139,6 +141,12 @@ fi
 masq=true
 [ "$FLANNEL_IPMASQ" = true ] && masq=false
 subnet="${FLANNEL_SUBNET%.*/*}.0/${FLANNEL_SUBNET#*/}"
+if [ "$CNI_COMMAND" = ADD ]; then
+  for dir in -s -d; do
+    iptables -w -C FORWARD "$dir" "$FLANNEL_NETWORK" -j ACCEPT 2>/dev/null ||
+      iptables -w -I FORWARD "$dir" "$FLANNEL_NETWORK" -j ACCEPT >&2
+  done
+fi
 dir="$(dirname "$0")"
 printf '{"cniVersion":"0.3.1","name":"cbr0","type":"bridge","bridge":"cni0","isGateway":true,"isDefaultGateway":true,"hairpinMode":true,"ipMasq":%s,"mtu":%s,"ipam":{"type":"host-local","subnet":"%s","routes":[{"dst":"%s"}]}}' \
   "$masq" "${FLANNEL_MTU:-1500}" "$subnet" "$FLANNEL_NETWORK" | exec "$dir/bridge"

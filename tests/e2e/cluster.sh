@@ -521,7 +521,11 @@ cluster_checks() {
   local image
   image="$(kc get ds -n kube-system kube-flannel-ds -o jsonpath='{.spec.template.spec.containers[0].image}')"
   for h in node01 node02; do probe_pod "$h" "$image" >"probe-$h.yaml"; kc apply -f "probe-$h.yaml" >/dev/null; done
-  for h in node01 node02; do wait_for 120 "probe pod on $h finished" probe_done "$h"; done
+  local i
+  for h in node01 node02; do
+    for ((i = 0; i < 60; i++)); do probe_done "$h" && break; sleep 2; done
+    probe_done "$h" || fail "probe pod on $h: not finished within 120 s: $(kc describe pod "e2e-probe-$h" 2>&1 | tail -12)"
+  done
   for h in node01 node02; do
     expect_eq "$(kc get pod "e2e-probe-$h" -o jsonpath='{.status.phase} {.spec.nodeName} {.status.podIP}' | cut -d' ' -f1,2)" \
       "Succeeded $h" "probe pod on $h: $(kc describe pod "e2e-probe-$h" | tail -5)"
