@@ -651,8 +651,14 @@ for h in "${HOSTS[@]}"; do
 done
 say "uninstall --purge: no unit, no file, no pod container left (not compared: the runtime's image store, where images stay by design, and the stand-ins' argv logs under /var/log/kubeferry-standin)"
 
-# 8. Summary.
+# 8. Summary: how the run went, then the etcd table and, last, the cluster as kubectl shows it.
 {
+  echo "== per-host install (first run, all three at once) =="
+  for h in "${HOSTS[@]}"; do
+    printf '%-9s %6s s  (%s)\n' "$h" "$(cut -d' ' -f2 "install1-$h.rc")" "$(cat "install1-$h.out")"
+  done
+  printf '%s\n' "${SUMMARY[@]}"
+  printf 'whole e2e: %s s\n' "$(elapsed "$t0")"
   echo "== etcd endpoint health (from a namespace, client certificate from pki init) =="
   cat health-first.txt
   if [[ -n "$REAL" ]]; then
@@ -661,12 +667,6 @@ say "uninstall --purge: no unit, no file, no pod container left (not compared: t
     echo "== kubectl get pods -A -o wide =="
     cat pods-all.txt
   fi
-  echo "== per-host install (first run, all three at once) =="
-  for h in "${HOSTS[@]}"; do
-    printf '%-9s %6s s  (%s)\n' "$h" "$(cut -d' ' -f2 "install1-$h.rc")" "$(cat "install1-$h.out")"
-  done
-  printf '%s\n' "${SUMMARY[@]}"
-  printf 'whole e2e: %s s\n' "$(elapsed "$t0")"
 } >summary.txt
 cat summary.txt
 [[ -n "${E2E_SUMMARY:-}" ]] && cp summary.txt "$E2E_SUMMARY"
