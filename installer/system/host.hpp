@@ -2,8 +2,9 @@
 //   Fs             files under a root folder (--root, default "/"); every write is atomic
 //                  (AtomicFile: temp in the same folder, fsync, rename, fsync the folder).
 //   CommandRunner  external programs (systemctl, modprobe, sysctl, ctr, docker, kubectl).
-// Real* implementations touch the machine; Fake* keep everything in memory, record every call
-// and inject failures, so the executor is tested without root.
+// Real* implementations touch the machine; the tests' Fake* (tests/unit/installer/fake_host.hpp)
+// keep everything in memory, record every call and inject failures, so the executor is tested
+// without root.
 // Paths given to an Fs are absolute target paths ("/opt/etcd/bin/etcd"); RealFs puts them
 // below its root. Thread-safety: one thread per object.
 #pragma once
@@ -87,48 +88,6 @@ class RealFs final : public Fs {
   std::string m_root;
 };
 
-// In memory. Folders are implicit parents unless created; `calls` records each mutating call
-// as "write PATH 0644", "copy SOURCE PATH 0755", "symlink TARGET PATH", "mkdir PATH 0755", "chmod PATH 0700",
-// "remove PATH", "remove_tree PATH".
-class FakeFs final : public Fs {
- public:
-  struct Node {
-    FileStat::Type type = FileStat::Type::file;
-    std::string content;  // file content or symlink target
-    mode_t mode = 0644;
-  };
-
-  std::map<std::string, Node> nodes;           // absolute path → node
-  std::map<std::string, std::string> sources;  // copy_file sources: real path → content
-  std::vector<std::string> calls;
-  uint64_t free = uint64_t{100} << 30;  // what free_bytes answers
-  // A mutating call whose record starts with this prefix fails with "injected failure".
-  std::string fail_prefix;
-  // The mutating call with this index in `calls` (0-based) fails the same way; -1 = none.
-  long fail_at = -1;
-
-  void add_file(const std::string& path, std::string content, mode_t mode = 0644);
-  void add_dir(const std::string& path, mode_t mode = 0755);
-  // Paths below `prefix` (or all), sorted, folders marked with a trailing '/'.
-  std::vector<std::string> list(const std::string& prefix = "/") const;
-
-  Result<std::optional<FileStat>> stat(const std::string& path) override;
-  Result<std::string> read_file(const std::string& path) override;
-  Result<std::string> sha256(const std::string& path) override;
-  Result<std::string> read_link(const std::string& path) override;
-  Status write_file(const std::string& path, std::string_view content, mode_t mode) override;
-  Status copy_file(const std::string& source, const std::string& path, mode_t mode) override;
-  Status symlink(const std::string& target, const std::string& path) override;
-  Result<std::vector<std::string>> make_dirs(const std::string& path, mode_t mode, ExistingMode existing) override;
-  Status remove(const std::string& path) override;
-  Status remove_tree(const std::string& path) override;
-  Result<uint64_t> free_bytes(const std::string& path) override;
-
- private:
-  Status record(std::string call);
-  Status need_parent(const std::string& path) const;
-};
-
 struct CommandResult {
   int exit_code = 0;   // 128 + signal when killed by one
   std::string output;  // stdout and stderr together
@@ -145,15 +104,6 @@ class CommandRunner {
 // fork/exec with stdout+stderr captured through a pipe; stdin is /dev/null.
 class RealCommandRunner final : public CommandRunner {
  public:
-  Result<CommandResult> run(const std::vector<std::string>& argv) override;
-};
-
-// Records each argv (joined with spaces) in `calls`; answers from `script`: the first entry
-// whose key is a prefix of the joined command line wins, else exit 0 with no output.
-class FakeCommandRunner final : public CommandRunner {
- public:
-  std::vector<std::string> calls;
-  std::vector<std::pair<std::string, CommandResult>> script;
   Result<CommandResult> run(const std::vector<std::string>& argv) override;
 };
 

@@ -11,6 +11,7 @@
 
 #include "bundlespec/digest.hpp"
 #include "bundlespec/interrupt.hpp"
+#include "fake_host.hpp"
 #include "plan_fixtures.hpp"
 #include "support/test_util.hpp"
 
