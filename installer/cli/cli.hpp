@@ -56,11 +56,11 @@ bundlespec::Result<PinnedBundle> open_pinned_bundle(const GlobalOptions& global,
 
 // One per subcommand file. Each adds a subcommand to `app` and a runner to `commands`.
 void setup_bundle_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
-// pki init / pki expiry (installer/pki_cli.cpp).
+// pki init / pki expiry (cli/pki_cli.cpp).
 void setup_pki_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
-// images load / images push (installer/images_cli.cpp).
+// images load / images push (cli/images_cli.cpp).
 void setup_images_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
-// plan / install / uninstall (installer/plan_cli.cpp).
+// plan / install / uninstall (cli/plan_cli.cpp).
 void setup_plan_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
 
 }  // namespace installer

@@ -1,5 +1,5 @@
 // `images load`: loads the bundle's container images into containerd or docker, offline.
-// `images push`: pushes them into a private registry (installer/push.hpp).
+// `images push`: pushes them into a private registry (images/push.hpp).
 //
 // Both read an extracted bundle (--from DIR), or this program's own payload (or --bundle
 // FILE), which is first verified and extracted into a temporary folder (removed afterwards).

@@ -1,5 +1,5 @@
 // plan / install / uninstall: the pure plan for one host, its application under --root with a
-// journal, and its removal. See installer/plan.hpp and installer/apply.hpp.
+// journal, and its removal. See plan/plan.hpp and apply/apply.hpp.
 #include <openssl/crypto.h>
 #include <unistd.h>
 

@@ -1,6 +1,6 @@
 // The pure planner: (inventory, this host, versions, bundle contents, PKI kit) → the ordered
 // steps that turn a bare host into its roles. `plan --json` prints it; `install` applies it
-// (installer/apply.hpp). Nothing here reads the clock, the disk or the network, so the same
+// (apply/apply.hpp). Nothing here reads the clock, the disk or the network, so the same
 // inputs always give the same plan, byte for byte.
 //
 // Step order (each kind only where the host's roles need it):
@@ -68,7 +68,7 @@ struct Step {
   std::string digest;  // sha256 over the step and its inputs: what the journal compares
 };
 
-// What preflight checks on this host (installer/preflight.hpp runs it).
+// What preflight checks on this host (plan/preflight.hpp runs it).
 struct PreflightSpec {
   std::vector<std::pair<std::string, std::string>> sysctls;  // key → wanted value
   std::vector<std::string> modules;
