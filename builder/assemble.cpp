@@ -1,4 +1,4 @@
-#include "builder/assemble.hpp"
+#include "assemble.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>

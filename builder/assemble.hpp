@@ -15,10 +15,10 @@
 #include <string>
 #include <vector>
 
-#include "builder/fetch.hpp"
-#include "builder/images.hpp"
-#include "builder/lock.hpp"
-#include "builder/manifest.hpp"
+#include "fetch.hpp"
+#include "images.hpp"
+#include "lock.hpp"
+#include "manifest.hpp"
 #include "bundlespec/progress.hpp"
 #include "bundlespec/result.hpp"
 #include "bundlespec/writer.hpp"

@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "builder/assemble.hpp"
-#include "builder/cli.hpp"
-#include "builder/interrupt.hpp"
-#include "builder/registry.hpp"
+#include "assemble.hpp"
+#include "cli.hpp"
+#include "interrupt.hpp"
+#include "registry.hpp"
 #include "bundlespec/container.hpp"
 #include "bundlespec/extract.hpp"
 #include "bundlespec/json.hpp"

@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "builder/cli.hpp"
+#include "cli.hpp"
 #include "bundlespec/container.hpp"
 #include "bundlespec/extract.hpp"
 #include "bundlespec/fs.hpp"

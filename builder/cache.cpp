@@ -1,4 +1,4 @@
-#include "builder/cache.hpp"
+#include "cache.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>

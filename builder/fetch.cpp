@@ -1,4 +1,4 @@
-#include "builder/fetch.hpp"
+#include "fetch.hpp"
 
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -16,7 +16,7 @@
 #include <optional>
 #include <tuple>
 
-#include "builder/interrupt.hpp"
+#include "interrupt.hpp"
 #include "bundlespec/backoff.hpp"
 #include "bundlespec/fs.hpp"
 

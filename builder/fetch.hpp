@@ -38,7 +38,7 @@
 #include <string_view>
 #include <vector>
 
-#include "builder/cache.hpp"
+#include "cache.hpp"
 #include "bundlespec/digest.hpp"
 #include "bundlespec/progress.hpp"
 #include "bundlespec/result.hpp"

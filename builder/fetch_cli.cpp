@@ -1,12 +1,12 @@
 // kubeferry fetch: download and verify artifacts into the cache (a developer command; the
 // same code path as `kubeferry build`'s downloads).
-#include "builder/fetch_cli.hpp"
+#include "fetch_cli.hpp"
 
 #include <cstdio>
 #include <memory>
 
-#include "builder/cli.hpp"
-#include "builder/interrupt.hpp"
+#include "cli.hpp"
+#include "interrupt.hpp"
 #include "bundlespec/progress.hpp"
 
 namespace builder {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "builder/fetch.hpp"
+#include "fetch.hpp"
 #include "bundlespec/result.hpp"
 
 namespace builder {

@@ -1,4 +1,4 @@
-#include "builder/images.hpp"
+#include "images.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,7 +11,7 @@
 #include <set>
 #include <tuple>
 
-#include "builder/cache.hpp"
+#include "cache.hpp"
 #include "bundlespec/fs.hpp"
 #include "bundlespec/json.hpp"
 #include "bundlespec/text.hpp"

@@ -23,9 +23,9 @@
 #include <string>
 #include <vector>
 
-#include "builder/fetch.hpp"
-#include "builder/manifest.hpp"
-#include "builder/registry.hpp"
+#include "fetch.hpp"
+#include "manifest.hpp"
+#include "registry.hpp"
 #include "bundlespec/digest.hpp"
 #include "bundlespec/images_index.hpp"
 #include "bundlespec/progress.hpp"

@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "builder/cli.hpp"
-#include "builder/images.hpp"
-#include "builder/interrupt.hpp"
-#include "builder/manifest.hpp"
+#include "cli.hpp"
+#include "images.hpp"
+#include "interrupt.hpp"
+#include "manifest.hpp"
 #include "bundlespec/progress.hpp"
 
 namespace builder {

@@ -1,4 +1,4 @@
-#include "builder/interrupt.hpp"
+#include "interrupt.hpp"
 
 #include "bundlespec/interrupt.hpp"
 

@@ -1,4 +1,4 @@
-#include "builder/lock.hpp"
+#include "lock.hpp"
 
 #include <cctype>
 #include <ctime>

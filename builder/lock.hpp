@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "builder/fetch.hpp"
-#include "builder/manifest.hpp"
+#include "fetch.hpp"
+#include "manifest.hpp"
 #include "bundlespec/json.hpp"
 
 namespace builder {

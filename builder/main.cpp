@@ -2,7 +2,7 @@
 #include <cstdio>
 #include <exception>
 
-#include "builder/cli.hpp"
+#include "cli.hpp"
 #include "bundlespec/result.hpp"
 #include "bundlespec/text.hpp"
 

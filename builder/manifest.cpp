@@ -1,11 +1,11 @@
 // Loading and validating manifests. Every check adds to Problems; nothing stops early.
-#include "builder/manifest.hpp"
+#include "manifest.hpp"
 
 #include <algorithm>
 #include <map>
 #include <set>
 
-#include "builder/yaml_reader.hpp"
+#include "yaml_reader.hpp"
 #include "bundlespec/fs.hpp"
 #include "bundlespec/index.hpp"
 #include "bundlespec/text.hpp"

@@ -1,7 +1,7 @@
 // NOT-FOUND checksums and `--checksum NAME=<checksum>` overrides (declared in manifest.hpp).
 #include <set>
 
-#include "builder/manifest.hpp"
+#include "manifest.hpp"
 #include "bundlespec/text.hpp"
 
 namespace builder {

@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "builder/cli.hpp"
-#include "builder/manifest.hpp"
+#include "cli.hpp"
+#include "manifest.hpp"
 
 namespace builder {
 

@@ -1,4 +1,4 @@
-#include "builder/registry.hpp"
+#include "registry.hpp"
 
 #include <curl/curl.h>
 

@@ -1,4 +1,4 @@
-#include "builder/yaml_reader.hpp"
+#include "yaml_reader.hpp"
 
 #include <algorithm>
 

@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "builder/manifest.hpp"
+#include "manifest.hpp"
 #include "bundlespec/result.hpp"
 
 namespace builder {

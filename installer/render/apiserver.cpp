@@ -1,5 +1,5 @@
 // kube-apiserver: options file and unit (pinned-data 2.5, G2 flags, version-aware).
-#include "installer/render/components.hpp"
+#include "render/components.hpp"
 
 namespace installer::render {
 

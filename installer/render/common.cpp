@@ -1,4 +1,4 @@
-#include "installer/render/common.hpp"
+#include "render/common.hpp"
 
 #include <charconv>
 

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "bundlespec/result.hpp"
-#include "installer/inventory.hpp"
+#include "cluster/inventory.hpp"
 
 namespace installer::render {
 

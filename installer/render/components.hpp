@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "installer/render/common.hpp"
+#include "render/common.hpp"
 
 namespace installer::render {
 

@@ -5,7 +5,7 @@
 // complete config and a systemd drop-in that starts containerd with it; the distribution's file
 // is left as it was, and comes back into use when the drop-in goes (uninstall). Registry mirrors
 // stay the site's business, in containerd's standard hosts.toml folder, which the config names.
-#include "installer/render/components.hpp"
+#include "render/components.hpp"
 
 namespace installer::render {
 

@@ -1,6 +1,6 @@
 // coredns.yaml (pinned-data 2.15): kubernetes' cluster/addons/dns/coredns/coredns.yaml.base
 // with the placeholders filled from the inventory (cluster IP, domain) and the image pinned.
-#include "installer/render/components.hpp"
+#include "render/components.hpp"
 
 namespace installer::render {
 

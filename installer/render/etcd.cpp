@@ -1,5 +1,5 @@
 // etcd: the environment file (member and cluster settings) and the unit (TLS flags only).
-#include "installer/render/components.hpp"
+#include "render/components.hpp"
 
 namespace installer::render {
 

@@ -2,7 +2,7 @@
 // Before 1.25 it lives in kube-system with a PodSecurityPolicy (as flannel v0.14.0 shipped it);
 // from 1.25 (no PSP API) in its own namespace kube-flannel, labelled privileged for Pod Security
 // Admission, as current flannel releases do.
-#include "installer/render/components.hpp"
+#include "render/components.hpp"
 
 namespace installer::render {
 

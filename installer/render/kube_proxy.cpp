@@ -1,5 +1,5 @@
 // kube-proxy: options file, KubeProxyConfiguration in IPVS mode, unit (pinned-data 2.11).
-#include "installer/render/components.hpp"
+#include "render/components.hpp"
 
 namespace installer::render {
 

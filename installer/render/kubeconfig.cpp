@@ -1,6 +1,6 @@
 // Every kubeconfig, with the CA and client certificate embedded (base64), mode 0600.
-#include "installer/pki.hpp"
-#include "installer/render/components.hpp"
+#include "pki/pki.hpp"
+#include "render/components.hpp"
 
 namespace installer::render {
 

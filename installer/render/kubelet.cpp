@@ -2,7 +2,7 @@
 // bootstrap.kubeconfig. Runtime flags depend on the version: dockershim (docker,
 // --network-plugin=cni) exists before 1.24 only; containerd is reached through
 // --container-runtime-endpoint (plus --container-runtime=remote before 1.24).
-#include "installer/render/components.hpp"
+#include "render/components.hpp"
 
 namespace installer::render {
 

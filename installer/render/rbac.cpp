@@ -2,7 +2,7 @@
 // client CSRs are approved automatically (replacing the seed's manual `kubectl certificate
 // approve`), nodes may renew their own client certificates, the apiserver (CN=kubernetes)
 // may reach the kubelet API for logs and exec, and a node may delete its own Node object.
-#include "installer/render/components.hpp"
+#include "render/components.hpp"
 
 namespace installer::render {
 

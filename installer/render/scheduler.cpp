@@ -1,5 +1,5 @@
 // kube-scheduler: options file and unit (pinned-data 2.7), with its own kubeconfig.
-#include "installer/render/components.hpp"
+#include "render/components.hpp"
 
 namespace installer::render {
 

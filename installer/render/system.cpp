@@ -1,5 +1,5 @@
 // Host system files: sysctls, kernel modules loaded at boot, and the /etc/hosts block (seed §1).
-#include "installer/render/components.hpp"
+#include "render/components.hpp"
 
 namespace installer::render {
 

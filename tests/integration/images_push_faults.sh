@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `kubeferry-install images push` retries transient registry faults (installer/push_retry.hpp).
+# `kubeferry-install images push` retries transient registry faults (installer/images/push_retry.hpp).
 # A small fault-injecting proxy (below) stands in front of a REAL docker-registry 2.8
 # (scripts/rig/registry.sh): it forwards every request with its body and headers (the Host
 # header too, so the registry's upload Locations point back at the proxy) and stores nothing

@@ -1,5 +1,5 @@
 // Retry timing and wording shared by the builder's downloader (builder/fetch.hpp) and the
-// installer's registry push (installer/push.hpp): exponential backoff, the Retry-After header,
+// installer's registry push (installer/images/push.hpp): exponential backoff, the Retry-After header,
 // and the two messages a user sees, so both programs retry alike and say so alike:
 //   progress  "WHAT; retrying in 500 ms (attempt 2 of 5)"
 //   error     "WHAT (gave up after 5 attempts)"

@@ -1,7 +1,7 @@
 // The FAT32 warning after pack and build: silent up to 4 GiB - 1 byte, then exact advice.
 #include <gtest/gtest.h>
 
-#include "builder/cli.hpp"
+#include "cli.hpp"
 
 namespace builder {
 namespace {

@@ -1,6 +1,6 @@
 // The downloader against a real nginx on 127.0.0.1 (scripts/rig/mirror.sh), with the rig's
 // fault-injecting proxy for 500s and cut connections. Skipped only when nginx is missing.
-#include "builder/fetch.hpp"
+#include "fetch.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

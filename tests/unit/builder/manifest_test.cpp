@@ -1,8 +1,8 @@
-#include "builder/manifest.hpp"
+#include "manifest.hpp"
 
 #include <gtest/gtest.h>
 
-#include "builder/cli.hpp"
+#include "cli.hpp"
 #include "support/test_util.hpp"
 
 namespace builder {

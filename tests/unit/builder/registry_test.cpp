@@ -1,7 +1,7 @@
 // Registry client parsing: image references, WWW-Authenticate challenges, --creds, docker
 // config.json auths. (The HTTP side runs against real registries in
 // tests/integration/images_fetch.sh.)
-#include "builder/registry.hpp"
+#include "registry.hpp"
 
 #include <gtest/gtest.h>
 

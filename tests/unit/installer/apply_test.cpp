@@ -2,7 +2,7 @@
 // first install, second install = no work (ninja's BuildTest.NoWork), an install interrupted at
 // every single write finishes on the next run, uninstall leaves nothing behind, and preflight
 // reports every problem at once with exact text.
-#include "installer/apply.hpp"
+#include "apply/apply.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -11,6 +11,7 @@
 
 #include "bundlespec/digest.hpp"
 #include "bundlespec/interrupt.hpp"
+#include "fake_host.hpp"
 #include "plan_fixtures.hpp"
 #include "support/test_util.hpp"
 

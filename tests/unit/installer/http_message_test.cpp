@@ -1,6 +1,6 @@
 // The pure half of the installer's HTTP client: response heads, body framing, chunked bodies
 // (fed in every possible split, as they arrive from a socket).
-#include "installer/http_message.hpp"
+#include "net/http_message.hpp"
 
 #include <gtest/gtest.h>
 

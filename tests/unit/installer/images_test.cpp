@@ -2,7 +2,7 @@
 // for docker (docker-archive), read back with libarchive; corrupted blobs; platform choice;
 // runtime choice. (Real containerd and dockerd read these streams in
 // tests/integration/images_load.sh.)
-#include "installer/images.hpp"
+#include "images/images.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -1,4 +1,4 @@
-#include "installer/inventory.hpp"
+#include "cluster/inventory.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "installer/pki.hpp"
+#include "pki/pki.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/bio.h>
@@ -13,8 +13,8 @@
 #include <set>
 
 #include "bundlespec/interrupt.hpp"
-#include "installer/cli.hpp"
-#include "installer/x509.hpp"
+#include "cli/cli.hpp"
+#include "pki/x509.hpp"
 #include "support/test_util.hpp"
 
 namespace installer {

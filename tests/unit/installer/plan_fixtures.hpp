@@ -13,10 +13,10 @@
 #include <vector>
 
 #include "bundlespec/digest.hpp"
-#include "installer/inventory.hpp"
-#include "installer/pki.hpp"
-#include "installer/plan.hpp"
-#include "installer/render/common.hpp"
+#include "cluster/inventory.hpp"
+#include "pki/pki.hpp"
+#include "plan/plan.hpp"
+#include "render/common.hpp"
 
 namespace installer::testing {
 

@@ -1,7 +1,7 @@
 // The pure plan for each of the seed's three hosts: which steps, in which order, with which
 // modes; its JSON; and a table mapping every step of the seed walkthrough
 // (shared/docs/seed-walkthrough.md) to the plan step that does it.
-#include "installer/plan.hpp"
+#include "plan/plan.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -9,7 +9,7 @@
 #include <algorithm>
 
 #include "bundlespec/json.hpp"
-#include "installer/pki.hpp"
+#include "pki/pki.hpp"
 #include "plan_fixtures.hpp"
 #include "support/test_util.hpp"
 

@@ -1,5 +1,5 @@
 // images push, the pure parts: --registry parsing, where each image goes, token answers.
-#include "installer/push_protocol.hpp"
+#include "images/push_protocol.hpp"
 
 #include <gtest/gtest.h>
 

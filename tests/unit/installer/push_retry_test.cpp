@@ -1,5 +1,5 @@
 // images push, the retry policy: which outcomes are retried, the delays, the progress text.
-#include "installer/push_retry.hpp"
+#include "images/push_retry.hpp"
 
 #include <gtest/gtest.h>
 

@@ -6,8 +6,8 @@
 
 #include <algorithm>
 
-#include "installer/pki.hpp"
-#include "installer/render/components.hpp"
+#include "pki/pki.hpp"
+#include "render/components.hpp"
 #include "plan_fixtures.hpp"
 #include "support/test_util.hpp"
 

@@ -1,6 +1,6 @@
 // Name resolution without getaddrinfo (the static installer): numeric addresses, /etc/hosts,
 // localhost, and the message for anything else.
-#include "installer/resolve.hpp"
+#include "net/resolve.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // URLs of the installer's HTTP client: parsing, Location resolution (the upload URL a registry
 // returns is relative or absolute), query escaping.
-#include "installer/url.hpp"
+#include "net/url.hpp"
 
 #include <gtest/gtest.h>
 

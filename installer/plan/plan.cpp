@@ -1,0 +1,706 @@
+#include "plan/plan.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "bundlespec/digest.hpp"
+#include "pki/pki.hpp"
+#include "render/components.hpp"
+#include "pki/x509.hpp"
+
+namespace installer {
+
+namespace bs = bundlespec;
+namespace r = render;
+
+std::string_view to_string(StepKind kind) {
+  switch (kind) {
+    case StepKind::preflight:
+      return "preflight";
+    case StepKind::dir:
+      return "dir";
+    case StepKind::file:
+      return "file";
+    case StepKind::hosts_block:
+      return "hosts_block";
+    case StepKind::symlink:
+      return "symlink";
+    case StepKind::command:
+      return "command";
+    case StepKind::image:
+      return "image";
+    case StepKind::service:
+      return "service";
+    case StepKind::check:
+      return "check";
+  }
+  return "?";
+}
+
+namespace {
+
+std::string octal(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode));
+  return text;
+}
+
+std::string top_folder(const std::string& path) {
+  const size_t slash = path.find('/', 1);
+  return slash == std::string::npos ? path : path.substr(0, slash);
+}
+
+// Collects steps in order; knows every file's digest so later steps can depend on them.
+class PlanBuilder {
+ public:
+  explicit PlanBuilder(Plan& plan) : m_plan(plan) {}
+
+  Step& add(Step step) {
+    m_plan.steps.push_back(std::move(step));
+    return m_plan.steps.back();
+  }
+
+  void dir(const std::string& path, mode_t mode, const std::string& reason, bool data = false) {
+    if (!m_dirs.insert(path).second) return;
+    Step s;
+    s.id = "dir " + path;
+    s.kind = StepKind::dir;
+    s.path = path;
+    s.mode = mode;
+    s.data = data;
+    s.reason = reason;
+    add(std::move(s));
+  }
+
+  // A file with known content (`known` false: content depends on inputs the plan lacks).
+  void file(const std::string& path, std::string content, mode_t mode, bool secret, const std::string& source,
+            const std::string& reason, bool known = true) {
+    if (m_files.count(path) != 0) return;
+    Step s;
+    s.id = "file " + path;
+    s.kind = StepKind::file;
+    s.path = path;
+    s.mode = mode;
+    s.secret = secret;
+    s.source = source;
+    s.reason = reason;
+    if (known) {
+      s.sha256 = bs::sha256_hex(content);
+      m_space[top_folder(path)] += content.size();
+      s.content = std::move(content);
+    }
+    m_files[path] = s.sha256;
+    add(std::move(s));
+  }
+
+  void rendered(const r::RenderedFile& f, const std::string& reason) {
+    file(f.path, f.content, f.mode, f.secret, "render", reason);
+  }
+
+  // A renderer that may lack an input the plan was not given (kit or images).
+  Status rendered_or_unknown(const Result<r::RenderedFile>& f, bool input_missing, const std::string& path, mode_t mode,
+                             bool secret, const std::string& reason) {
+    if (f.ok()) {
+      rendered(*f, reason);
+      return bs::ok_status();
+    }
+    if (!input_missing) return f.error();
+    file(path, "", mode, secret, "render", reason, false);
+    return bs::ok_status();
+  }
+
+  void binary(const BundleBinary& b, const std::string& reason) {
+    if (m_files.count(b.target) != 0) return;
+    Step s;
+    s.id = "file " + b.target;
+    s.kind = StepKind::file;
+    s.path = b.target;
+    s.mode = b.mode;
+    s.source = "bundle:" + b.bundle_path;
+    s.sha256 = b.sha256;
+    s.reason = reason;
+    m_space[top_folder(b.target)] += b.size;
+    m_files[b.target] = b.sha256;
+    add(std::move(s));
+  }
+
+  void command(const std::string& id, StepKind kind, std::vector<std::vector<std::string>> commands,
+               const std::string& reason, std::vector<std::string> inputs = {}) {
+    Step s;
+    s.id = id;
+    s.kind = kind;
+    s.commands = std::move(commands);
+    s.reason = reason;
+    s.inputs = std::move(inputs);
+    add(std::move(s));
+  }
+
+  void service(const std::string& unit, const std::string& reason, std::vector<std::string> inputs,
+               bool no_block = false) {
+    std::vector<std::string> restart = {"systemctl", "restart"};
+    if (no_block) restart.push_back("--no-block");
+    restart.push_back(unit);
+    command("service " + unit, StepKind::service, {{"systemctl", "enable", unit}, restart}, reason, std::move(inputs));
+    m_plan.steps.back().unit = unit;
+  }
+
+  void check(const std::string& id, std::vector<std::string> argv, int attempts, int interval_ms, OnFailure on_failure,
+             const std::string& reason) {
+    command("check " + id, StepKind::check, {std::move(argv)}, reason);
+    Step& s = m_plan.steps.back();
+    s.attempts = attempts;
+    s.interval_ms = interval_ms;
+    s.on_failure = on_failure;
+  }
+
+  // Digests: each step's own fields plus the digests of its inputs.
+  void finish() {
+    for (Step& s : m_plan.steps) {
+      std::string text = bs::to_canonical_json(step_json(s));
+      for (const std::string& input : s.inputs) {
+        const auto it = m_files.find(input);
+        text += "\n" + input + "=" + (it == m_files.end() ? std::string() : it->second);
+      }
+      s.digest = bs::sha256_hex(text);
+    }
+    for (const auto& [folder, bytes] : m_space) m_plan.preflight.space.emplace_back(folder, bytes);
+  }
+
+  static bs::Json step_json(const Step& s) {
+    bs::Json::Object o;
+    o["id"] = s.id;
+    o["kind"] = std::string(to_string(s.kind));
+    o["reason"] = s.reason;
+    if (!s.path.empty()) o["path"] = s.path;
+    if (s.kind == StepKind::dir || s.kind == StepKind::file) {
+      o["mode"] = octal(s.mode);
+      o["owner"] = s.owner;
+    }
+    if (!s.source.empty()) o["source"] = s.source;
+    if (s.kind == StepKind::file || s.kind == StepKind::hosts_block) {
+      o["sha256"] = s.sha256.empty() ? bs::Json(nullptr) : bs::Json(s.sha256);
+    }
+    if (s.secret) o["secret"] = true;
+    if (s.data) o["data"] = true;
+    if (!s.commands.empty()) {
+      bs::Json::Array commands;
+      for (const auto& argv : s.commands) {
+        bs::Json::Array words;
+        for (const auto& word : argv) words.emplace_back(word);
+        commands.emplace_back(std::move(words));
+      }
+      o["commands"] = std::move(commands);
+    }
+    if (!s.unit.empty()) o["unit"] = s.unit;
+    if (s.kind == StepKind::check) {
+      o["attempts"] = s.attempts;
+      o["interval_ms"] = s.interval_ms;
+      o["on_failure"] = s.on_failure == OnFailure::stop ? "stop" : "warn";
+    }
+    if (!s.inputs.empty()) {
+      bs::Json::Array inputs;
+      for (const auto& input : s.inputs) inputs.emplace_back(input);
+      o["inputs"] = std::move(inputs);
+    }
+    return o;
+  }
+
+ private:
+  Plan& m_plan;
+  std::set<std::string> m_dirs;
+  std::map<std::string, std::string> m_files;  // path → sha256
+  std::map<std::string, uint64_t> m_space;
+};
+
+struct KitTarget {
+  const char* kit_path;
+  std::string target;
+  mode_t mode;
+  const char* reason;
+};
+
+std::vector<KitTarget> kit_targets(const Host& host, const r::Paths& p) {
+  std::vector<KitTarget> out;
+  if (host.has(Role::etcd)) {
+    out.push_back({PkiPaths::etcd_ca, p.etcd_ssl("ca.pem"), 0644, "etcd CA: trusts peers and clients"});
+    out.push_back({PkiPaths::etcd_server, p.etcd_ssl("server.pem"), 0644, "etcd server, peer and client certificate"});
+    out.push_back({PkiPaths::etcd_server_key, p.etcd_ssl("server-key.pem"), 0600, "etcd server key"});
+  }
+  if (host.has(Role::master)) {
+    out.push_back({PkiPaths::etcd_ca, p.etcd_ssl("ca.pem"), 0644, "etcd CA: the apiserver checks etcd"});
+    out.push_back({PkiPaths::etcd_apiserver_client, p.etcd_ssl("apiserver-etcd-client.pem"), 0644,
+                   "the apiserver's etcd client certificate"});
+    out.push_back({PkiPaths::etcd_apiserver_client_key, p.etcd_ssl("apiserver-etcd-client-key.pem"), 0600,
+                   "the apiserver's etcd client key"});
+    out.push_back({PkiPaths::k8s_ca, p.k8s_ssl("ca.pem"), 0644, "Kubernetes CA"});
+    out.push_back({PkiPaths::k8s_ca_key, p.k8s_ssl("ca-key.pem"), 0600,
+                   "Kubernetes CA key: the controller-manager signs kubelet certificates"});
+    out.push_back({PkiPaths::apiserver, p.k8s_ssl("apiserver.pem"), 0644, "apiserver serving certificate"});
+    out.push_back({PkiPaths::apiserver_key, p.k8s_ssl("apiserver-key.pem"), 0600, "apiserver key"});
+    out.push_back({PkiPaths::sa_key, p.k8s_ssl("sa.key"), 0600, "service-account signing key"});
+    out.push_back({PkiPaths::sa_pub, p.k8s_ssl("sa.pub"), 0644, "service-account verification key"});
+    out.push_back({PkiPaths::token_csv, p.k8s_cfg("token.csv"), 0600, "bootstrap token for kubelet TLS bootstrap"});
+  }
+  if (host.has(Role::node)) {
+    out.push_back({PkiPaths::k8s_ca, p.k8s_ssl("ca.pem"), 0644, "Kubernetes CA: kubelet checks API clients"});
+  }
+  return out;
+}
+
+const BundleBinary* find_binary(const std::vector<BundleBinary>& all, const std::string& bundle_path) {
+  for (const auto& b : all) {
+    if (b.bundle_path == bundle_path) return &b;
+  }
+  return nullptr;
+}
+
+Status add_binaries(PlanBuilder& b, const Host& host, const PlanInputs& in) {
+  struct Need {
+    Role role;
+    std::string path;
+  };
+  std::vector<Need> needs;
+  if (host.has(Role::etcd))
+    needs.insert(needs.end(), {{Role::etcd, "etcd/bin/etcd"}, {Role::etcd, "etcd/bin/etcdctl"}});
+  if (host.has(Role::master)) {
+    for (const char* name : {"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"}) {
+      needs.push_back({Role::master, std::string("kubernetes/bin/") + name});
+    }
+  }
+  if (host.has(Role::node)) {
+    // kubectl too: the node-registered check reads the host's Node object back with it, and
+    // uninstall takes that object out of the cluster.
+    for (const char* name : {"kubelet", "kube-proxy", "kubectl"})
+      needs.push_back({Role::node, std::string("kubernetes/bin/") + name});
+  }
+  for (const Need& need : needs) {
+    const BundleBinary* found = find_binary(in.binaries, need.path);
+    if (found == nullptr) {
+      return bs::usage_error("bundle has no " + need.path + " (needed by role " + std::string(to_string(need.role)) +
+                             ")");
+    }
+    b.binary(*found, "binary for role " + std::string(to_string(need.role)));
+  }
+  if (host.has(Role::node)) {
+    for (const auto& bin : in.binaries) {
+      if (bin.bundle_path.rfind("cni/bin/", 0) == 0) b.binary(bin, "CNI plugin used by flannel");
+    }
+  }
+  return bs::ok_status();
+}
+
+int64_t latest_not_before(const r::Kit& kit, const Host& host, const r::Paths& paths) {
+  int64_t latest = 0;
+  for (const auto& t : kit_targets(host, paths)) {
+    const auto it = kit.find(t.kit_path);
+    if (it == kit.end() || it->second.find("BEGIN CERTIFICATE") == std::string::npos) continue;
+    const auto info = read_certificate_info(it->second);
+    if (info.ok()) latest = std::max<int64_t>(latest, info->not_before);
+  }
+  return latest;
+}
+
+}  // namespace
+
+Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanInputs& inputs) {
+  Plan plan;
+  plan.cluster = inventory.cluster_name;
+  plan.host = host.name;
+  for (Role role : host.roles) plan.roles.emplace_back(to_string(role));
+  plan.kubernetes_version = inputs.versions.kubernetes.text;
+  plan.etcd_version = inputs.versions.etcd.text;
+  const r::Paths& p = inputs.paths;
+  const bool etcd = host.has(Role::etcd), master = host.has(Role::master), node = host.has(Role::node);
+  const bool no_kit = !inputs.kit.has_value();
+  const bool no_images = inputs.images.empty();
+
+  r::RenderInput in;
+  in.inventory = &inventory;
+  in.host = &host;
+  in.versions = inputs.versions;
+  in.paths = p;
+  for (const auto& image : inputs.images) in.images[image.name] = image.ref;
+  if (inputs.kit) in.kit = *inputs.kit;
+
+  PlanBuilder b(plan);
+  b.command("preflight", StepKind::preflight, {},
+            "swap, sysctls, kernel modules, ports, disk space, clock and runtime, all reported at once");
+
+  // Layout (pinned-data 2.1).
+  if (etcd) {
+    b.dir(p.etcd_dir, 0755, "etcd layout");
+    for (const char* sub : {"bin", "cfg"}) b.dir(p.etcd_dir + "/" + sub, 0755, "etcd layout");
+    b.dir(p.etcd_dir + "/ssl", 0700, "etcd certificates and keys");
+    const std::string data = p.etcd_data_dir.substr(0, p.etcd_data_dir.rfind('/'));
+    b.dir(data, 0700, "etcd data (kept by uninstall unless --purge)", true);
+  }
+  if (master) {
+    b.dir(p.etcd_dir, 0755, "etcd client certificates of the apiserver");
+    b.dir(p.etcd_dir + "/ssl", 0700, "etcd client certificates of the apiserver");
+  }
+  if (master || node) {
+    b.dir(p.k8s_dir, 0755, "Kubernetes layout");
+    for (const char* sub : {"bin", "cfg"}) b.dir(p.k8s_dir + "/" + sub, 0755, "Kubernetes layout");
+    b.dir(p.k8s_dir + "/ssl", 0700, "Kubernetes certificates and keys");
+    b.dir(p.k8s_logs(), 0755, "component logs (kept by uninstall unless --purge)", true);
+  }
+  if (master) {
+    b.dir(p.k8s_dir + "/addons", 0755, "cluster add-on manifests");
+    const std::string kube_dir = p.admin_kubeconfig.substr(0, p.admin_kubeconfig.rfind('/'));
+    b.dir(kube_dir, 0700, "kubectl's admin kubeconfig");
+    // kubectl keeps its discovery and HTTP cache beside the kubeconfig (the checks fill it too).
+    b.dir(kube_dir + "/cache", 0750, "kubectl's discovery and HTTP cache (kept by uninstall unless --purge)", true);
+  }
+  if (node) {
+    b.dir(p.cni_bin_dir, 0755, "CNI plugins");
+    // Folders the node's pods fill (flannel's conflist, host-local's leases, dockershim's
+    // checkpoints): data, so `uninstall --purge` leaves none of what the cluster wrote there.
+    b.dir(p.cni_conf_dir, 0755, "CNI configuration: flannel writes its conflist (kept by uninstall unless --purge)",
+          true);
+    b.dir(p.cni_state_dir, 0755, "CNI state: pod address leases (kept by uninstall unless --purge)", true);
+    b.dir(p.kubelet_dir, 0700, "kubelet state and certificates (kept by uninstall unless --purge)", true);
+    if (inventory.container_runtime == ContainerRuntime::docker && !in.versions.kubernetes.at_least(1, 24)) {
+      b.dir(p.dockershim_dir, 0755, "dockershim's pod sandbox checkpoints (kept by uninstall unless --purge)", true);
+    }
+  }
+
+  // Operating system (seed §1).
+  b.rendered(r::render_sysctl(in), "bridge netfilter and IP forwarding for pod traffic");
+  b.rendered(r::render_modules_load(in),
+             node ? "br_netfilter, overlay and IPVS modules at boot" : "br_netfilter and overlay at boot");
+  {
+    Step s;
+    s.id = "hosts_block " + p.hosts_file;
+    s.kind = StepKind::hosts_block;
+    s.path = p.hosts_file;
+    s.content = r::hosts_block(inventory);
+    s.sha256 = bs::sha256_hex(s.content);
+    s.reason = "every cluster host by name";
+    b.add(std::move(s));
+  }
+  std::vector<std::string> modprobe = {"modprobe", "-a"};
+  for (const auto& module : r::required_modules(host)) modprobe.push_back(module);
+  b.command("command modprobe", StepKind::command, {modprobe}, "load the kernel modules now", {p.modules_file});
+  b.command("command sysctl", StepKind::command, {{"sysctl", "--system"}}, "apply the sysctls now", {p.sysctl_file});
+
+  // Binaries from the bundle.
+  TRY(add_binaries(b, host, inputs));
+  if (master) {
+    Step s;
+    s.id = "symlink /usr/local/bin/kubectl";
+    s.kind = StepKind::symlink;
+    s.path = "/usr/local/bin/kubectl";
+    s.source = p.k8s_bin("kubectl");
+    s.reason = "kubectl on the PATH";
+    b.add(std::move(s));
+  }
+
+  // PKI kit.
+  for (const auto& t : kit_targets(host, p)) {
+    if (no_kit) {
+      b.file(t.target, "", t.mode, t.mode == 0600, std::string("pki:") + t.kit_path, t.reason, false);
+      continue;
+    }
+    TRY_ASSIGN(const std::string content, r::kit_file(*inputs.kit, t.kit_path));
+    b.file(t.target, content, t.mode, t.mode == 0600, std::string("pki:") + t.kit_path, t.reason);
+  }
+
+  // Rendered configuration.
+  if (etcd) b.rendered(r::render_etcd_env(in), "etcd member and cluster settings");
+  if (master) {
+    b.rendered(r::render_apiserver_options(in), "kube-apiserver flags");
+    b.rendered(r::render_controller_manager_options(in), "kube-controller-manager flags");
+    b.rendered(r::render_scheduler_options(in), "kube-scheduler flags");
+    TRY(b.rendered_or_unknown(r::render_controller_manager_kubeconfig(in), no_kit,
+                              p.k8s_cfg("kube-controller-manager.kubeconfig"), 0600, true,
+                              "controller-manager's own credentials"));
+    TRY(b.rendered_or_unknown(r::render_scheduler_kubeconfig(in), no_kit, p.k8s_cfg("kube-scheduler.kubeconfig"), 0600,
+                              true, "scheduler's own credentials"));
+    TRY(b.rendered_or_unknown(r::render_admin_kubeconfig(in), no_kit, p.admin_kubeconfig, 0600, true,
+                              "cluster-admin credentials for kubectl"));
+    b.rendered(r::render_rbac(in), "bootstrap RBAC and automatic approval of node client CSRs");
+    TRY(b.rendered_or_unknown(r::render_flannel(in), no_images, p.k8s_addon("kube-flannel.yml"), 0644, false,
+                              "pod network (flannel VXLAN)"));
+    TRY(b.rendered_or_unknown(r::render_coredns(in), no_images, p.k8s_addon("coredns.yaml"), 0644, false,
+                              "cluster DNS (CoreDNS)"));
+  }
+  if (node) {
+    TRY(b.rendered_or_unknown(r::render_kubelet_options(in), no_images, p.k8s_cfg("kubelet.conf"), 0644, false,
+                              "kubelet flags"));
+    b.rendered(r::render_kubelet_config(in), "kubelet configuration");
+    TRY(b.rendered_or_unknown(r::render_bootstrap_kubeconfig(in), no_kit, p.k8s_cfg("bootstrap.kubeconfig"), 0600, true,
+                              "kubelet TLS bootstrap credentials (token)"));
+    b.rendered(r::render_flannel_cni_conflist(in),
+               "the pod network's CNI configuration, as flannel's init container copies it");
+    b.rendered(r::render_kube_proxy_options(in), "kube-proxy flags");
+    b.rendered(r::render_kube_proxy_config(in), "kube-proxy configuration (IPVS)");
+    TRY(b.rendered_or_unknown(r::render_kube_proxy_kubeconfig(in), no_kit, p.k8s_cfg("kube-proxy.kubeconfig"), 0600,
+                              true, "kube-proxy's credentials"));
+  }
+  // containerd as the kubelet needs it offline (render/containerd.cpp).
+  const bool containerd = node && inventory.container_runtime == ContainerRuntime::containerd;
+  if (containerd) {
+    TRY(b.rendered_or_unknown(
+        r::render_containerd_config(in), no_images, p.containerd_config, 0644, false,
+        "containerd for the kubelet: the bundle's pause image, cgroupfs, CNI in " + p.cni_bin_dir));
+    b.rendered(r::render_containerd_dropin(in), "containerd.service starts containerd with " + p.containerd_config);
+  }
+
+  // Units.
+  std::vector<std::string> units;
+  auto unit = [&](const r::RenderedFile& f, const std::string& reason) {
+    b.rendered(f, reason);
+    units.push_back(f.path);
+  };
+  if (etcd) unit(r::render_etcd_unit(in), "systemd unit");
+  if (master) {
+    unit(r::render_apiserver_unit(in), "systemd unit");
+    unit(r::render_controller_manager_unit(in), "systemd unit");
+    unit(r::render_scheduler_unit(in), "systemd unit");
+  }
+  if (node) {
+    unit(r::render_kubelet_unit(in), "systemd unit");
+    unit(r::render_kube_proxy_unit(in), "systemd unit");
+  }
+  if (containerd) units.push_back(p.containerd_dropin);
+  b.command("command daemon-reload", StepKind::command, {{"systemctl", "daemon-reload"}}, "make systemd read the units",
+            units);
+  if (containerd) {
+    b.command(std::string(k_restart_containerd_step), StepKind::command,
+              {{"systemctl", "restart", "containerd.service"}},
+              "containerd takes its new settings before images are loaded into it",
+              {p.containerd_config, p.containerd_dropin});
+  }
+
+  // Images (nodes run the pods): one step that makes this very installer load every image of
+  // the extracted bundle (images/images.json + blobs) into the runtime; images already there
+  // with the pinned digest are skipped (installer/images.hpp).
+  if (node && !inputs.images.empty()) {
+    const std::string runtime = inventory.container_runtime == ContainerRuntime::docker ? "docker" : "containerd";
+    std::string digests;
+    for (const auto& image : inputs.images) digests += image.ref + "\n";
+    b.command("images load", StepKind::image,
+              {{"/proc/self/exe", "images", "load", "--from", "{bundle}", "--runtime", runtime}},
+              "load " + std::to_string(inputs.images.size()) + " pinned images into " + runtime);
+    plan.steps.back().sha256 = bs::sha256_hex(digests);
+    plan.steps.back().source = "bundle:images/images.json";
+  }
+
+  // Services, in dependency order, with checks between.
+  const std::string admin = p.admin_kubeconfig;
+  if (etcd) {
+    b.service("etcd.service", "etcd member; starts without blocking, the members wait for a quorum",
+              {p.unit("etcd.service"), p.etcd_cfg("etcd.conf"), p.etcd_ssl("server.pem"), p.etcd_ssl("server-key.pem"),
+               p.etcd_ssl("ca.pem")},
+              true);
+    b.check("etcd-health",
+            {p.etcd_bin("etcdctl"), "--cacert=" + p.etcd_ssl("ca.pem"), "--cert=" + p.etcd_ssl("server.pem"),
+             "--key=" + p.etcd_ssl("server-key.pem"),
+             "--endpoints=https://" + host.address + ":" + std::to_string(r::k_etcd_client_port), "endpoint", "health"},
+            30, 2000, OnFailure::warn, "etcd answers once a quorum of members runs (install the other members too)");
+  }
+  if (master) {
+    b.service("kube-apiserver.service", "API server",
+              {p.unit("kube-apiserver.service"), p.k8s_cfg("kube-apiserver.conf"), p.k8s_ssl("apiserver.pem"),
+               p.k8s_ssl("apiserver-key.pem"), p.k8s_cfg("token.csv"), p.k8s_ssl("sa.key")});
+    // The admin kubeconfig carries a client certificate: /readyz answers only once the
+    // apiserver trusts it, and only while etcd answers the apiserver.
+    b.check("apiserver-ready", {p.k8s_bin("kubectl"), "--kubeconfig=" + admin, "get", "--raw=/readyz"}, 60, 2000,
+            OnFailure::stop,
+            "the API server answers /readyz (etcd reachable) to a client-certificate request with " + admin +
+                ", before its clients start; if not, look at journalctl -u kube-apiserver and the etcd-health check");
+    b.service("kube-controller-manager.service", "controller manager (signs kubelet certificates)",
+              {p.unit("kube-controller-manager.service"), p.k8s_cfg("kube-controller-manager.conf"),
+               p.k8s_cfg("kube-controller-manager.kubeconfig")});
+    b.service(
+        "kube-scheduler.service", "scheduler",
+        {p.unit("kube-scheduler.service"), p.k8s_cfg("kube-scheduler.conf"), p.k8s_cfg("kube-scheduler.kubeconfig")});
+    std::vector<std::vector<std::string>> apply;
+    std::vector<std::string> addon_inputs;
+    for (const char* name : {"rbac.yaml", "kube-flannel.yml", "coredns.yaml"}) {
+      apply.push_back({p.k8s_bin("kubectl"), "--kubeconfig=" + admin, "apply", "-f", p.k8s_addon(name)});
+      addon_inputs.push_back(p.k8s_addon(name));
+    }
+    b.command("command apply-addons", StepKind::command, apply,
+              "RBAC (bootstrap + CSR auto-approval), flannel and CoreDNS in the cluster", addon_inputs);
+    // `kubectl apply` can exit 0 against a server that keeps nothing; read every object of
+    // every add-on file back (kubectl get -f exits non-zero and names each missing object).
+    std::vector<std::string> get = {p.k8s_bin("kubectl"), "--kubeconfig=" + admin, "get"};
+    for (const std::string& file : addon_inputs) get.insert(get.end(), {"-f", file});
+    get.insert(get.end(), {"-o", "name"});
+    b.check("addons-present", get, 3, 2000, OnFailure::stop,
+            "every object of rbac.yaml, kube-flannel.yml and coredns.yaml reads back from the API server; if one is "
+            "missing, apply its file again with kubectl --kubeconfig=" +
+                admin + " apply -f FILE and read the error");
+    plan.steps.back().inputs = addon_inputs;  // changed add-ons are read back again
+  }
+  if (node) {
+    b.service("kubelet.service", "kubelet (TLS bootstrap; its client CSR is approved automatically)",
+              {p.unit("kubelet.service"), p.k8s_cfg("kubelet.conf"), p.k8s_cfg("kubelet-config.yml"),
+               p.k8s_cfg("bootstrap.kubeconfig"), p.k8s_ssl("ca.pem")});
+    b.service("kube-proxy.service", "kube-proxy (IPVS)",
+              {p.unit("kube-proxy.service"), p.k8s_cfg("kube-proxy.conf"), p.k8s_cfg("kube-proxy-config.yml"),
+               p.k8s_cfg("kube-proxy.kubeconfig")});
+    b.check("kubelet-active", {"systemctl", "is-active", "kubelet.service"}, 10, 1000, OnFailure::stop,
+            "kubelet keeps running");
+    // The node is part of the cluster only once its kubelet finished the TLS bootstrap (its CSR
+    // approved and signed on a master) and registered the Node object under the inventory name
+    // (--hostname-override), with the kubeconfig the bootstrap wrote.
+    b.check("node-registered",
+            {p.k8s_bin("kubectl"), "--kubeconfig=" + p.k8s_cfg("kubelet.kubeconfig"), "get", "node", host.name, "-o",
+             "name"},
+            60, 2000, OnFailure::stop,
+            "the kubelet registered Node " + host.name +
+                " with the API server; if not, look at journalctl -u kubelet on " + host.name +
+                " and, on a master, kubectl get csr (Pending: the master's rbac.yaml is not applied yet " +
+                "or kube-controller-manager is down; none: the bootstrap token is refused)");
+  }
+
+  // What preflight checks.
+  plan.preflight.sysctls = r::required_sysctls();
+  plan.preflight.modules = r::required_modules(host);
+  if (etcd) plan.preflight.ports.insert(plan.preflight.ports.end(), {r::k_etcd_client_port, r::k_etcd_peer_port});
+  if (master) plan.preflight.ports.insert(plan.preflight.ports.end(), {r::k_apiserver_port, 10257, 10259});
+  if (node) {
+    plan.preflight.ports.insert(plan.preflight.ports.end(), {10250, 10249, 10256});
+    plan.preflight.runtime = inventory.container_runtime;
+    plan.preflight.tools = {{"iptables", "kube-proxy and the CNI plugins"},
+                            {"conntrack", "kube-proxy, to clear the connections of removed endpoints"},
+                            {"ipset", "kube-proxy in IPVS mode"}};
+    if (inventory.container_runtime == ContainerRuntime::docker) {
+      plan.preflight.tools.emplace_back("socat", "kubectl port-forward through dockershim");
+    }
+  }
+  if (inputs.kit) plan.preflight.not_before = latest_not_before(*inputs.kit, host, p);
+  b.finish();
+  return plan;
+}
+
+// ------------------------------------------------------------------ bundle index helpers
+
+std::vector<BundleBinary> binaries_from_index(const bs::Index& index, const r::Paths& paths) {
+  std::vector<BundleBinary> out;
+  for (const auto& entry : index.entries) {
+    if (entry.type != bs::EntryType::file) continue;
+    std::string target;
+    if (entry.path.rfind("etcd/bin/", 0) == 0) {
+      target = paths.etcd_dir + "/bin/" + entry.path.substr(9);
+    } else if (entry.path.rfind("kubernetes/bin/", 0) == 0) {
+      target = paths.k8s_dir + "/bin/" + entry.path.substr(15);
+    } else if (entry.path.rfind("cni/bin/", 0) == 0) {
+      target = paths.cni_bin_dir + "/" + entry.path.substr(8);
+    } else {
+      continue;
+    }
+    out.push_back({entry.path, target, entry.sha256, entry.size, static_cast<mode_t>(entry.mode)});
+  }
+  return out;
+}
+
+std::vector<BundleBinary> default_binaries(const r::Paths& paths) {
+  std::vector<BundleBinary> out;
+  for (const char* name : {"etcd", "etcdctl"})
+    out.push_back({std::string("etcd/bin/") + name, paths.etcd_bin(name), "", 0, 0755});
+  for (const char* name :
+       {"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kubelet", "kube-proxy"}) {
+    out.push_back({std::string("kubernetes/bin/") + name, paths.k8s_bin(name), "", 0, 0755});
+  }
+  for (const char* name : {"bridge", "host-local", "loopback", "portmap"}) {
+    out.push_back({std::string("cni/bin/") + name, paths.cni_bin_dir + "/" + name, "", 0, 0755});
+  }
+  return out;
+}
+
+std::vector<BundleImage> images_from_images_index(const bs::ImagesIndex& index) {
+  std::vector<BundleImage> out;
+  for (const auto& record : index.images) {
+    // NAME:TAG@sha256:<hex>: the tag for docker, the digest for containerd (runtime_image).
+    BundleImage image;
+    image.name = record.name;
+    image.ref = record.reference + "@" + record.target.digest;
+    image.archive = std::string(bs::k_images_index_path);
+    image.sha256 = record.target.digest.substr(record.target.digest.find(':') + 1);
+    image.size = record.target.size;
+    out.push_back(std::move(image));
+  }
+  return out;
+}
+
+r::Versions versions_from_index(const bs::Index& index) {
+  r::Versions versions;
+  for (const auto& entry : index.entries) {
+    if (!entry.origin) continue;
+    const bool k8s = entry.path == "kubernetes/bin/kube-apiserver" || entry.path == "kubernetes/bin/kubelet";
+    if (k8s && versions.kubernetes.text.empty()) {
+      if (auto v = r::parse_version(entry.origin->version); v.ok()) versions.kubernetes = *v;
+    }
+    if (entry.path == "etcd/bin/etcd") {
+      if (auto v = r::parse_version(entry.origin->version); v.ok()) versions.etcd = *v;
+    }
+  }
+  return versions;
+}
+
+// ------------------------------------------------------------------ output
+
+bs::Json plan_to_json(const Plan& plan) {
+  bs::Json::Object o;
+  o["cluster"] = plan.cluster;
+  o["host"] = plan.host;
+  bs::Json::Array roles;
+  for (const auto& role : plan.roles) roles.emplace_back(role);
+  o["roles"] = std::move(roles);
+  o["kubernetes_version"] = plan.kubernetes_version;
+  o["etcd_version"] = plan.etcd_version;
+  bs::Json::Object pre;
+  bs::Json::Object sysctls;
+  for (const auto& [key, value] : plan.preflight.sysctls) sysctls[key] = value;
+  pre["sysctls"] = std::move(sysctls);
+  bs::Json::Array modules, ports;
+  for (const auto& m : plan.preflight.modules) modules.emplace_back(m);
+  for (int port : plan.preflight.ports) ports.emplace_back(port);
+  pre["modules"] = std::move(modules);
+  pre["ports"] = std::move(ports);
+  bs::Json::Object space;
+  for (const auto& [folder, bytes] : plan.preflight.space) space[folder] = bytes;
+  pre["space_bytes"] = std::move(space);
+  pre["runtime"] =
+      plan.preflight.runtime ? bs::Json(std::string(to_string(*plan.preflight.runtime))) : bs::Json(nullptr);
+  pre["not_before"] = plan.preflight.not_before;
+  bs::Json::Object tools;
+  for (const auto& [tool, why] : plan.preflight.tools) tools[tool] = why;
+  pre["tools"] = std::move(tools);
+  o["preflight"] = std::move(pre);
+  bs::Json::Array steps;
+  int n = 0;
+  for (const Step& s : plan.steps) {
+    bs::Json j = PlanBuilder::step_json(s);
+    j["n"] = ++n;
+    j["digest"] = s.digest;
+    steps.push_back(std::move(j));
+  }
+  o["steps"] = std::move(steps);
+  return o;
+}
+
+std::string format_plan(const Plan& plan) {
+  std::string roles;
+  for (const auto& role : plan.roles) roles += (roles.empty() ? "" : ",") + role;
+  std::string out = "plan for " + plan.host + " (" + roles + ") of cluster " + plan.cluster + ", Kubernetes " +
+                    (plan.kubernetes_version.empty() ? "?" : plan.kubernetes_version) + ": " +
+                    std::to_string(plan.steps.size()) + " steps\n";
+  int n = 0;
+  for (const Step& s : plan.steps) {
+    char head[32];
+    std::snprintf(head, sizeof head, "%4d %-11s ", ++n, std::string(to_string(s.kind)).c_str());
+    std::string what = s.id.substr(s.id.find(' ') == std::string::npos ? 0 : s.id.find(' ') + 1);
+    if (s.kind == StepKind::dir || s.kind == StepKind::file) what += " " + octal(s.mode);
+    if (s.kind == StepKind::file && s.sha256.empty()) what += " (content needs --pki/--bundle)";
+    out += head + what + "  — " + s.reason + "\n";
+  }
+  return out;
+}
+
+}  // namespace installer

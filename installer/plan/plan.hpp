@@ -1,0 +1,140 @@
+// The pure planner: (inventory, this host, versions, bundle contents, PKI kit) → the ordered
+// steps that turn a bare host into its roles. `plan --json` prints it; `install` applies it
+// (apply/apply.hpp). Nothing here reads the clock, the disk or the network, so the same
+// inputs always give the same plan, byte for byte.
+//
+// Step order (each kind only where the host's roles need it):
+//   preflight · dir (layout) · file (sysctl, modules, /etc/hosts block) · command (modprobe,
+//   sysctl --system) · file (binaries from the bundle, kubectl symlink) · file (PKI kit) ·
+//   file (rendered configs, kubeconfigs, add-ons) · file (units) · command (daemon-reload) ·
+//   image (load into the runtime) · service (enable + restart, in dependency order, with
+//   checks between: etcd health, apiserver ready, add-ons applied and read back) · check
+//   (nodes: kubelet active, then its Node object registered).
+// Thread-safety: pure functions and value types.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bundlespec/images_index.hpp"
+#include "bundlespec/index.hpp"
+#include "bundlespec/json.hpp"
+#include "bundlespec/result.hpp"
+#include "cluster/inventory.hpp"
+#include "render/common.hpp"
+
+namespace installer {
+
+enum class StepKind { preflight, dir, file, hosts_block, symlink, command, image, service, check };
+
+// The step that restarts containerd after its settings changed (nodes using containerd).
+// Uninstall restarts containerd again once those settings are gone.
+inline constexpr std::string_view k_restart_containerd_step = "command restart containerd.service";
+std::string_view to_string(StepKind kind);
+
+// What a failed step does to the run.
+enum class OnFailure { stop, warn };
+
+struct Step {
+  std::string id;  // unique within the plan: "file /opt/etcd/cfg/etcd.conf", "service etcd.service"
+  StepKind kind = StepKind::file;
+  std::string reason;  // why the host needs it, for people
+
+  // dir / file / hosts_block / symlink
+  std::string path;  // absolute target path
+  mode_t mode = 0;   // dir and file
+  std::string owner = "root:root";
+  std::string source;   // file: "render", "pki:<kit path>", "bundle:<bundle path>"; symlink: its target
+  std::string sha256;   // file / hosts_block content digest; "" = unknown at plan time
+  std::string content;  // file (render, pki) and hosts_block; never printed
+  bool secret = false;  // a key or token
+  bool data = false;    // dir: holds data kept by `uninstall` unless --purge
+
+  // command / image / service / check: programs to run in order, for a live host (root "/").
+  // "{bundle}/" at the start of a word stands for the extracted bundle folder.
+  std::vector<std::vector<std::string>> commands;
+  std::string unit;     // service: the unit name
+  int attempts = 1;     // check: tries before giving up
+  int interval_ms = 0;  // check: pause between tries
+  OnFailure on_failure = OnFailure::stop;
+
+  // Other steps' paths whose content this step depends on (a service restarts when its unit
+  // or config changes): their digests are part of this step's digest.
+  std::vector<std::string> inputs;
+  std::string digest;  // sha256 over the step and its inputs: what the journal compares
+};
+
+// What preflight checks on this host (plan/preflight.hpp runs it).
+struct PreflightSpec {
+  std::vector<std::pair<std::string, std::string>> sysctls;  // key → wanted value
+  std::vector<std::string> modules;
+  std::vector<int> ports;                               // must be free
+  std::vector<std::pair<std::string, uint64_t>> space;  // folder → bytes the plan writes below it
+  std::optional<ContainerRuntime> runtime;              // node roles need one running
+  // Host programs the components run (from the distribution, not the bundle): name → who needs it.
+  std::vector<std::pair<std::string, std::string>> tools;
+  int64_t not_before = 0;  // the latest notBefore of the kit's certificates (the clock must be past it)
+};
+
+struct Plan {
+  std::string cluster;
+  std::string host;
+  std::vector<std::string> roles;
+  std::string kubernetes_version;
+  std::string etcd_version;
+  PreflightSpec preflight;
+  std::vector<Step> steps;
+};
+
+// A binary of the bundle and where it goes.
+struct BundleBinary {
+  std::string bundle_path;  // "etcd/bin/etcd"
+  std::string target;       // "/opt/etcd/bin/etcd"
+  std::string sha256;       // "" when planning without a bundle
+  uint64_t size = 0;
+  mode_t mode = 0755;
+};
+
+// An image of the bundle.
+struct BundleImage {
+  std::string name;     // "pause", "coredns", "flannel", "flannel-cni-plugin"
+  std::string ref;      // "REPO:TAG@sha256:<hex>", the manifest's reference and pinned digest
+  std::string archive;  // the bundle file that lists it: "images/images.json"
+  std::string sha256;
+  uint64_t size = 0;
+};
+
+struct PlanInputs {
+  render::Versions versions;
+  render::Paths paths;
+  std::vector<BundleBinary> binaries;  // every binary the bundle has; the plan takes what the roles need
+  std::vector<BundleImage> images;     // every image the bundle has
+  std::optional<render::Kit> kit;      // nullopt: plan without a PKI (PKI-derived digests unknown)
+};
+
+// REQUIRES: `host` belongs to `inventory` (validated). Fails (usage) when the bundle lacks a
+// binary a role needs ("bundle has no kubernetes/bin/kubelet (needed by role node)"), when the
+// kit lacks a file, or when an image is not pinned by digest.
+Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanInputs& inputs);
+
+// The bundle's binaries below etcd/bin/, kubernetes/bin/ and cni/bin/, mapped into
+// paths.etcd_dir/bin, paths.k8s_dir/bin and paths.cni_bin_dir.
+std::vector<BundleBinary> binaries_from_index(const bundlespec::Index& index, const render::Paths& paths);
+// The same names with unknown digests, for planning without a bundle.
+std::vector<BundleBinary> default_binaries(const render::Paths& paths);
+// The bundle's images (images/images.json), each named by its pinned digest.
+std::vector<BundleImage> images_from_images_index(const bundlespec::ImagesIndex& index);
+// Kubernetes and etcd versions from the origins of kubernetes/bin/kube-apiserver (or kubelet)
+// and etcd/bin/etcd. Empty Version::text where the index does not say.
+render::Versions versions_from_index(const bundlespec::Index& index);
+
+// The plan as printed by `plan --json` (contents and secrets left out; digests kept).
+bundlespec::Json plan_to_json(const Plan& plan);
+// One line per step: "  12 file     /opt/etcd/cfg/etcd.conf 0644  (etcd member settings)".
+std::string format_plan(const Plan& plan);
+
+}  // namespace installer
