@@ -476,7 +476,7 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
 
   // Images (nodes run the pods): one step that makes this very installer load every image of
   // the extracted bundle (images/images.json + blobs) into the runtime; images already there
-  // with the pinned digest are skipped (installer/images.hpp).
+  // with the pinned digest are skipped (images/images.hpp).
   if (node && !inputs.images.empty()) {
     const std::string runtime = inventory.container_runtime == ContainerRuntime::docker ? "docker" : "containerd";
     std::string digests;
