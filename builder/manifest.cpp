@@ -91,8 +91,11 @@ std::optional<uint32_t> read_mode(MapReader& reader) {
     return std::nullopt;
   }
   const uint64_t value = text.size() > 12 ? UINT64_MAX : std::stoull(text, nullptr, 8);
-  if (value > k_max_mode) {
-    reader.report(mode->at, "mode " + text + " is out of range (0000..0777; no setuid, setgid or sticky bit)");
+  // FORMAT.md 3.3: readers refuse setuid/setgid/sticky, world-writable and empty modes.
+  if (value > k_max_mode || value == 0 || (value & 0002) != 0) {
+    reader.report(mode->at, "mode " + text +
+                                " is out of range (0001..0775 without the world-writable bit 0002; no setuid, setgid "
+                                "or sticky bit)");
     return std::nullopt;
   }
   return static_cast<uint32_t>(value);

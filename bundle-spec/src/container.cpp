@@ -131,7 +131,11 @@ Result<BundleFile> BundleFile::open(const std::string& path, const TrustPolicy& 
     return verification_error("signer " + signer + " is not the pinned key " + *trust.fingerprint);
   }
 
-  // 4. The unsigned trailer must agree with the signed layout.
+  // 4. The unsigned trailer must agree with the signed layout. A bare payload has no installer
+  // part, so its index has no "installer" object (FORMAT.md 1, 3.2).
+  if (index.installer && t.payload_offset == 0) {
+    return verification_error("index: a bare payload (payload_offset 0) must not have an \"installer\" object");
+  }
   const uint64_t installer_size = index.installer ? index.installer->size : 0;
   if ((index.installer && index.installer->offset != 0) || index.payload.offset != installer_size ||
       index.payload.offset != t.payload_offset || index.payload.size != t.payload_size) {

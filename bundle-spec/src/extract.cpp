@@ -7,6 +7,8 @@
 #include <sys/statvfs.h>
 #include <zstd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -14,6 +16,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <tuple>
 #include <vector>
@@ -33,6 +36,165 @@ struct ArchiveReadDeleter {
   void operator()(struct archive* a) const { archive_read_free(a); }
 };
 
+// Watches the decompressed tar stream block by block, before libarchive sees it, and refuses
+// what FORMAT.md 4.1 leaves out of the dialect; libarchive would accept (or silently skip) all
+// of it. Keeps one header and at most one pax header in memory, whatever the member sizes.
+class TarGuard {
+ public:
+  Status feed(const char* data, size_t size) {
+    while (size > 0) {
+      if (m_zero_blocks == 2) {
+        return verification_error("payload: bytes after the tar end marker (at offset " + std::to_string(m_offset) +
+                                  ")");
+      }
+      size_t take = 0;
+      if (m_skip > 0) {
+        take = static_cast<size_t>(std::min<uint64_t>(m_skip, size));
+        if (m_in_pax) {
+          const uint64_t want = m_pax_size - std::min<uint64_t>(m_pax_size, m_pax.size());
+          m_pax.append(data, static_cast<size_t>(std::min<uint64_t>(want, take)));
+        }
+        m_skip -= take;
+        if (m_skip == 0 && m_in_pax) TRY(parse_pax());
+      } else {
+        if (m_filled == 0) m_this_header = m_offset;
+        take = std::min(size, m_header.size() - m_filled);
+        std::memcpy(m_header.data() + m_filled, data, take);
+        m_filled += take;
+        if (m_filled == m_header.size()) {
+          m_filled = 0;
+          TRY(check_header());
+        }
+      }
+      data += take;
+      size -= take;
+      m_offset += take;
+    }
+    return ok_status();
+  }
+
+  // At the end of the decompressed stream.
+  Status finish() const {
+    if (m_zero_blocks == 2) return ok_status();
+    if (m_skip > 0 || m_filled > 0 || m_after_pax)
+      return verification_error("payload: the tar archive is truncated (it ends inside a header or a member's data)");
+    if (m_zero_blocks == 1) return verification_error("payload: the tar end marker is partial (one zero block of two)");
+    return verification_error("payload: the tar archive has no end marker (two zero blocks)");
+  }
+
+ private:
+  static constexpr uint64_t k_max_pax = 64 * 1024;
+
+  static uint64_t round_up(uint64_t n) { return (n + 511) / 512 * 512; }
+
+  Error refuse(const std::string& why) const {
+    return verification_error("payload: tar header at offset " + std::to_string(m_this_header) + ": " + why);
+  }
+
+  Status check_header() {
+    const bool zero = std::all_of(m_header.begin(), m_header.end(), [](char c) { return c == '\0'; });
+    if (zero) {
+      if (m_after_pax) return refuse("a pax header is not followed by the member it describes");
+      ++m_zero_blocks;
+      m_skip = 0;
+      return ok_status();
+    }
+    if (m_zero_blocks == 1) return verification_error("payload: the tar end marker is partial (one zero block of two)");
+    const char type = m_header[156];
+    if (type == 'g') return refuse("a pax global header (type 'g') is not allowed");
+    if (type == 'S') return refuse("a GNU sparse file (type 'S') is not allowed");
+    if (type == '7') return refuse("a contiguous file (type '7') is not allowed");
+    if (std::memcmp(m_header.data() + 257,
+                    "ustar\0"
+                    "00",
+                    8) != 0)
+      return refuse("not a POSIX ustar header (magic \"ustar\\0\" \"00\")");
+    TRY_ASSIGN(uint64_t size, header_size());
+    if (type == 'x') {
+      if (m_after_pax) return refuse("two pax headers in a row");
+      if (size > k_max_pax) return refuse("a pax header larger than " + std::to_string(k_max_pax) + " bytes");
+      m_in_pax = true;
+      m_pax.clear();
+      m_pax_size = size;
+      m_skip = round_up(size);
+      m_pax_header = m_this_header;
+      if (m_skip == 0) TRY(parse_pax());
+      return ok_status();
+    }
+    if (type != '0' && type != '2' && type != '5') {
+      return refuse("tar type '" + printable(std::string(1, type)) + "' is not allowed (only '0', '2', '5' and 'x')");
+    }
+    if (m_pax_length) size = *m_pax_length;
+    m_pax_length.reset();
+    m_after_pax = false;
+    if (type != '0' && size != 0) return refuse("a folder or symlink with data (" + std::to_string(size) + " bytes)");
+    m_skip = round_up(size);
+    return ok_status();
+  }
+
+  // The ustar size field: octal digits, then NUL or space (a base-256 size needs pax "size").
+  Result<uint64_t> header_size() const {
+    uint64_t value = 0;
+    size_t i = 124;
+    while (i < 136 && m_header[i] == ' ') ++i;
+    for (; i < 136 && m_header[i] >= '0' && m_header[i] <= '7'; ++i) value = value * 8 + (m_header[i] - '0');
+    for (; i < 136; ++i) {
+      if (m_header[i] != '\0' && m_header[i] != ' ') return refuse("size field is not octal");
+    }
+    return value;
+  }
+
+  // Pax records "LENGTH key=value\n"; only the keys FORMAT.md 4.1 names.
+  Status parse_pax() {
+    m_in_pax = false;
+    m_after_pax = true;
+    m_this_header = m_pax_header;
+    std::string_view rest(m_pax);
+    while (!rest.empty()) {
+      size_t length = 0;
+      size_t i = 0;
+      while (i < rest.size() && i < 8 && rest[i] >= '0' && rest[i] <= '9') length = length * 10 + (rest[i++] - '0');
+      if (i == 0 || i >= rest.size() || rest[i] != ' ' || length <= i + 1 || length > rest.size() ||
+          rest[length - 1] != '\n') {
+        return refuse("malformed pax record");
+      }
+      const std::string_view record = rest.substr(i + 1, length - i - 2);
+      rest.remove_prefix(length);
+      const size_t equals = record.find('=');
+      if (equals == std::string_view::npos) return refuse("malformed pax record");
+      const std::string_view key = record.substr(0, equals);
+      const std::string_view value = record.substr(equals + 1);
+      if (key.substr(0, 11) == "GNU.sparse.")
+        return refuse("a GNU sparse file (pax record " + printable(key) + ") is not allowed");
+      if (key == "size") {
+        uint64_t n = 0;
+        if (value.empty() || value.size() > 19) return refuse("pax size is not a number");
+        for (char c : value) {
+          if (c < '0' || c > '9') return refuse("pax size is not a number");
+          n = n * 10 + static_cast<uint64_t>(c - '0');
+        }
+        m_pax_length = n;
+      } else if (key != "path" && key != "linkpath" && key != "hdrcharset" && key != "mtime") {
+        return refuse("pax record " + printable(key) + " is not allowed");
+      }
+    }
+    return ok_status();
+  }
+
+  std::array<char, 512> m_header{};
+  size_t m_filled = 0;
+  uint64_t m_offset = 0;       // of the next byte fed
+  uint64_t m_this_header = 0;  // of the header being filled or checked, for messages
+  uint64_t m_pax_header = 0;
+  uint64_t m_skip = 0;
+  int m_zero_blocks = 0;
+  bool m_in_pax = false;
+  bool m_after_pax = false;
+  uint64_t m_pax_size = 0;
+  std::string m_pax;
+  std::optional<uint64_t> m_pax_length;
+};
+
 // Decompresses the payload on its own thread while the caller parses tar and writes files,
 // so that extraction uses two cores the way `zstd -dc | tar -x` does. The producer reads the
 // stored bytes, hashes them (for the payload digest), and hands 1 MiB blocks of tar through a
@@ -41,6 +203,8 @@ class PayloadSource {
  public:
   explicit PayloadSource(const BundleFile& bundle)
       : m_fd(bundle.fd()),
+        m_start(bundle.index().payload.offset),
+        m_size(bundle.index().payload.size),
         m_offset(bundle.index().payload.offset),
         m_left(bundle.index().payload.size),
         m_window_log(bundle.index().compression.window_log) {
@@ -121,10 +285,56 @@ class PayloadSource {
     return true;
   }
 
+  // FORMAT.md 4.2: the payload is exactly one zstd frame (no skippable frames) whose header
+  // declares a window of 2^window_log bytes, as the index says.
+  Status check_frame_header() const {
+    unsigned char head[6] = {};
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(m_left, sizeof head));
+    TRY(pread_exact(m_fd, reinterpret_cast<char*>(head), n, m_offset, "payload"));
+    const uint32_t magic = n >= 4 ? static_cast<uint32_t>(head[0] | head[1] << 8 | head[2] << 16 | head[3] << 24) : 0;
+    if ((magic & ZSTD_MAGIC_SKIPPABLE_MASK) == ZSTD_MAGIC_SKIPPABLE_START)
+      return verification_error("payload: a zstd skippable frame at byte 0 is not allowed");
+    if (n < 6 || magic != ZSTD_MAGICNUMBER) return verification_error("payload: not a zstd frame");
+    const unsigned descriptor = head[4];
+    if ((descriptor & 0x20) != 0) {
+      return verification_error(
+          "payload: the zstd frame is single-segment (no window size) but the index says window_log " +
+          std::to_string(m_window_log));
+    }
+    const unsigned window = head[5];
+    const int log = 10 + static_cast<int>(window >> 3);
+    if ((window & 7) != 0) {
+      return verification_error("payload: the zstd frame's window is not a power of two (2^" + std::to_string(log) +
+                                " + " + std::to_string(window & 7) + "/8) but the index says window_log " +
+                                std::to_string(m_window_log));
+    }
+    if (log != m_window_log) {
+      return verification_error("payload: the zstd frame's window is 2^" + std::to_string(log) +
+                                " bytes but the index says window_log " + std::to_string(m_window_log));
+    }
+    return ok_status();
+  }
+
+  // Called when a frame ended `at` bytes into the payload with more bytes after it.
+  Status second_frame(uint64_t at) const {
+    unsigned char head[4] = {};
+    uint32_t magic = 0;
+    if (m_size - at >= 4) {
+      TRY(pread_exact(m_fd, reinterpret_cast<char*>(head), 4, m_start + at, "payload"));
+      magic = static_cast<uint32_t>(head[0] | head[1] << 8 | head[2] << 16 | head[3] << 24);
+    }
+    if ((magic & ZSTD_MAGIC_SKIPPABLE_MASK) == ZSTD_MAGIC_SKIPPABLE_START)
+      return verification_error("payload: a zstd skippable frame at byte " + std::to_string(at) + " is not allowed");
+    return verification_error("payload: more than one zstd frame (a second frame starts at byte " + std::to_string(at) +
+                              ")");
+  }
+
   Status decompress_all() {
     std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> dctx(ZSTD_createDCtx(), &ZSTD_freeDCtx);
     // The signed index says how large a window the writer used; refuse anything larger.
     ZSTD_DCtx_setParameter(dctx.get(), ZSTD_d_windowLogMax, m_window_log);
+    TRY(check_frame_header());
+    TarGuard guard;
     Hasher hasher(DigestAlgorithm::sha256);
     std::vector<char> in(k_read_chunk);
     std::vector<char> out;
@@ -137,6 +347,7 @@ class PayloadSource {
       m_left -= chunk;
       ZSTD_inBuffer input{in.data(), chunk, 0};
       while (input.pos < input.size) {
+        if (last == 0) return second_frame(m_size - m_left - (input.size - input.pos));
         if (out.capacity() < k_read_chunk) out.reserve(k_read_chunk);
         const size_t used = out.size();
         out.resize(k_read_chunk);
@@ -144,6 +355,7 @@ class PayloadSource {
         last = ZSTD_decompressStream(dctx.get(), &output, &input);
         out.resize(used + output.pos);
         if (ZSTD_isError(last)) return verification_error(std::string("payload: zstd: ") + ZSTD_getErrorName(last));
+        TRY(guard.feed(out.data() + used, output.pos));
         if (out.size() == k_read_chunk && !push(out)) return ok_status();
       }
     }
@@ -157,8 +369,10 @@ class PayloadSource {
       out.resize(used + output.pos);
       if (ZSTD_isError(last)) return verification_error(std::string("payload: zstd: ") + ZSTD_getErrorName(last));
       if (output.pos == 0 && last != 0) return verification_error("payload: the zstd stream is truncated");
+      TRY(guard.feed(out.data() + used, output.pos));
       if (out.size() == k_read_chunk && !push(out)) return ok_status();
     }
+    TRY(guard.finish());
     if (!out.empty() && !push(out)) return ok_status();
     std::lock_guard<std::mutex> lock(m_mutex);
     m_hex = hasher.finish_hex();
@@ -166,6 +380,8 @@ class PayloadSource {
   }
 
   int m_fd;
+  uint64_t m_start;  // of the payload in the file
+  uint64_t m_size;   // of the payload
   uint64_t m_offset;
   uint64_t m_left;
   int m_window_log;

@@ -1,6 +1,7 @@
 #include "bundlespec/index.hpp"
 
 #include <cctype>
+#include <cstdio>
 #include <map>
 #include <set>
 
@@ -258,7 +259,8 @@ std::string platform_problem(std::string_view platform) {
 
 std::string path_problem(std::string_view path) {
   if (path.empty()) return "empty path";
-  if (path.size() > k_max_path) return "path longer than " + std::to_string(k_max_path) + " bytes";
+  if (path.size() > k_max_path)
+    return "path longer than " + std::to_string(k_max_path) + " bytes (PATH_MAX with its NUL)";
   if (path.front() == '/') return "absolute path";
   if (path.back() == '/') return "path ends with '/'";
   size_t start = 0;
@@ -289,6 +291,9 @@ std::string parent_of(const std::string& path) {
 // Fails if it climbs above the bundle root or walks through another symlink of the bundle.
 std::string symlink_problem(const IndexEntry& link, const std::map<std::string, EntryType>& types) {
   if (link.target.empty()) return "empty symlink target";
+  if (link.target.size() > k_max_path)
+    return "symlink target longer than " + std::to_string(k_max_path) + " bytes (PATH_MAX with its NUL)";
+  if (link.target.find('\0') != std::string::npos) return "NUL byte in symlink target";
   if (link.target.front() == '/') return "symlink target '" + printable(link.target) + "' is absolute";
   std::vector<std::string> stack;
   const std::string parent = parent_of(link.path);
@@ -326,6 +331,25 @@ std::string symlink_problem(const IndexEntry& link, const std::map<std::string, 
   return "";
 }
 
+// FORMAT.md 3.3: files and folders have permission bits 0001-0775 (never world-writable, never
+// none at all), symlinks 0777; no setuid, setgid or sticky bit.
+std::string mode_problem(const IndexEntry& entry) {
+  if ((entry.mode & ~0777u) != 0) return "setuid, setgid or sticky bits are not allowed";
+  std::string why;
+  if (entry.type == EntryType::symlink) {
+    if (entry.mode != 0777) why = "a symlink is 0777";
+  } else if (entry.mode == 0) {
+    why = "no permission bits";
+  } else if ((entry.mode & 0002) != 0) {
+    why = "world-writable";
+  }
+  if (why.empty()) return "";
+  char octal[8];
+  std::snprintf(octal, sizeof octal, "%04o", entry.mode);
+  return "mode " + std::string(octal) + " is not allowed (" + why +
+         "); files and folders have permission bits 0001-0775, symlinks 0777";
+}
+
 std::string entry_problem(const IndexEntry& entry, const std::map<std::string, EntryType>& types,
                           uint64_t max_entry_size) {
   switch (entry.type) {
@@ -334,13 +358,12 @@ std::string entry_problem(const IndexEntry& entry, const std::map<std::string, E
         return "size " + std::to_string(entry.size) + " exceeds the limit of " + std::to_string(max_entry_size) +
                " bytes";
       }
-      if ((entry.mode & ~0777u) != 0) return "setuid, setgid or sticky bits are not allowed";
-      return "";
+      return mode_problem(entry);
     case EntryType::directory:
-      if ((entry.mode & ~0777u) != 0) return "setuid, setgid or sticky bits are not allowed";
-      return "";
+      return mode_problem(entry);
     case EntryType::symlink:
-      return symlink_problem(entry, types);
+      if (std::string problem = symlink_problem(entry, types); !problem.empty()) return problem;
+      return mode_problem(entry);
     case EntryType::hardlink:
       return "hardlinks are not allowed";
     case EntryType::char_device:

@@ -343,6 +343,11 @@ Result<WriteResult> write_bundle(const std::vector<SourceEntry>& entries, const 
   // 1. The installer, byte for byte, so that running the file runs it.
   if (!options.installer_path.empty()) {
     TRY(copy_installer(options.installer_path, sink, buffer));
+    // An installer of 0 bytes would make a bare payload with an "installer" object, which
+    // readers refuse (FORMAT.md 3.2).
+    if (sink.offset() == 0) {
+      return make_error("installer " + options.installer_path + " is empty (leave it out to write a bare payload)");
+    }
     index.installer = Part{0, sink.offset(), sink.next_part()};
   }
   // 2. The payload: tar entries in index order, compressed.

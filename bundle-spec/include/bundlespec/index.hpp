@@ -20,7 +20,9 @@ inline constexpr int k_format_version = 1;
 // Limits every reader enforces (FORMAT.md "Limits").
 inline constexpr uint64_t k_max_index_size = 64ull << 20;
 inline constexpr size_t k_max_entries = 1'000'000;
-inline constexpr size_t k_max_path = 4096;
+// Paths and symlink targets: PATH_MAX (4096) with its terminating NUL, so that every path the
+// reader accepts can be created by openat()/symlinkat() (FORMAT.md 3.4).
+inline constexpr size_t k_max_path = 4095;
 inline constexpr size_t k_max_component = 255;
 inline constexpr uint64_t k_max_entry_size = 64ull << 30;
 inline constexpr size_t k_max_label = 128;  // bytes of `name` and of `platform`

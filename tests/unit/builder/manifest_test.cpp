@@ -371,9 +371,13 @@ TEST(ManifestValidation, Modes) {
   EXPECT_EQ(problems(with("mode: 0750", "mode: 750")),
             one_problem("20:11: artifact cfssl: mode must be octal with a leading 0, like 0755, "
                         "got '750'"));
-  EXPECT_EQ(problems(with("mode: 0750", "mode: 04755")),
-            one_problem("20:11: artifact cfssl: mode 04755 is out of range (0000..0777; no "
-                        "setuid, setgid or sticky bit)"));
+  const std::string rule =
+      " is out of range (0001..0775 without the world-writable bit 0002; no setuid, setgid or sticky bit)";
+  EXPECT_EQ(problems(with("mode: 0750", "mode: 04755")), one_problem("20:11: artifact cfssl: mode 04755" + rule));
+  // What the bundle reader refuses (FORMAT.md 3.3), the manifest refuses first.
+  EXPECT_EQ(problems(with("mode: 0750", "mode: 0666")), one_problem("20:11: artifact cfssl: mode 0666" + rule));
+  EXPECT_EQ(problems(with("mode: 0750", "mode: 0000")), one_problem("20:11: artifact cfssl: mode 0000" + rule));
+  EXPECT_EQ(problems(with("mode: 0750", "mode: 0775")), "");
   EXPECT_EQ(problems(with("mode: 0750", "mode: 0789")),
             one_problem("20:11: artifact cfssl: mode must be octal with a leading 0, like 0755, "
                         "got '0789'"));

@@ -237,7 +237,8 @@ TEST(Index, RefusesBadPaths) {
   std::string long_path;
   while (long_path.size() <= k_max_path) long_path += "abcdefgh/";
   long_path += "f";
-  EXPECT_EQ(problem({file(long_path)}), "entry " + long_path.substr(0, 200) + "...: path longer than 4096 bytes");
+  EXPECT_EQ(problem({file(long_path)}),
+            "entry " + long_path.substr(0, 200) + "...: path longer than 4095 bytes (PATH_MAX with its NUL)");
 }
 
 TEST(Index, RefusesBadOrder) {
