@@ -128,11 +128,6 @@ std::string last_line(const std::string& text) {
   return newline == std::string::npos ? trimmed : trimmed.substr(newline + 1);
 }
 
-std::string parent_of(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  return slash == 0 || slash == std::string::npos ? std::string("/") : path.substr(0, slash);
-}
-
 // The tail of a command's output, for messages.
 std::string output_tail(const std::string& output) {
   std::string text = output;
@@ -671,16 +666,14 @@ void undo(const JournalEntry& e, Fs& fs, CommandRunner& runner, const UninstallO
 void deregister_node(const Journal& journal, Fs& fs, CommandRunner& runner, const UninstallOptions& options,
                      UninstallReport& report) {
   if (journal.host.empty() || journal.find("service kubelet.service") == nullptr) return;
+  constexpr std::string_view k_suffix = "/bin/kubectl";
   const JournalEntry* kubectl = nullptr;
   for (const JournalEntry& e : journal.entries) {
-    const std::string_view suffix = "/bin/kubectl";
-    if (e.kind == "file" && e.path.size() > suffix.size() &&
-        e.path.compare(e.path.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    if (e.kind == "file" && e.path.size() > k_suffix.size() && std::string_view(e.path).ends_with(k_suffix))
       kubectl = &e;
-    }
   }
   if (kubectl == nullptr) return;
-  const std::string k8s_dir = kubectl->path.substr(0, kubectl->path.size() - std::string_view("/bin/kubectl").size());
+  const std::string k8s_dir = kubectl->path.substr(0, kubectl->path.size() - k_suffix.size());
   const std::string kubeconfig = k8s_dir + "/cfg/kubelet.kubeconfig";
   auto st = fs.stat(kubeconfig);
   if (!st.ok() || !st->has_value()) return;
@@ -709,10 +702,7 @@ void deregister_node(const Journal& journal, Fs& fs, CommandRunner& runner, cons
   std::string why =
       deleted.ok() ? "kubectl delete node exited " + std::to_string(deleted->exit_code) : deleted.error().message();
   if (deleted.ok()) {  // kubectl's own last line says why (forbidden, unreachable, ...)
-    std::string out = deleted->output;
-    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-    const size_t nl = out.rfind('\n');
-    const std::string last = nl == std::string::npos ? out : out.substr(nl + 1);
+    const std::string last = last_line(deleted->output);
     if (!last.empty()) why += ": " + bs::printable(last);
   }
   report.warnings.push_back("the Node object " + journal.host + " stays in the cluster (" + why +

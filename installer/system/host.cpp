@@ -22,11 +22,6 @@ namespace bs = bundlespec;
 
 namespace {
 
-std::string parent_of(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  return slash == 0 || slash == std::string::npos ? std::string("/") : path.substr(0, slash);
-}
-
 FileStat::Type type_of(mode_t mode) {
   if (S_ISREG(mode)) return FileStat::Type::file;
   if (S_ISDIR(mode)) return FileStat::Type::directory;
@@ -35,8 +30,14 @@ FileStat::Type type_of(mode_t mode) {
   return FileStat::Type::other;
 }
 
-// "/a/b/c" → {"/a", "/a/b", "/a/b/c"}.
-std::vector<std::string> prefixes(const std::string& path) {
+}  // namespace
+
+std::string parent_of(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == 0 || slash == std::string::npos ? std::string("/") : path.substr(0, slash);
+}
+
+std::vector<std::string> path_prefixes(const std::string& path) {
   std::vector<std::string> out;
   for (size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
     out.push_back(slash == std::string::npos ? path : path.substr(0, slash));
@@ -44,8 +45,6 @@ std::vector<std::string> prefixes(const std::string& path) {
   }
   return out;
 }
-
-}  // namespace
 
 std::string join_argv(const std::vector<std::string>& argv) {
   std::string out;
@@ -144,7 +143,7 @@ Status RealFs::symlink(const std::string& target, const std::string& path) {
 
 Result<std::vector<std::string>> RealFs::make_dirs(const std::string& path, mode_t mode, ExistingMode existing) {
   std::vector<std::string> created;
-  const auto parts = prefixes(path);
+  const auto parts = path_prefixes(path);
   for (size_t i = 0; i < parts.size(); ++i) {
     const bool last = i + 1 == parts.size();
     const std::string real = full(parts[i]);

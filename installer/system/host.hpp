@@ -110,4 +110,9 @@ class RealCommandRunner final : public CommandRunner {
 // "a b c" — argv joined with single spaces, for messages and fakes.
 std::string join_argv(const std::vector<std::string>& argv);
 
+// The folder holding PATH ("/a/b" → "/a", "/a" → "/"), for absolute paths.
+std::string parent_of(const std::string& path);
+// Every folder on the way to PATH and PATH itself: "/a/b/c" → {"/a", "/a/b", "/a/b/c"}.
+std::vector<std::string> path_prefixes(const std::string& path);
+
 }  // namespace installer

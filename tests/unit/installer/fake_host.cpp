@@ -9,26 +9,6 @@ namespace installer {
 
 namespace bs = bundlespec;
 
-namespace {
-
-// The same path helpers as system/host.cpp's.
-std::string parent_of(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  return slash == 0 || slash == std::string::npos ? std::string("/") : path.substr(0, slash);
-}
-
-// "/a/b/c" → {"/a", "/a/b", "/a/b/c"}.
-std::vector<std::string> prefixes(const std::string& path) {
-  std::vector<std::string> out;
-  for (size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
-    out.push_back(slash == std::string::npos ? path : path.substr(0, slash));
-    if (slash == std::string::npos) break;
-  }
-  return out;
-}
-
-}  // namespace
-
 // ---------------------------------------------------------------- FakeFs
 
 void FakeFs::add_file(const std::string& path, std::string content, mode_t mode) {
@@ -121,7 +101,7 @@ Status FakeFs::symlink(const std::string& target, const std::string& path) {
 
 Result<std::vector<std::string>> FakeFs::make_dirs(const std::string& path, mode_t mode, ExistingMode existing) {
   std::vector<std::string> created;
-  const auto parts = prefixes(path);
+  const auto parts = path_prefixes(path);
   for (size_t i = 0; i < parts.size(); ++i) {
     const mode_t want = i + 1 == parts.size() ? mode : 0755;
     const auto it = nodes.find(parts[i]);
