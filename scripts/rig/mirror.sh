@@ -69,12 +69,13 @@ resolve_k8s() {  # sets KF_K8S_ARCHIVE, k_k8s_note, k_real_sha and k_build_stamp
   k_build_stamp="kubeferry-mirror-v5 k8s v1.20.2 ${k_real_sha:-standin}"
 }
 
-# Reproducible tar.gz of folder $2 (entries named as listed in $3...) into $1.
+# Reproducible tar.gz of folder $2 (entries named as listed in $3...) into $1; gzip level
+# REPRO_GZIP_LEVEL (default 6).
 repro_tar() {
   local out="$1" dir="$2"
   shift 2
   tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" \
-      --format=gnu --mode=u+rwX,go+rX,go-w -C "$dir" -cf - "$@" | gzip -n -6 >"$out.tmp"
+      --format=gnu --mode=u+rwX,go+rX,go-w -C "$dir" -cf - "$@" | gzip -n "-${REPRO_GZIP_LEVEL:-6}" >"$out.tmp"
   mv "$out.tmp" "$out"
 }
 
@@ -176,9 +177,7 @@ real_k8s() {  # real_k8s WWW STAGE: upstream's server tarball layout around the 
   "$stage/kubernetes/server/bin/kubelet" --version | grep -qx 'Kubernetes v1.20.2' ||
     die "$KF_K8S_ARCHIVE: kubelet --version is not Kubernetes v1.20.2"
   # Upstream's tarball is gzip; level 1 keeps the one-time build near 10 s for 430 MB.
-  tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" \
-      --format=gnu --mode=u+rwX,go+rX,go-w -C "$stage" -cf - kubernetes |
-    gzip -n -1 >"$www/dl.k8s.io/v1.20.2/kubernetes-server-linux-amd64.tar.gz"
+  REPRO_GZIP_LEVEL=1 repro_tar "$www/dl.k8s.io/v1.20.2/kubernetes-server-linux-amd64.tar.gz" "$stage" kubernetes
 }
 
 build_tree() {
