@@ -368,8 +368,9 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
 
   // Operating system (seed §1).
   b.rendered(r::render_sysctl(in), "bridge netfilter and IP forwarding for pod traffic");
-  b.rendered(r::render_modules_load(in),
-             node ? "br_netfilter, overlay and IPVS modules at boot" : "br_netfilter and overlay at boot");
+  b.rendered(r::render_modules_load(in), node && r::kube_proxy_ipvs(in.versions.kubernetes)
+                                             ? "br_netfilter, overlay and IPVS modules at boot"
+                                             : "br_netfilter and overlay at boot");
   {
     Step s;
     s.id = "hosts_block " + p.hosts_file;
