@@ -13,12 +13,12 @@ namespace {
 
 TEST(OpensslError, ReasonsOfTheQueueThenEmpty) {
   ERR_clear_error();
-  const std::string junk = "not a key\n";
-  BIO* bio = BIO_new_mem_buf(junk.data(), static_cast<int>(junk.size()));
-  ASSERT_NE(bio, nullptr);
-  EXPECT_EQ(PEM_read_bio_PUBKEY(bio, nullptr, nullptr, nullptr), nullptr);
-  BIO_free(bio);
-  EXPECT_EQ(openssl_error_text(), "no start line");
+  // Two errors as OpenSSL queues them (what a junk PEM gives depends on the OpenSSL version:
+  // 3.0's decoders say "unsupported"), a repeat left out.
+  ERR_raise(ERR_LIB_PEM, PEM_R_NO_START_LINE);
+  ERR_raise(ERR_LIB_PEM, PEM_R_BAD_END_LINE);
+  ERR_raise(ERR_LIB_PEM, PEM_R_NO_START_LINE);
+  EXPECT_EQ(openssl_error_text(), "no start line; bad end line");
   EXPECT_EQ(ERR_peek_error(), 0u);
   EXPECT_EQ(openssl_error_text(), "unknown OpenSSL error");
   EXPECT_EQ(openssl_error("read key").message(), "read key: unknown OpenSSL error");
