@@ -124,8 +124,7 @@ bs::Status write_manifest(const bs::PartsManifest& manifest, const bs::Key& key,
   TRY_ASSIGN(const std::string signature, bs::sign(key, text));
   written.add(path);
   TRY(bs::write_file_atomic(path, text, 0644, bs::Overwrite::yes));
-  const std::string sig_path = path.substr(0, path.size() - bs::k_parts_suffix.size()) +
-                               std::string(bs::k_parts_signature_suffix);
+  const std::string sig_path = path + ".sig";
   written.add(sig_path);
   return bs::write_file_atomic(sig_path, signature, 0644, bs::Overwrite::yes);
 }
@@ -149,7 +148,7 @@ bs::Result<SplitResult> split_bundle(const std::string& bundle_path, const bs::K
   manifest.file.name = file_name;
   manifest.file.size = bundle.file_size();
   manifest.part_size = options.part_size;
-  result.manifest_path = dir + "/" + file_name + std::string(bs::k_parts_suffix);
+  result.manifest_path = dir + "/" + bs::parts_manifest_name(file_name);
 
   Written written;
   // An old manifest must not describe the new parts while they are being written.

@@ -54,9 +54,10 @@ bs::Status split_written_bundle(const std::string& bundle, const std::string& ke
               manifest.parts.size(), bs::format_bytes(manifest.part_size).c_str(), manifest.signer.c_str());
   if (!global.quiet) {
     std::fprintf(stderr,
-                 "kubeferry: copy every %s.part*, %s.parts, %s.parts.sig%s to the media; on the target: "
+                 "kubeferry: copy every %s.part*, %s, %s.sig%s to the media; on the target: "
                  "./%s.installer verify-media DIR --pubkey KEY.pub, then join\n",
-                 manifest.file.name.c_str(), manifest.file.name.c_str(), manifest.file.name.c_str(),
+                 manifest.file.name.c_str(), bs::parts_manifest_name(manifest.file.name).c_str(),
+                 bs::parts_manifest_name(manifest.file.name).c_str(),
                  manifest.installer ? (" and " + manifest.file.name + ".installer").c_str() : "",
                  manifest.file.name.c_str());
   }

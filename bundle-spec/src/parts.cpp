@@ -148,7 +148,12 @@ std::string media_name_problem(std::string_view name) {
     if (!allowed(c)) return "may hold only ASCII letters, digits, '.', '-', '_' and '+'";
   }
   if (name[0] == '.' || name[0] == '-' || name[0] == '_' || name[0] == '+') return "must start with a letter or digit";
+  if (name.size() < 5 || !name.ends_with(".run")) return "must end in .run";
   return "";
+}
+
+std::string parts_manifest_name(std::string_view file) {
+  return std::string(file.substr(0, file.size() - 4)) + std::string(k_parts_suffix);
 }
 
 std::string part_name(std::string_view file, size_t index) {

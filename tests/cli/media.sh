@@ -63,15 +63,15 @@ for ((i = 0; i < COUNT; i++)); do
   p="$(printf 'rig.run.part%03d' "$i")"
   expected_out+="$(sha256_of "$WORK/media/$p")  $p"$'\n'
 done
-expected_out+="wrote $WORK/media/rig.run.parts: $COUNT parts of at most 2.0 MiB, signed by $FP"$'\n'
+expected_out+="wrote $WORK/media/rig.parts: $COUNT parts of at most 2.0 MiB, signed by $FP"$'\n'
 expect_out split "$expected_out"
 [[ ! -e "$WORK/media/$(printf 'rig.run.part%03d' "$COUNT")" ]] || fail "a stale part is left"
 
 # Stock tools: cat rejoins, sha256sum -c and the .sig work as for the whole file, and the parts
 # manifest is both a sha256sum file and an openssl-verifiable signed message.
-(cd "$WORK/media" && sha256sum --quiet --strict -c rig.run.parts) || fail "sha256sum -c rig.run.parts"
-openssl pkeyutl -verify -pubin -inkey "$WORK/key.pub" -rawin -in "$WORK/media/rig.run.parts" \
-  -sigfile "$WORK/media/rig.run.parts.sig" >/dev/null || fail "openssl does not verify the parts manifest"
+(cd "$WORK/media" && sha256sum --quiet --strict -c rig.parts) || fail "sha256sum -c rig.parts"
+openssl pkeyutl -verify -pubin -inkey "$WORK/key.pub" -rawin -in "$WORK/media/rig.parts" \
+  -sigfile "$WORK/media/rig.parts.sig" >/dev/null || fail "openssl does not verify the parts manifest"
 mkdir "$WORK/joined"
 cat "$WORK/media/rig.run.part"* >"$WORK/joined/rig.run"
 cp "$WORK/media/rig.run.sha256" "$WORK/media/rig.run.sha256.sig" "$WORK/joined/"
@@ -81,23 +81,23 @@ openssl pkeyutl -verify -pubin -inkey "$WORK/key.pub" -rawin -in "$WORK/joined/r
 cmp "$WORK/media/rig.run.installer" <(head -c "$(stat -c %s "$WORK/media/rig.run.installer")" "$RUN") ||
   fail "rig.run.installer is not the bundle's first bytes"
 [[ -x "$WORK/media/rig.run.installer" ]] || fail "rig.run.installer is not executable"
-grep -qx "# file rig.run $SIZE $(sha256_of "$RUN")" "$WORK/media/rig.run.parts" || fail "manifest # file line"
+grep -qx "# file rig.run $SIZE $(sha256_of "$RUN")" "$WORK/media/rig.parts" || fail "manifest # file line"
 rm "$RUN" "$WORK/media/rig.run.sha256" "$WORK/media/rig.run.sha256.sig"
 
 # The installer beside the parts checks them, before anything is joined.
 MI="$WORK/media/rig.run.installer"
 run good "$MI" -q verify-media "$WORK/media" --pubkey "$WORK/key.pub"
-expect good 0 "OK $WORK/media/rig.run.parts: $COUNT parts, $(numfmt --to=iec-i --suffix=B --format=%.1f "$SIZE" | sed 's/\([0-9]\)\([KMG]\)/\1 \2/'), bundle rig (rig.run), signed by $FP (pinned)
+expect good 0 "OK $WORK/media/rig.parts: $COUNT parts, $(numfmt --to=iec-i --suffix=B --format=%.1f "$SIZE" | sed 's/\([0-9]\)\([KMG]\)/\1 \2/'), bundle rig (rig.run), signed by $FP (pinned)
 " ""
 
 part() { printf '%s/rig.run.part%03d' "$1" "$2"; }
 fresh() { rm -rf "$WORK/m"; cp -a "$WORK/media" "$WORK/m"; }
-want_digest() { sed -n "s/^\([0-9a-f]\{64\}\)  $(basename "$1")\$/\1/p" "$WORK/media/rig.run.parts"; }
+want_digest() { sed -n "s/^\([0-9a-f]\{64\}\)  $(basename "$1")\$/\1/p" "$WORK/media/rig.parts"; }
 # verify-media NAME: exit 3, the BAD lines given, the error naming what to copy again.
 expect_bad() {
   local name="$1" out="$2" recopy="$3" bad="$4"
   run "$name" "$MI" -q verify-media "$WORK/m" --pubkey "$WORK/key.pub"
-  expect "$name" 3 "$out" "kubeferry-install: error: $WORK/m/rig.run.parts: $bad of $COUNT parts are not good; copy these again from the source:$recopy; nothing was joined
+  expect "$name" 3 "$out" "kubeferry-install: error: $WORK/m/rig.parts: $bad of $COUNT parts are not good; copy these again from the source:$recopy; nothing was joined
 "
 }
 
@@ -127,11 +127,15 @@ expect_bad short "BAD rig.run.part001: short: 1000 of $PART bytes (the copy stop
 # A part of another bundle with the same file name (another build of it).
 run pack2 "$B" -q pack --name rig --key "$WORK/key" -o "$WORK/media2/rig.run" --epoch 1750118400 "$WORK/other" --split 2M
 expect_rc pack2 0
-[[ -f "$WORK/media2/rig.run.parts" ]] || fail "pack --split wrote no parts manifest"
+[[ -f "$WORK/media2/rig.parts" ]] || fail "pack --split wrote no parts manifest"
+# Its first parts are the same installer bytes: take a full part of the payload.
+F=$((COUNT - 2))
+FN="$(basename "$(part "$WORK/m" "$F")")"
 fresh
-cp "$(part "$WORK/media2" 1)" "$(part "$WORK/m" 1)"
-expect_bad foreign_part "BAD rig.run.part001: damaged or from another bundle: sha256 $(sha256_of "$(part "$WORK/media2" 1)"), want $(want_digest "$(part "$WORK/m" 1)")
-" " rig.run.part001" 1
+cmp -s "$(part "$WORK/media2" "$F")" "$(part "$WORK/m" "$F")" && fail "part $F is the same in both bundles"
+cp "$(part "$WORK/media2" "$F")" "$(part "$WORK/m" "$F")"
+expect_bad foreign_part "BAD $FN: damaged or from another bundle: sha256 $(sha256_of "$(part "$WORK/media2" "$F")"), want $(want_digest "$(part "$WORK/m" "$F")")
+" " $FN" 1
 
 # Two parts swapped (renamed into each other's place).
 fresh
@@ -150,22 +154,23 @@ BAD rig.run.part000.copy: not in the manifest; remove it (cat rig.run.part* woul
 # A forged parts manifest (a part replaced and its line edited to match): the signature fails
 # before any part is read; so does a manifest without its signature.
 fresh
-cp "$(part "$WORK/media2" 1)" "$(part "$WORK/m" 1)"
-sed -i "s/^$(want_digest "$(part "$WORK/m" 1)")  rig.run.part001\$/$(sha256_of "$(part "$WORK/m" 1)")  rig.run.part001/" "$WORK/m/rig.run.parts"
-(cd "$WORK/m" && sha256sum --quiet -c rig.run.parts) || fail "the forged manifest should fool sha256sum alone"
+cp "$(part "$WORK/media2" "$F")" "$(part "$WORK/m" "$F")"
+sed -i "s/^$(want_digest "$(part "$WORK/m" "$F")")  $FN\$/$(sha256_of "$(part "$WORK/m" "$F")")  $FN/" "$WORK/m/rig.parts"
+cmp -s "$WORK/m/rig.parts" "$WORK/media/rig.parts" && fail "the manifest was not forged"
+(cd "$WORK/m" && sha256sum --quiet -c rig.parts) || fail "the forged manifest should fool sha256sum alone"
 run forged "$MI" -q verify-media "$WORK/m" --pubkey "$WORK/key.pub"
-expect forged 3 "" "kubeferry-install: error: $WORK/m/rig.run.parts: signature does not match the key $FP (the parts manifest was changed, or signed by another key); nothing was checked or joined
+expect forged 3 "" "kubeferry-install: error: $WORK/m/rig.parts: signature does not match the key $FP (the parts manifest was changed, or signed by another key); nothing was checked or joined
 "
 run forged_join "$MI" -q join "$WORK/m" --pubkey "$WORK/key.pub" --out "$WORK/out.run"
 expect_rc forged_join 3
 fresh
-rm "$WORK/m/rig.run.parts.sig"
-run unsigned "$MI" -q verify-media "$WORK/m/rig.run.parts" --pubkey "$WORK/key.pub"
-expect unsigned 3 "" "kubeferry-install: error: $WORK/m/rig.run.parts.sig is missing or unreadable: without it the parts cannot be trusted (copy it from the source medium)
+rm "$WORK/m/rig.parts.sig"
+run unsigned "$MI" -q verify-media "$WORK/m/rig.parts" --pubkey "$WORK/key.pub"
+expect unsigned 3 "" "kubeferry-install: error: $WORK/m/rig.parts.sig is missing or unreadable: without it the parts cannot be trusted (copy it from the source medium)
 "
 fresh
 run otherkey "$MI" -q verify-media "$WORK/m" --pubkey "$WORK/key2.pub"
-expect otherkey 3 "" "kubeferry-install: error: $WORK/m/rig.run.parts: signature does not match the key $(fingerprint_of "$WORK/key2.pub") (the parts manifest was changed, or signed by another key); nothing was checked or joined
+expect otherkey 3 "" "kubeferry-install: error: $WORK/m/rig.parts: signature does not match the key $(fingerprint_of "$WORK/key2.pub") (the parts manifest was changed, or signed by another key); nothing was checked or joined
 "
 
 # join: only when every part is good; the result is the bundle, byte for byte, and verifies.

@@ -26,7 +26,6 @@ namespace bundlespec {
 inline constexpr size_t k_max_parts = 1000;
 inline constexpr std::string_view k_parts_magic = "# kubeferry parts v1\n";
 inline constexpr std::string_view k_parts_suffix = ".parts";
-inline constexpr std::string_view k_parts_signature_suffix = ".parts.sig";
 inline constexpr std::string_view k_installer_suffix = ".installer";
 inline constexpr uint64_t k_max_parts_manifest_size = 1 << 20;
 
@@ -60,8 +59,12 @@ Result<uint64_t> parse_split_size(std::string_view text);
 
 // "" when `name` may name a bundle file on the medium, else why not: 1-200 bytes of ASCII
 // letters, digits, '.', '-', '_' and '+', the first a letter or digit (so the names need no
-// escaping in a sha256sum line and leave room for ".part000").
+// escaping in a sha256sum line and leave room for ".part000"), ending in ".run" (so that the
+// manifest X.parts of X.run is not matched by `cat X.run.part*`).
 std::string media_name_problem(std::string_view name);
+
+// X.parts for X.run. REQUIRES: media_name_problem(file) is "".
+std::string parts_manifest_name(std::string_view file);
 
 // FILE.partNNN for part `index` (0-based). REQUIRES: index < k_max_parts.
 std::string part_name(std::string_view file, size_t index);
