@@ -4,7 +4,7 @@
 #   install makes the host key (0600, public key beside it, fingerprint printed) and writes
 #   receipt.json, receipt.sha256 and their signatures, which openssl and sha256sum -c check;
 #   a re-install keeps the key; verify-host finds nothing on the untouched host; an edited
-#   config, a replaced binary, a removed unit, a file added below /opt/kubernetes/bin and a
+#   config, a replaced binary, a removed unit, a file added below /opt/etcd/bin and a
 #   changed mode are each named (exit 1, --json too); a forged receipt and a replaced key are
 #   refused (exit 3); uninstall removes the receipt, --purge the key too.
 set -euo pipefail
@@ -21,11 +21,13 @@ cat >"$WORK/cluster.yaml" <<'YAML'
 cluster_name: rig
 kubernetes_version: v1.20.11
 hosts:
-  - {name: m1, address: 127.0.0.62, roles: [etcd, master]}
+  - {name: m1, address: 127.0.0.62, roles: [etcd]}
+  - {name: m2, address: 127.0.0.63, roles: [master]}
 YAML
-mkdir -p "$WORK/payload/etcd/bin" "$WORK/payload/kubernetes/bin"
-for b in etcd/bin/etcd etcd/bin/etcdctl kubernetes/bin/kube-apiserver kubernetes/bin/kube-controller-manager \
-  kubernetes/bin/kube-scheduler kubernetes/bin/kubectl; do
+# An etcd host: a master also needs the add-on images in the bundle, which a packed folder of
+# stubs does not carry; /opt/etcd/bin is watched as /opt/kubernetes/bin is on masters and nodes.
+mkdir -p "$WORK/payload/etcd/bin"
+for b in etcd/bin/etcd etcd/bin/etcdctl; do
   printf '#!/bin/sh\necho %s stub\n' "$b" >"$WORK/payload/$b"
   chmod 0755 "$WORK/payload/$b"
 done
@@ -58,15 +60,15 @@ import hashlib, json, subprocess, sys
 text = open(sys.argv[1], "rb").read()
 r = json.loads(text)
 assert json.dumps(r, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode() == text, "not canonical"
-assert r["format"] == "kubeferry receipt v1" and r["host"] == "m1" and r["roles"] == ["etcd", "master"], r["roles"]
+assert r["format"] == "kubeferry receipt v1" and r["host"] == "m1" and r["roles"] == ["etcd"], r["roles"]
 assert r["bundle"]["name"] == "rig" and r["bundle"]["signer"] == sys.argv[3] and r["host_key"] == sys.argv[4]
 assert r["files_sha256"] == hashlib.sha256(open(sys.argv[2], "rb").read()).hexdigest()
 files = {f["path"]: f for f in r["files"]}
-assert files["/opt/kubernetes/bin/kube-apiserver"]["mode"] == 0o755 and files["/opt/etcd/ssl/server-key.pem"]["mode"] == 0o600
-assert files["/opt/kubernetes/bin"]["type"] == "directory" and files["/var/lib/etcd"]["data"] is True
-assert "/opt/kubernetes/bin" in r["watched"] and "/opt/etcd/bin" in r["watched"], r["watched"]
+assert files["/opt/etcd/bin/etcd"]["mode"] == 0o755 and files["/opt/etcd/ssl/server-key.pem"]["mode"] == 0o600
+assert files["/opt/etcd/bin"]["type"] == "directory" and files["/var/lib/etcd"]["data"] is True
+assert r["watched"] == ["/opt/etcd/bin"], r["watched"]
 units = {u["name"]: u["path"] for u in r["units"]}
-assert units["kube-scheduler.service"] == "/usr/lib/systemd/system/kube-scheduler.service", units
+assert units == {"etcd.service": "/usr/lib/systemd/system/etcd.service"}, units
 assert r["preflight"]["result"] == "passed" and r["started"] <= r["finished"]
 certs = {c["path"]: c for c in r["certificates"]}
 server = certs["/opt/etcd/ssl/server.pem"]
@@ -87,7 +89,7 @@ expect again 0 "install m1: nothing to do, already converged ($(sed -n 's/^insta
 
 run clean "$I" verify-host --root "$R"
 expect_rc clean 0
-grep -qx "OK host m1 matches its receipt ([0-9]* files, 4 units, images not checked (--root); signed by host key $HK)" "$WORK/clean.out" ||
+grep -qx "OK host m1 matches its receipt ([0-9]* files, 1 units, images not checked (--root); signed by host key $HK)" "$WORK/clean.out" ||
   fail "verify-host on an untouched host: $(cat "$WORK/clean.out")"
 run pinned "$I" verify-host --root "$R" --fingerprint "$HK"
 expect_rc pinned 0
@@ -95,23 +97,23 @@ expect_rc pinned 0
 # Drift: each change is named.
 old_conf="$(sha256_of "$R/opt/etcd/cfg/etcd.conf")"
 echo 'ETCD_DEBUG="true"' >>"$R/opt/etcd/cfg/etcd.conf"
-old_bin="$(sha256_of "$R/opt/kubernetes/bin/kube-apiserver")"
-cp "$WORK/payload/kubernetes/bin/kubectl" "$R/opt/kubernetes/bin/kube-apiserver"
-rm "$R/usr/lib/systemd/system/kube-scheduler.service"
-printf '#!/bin/sh\n' >"$R/opt/kubernetes/bin/kube-helper"
+old_bin="$(sha256_of "$R/opt/etcd/bin/etcd")"
+cp "$WORK/payload/etcd/bin/etcdctl" "$R/opt/etcd/bin/etcd"
+rm "$R/usr/lib/systemd/system/etcd.service"
+printf '#!/bin/sh\n' >"$R/opt/etcd/bin/etcd-helper"
 chmod 0644 "$R/opt/etcd/ssl/server-key.pem"
 run drift "$I" verify-host --root "$R"
 expect_rc drift 1
 cat >"$WORK/want_drift" <<EOF
 CHANGED file /opt/etcd/cfg/etcd.conf: content: sha256 $(sha256_of "$R/opt/etcd/cfg/etcd.conf"), was $old_conf
 CHANGED file /opt/etcd/ssl/server-key.pem: mode 0644, was 0600
-CHANGED file /opt/kubernetes/bin/kube-apiserver: content: sha256 $(sha256_of "$R/opt/kubernetes/bin/kube-apiserver"), was $old_bin
-MISSING file /usr/lib/systemd/system/kube-scheduler.service
-EXTRA file /opt/kubernetes/bin/kube-helper: not installed by kubeferry
-MISSING unit kube-scheduler.service: its unit file /usr/lib/systemd/system/kube-scheduler.service is gone
+CHANGED file /opt/etcd/bin/etcd: content: sha256 $(sha256_of "$R/opt/etcd/bin/etcd"), was $old_bin
+MISSING file /usr/lib/systemd/system/etcd.service
+EXTRA file /opt/etcd/bin/etcd-helper: not installed by kubeferry
+MISSING unit etcd.service: its unit file /usr/lib/systemd/system/etcd.service is gone
 EOF
 diff -u <(sort "$WORK/want_drift") <(grep -v '^DRIFT ' "$WORK/drift.out" | sort) || fail "verify-host drift lines"
-grep -qx "DRIFT host m1: 6 differences from its receipt ([0-9]* files, 4 units, images not checked (--root); signed by host key $HK)" "$WORK/drift.out" ||
+grep -qx "DRIFT host m1: 6 differences from its receipt ([0-9]* files, 1 units, images not checked (--root); signed by host key $HK)" "$WORK/drift.out" ||
   fail "drift summary: $(tail -1 "$WORK/drift.out")"
 expect_err drift "kubeferry-install: error: verify-host: 6 differences between this host and its receipt (listed above)
 "
@@ -123,10 +125,10 @@ r = json.load(open(sys.argv[1]))
 assert r["ok"] is False and r["host"] == "m1" and r["images"] is None
 got = sorted((d["change"], d["kind"], d["name"]) for d in r["drift"])
 assert got == sorted([("changed", "file", "/opt/etcd/cfg/etcd.conf"), ("changed", "file", "/opt/etcd/ssl/server-key.pem"),
-                      ("changed", "file", "/opt/kubernetes/bin/kube-apiserver"),
-                      ("missing", "file", "/usr/lib/systemd/system/kube-scheduler.service"),
-                      ("extra", "file", "/opt/kubernetes/bin/kube-helper"),
-                      ("missing", "unit", "kube-scheduler.service")]), got
+                      ("changed", "file", "/opt/etcd/bin/etcd"),
+                      ("missing", "file", "/usr/lib/systemd/system/etcd.service"),
+                      ("extra", "file", "/opt/etcd/bin/etcd-helper"),
+                      ("missing", "unit", "etcd.service")]), got
 PY
 
 # A receipt edited to match the host, or a host key swapped for another, is refused.
@@ -144,7 +146,8 @@ expect nothing 1 "" "kubeferry-install: error: no receipt at $WORK/pki/var/lib/k
 "
 
 # uninstall removes the receipt (it no longer describes the host) and keeps the key; --purge
-# removes the key as well.
+# removes the key as well. (The file added above is not ours: uninstall would keep its folder.)
+rm "$R/opt/etcd/bin/etcd-helper"
 run un "$I" -q uninstall --root "$R"
 expect_rc un 0
 [[ ! -e "$S/receipt.json" && ! -e "$S/receipt.sha256.sig" && -e "$S/host.key" ]] || fail "after uninstall: $(ls -A "$S")"
