@@ -198,9 +198,9 @@ std::string fat32_warning(const std::string& output, uint64_t size) {
   if (size <= k_fat32_max) return "";
   return "kubeferry: warning: " + output + " is " + bs::format_bytes(size) +
          ", more than a FAT32 file can hold (4 GiB - 1 byte): carry it on exFAT, NTFS or ext4, or in "
-         "parts (split -b 4000m " +
-         output + " " + output + ".part-; on the far side cat " + output + ".part-* > " + output +
-         " and check it with " + output + ".sha256)\n";
+         "signed parts (kubeferry split " +
+         output + " fat32 --key KEY, or build with --split fat32; on the far side ./" + output +
+         ".installer verify-media and join)\n";
 }
 
 std::string installer_beside_self() {
