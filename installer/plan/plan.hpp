@@ -75,6 +75,7 @@ struct PreflightSpec {
   std::vector<int> ports;                               // must be free
   std::vector<std::pair<std::string, uint64_t>> space;  // folder → bytes the plan writes below it
   std::optional<ContainerRuntime> runtime;              // node roles need one running
+  bool cgroup_v2 = false;                               // the kubelet refuses cgroup v1 (render::requires_cgroup_v2)
   // Host programs the components run (from the distribution, not the bundle): name → who needs it.
   std::vector<std::pair<std::string, std::string>> tools;
   int64_t not_before = 0;  // the latest notBefore of the kit's certificates (the clock must be past it)
