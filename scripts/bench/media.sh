@@ -25,7 +25,7 @@ head -c "$((SIZE_MB * 1024 * 1024))" /dev/urandom >"$W/tree/data/blob"
 rm -rf "$W/tree"
 "$BIN/kubeferry" -q split "$W/media/bench.run" "$PART" --key "$W/key" >/dev/null
 rm "$W/media/bench.run"
-parts=$(ls "$W/media"/bench.run.part* | wc -l)
+parts=$(find "$W/media" -name "bench.run.part*" | wc -l)
 
 seconds() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); echo "$e - $s" | bc; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -40,6 +40,7 @@ rss() { /usr/bin/time -v "$@" 2>&1 >/dev/null | sed -n 's/^\tMaximum resident se
 rss_verify=$(rss "$BIN/kubeferry-install" -q verify-media "$W/media" --pubkey "$W/key.pub")
 rss_join=$(rss "$BIN/kubeferry-install" -q join "$W/media" --pubkey "$W/key.pub" --out "$W/joined.run")
 printf '| measure | kubeferry | baseline | ratio |\n|---|---|---|---|\n'
+# shellcheck disable=SC2016  # the backquotes are Markdown
 printf '| verify-media vs `sha256sum -c` (%s MB, %s parts of %s, median of %s) | %.2f s | %.2f s | %.2f |\n' \
   "$SIZE_MB" "$parts" "$PART" "$REPEAT" "$o" "$b" "$(echo "$o / $b" | bc -l)"
 printf '| peak RSS: verify-media, join | %s KiB, %s KiB | | |\n' "$rss_verify" "$rss_join"

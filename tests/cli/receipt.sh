@@ -8,6 +8,7 @@
 #   changed mode are each named (exit 1, --json too); a forged receipt and a replaced key are
 #   refused (exit 3); uninstall removes the receipt, --purge the key too.
 set -euo pipefail
+# shellcheck source=tests/cli/lib.bash
 source "$(dirname "$0")/lib.bash"
 B="${KF_BIN_DIR:?}/kubeferry"
 I="${KF_BIN_DIR:?}/kubeferry-install"
