@@ -224,6 +224,13 @@ Result<CertificateInfo> read_certificate_info(std::string_view pem) {
   TRY_ASSIGN(info.issuer, name_text(X509_get_issuer_name(cert.get())));
   TRY_ASSIGN(info.not_before, time_of(X509_get0_notBefore(cert.get())));
   TRY_ASSIGN(info.not_after, time_of(X509_get0_notAfter(cert.get())));
+  // The serial as `openssl x509 -noout -serial` prints it: uppercase hex.
+  bundlespec::Handle<BIGNUM> serial(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert.get()), nullptr));
+  if (!serial) return openssl_error("ASN1_INTEGER_to_BN");
+  char* hex = BN_bn2hex(serial.get());
+  if (hex == nullptr) return openssl_error("BN_bn2hex");
+  info.serial = hex;
+  OPENSSL_free(hex);
   return info;
 }
 
