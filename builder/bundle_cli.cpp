@@ -7,7 +7,6 @@
 #include <optional>
 #include <string>
 
-#include "cli.hpp"
 #include "bundlespec/container.hpp"
 #include "bundlespec/extract.hpp"
 #include "bundlespec/fs.hpp"
@@ -17,6 +16,7 @@
 #include "bundlespec/signing.hpp"
 #include "bundlespec/text.hpp"
 #include "bundlespec/writer.hpp"
+#include "cli.hpp"
 
 namespace builder {
 
@@ -123,8 +123,9 @@ bs::Status run_verify(const VerifyOptions& options) {
     TRY_ASSIGN(const PinnedBundle bundle, open_pinned_bundle(options.bundle, options.pins));
     TRY(bundle.file.verify_parts());
     if (options.deep) TRY(bs::verify_payload_entries(bundle.file, {}));
-    std::printf("OK %s: %s, %zu entries, signed by %s%s\n", options.bundle.c_str(), bundle.file.index().name.c_str(),
-                bundle.file.index().entries.size(), bundle.file.signer().c_str(),
+    std::printf("OK %s: %s, %zu entries, created %s, signed by %s%s\n", options.bundle.c_str(),
+                bundle.file.index().name.c_str(), bundle.file.index().entries.size(),
+                bs::created_text(bundle.file.index().created).c_str(), bundle.file.signer().c_str(),
                 bundle.pin == bs::PinState::pinned ? " (pinned)" : " (NOT pinned)");
     return bs::ok_status();
   }();

@@ -500,8 +500,14 @@ Result<Manifest> parse_manifest(std::string_view yaml, const std::string& file) 
   Manifest manifest;
   manifest.file = file;
   try {
-    const YAML::Node root = YAML::Load(std::string(yaml));
-    read_manifest(root, manifest, cx);
+    // All documents, so that a second one is an error rather than silently ignored.
+    const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml));
+    if (documents.size() > 1) {
+      cx.problems.add(location_of(documents[1].Mark()),
+                      "a second YAML document: a manifest is one document (remove the '---')");
+    } else {
+      read_manifest(documents.empty() ? YAML::Node() : documents.front(), manifest, cx);
+    }
   } catch (const YAML::Exception& e) {
     // Syntax errors, and anything yaml-cpp throws while we walk the tree.
     cx.problems.add(location_of(e.mark), "YAML error: " + e.msg);
@@ -511,7 +517,8 @@ Result<Manifest> parse_manifest(std::string_view yaml, const std::string& file) 
 }
 
 Result<Manifest> load_manifest(const std::string& path) {
-  TRY_ASSIGN(const std::string text, bundlespec::read_file(path, 16 << 20));
+  // Capped well above any real manifest (yaml-cpp's tree takes about 70 times the text).
+  TRY_ASSIGN(const std::string text, bundlespec::read_input_file(path, k_max_manifest_size, "a manifest"));
   return parse_manifest(text, path);
 }
 

@@ -103,8 +103,12 @@ struct Manifest {
 // NAME -> checksum given on the command line (`--checksum NAME=sha256:<hex>`).
 using ChecksumOverrides = std::map<std::string, bundlespec::Checksum>;
 
-// Reads and validates the manifest at `path`. Fails if the file cannot be read (the
-// message names the path and strerror), or, listing every problem found, with
+// The largest manifest load_manifest() reads.
+inline constexpr uint64_t k_max_manifest_size = 1 << 20;
+
+// Reads and validates the manifest at `path` (a regular file of at most k_max_manifest_size
+// bytes, one YAML document). Fails (usage) if it is not a regular file or is larger; if the file
+// cannot be read (the message names the path and strerror), or, listing every problem found, with
 //   "manifest PATH is invalid (N problems):\nPATH:LINE:COL: message\n..."
 bundlespec::Result<Manifest> load_manifest(const std::string& path);
 

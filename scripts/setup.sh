@@ -16,6 +16,7 @@ BUILD_PACKAGES=(
 TEST_PACKAGES=(
   zstd tar coreutils openssl nginx-light curl etcd-server etcd-client golang-cfssl
   containernetworking-plugins busybox-static iproute2 util-linux procps python3
+  time python3-zstandard  # tests/cli/bounded_input.sh (peak memory), tests/conformance (second writer)
   docker-registry skopeo containerd runc umoci apache2-utils docker.io
   systemd systemd-container debootstrap
   # scripts/rig/k8s-build.sh: real Kubernetes v1.20.2 from Debian's source, reflect2 1.0.2

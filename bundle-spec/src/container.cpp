@@ -61,13 +61,13 @@ Result<Trailer> decode_trailer(std::string_view bytes, uint64_t file_size) {
   }
   Trailer trailer;
   trailer.format_version = get_u32(bytes, 48);
-  if (trailer.format_version > static_cast<uint32_t>(k_format_version)) {
-    return verification_error("trailer: bundle format version " + std::to_string(trailer.format_version) +
-                              " is newer than this program supports (" + std::to_string(k_format_version) +
-                              "); use a newer kubeferry");
-  }
+  // Only 1 exists: any other value is a newer writer's or damage, and the reader cannot tell
+  // which (FORMAT.md 2).
   if (trailer.format_version != static_cast<uint32_t>(k_format_version)) {
-    return verification_error("trailer: unknown bundle format version " + std::to_string(trailer.format_version));
+    return verification_error("trailer: format version " + std::to_string(trailer.format_version) +
+                              " is unknown (this program reads " + std::to_string(k_format_version) +
+                              "): corrupted or newer format; check the file with its .sha256, or use a newer "
+                              "kubeferry");
   }
   if (get_u32(bytes, 52) != k_trailer_size) return verification_error("trailer: wrong trailer size");
   for (size_t i = 32; i < 48; ++i) {
@@ -109,17 +109,20 @@ Result<BundleFile> BundleFile::open(const std::string& path, const TrustPolicy& 
   const Trailer& t = file.m_trailer;
 
   // 2. The signature covers the exact index bytes; check it before parsing them.
-  std::string index_bytes(t.index_size, '\0');
+  // The signed message is the context prefix and the index bytes: read them in place, so a
+  // large index is held once.
+  std::string message(k_signature_context);
+  message.resize(message.size() + t.index_size);
+  const std::string_view index_bytes = std::string_view(message).substr(k_signature_context.size());
   const uint64_t index_offset = t.payload_offset + t.payload_size;
-  TRY(pread_exact(file.m_fd.get(), index_bytes.data(), index_bytes.size(), index_offset, "index"));
+  TRY(pread_exact(file.m_fd.get(), message.data() + k_signature_context.size(), t.index_size, index_offset, "index"));
   std::string block(k_signature_block_size, '\0');
   TRY(pread_exact(file.m_fd.get(), block.data(), block.size(), index_offset + t.index_size, "signature"));
-  TRY_ASSIGN_CTX(auto key, public_key_from_raw(std::string_view(block).substr(0, k_ed25519_public_size)), "signature");
-  std::string message(k_signature_context);
-  message += index_bytes;
-  TRY_CTX(verify_signature(key, message, std::string_view(block).substr(k_ed25519_public_size)),
+  auto key = public_key_from_raw(std::string_view(block).substr(0, k_ed25519_public_size));
+  if (!key.ok()) return std::move(key).error().context("signature");
+  TRY_CTX(verify_signature(*key, message, std::string_view(block).substr(k_ed25519_public_size)),
           "signature: the index was changed or the signature is corrupt");
-  const std::string signer = fingerprint(key);
+  const std::string signer = fingerprint(*key);
 
   // 3. The index, now known to be what the signer wrote.
   TRY_ASSIGN(file.m_index, decode_index(index_bytes));

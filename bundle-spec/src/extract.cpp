@@ -671,7 +671,17 @@ Status check_space(const std::string& folder, const Index& index) {
 
 }  // namespace
 
-Status extract_bundle(const BundleFile& bundle, const std::string& target, const ExtractOptions& options) {
+Status extract_bundle(const BundleFile& bundle, const std::string& given, const ExtractOptions& options) {
+  // "out/" means "out": the staging folder goes beside the target, never inside it. The
+  // current, parent or root folder cannot be renamed onto, so it is refused before any work.
+  std::string target = given;
+  while (target.size() > 1 && target.back() == '/') target.pop_back();
+  const std::string last = target.substr(target.rfind('/') + 1);
+  if (target.empty() || target == "/" || last == "." || last == "..") {
+    return usage_error("cannot extract to '" + printable(given) +
+                       "': name a folder to create (or an empty one to fill), not the current, parent or root "
+                       "folder");
+  }
   TRY(check_target(target));
   std::string parent = std::filesystem::path(target).parent_path().string();
   if (parent.empty()) parent = ".";
@@ -680,9 +690,7 @@ Status extract_bundle(const BundleFile& bundle, const std::string& target, const
 
   // Stage beside the target so the final rename stays on one file system, as
   // TARGET.kubeferry-staging-<pid>-XXXXXX; first remove those a killed extract left behind.
-  std::filesystem::path normal = std::filesystem::path(target).lexically_normal();
-  if (normal.filename().empty()) normal = normal.parent_path();
-  const std::string prefix = normal.filename().string() + k_staging_infix;
+  const std::string prefix = last + k_staging_infix;
   std::ignore = remove_stale_work_dirs(parent, prefix);
   auto made = make_work_dir(parent, prefix);
   if (!made.ok()) return errno_error("create staging folder for", target);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -23,20 +24,15 @@ Error errno_error(std::string_view op, std::string_view path) {
       .with_errno(saved);
 }
 
-Result<std::string> read_file(const std::string& path, uint64_t max_size) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return errno_error("open", path);
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return errno_error("stat", path);
-  if (static_cast<uint64_t>(st.st_size) > max_size) {
-    return make_error("read " + path + ": file is " + std::to_string(st.st_size) + " bytes, more than the limit of " +
-                      std::to_string(max_size));
-  }
+namespace {
+
+// The rest of an open file, at most max_size bytes.
+Result<std::string> read_open_file(int fd, const std::string& path, uint64_t max_size, uint64_t expected) {
   std::string data;
-  data.reserve(static_cast<size_t>(st.st_size));
+  data.reserve(static_cast<size_t>(std::min(expected, max_size)));
   std::vector<char> buffer(1 << 16);
   for (;;) {
-    const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
+    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
     if (n < 0) {
       if (errno == EINTR) continue;
       return errno_error("read", path);
@@ -46,6 +42,43 @@ Result<std::string> read_file(const std::string& path, uint64_t max_size) {
     if (data.size() > max_size) return make_error("read " + path + ": file grew past the limit");
   }
   return data;
+}
+
+}  // namespace
+
+Result<std::string> read_file(const std::string& path, uint64_t max_size) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return errno_error("open", path);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return errno_error("stat", path);
+  if (static_cast<uint64_t>(st.st_size) > max_size) {
+    return make_error("read " + path + ": file is " + std::to_string(st.st_size) + " bytes, more than the limit of " +
+                      std::to_string(max_size));
+  }
+  return read_open_file(fd.get(), path, max_size, static_cast<uint64_t>(st.st_size));
+}
+
+Result<std::string> read_input_file(const std::string& path, uint64_t max_size, std::string_view what) {
+  // O_NONBLOCK: opening a FIFO to find out what it is must not wait for a writer.
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (!fd.valid()) return errno_error("open", path);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return errno_error("stat", path);
+  if (!S_ISREG(st.st_mode)) {
+    const char* kind = S_ISFIFO(st.st_mode)   ? "a FIFO"
+                       : S_ISCHR(st.st_mode)  ? "a character device"
+                       : S_ISBLK(st.st_mode)  ? "a block device"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                       : S_ISDIR(st.st_mode)  ? "a folder"
+                                              : "not a file";
+    return usage_error(printable(path) + " is " + kind + ", not a regular file: pass " + std::string(what) +
+                       " file itself (save a pipe's output to a file first)");
+  }
+  if (static_cast<uint64_t>(st.st_size) > max_size) {
+    return usage_error(printable(path) + " is " + std::to_string(st.st_size) + " bytes, more than " +
+                       std::string(what) + " may be (" + std::to_string(max_size) + " bytes): is it the right file?");
+  }
+  return read_open_file(fd.get(), path, max_size, static_cast<uint64_t>(st.st_size));
 }
 
 Status write_all(int fd, std::string_view data, std::string_view what) {

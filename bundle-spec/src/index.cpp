@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <ctime>
 #include <map>
 #include <set>
 
@@ -139,6 +140,7 @@ Status decode_fields(const Json& json, Index& index) {
     return verification_error("\"platform\" \"" + printable(index.platform) + "\": " + problem);
   }
   TRY_ASSIGN(index.created, get_integer(json, "created"));
+  if (index.created < 0) return verification_error("\"created\": negative (seconds since 1970 are never negative)");
   TRY_ASSIGN(index.signer, get_string(json, "signer"));
   TRY_ASSIGN(const Json* compression, get_member(json, "compression", Json::Type::object));
   TRY(check_keys(*compression, {"algorithm", "level", "window_log"}));
@@ -156,18 +158,41 @@ Status decode_fields(const Json& json, Index& index) {
     index.installer = std::move(part);
   }
   TRY_ASSIGN(const Json* payload, get_member(json, "payload", Json::Type::object));
-  TRY_ASSIGN_CTX(auto payload_part, part_from_json(*payload), "payload");
-  index.payload = std::move(payload_part);
-  TRY_ASSIGN(const Json* entries, get_member(json, "entries", Json::Type::array));
-  if (entries->as_array().size() > k_max_entries) {
-    return verification_error("more than " + std::to_string(k_max_entries) + " entries");
-  }
-  index.entries.reserve(entries->as_array().size());
-  for (size_t i = 0; i < entries->as_array().size(); ++i) {
-    TRY_ASSIGN_CTX(auto entry, entry_from_json(entries->as_array()[i]), "entry " + std::to_string(i));
-    index.entries.push_back(std::move(entry));
-  }
+  auto payload_part = part_from_json(*payload);
+  if (!payload_part.ok()) return std::move(payload_part).error().context("payload");
+  index.payload = std::move(payload_part).value();
+  // The entries arrived one by one while parsing (decode_index); the member must still be there.
+  TRY(get_member(json, "entries", Json::Type::array));
   return ok_status();
+}
+
+// The canonical bytes of `index` in pieces, so that neither the writer nor the reader holds a
+// second tree or a second copy of a large index: `head` up to and including "entries":[, one
+// piece per entry, then `tail` from the closing ] on.
+struct IndexPieces {
+  std::string head;
+  std::string tail;
+};
+
+IndexPieces index_pieces(const Index& index) {
+  Index top;  // every field but the entries (copying them would double a large index)
+  top.format_version = index.format_version;
+  top.name = index.name;
+  top.platform = index.platform;
+  top.created = index.created;
+  top.signer = index.signer;
+  top.compression = index.compression;
+  top.installer = index.installer;
+  top.payload = index.payload;
+  const std::string empty = to_canonical_json(index_to_json(top));
+  static constexpr std::string_view k_marker = "\"entries\":[";
+  // "compression" and "created" precede "entries" and cannot hold the marker (numbers and "zstd").
+  const size_t at = empty.find(k_marker) + k_marker.size();
+  return IndexPieces{empty.substr(0, at), empty.substr(at)};
+}
+
+std::string encode_entry(const IndexEntry& entry) {
+  return to_canonical_json(entry_to_json(entry));
 }
 
 }  // namespace
@@ -201,16 +226,49 @@ Json index_to_json(const Index& index) {
 }
 
 std::string encode_index(const Index& index) {
-  return to_canonical_json(index_to_json(index));
+  const IndexPieces pieces = index_pieces(index);
+  std::string out = pieces.head;
+  for (size_t i = 0; i < index.entries.size(); ++i) {
+    if (i > 0) out += ',';
+    out += encode_entry(index.entries[i]);
+  }
+  return out + pieces.tail;
 }
 
 Result<Index> decode_index(std::string_view bytes) {
   if (bytes.size() > k_max_index_size) return verification_error("index: larger than the 64 MiB limit");
-  TRY_ASSIGN_CTX(auto json, parse_json(bytes), "index");
-  if (!json.is_object()) return verification_error("index: not a JSON object");
+  // Peak memory is one entry's tree plus the decoded entries: the entries are decoded as the
+  // parser reaches them, not kept as a tree (issue 12: a 50 MB index once took 1.3 GB).
   Index index;
-  TRY_CTX(decode_fields(json, index), "index");
-  if (encode_index(index) != bytes) return verification_error("index: not in canonical encoding");
+  JsonLimits limits;
+  limits.streamed_member = "entries";
+  limits.on_element = [&index](Json&& element) -> Status {
+    if (index.entries.size() == k_max_entries) {
+      return verification_error("more than " + std::to_string(k_max_entries) + " entries");
+    }
+    auto entry = entry_from_json(element);
+    if (!entry.ok()) return std::move(entry).error().context("entry " + std::to_string(index.entries.size()));
+    index.entries.push_back(std::move(entry).value());
+    return ok_status();
+  };
+  auto json = parse_json(bytes, limits);
+  if (!json.ok()) return std::move(json).error().context("index");
+  if (!json->is_object()) return verification_error("index: not a JSON object");
+  TRY_CTX(decode_fields(*json, index), "index");
+  // Canonical: compare piece by piece instead of building the whole encoding again.
+  const IndexPieces pieces = index_pieces(index);
+  std::string_view rest = bytes;
+  const auto take = [&rest](std::string_view piece) {
+    if (rest.substr(0, piece.size()) != piece) return false;
+    rest.remove_prefix(piece.size());
+    return true;
+  };
+  bool canonical = take(pieces.head);
+  for (size_t i = 0; canonical && i < index.entries.size(); ++i) {
+    canonical = (i == 0 || take(",")) && take(encode_entry(index.entries[i]));
+  }
+  canonical = canonical && rest == pieces.tail;
+  if (!canonical) return verification_error("index: not in canonical encoding");
   return index;
 }
 
@@ -253,6 +311,18 @@ std::string platform_problem(std::string_view platform) {
   return "";
 }
 
+std::string created_text(int64_t created) {
+  // -62167219200 is 0000-01-01T00:00:00Z, 253402300799 is 9999-12-31T23:59:59Z.
+  if (created < -62167219200 || created > 253402300799) return std::to_string(created);
+  const std::time_t t = static_cast<std::time_t>(created);
+  std::tm tm{};
+  if (gmtime_r(&t, &tm) == nullptr) return std::to_string(created);
+  char text[96];  // room for any int, so -Wformat-truncation is satisfied
+  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return text;
+}
+
 std::string path_problem(std::string_view path) {
   if (path.empty()) return "empty path";
   if (path.size() > k_max_path)
@@ -280,7 +350,7 @@ namespace {
 
 // Resolves a relative symlink target from the folder holding the link, component by component.
 // Fails if it climbs above the bundle root or walks through another symlink of the bundle.
-std::string symlink_problem(const IndexEntry& link, const std::map<std::string, EntryType>& types) {
+std::string symlink_problem(const IndexEntry& link, const std::map<std::string_view, EntryType>& types) {
   if (link.target.empty()) return "empty symlink target";
   if (link.target.size() > k_max_path)
     return "symlink target longer than " + std::to_string(k_max_path) + " bytes (PATH_MAX with its NUL)";
@@ -341,7 +411,7 @@ std::string mode_problem(const IndexEntry& entry) {
          "); files and folders have permission bits 0001-0775, symlinks 0777";
 }
 
-std::string entry_problem(const IndexEntry& entry, const std::map<std::string, EntryType>& types,
+std::string entry_problem(const IndexEntry& entry, const std::map<std::string_view, EntryType>& types,
                           uint64_t max_entry_size) {
   switch (entry.type) {
     case EntryType::file:
@@ -371,7 +441,7 @@ std::string entry_problem(const IndexEntry& entry, const std::map<std::string, E
 Status validate_entries(const std::vector<IndexEntry>& entries, uint64_t max_entry_size) {
   if (entries.size() > k_max_entries)
     return verification_error("more than " + std::to_string(k_max_entries) + " entries");
-  std::map<std::string, EntryType> types;
+  std::map<std::string_view, EntryType> types;
   const IndexEntry* previous = nullptr;
   for (const auto& entry : entries) {
     const auto fail = [&](const std::string& why) {

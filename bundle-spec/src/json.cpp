@@ -219,14 +219,18 @@ class Parser {
     }
   }
 
-  Result<Json> parse_array(size_t depth) {
+  Result<Json> parse_array(size_t depth, bool streamed = false) {
     ++m_pos;
     Json::Array array;
     skip_space();
     if (consume("]")) return Json(std::move(array));
     for (;;) {
       TRY_ASSIGN(Json item, parse_value(depth + 1));
-      array.push_back(std::move(item));
+      if (streamed) {
+        TRY(m_limits.on_element(std::move(item)));
+      } else {
+        array.push_back(std::move(item));
+      }
       skip_space();
       if (consume(",")) continue;
       if (consume("]")) return Json(std::move(array));
@@ -245,7 +249,10 @@ class Parser {
       TRY_ASSIGN(std::string key, parse_string());
       skip_space();
       if (!consume(":")) return fail("expected ':'");
-      TRY_ASSIGN(Json value, parse_value(depth + 1));
+      skip_space();
+      const bool streamed = depth == 0 && m_limits.on_element && key == m_limits.streamed_member &&
+                            m_pos < m_text.size() && m_text[m_pos] == '[' && depth + 1 < m_limits.max_depth;
+      TRY_ASSIGN(Json value, streamed ? parse_array(depth + 1, true) : parse_value(depth + 1));
       if (!object.emplace(key, std::move(value)).second) return fail("duplicate key \"" + key + "\"");
       skip_space();
       if (consume(",")) continue;

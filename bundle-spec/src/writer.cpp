@@ -1,13 +1,12 @@
 #include "bundlespec/writer.hpp"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <zstd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <thread>
@@ -120,45 +119,142 @@ class ZstdStream {
   Status m_status;
 };
 
-la_ssize_t archive_write_cb(struct archive*, void* client, const void* buffer, size_t length) {
-  auto* stream = static_cast<ZstdStream*>(client);
-  return stream->write(buffer, length) ? static_cast<la_ssize_t>(length) : -1;
-}
-
 mode_t normalised_mode(const struct stat& st) {
   if (S_ISDIR(st.st_mode)) return 0755;
   if (S_ISLNK(st.st_mode)) return 0777;
   return (st.st_mode & 0111) ? 0755 : 0644;
 }
 
-Error archive_failure(struct archive* a, const std::string& what) {
-  const char* text = archive_error_string(a);
-  return make_error(what + ": " + (text ? text : "libarchive error"));
-}
+// ------------------------------------------------------------------ tar (FORMAT.md 4.1)
+// Every byte of the tar stream is decided here, as FORMAT.md 4.1 states it, so that a second
+// implementation can match it from the document alone.
 
-unsigned tar_type(EntryType type) {
+constexpr size_t k_block = 512;
+constexpr uint64_t k_max_octal = 077777777777ull;  // 11 octal digits: 8 GiB - 1
+constexpr size_t k_ustar_name = 100;
+
+char type_flag(EntryType type) {
   switch (type) {
     case EntryType::file:
-      return AE_IFREG;
-    case EntryType::directory:
-      return AE_IFDIR;
-    case EntryType::symlink:
-      return AE_IFLNK;
+      return '0';
     case EntryType::hardlink:
-      return AE_IFREG;
+      return '1';
+    case EntryType::symlink:
+      return '2';
     case EntryType::char_device:
-      return AE_IFCHR;
+      return '3';
     case EntryType::block_device:
-      return AE_IFBLK;
+      return '4';
+    case EntryType::directory:
+      return '5';
     case EntryType::fifo:
-      return AE_IFIFO;
+      return '6';
   }
-  return AE_IFREG;
+  return '0';
 }
+
+// `width - 1` octal digits, zero-padded, then a NUL.
+void put_octal(std::string& header, size_t offset, size_t width, uint64_t value) {
+  char text[24];
+  std::snprintf(text, sizeof text, "%0*llo", static_cast<int>(width - 1), static_cast<unsigned long long>(value));
+  std::memcpy(&header[offset], text, width - 1);
+  header[offset + width - 1] = '\0';
+}
+
+void put_text(std::string& header, size_t offset, size_t width, std::string_view text) {
+  std::memcpy(&header[offset], text.data(), std::min(text.size(), width));
+}
+
+// One 512-byte ustar header (FORMAT.md 4.1.2).
+std::string ustar_header(std::string_view name, char type, uint32_t mode, uint64_t size, uint64_t mtime,
+                         std::string_view link) {
+  std::string header(k_block, '\0');
+  put_text(header, 0, k_ustar_name, name);
+  put_octal(header, 100, 8, mode);
+  put_octal(header, 108, 8, 0);
+  put_octal(header, 116, 8, 0);
+  put_octal(header, 124, 12, size);
+  put_octal(header, 136, 12, mtime);
+  std::memset(&header[148], ' ', 8);
+  header[156] = type;
+  put_text(header, 157, k_ustar_name, link);
+  std::memcpy(&header[257],
+              "ustar\0"
+              "00",
+              8);
+  put_octal(header, 329, 8, 0);
+  put_octal(header, 337, 8, 0);
+  unsigned sum = 0;
+  for (const char c : header) sum += static_cast<unsigned char>(c);
+  char text[8];
+  std::snprintf(text, sizeof text, "%06o", sum);
+  std::memcpy(&header[148], text, 6);
+  header[154] = '\0';  // header[155] stays ' '
+  return header;
+}
+
+// "LEN KEY=VALUE\n", LEN counting the whole record, its own digits included.
+std::string pax_record(std::string_view key, std::string_view value) {
+  const size_t rest = key.size() + value.size() + 3;  // ' ', '=' and '\n'
+  size_t length = rest + 1;
+  while (std::to_string(length).size() + rest != length) length = std::to_string(length).size() + rest;
+  return std::to_string(length) + " " + std::string(key) + "=" + std::string(value) + "\n";
+}
+
+// The pax records a member needs (FORMAT.md 4.1.3): none when ustar holds every value.
+std::string pax_records(const std::string& name, const IndexEntry& entry, uint64_t size, uint64_t mtime) {
+  const bool long_name = name.size() > k_ustar_name;
+  const bool long_link = entry.target.size() > k_ustar_name;
+  if (!long_name && !long_link && size <= k_max_octal && mtime <= k_max_octal) return "";
+  std::string records = pax_record("hdrcharset", "BINARY");
+  if (long_link) records += pax_record("linkpath", entry.target);
+  if (mtime > k_max_octal) records += pax_record("mtime", std::to_string(mtime));
+  if (long_name) records += pax_record("path", name);
+  if (size > k_max_octal) records += pax_record("size", std::to_string(size));
+  return records;
+}
+
+// Tar blocks into the zstd stream: members in index order, then the end marker.
+class TarWriter {
+ public:
+  TarWriter(ZstdStream& zstd, uint64_t mtime) : m_zstd(zstd), m_mtime(mtime) {}
+
+  // The header(s) of `entry`; its data follows with data() and end_data().
+  Status header(const IndexEntry& entry) {
+    const std::string name = entry.type == EntryType::directory ? entry.path + "/" : entry.path;
+    const uint64_t size = entry.type == EntryType::file ? entry.size : 0;
+    const std::string records = pax_records(name, entry, size, m_mtime);
+    const uint64_t mtime_field = m_mtime > k_max_octal ? 0 : m_mtime;
+    if (!records.empty()) {
+      TRY(write(ustar_header("PaxHeader", 'x', 0644, records.size(), mtime_field, "")));
+      TRY(write(records));
+      TRY(pad(records.size()));
+    }
+    const bool linked = entry.type == EntryType::symlink || entry.type == EntryType::hardlink;
+    return write(ustar_header(name, type_flag(entry.type), entry.mode, size > k_max_octal ? 0 : size, mtime_field,
+                              linked ? std::string_view(entry.target) : std::string_view()));
+  }
+  Status data(const char* bytes, size_t size) { return write(std::string_view(bytes, size)); }
+  Status end_data(uint64_t size) { return pad(size); }
+  Status finish() { return write(std::string(2 * k_block, '\0')); }
+
+ private:
+  Status write(std::string_view bytes) {
+    if (!m_zstd.write(bytes.data(), bytes.size())) return m_zstd.status();
+    return ok_status();
+  }
+  Status pad(uint64_t size) {
+    const size_t rest = static_cast<size_t>(size % k_block);
+    return rest == 0 ? ok_status() : write(std::string(k_block - rest, '\0'));
+  }
+
+  ZstdStream& m_zstd;
+  uint64_t m_mtime;
+};
 
 // Streams one file into the archive, hashing it unless the caller vouches for its digest; its
 // size must not change while we read.
-Status copy_file_data(struct archive* a, const SourceEntry& source, IndexEntry& entry, std::vector<char>& buffer,
+Status copy_file_data(TarWriter& tar, const SourceEntry& source, IndexEntry& entry, std::vector<char>& buffer,
                       const WriterOptions& options, uint64_t& consumed) {
   Fd fd(::open(source.source_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd.valid()) return errno_error("open", source.source_path);
@@ -176,33 +272,19 @@ Status copy_file_data(struct archive* a, const SourceEntry& source, IndexEntry& 
     copied += static_cast<uint64_t>(n);
     if (copied > entry.size) break;
     if (hash) hasher.update(buffer.data(), static_cast<size_t>(n));
-    if (archive_write_data(a, buffer.data(), static_cast<size_t>(n)) != n) {
-      return archive_failure(a, "write " + entry.path);
-    }
+    TRY_CTX(tar.data(buffer.data(), static_cast<size_t>(n)), "write " + entry.path);
     consumed += static_cast<uint64_t>(n);
     if (options.on_bytes) options.on_bytes(consumed);
   }
   if (copied != entry.size) return make_error(source.source_path + ": file changed size while being packed");
   entry.sha256 = hash ? hasher.finish_hex() : source.known_sha256;
-  return ok_status();
+  return tar.end_data(entry.size);
 }
 
-Status write_entry(struct archive* a, const SourceEntry& source, IndexEntry& entry, std::vector<char>& buffer,
+Status write_entry(TarWriter& tar, const SourceEntry& source, IndexEntry& entry, std::vector<char>& buffer,
                    const WriterOptions& options, uint64_t& consumed) {
-  const Handle<archive_entry> ae(archive_entry_new());
-  // Raw bytes, not the *_utf8 setters: those convert through the process locale, which fails
-  // for non-ASCII names under the C locale. The index already holds valid UTF-8 (FORMAT.md 3.1).
-  archive_entry_set_pathname(ae.get(), entry.path.c_str());
-  archive_entry_set_filetype(ae.get(), tar_type(entry.type));
-  archive_entry_set_perm(ae.get(), entry.mode);
-  archive_entry_set_mtime(ae.get(), options.epoch, 0);
-  archive_entry_set_uid(ae.get(), 0);
-  archive_entry_set_gid(ae.get(), 0);
-  archive_entry_set_size(ae.get(), entry.type == EntryType::file ? static_cast<la_int64_t>(entry.size) : 0);
-  if (entry.type == EntryType::symlink) archive_entry_set_symlink(ae.get(), entry.target.c_str());
-  if (entry.type == EntryType::hardlink) archive_entry_set_hardlink(ae.get(), entry.target.c_str());
-  if (archive_write_header(a, ae.get()) != ARCHIVE_OK) return archive_failure(a, "write header of " + entry.path);
-  if (entry.type == EntryType::file) TRY(copy_file_data(a, source, entry, buffer, options, consumed));
+  TRY_CTX(tar.header(entry), "write header of " + entry.path);
+  if (entry.type == EntryType::file) TRY(copy_file_data(tar, source, entry, buffer, options, consumed));
   return ok_status();
 }
 
@@ -220,43 +302,21 @@ Status copy_installer(const std::string& path, OutputSink& sink, std::vector<cha
   }
 }
 
-// Writes every entry as pax-restricted tar through zstd; fills in sizes and digests.
+// Writes every entry as tar (FORMAT.md 4.1) through zstd (4.2); fills in sizes and digests.
 Status write_payload(const std::vector<SourceEntry>& entries, std::vector<IndexEntry>& out, OutputSink& sink,
                      const WriterOptions& options) {
   ZstdStream zstd(sink, options.compression, options.threads);
   TRY(zstd.status());
-  ArchiveWriter a;
-  archive_write_set_format_pax_restricted(a.get());
-  // Names go into pax headers as the bytes given, never through the locale's charset, so the
-  // output is the same under any locale ("hdrcharset=BINARY" marks such headers).
-  if (archive_write_set_format_option(a.get(), "pax", "hdrcharset", "BINARY") != ARCHIVE_OK) {
-    return archive_failure(a.get(), "set pax hdrcharset");
-  }
-  archive_write_add_filter_none(a.get());
-  archive_write_set_bytes_per_block(a.get(), static_cast<int>(k_io_chunk));
-  archive_write_set_bytes_in_last_block(a.get(), 1);
-  if (archive_write_open2(a.get(), &zstd, nullptr, archive_write_cb, nullptr, nullptr) != ARCHIVE_OK) {
-    return archive_failure(a.get(), "start payload");
-  }
+  TarWriter tar(zstd, static_cast<uint64_t>(options.epoch));
   std::vector<char> buffer(k_io_chunk);
   uint64_t consumed = 0;
   out.clear();
   out.reserve(entries.size());
   for (const auto& source : entries) {
     out.push_back(source.entry);
-    Status status = write_entry(a.get(), source, out.back(), buffer, options, consumed);
-    if (!status.ok()) {
-      a.fail();
-      TRY(zstd.status());
-      return status;
-    }
+    TRY(write_entry(tar, source, out.back(), buffer, options, consumed));
   }
-  Status finished = a.finish("finish payload");
-  if (!finished.ok()) {
-    TRY(zstd.status());
-    return finished;
-  }
-  TRY(zstd.status());
+  TRY(tar.finish());
   return zstd.finish();
 }
 
@@ -319,6 +379,10 @@ Result<WriteResult> write_bundle(const std::vector<SourceEntry>& entries, const 
   }
   if (const std::string problem = platform_problem(options.platform); !problem.empty()) {
     return usage_error("platform '" + printable(options.platform) + "' " + problem);
+  }
+  if (options.epoch < 0) {
+    return usage_error("creation time " + std::to_string(options.epoch) +
+                       " is before 1970: it must be a non-negative number of seconds (FORMAT.md 3.2)");
   }
   TRY_ASSIGN(AtomicFile file, AtomicFile::create(output, 0755, Overwrite::yes));
   OutputSink sink(file);

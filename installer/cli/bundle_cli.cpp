@@ -41,14 +41,27 @@ std::string bundle_label(const GlobalOptions& global) {
   return global.bundle.empty() ? self_label() : global.bundle;
 }
 
+// ./X.run verify runs the very file it checks: a tampered file can print "OK" about itself. The
+// independent checks are stock tools on the signed .sha256, or an installer the user trusts.
+std::string self_check_note(const std::string& path) {
+  const std::string label = bs::printable(path);
+  const std::string sums = label + ".sha256";
+  return "kubeferry-install: note: this check ran the very file it checked, so it proves nothing if that file was "
+         "tampered with. Check it independently: openssl pkeyutl -verify -pubin -inkey KEY.pub -rawin -in " +
+         sums + " -sigfile " + sums + ".sig, then sha256sum -c " + sums +
+         " (in its folder); or with a kubeferry-install you trust: kubeferry-install --bundle " + label +
+         " verify --pubkey KEY.pub\n";
+}
+
 bs::Status run_verify(const GlobalOptions& global, const PinOptions& pins, const std::string& label) {
   auto status = [&]() -> bs::Status {
     TRY_ASSIGN(const PinnedBundle bundle, open_pinned_bundle(global, pins, "pass --bundle FILE"));
     TRY(bundle.file.verify_parts());
     TRY(bs::verify_payload_entries(bundle.file, {}));
-    std::printf("OK %s: %s, %zu entries, signed by %s%s\n", label.c_str(), bundle.file.index().name.c_str(),
-                bundle.file.index().entries.size(), bundle.file.signer().c_str(),
-                bundle.pin == bs::PinState::pinned ? " (pinned)" : " (NOT pinned)");
+    std::printf("OK %s: %s, %zu entries, created %s, signed by %s%s\n", label.c_str(), bundle.file.index().name.c_str(),
+                bundle.file.index().entries.size(), bs::created_text(bundle.file.index().created).c_str(),
+                bundle.file.signer().c_str(), bundle.pin == bs::PinState::pinned ? " (pinned)" : " (NOT pinned)");
+    if (global.bundle.empty()) std::fputs(self_check_note(label).c_str(), stderr);
     return bs::ok_status();
   }();
   if (!status.ok() && status.error().code() == bs::ErrorCode::usage) return status;  // about the command line
@@ -73,7 +86,7 @@ bs::Status run_list(const GlobalOptions& global, const PinOptions& pins, const L
     std::fputs(bs::to_pretty_json(bs::index_to_json(bundle.index())).c_str(), stdout);
     return bs::ok_status();
   }
-  // Paths and targets are the bundle's: escaped, and not cut (the format caps them at 4096 bytes).
+  // Paths and targets are the bundle's: escaped, and not cut (the format caps them at 4095 bytes).
   for (const auto& entry : bundle.index().entries) {
     std::printf("%s %12llu  %s%s%s\n", mode_string(entry).c_str(), static_cast<unsigned long long>(entry.size),
                 bs::printable(entry.path, std::string::npos).c_str(),
@@ -83,8 +96,25 @@ bs::Status run_list(const GlobalOptions& global, const PinOptions& pins, const L
   return bs::ok_status();
 }
 
+// --to as the user may mistype it: said at once, with what to pass instead, before the bundle is
+// read (extract_bundle() refuses the same targets; this names the flag).
+bs::Status check_extract_target(const std::string& to) {
+  if (to.empty())
+    return bs::usage_error("--to is empty (an unset variable?): name a folder to create, e.g. --to ./bundle");
+  std::string trimmed = to;
+  while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
+  const std::string last = trimmed.substr(trimmed.rfind('/') + 1);
+  if (trimmed == "/" || last == "." || last == "..") {
+    return bs::usage_error("--to " + bs::printable(to) +
+                           " is an existing folder that extract cannot replace (it creates the folder it is given): "
+                           "name a new folder, e.g. --to ./bundle, or an empty one");
+  }
+  return bs::ok_status();
+}
+
 bs::Status run_extract(const GlobalOptions& global, const PinOptions& pins, const ExtractOptions& options,
                        const std::string& label) {
+  TRY(check_extract_target(options.to));
   auto status = [&]() -> bs::Status {
     TRY_ASSIGN(const PinnedBundle pinned, open_pinned_bundle(global, pins, "pass --bundle FILE"));
     const bs::BundleFile& bundle = pinned.file;
@@ -149,7 +179,12 @@ bs::Result<PinnedBundle> open_pinned_bundle(const GlobalOptions& global, const P
 void setup_bundle_commands(CLI::App& app, const GlobalOptions& global, Commands& commands) {
   auto trust = std::make_shared<PinOptions>();
 
-  auto* verify = app.add_subcommand("verify", "Check the bundle's signature and every byte; print the signer");
+  auto* verify = app.add_subcommand(
+      "verify",
+      "Check the bundle's signature and every byte; print the signer. Run as ./X.run verify it checks the file "
+      "it runs from, so a tampered file could vouch for itself: the independent checks are sha256sum -c with "
+      "the signed X.run.sha256 (openssl pkeyutl -verify of its .sig), or a trusted kubeferry-install --bundle "
+      "X.run verify");
   add_pin_options(verify, *trust);
   commands.push_back({verify, [&global, trust] { return run_verify(global, *trust, bundle_label(global)); }});
 

@@ -8,20 +8,21 @@
 #include <memory>
 #include <string>
 
+#include "apply/apply.hpp"
+#include "bundle/installed.hpp"
+#include "bundle/self.hpp"
 #include "bundlespec/container.hpp"
 #include "bundlespec/extract.hpp"
 #include "bundlespec/fs.hpp"
 #include "bundlespec/interrupt.hpp"
 #include "bundlespec/text.hpp"
 #include "bundlespec/trust.hpp"
-#include "apply/apply.hpp"
 #include "cli/cli.hpp"
-#include "system/host.hpp"
 #include "cluster/inventory.hpp"
 #include "pki/pki.hpp"
 #include "receipt/receipt.hpp"
 #include "plan/plan.hpp"
-#include "bundle/self.hpp"
+#include "system/host.hpp"
 
 namespace installer {
 
@@ -45,6 +46,7 @@ struct InstallOptions {
   bool fix = false;
   bs::PinFlags pins;
   bool allow_unpinned = false;
+  bool allow_downgrade = false;
 };
 
 struct UninstallCliOptions {
@@ -179,8 +181,17 @@ bs::Status run_install(const GlobalOptions& global, const InstallOptions& option
   const std::time_t started = std::time(nullptr);
   TRY(bs::make_trust_policy(options.pins));  // bad pin flags fail before anything else
   TRY_ASSIGN(const Inventory inventory, read_inventory(options.inventory));
+  if (RealFs(options.root).root() == "/") TRY(check_real_addresses(inventory));  // a real host
   TRY_ASSIGN(const Host* host, pick_host(inventory, options.host));
   TRY_ASSIGN(bs::BundleFile bundle, open_pinned(global, options));
+  RealFs target(options.root);
+  // No silent downgrade: an older bundle of the same name and signer is refused before
+  // anything is written (FORMAT.md 3.2 `created`).
+  TRY_ASSIGN(const std::vector<InstalledBundle> installed, load_installed(target));
+  std::string downgrade;
+  TRY(check_downgrade(installed, bundle.index(), options.allow_downgrade ? Downgrade::allow : Downgrade::refuse,
+                      downgrade));
+  if (!downgrade.empty()) std::fprintf(stderr, "kubeferry-install: warning: %s\n", downgrade.c_str());
   TRY_ASSIGN(const render::Versions versions, choose_versions(inventory, &bundle.index()));
   TRY_ASSIGN(std::vector<BundleImage> images, bundle_images(bundle));
   PlanInputs inputs = inputs_for(versions, &bundle.index(), std::move(images));
@@ -190,7 +201,6 @@ bs::Status run_install(const GlobalOptions& global, const InstallOptions& option
   for (const auto& entry : bundle.index().entries) payload += entry.size;
   plan.preflight.space.emplace_back(k_state_dir, payload);  // the extracted bundle, while installing
 
-  RealFs target(options.root);
   RealFs system("/");
   RealCommandRunner runner;
   const std::string staging = target.full(std::string(k_state_dir) + "/staging");
@@ -217,6 +227,8 @@ bs::Status run_install(const GlobalOptions& global, const InstallOptions& option
   if (extracted) std::ignore = bs::remove_tree(staging);
   if (!report.ok()) return std::move(report).error().context("install " + host->name);
   if (!options.dry_run) {
+    TRY(target.make_dirs(k_state_dir, 0700, ExistingMode::keep));
+    TRY_CTX(record_installed(target, installed, bundle.index()), "install " + host->name);
     const ReceiptContext receipt{&bundle, &inputs.images, options.fix, started, std::time(nullptr)};
     TRY_CTX(record_receipt(global, target.root(), plan, receipt), "install " + host->name + ": receipt");
   }
@@ -246,7 +258,11 @@ bs::Status run_uninstall(const GlobalOptions& global, const UninstallCliOptions&
   uninstall_options.root = target.root();
   uninstall_options.purge = options.purge ? Purge::yes : Purge::no;
   uninstall_options.log = [&](const std::string& line) { say(global, line); };
+  // Nothing of the bundle stays installed, so neither does its record (and an emptied state
+  // folder can go).
   TRY(remove_receipt(target.root(), uninstall_options.purge));  // it would no longer describe the host
+  TRY_ASSIGN(const auto journal, target.stat(k_journal_path));
+  if (journal) TRY(target.remove(k_installed_path));
   TRY_ASSIGN(const UninstallReport report, uninstall(target, runner, uninstall_options));
   if (!report.had_journal) {
     std::printf("uninstall: nothing to do: no journal at %s\n", target.full(k_journal_path).c_str());
@@ -296,6 +312,9 @@ void setup_plan_commands(CLI::App& app, const GlobalOptions& global, Commands& c
                       "Trust only the signer with this fingerprint (SHA256:<hex>)");
   install->add_flag("--allow-unpinned-signer", install_options->allow_unpinned,
                     "Install even when the signer is not pinned (prints a warning)");
+  install->add_flag("--allow-downgrade", install_options->allow_downgrade,
+                    "Install a bundle older (by its signed creation time) than the one of the same name and signer "
+                    "installed here (prints a warning)");
   commands.push_back({install, [&global, install_options] { return run_install(global, *install_options); }});
 
   auto uninstall_options = std::make_shared<UninstallCliOptions>();

@@ -515,6 +515,14 @@ void check_network(const Inventory& inv, const Marks& marks, Diagnostics& diag) 
   }
 }
 
+// Why `address` can never be a host's address ("" if it can).
+std::string not_a_host_address(uint32_t address) {
+  if ((address >> 24) == 0) return "0.0.0.0/8 means this host on this network, a listen-anywhere address";
+  if (address == 0xffffffffu) return "it is the limited broadcast address";
+  if ((address >> 28) == 0xe) return "224.0.0.0/4 is multicast";
+  return "";
+}
+
 // Across hosts: uniqueness, addresses against the cluster ranges, the roles present.
 void check_hosts(const Inventory& inv, const Marks& marks, Diagnostics& diag) {
   const auto service = parse_cidr(inv.service_cidr);
@@ -534,6 +542,11 @@ void check_hosts(const Inventory& inv, const Marks& marks, Diagnostics& diag) {
                                             quoted(inv.hosts[addresses[host.address]].name));
     }
     const uint32_t address = *parse_ipv4(host.address);
+    if (const std::string why = not_a_host_address(address); !why.empty()) {
+      diag.error(marks.host_address[i], "host " + quoted(host.name) + ": address " + host.address +
+                                            " cannot be a host's address (" + why +
+                                            "): give the address the other hosts reach it at");
+    }
     for (const auto& [cidr, key] : {std::pair{service, "service_cidr"}, std::pair{pod, "pod_cidr"}}) {
       if (cidr && cidr->contains(address)) {
         diag.error(marks.host_address[i],
@@ -558,7 +571,13 @@ Result<Inventory> parse_inventory(std::string_view text, const std::string& sour
   Diagnostics diag(source);
   YAML::Node root;
   try {
-    root = YAML::Load(std::string(text));
+    // All documents, so that a second one is an error rather than silently ignored.
+    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
+    if (documents.size() > 1) {
+      diag.error(documents[1].Mark(), "a second YAML document: an inventory is one document (remove the '---')");
+      return bundlespec::usage_error(diag.errors());
+    }
+    if (!documents.empty()) root = documents.front();
   } catch (const YAML::Exception& e) {
     diag.error(e.mark, "YAML: " + e.msg);
     return bundlespec::usage_error(diag.errors());
@@ -587,8 +606,23 @@ Result<Inventory> parse_inventory(std::string_view text, const std::string& sour
   return inv;
 }
 
+Status check_real_addresses(const Inventory& inventory) {
+  for (const auto& host : inventory.hosts) {
+    const auto address = parse_ipv4(host.address);
+    if (address && (*address >> 24) == 127) {
+      return bundlespec::usage_error(
+          inventory.source + ": host " + quoted(host.name) + " has the loopback address " + host.address +
+          ", which the other hosts cannot reach: give its address on the cluster network (loopback addresses "
+          "are for installs below --root, in tests)");
+    }
+  }
+  return bundlespec::ok_status();
+}
+
 Result<Inventory> load_inventory(const std::string& path, std::vector<std::string>& warnings) {
-  TRY_ASSIGN(const std::string text, bundlespec::read_file(path, 16 << 20));
+  // yaml-cpp's tree takes about 70 times the text, so the size is capped well above any real
+  // cluster (1 MiB holds some 10,000 hosts).
+  TRY_ASSIGN(const std::string text, bundlespec::read_input_file(path, k_max_inventory_size, "an inventory"));
   return parse_inventory(text, path, warnings);
 }
 

@@ -20,6 +20,7 @@
 namespace installer {
 
 using bundlespec::Result;
+using bundlespec::Status;
 
 // What a host does. A host may hold any non-empty combination.
 enum class Role { etcd, master, node };
@@ -62,13 +63,21 @@ struct Inventory {
   std::vector<Host> hosts;  // in file order
 };
 
-// Parses and validates `path`. On success `warnings` receives non-fatal findings (for example
+// The largest inventory load_inventory() reads.
+inline constexpr uint64_t k_max_inventory_size = 1 << 20;
+
+// Parses and validates `path` (a regular file of at most k_max_inventory_size bytes, one YAML
+// document). On success `warnings` receives non-fatal findings (for example
 // an even number of etcd members), each "FILE:LINE:COL: warning: message".
 // Fails with every problem found, one per line, "FILE:LINE:COL: message" (ErrorCode::usage),
 // or with a failure naming the file if it cannot be read.
 Result<Inventory> load_inventory(const std::string& path, std::vector<std::string>& warnings);
 // The same from text already in memory; `source` names it in messages.
 Result<Inventory> parse_inventory(std::string_view text, const std::string& source, std::vector<std::string>& warnings);
+// A real install (--root /) refuses loopback hosts, which the other hosts cannot reach (tests
+// use them below --root). Fails (usage) naming the first such host. 0.0.0.0/8, 255.255.255.255
+// and multicast addresses are refused by parse_inventory() for every use.
+Status check_real_addresses(const Inventory& inventory);
 
 // Hosts with that role, in file order. Pointers into `inventory`; they live as long as it.
 std::vector<const Host*> hosts_with(const Inventory& inventory, Role role);

@@ -71,14 +71,14 @@ expect_rc pack_nodir 2
 WARN_KF="$(unpinned_warning kubeferry "$FP")$NL"
 WARN_KI="$(unpinned_warning kubeferry-install "$FP" /etc/kubeferry/trusted.d)$NL"
 run verify "$KF" verify out.run
-expect verify 0 "OK out.run: demo, 7 entries, signed by $FP (NOT pinned)$NL" "$WARN_KF"
+expect verify 0 "OK out.run: demo, 7 entries, created 2021-09-15T00:00:00Z, signed by $FP (NOT pinned)$NL" "$WARN_KF"
 run verify_pubkey "$KF" verify out.run --pubkey key.pub
-expect verify_pubkey 0 "OK out.run: demo, 7 entries, signed by $FP (pinned)$NL" ""
+expect verify_pubkey 0 "OK out.run: demo, 7 entries, created 2021-09-15T00:00:00Z, signed by $FP (pinned)$NL" ""
 run verify_fp "$KF" verify out.run --fingerprint "$FP" --deep
-expect verify_fp 0 "OK out.run: demo, 7 entries, signed by $FP (pinned)$NL" ""
+expect verify_fp 0 "OK out.run: demo, 7 entries, created 2021-09-15T00:00:00Z, signed by $FP (pinned)$NL" ""
 UPPER_FP="sha256:$(echo "${FP#SHA256:}" | tr a-f A-F)"
 run verify_fp_upper "$KF" verify out.run --fingerprint "$UPPER_FP"
-expect verify_fp_upper 0 "OK out.run: demo, 7 entries, signed by $FP (pinned)$NL" ""
+expect verify_fp_upper 0 "OK out.run: demo, 7 entries, created 2021-09-15T00:00:00Z, signed by $FP (pinned)$NL" ""
 
 run pinned_other "$KF" verify out.run --pubkey other.pub
 expect pinned_other 3 "" "kubeferry: error: verify out.run: signer $FP is not the pinned key $OTHER_FP$NL"
@@ -94,9 +94,10 @@ expect not_bundle 3 "" \
 
 # --- the installer on its own payload (./out.run) ----------------------------------------
 run iverify ./out.run verify
-expect iverify 0 "OK $WORK/out.run: demo, 7 entries, signed by $FP (NOT pinned)$NL" "$WARN_KI"
+expect iverify 0 "OK $WORK/out.run: demo, 7 entries, created 2021-09-15T00:00:00Z, signed by $FP (NOT pinned)$NL" "$WARN_KI$(self_check_note "$WORK/out.run")$NL"
 run iverify_pinned ./out.run verify --pubkey key.pub
-expect iverify_pinned 0 "OK $WORK/out.run: demo, 7 entries, signed by $FP (pinned)$NL" ""
+expect iverify_pinned 0 "OK $WORK/out.run: demo, 7 entries, created 2021-09-15T00:00:00Z, signed by $FP (pinned)$NL" \
+  "$(self_check_note "$WORK/out.run")$NL"
 run iverify_other ./out.run verify --fingerprint "$OTHER_FP"
 expect iverify_other 3 "" \
   "kubeferry-install: error: verify $WORK/out.run: signer $FP is not the pinned key $OTHER_FP$NL"
@@ -176,14 +177,14 @@ run bare "$KF" -q pack src --name demo --key key -o bare.bin --epoch "$EPOCH" --
 expect bare 0 "$(sha256_of "$WORK/bare.bin")  bare.bin$NL" ""
 [[ "$(stat -c %s "$WORK/bare.bin")" -lt 100000 ]] || fail "bare.bin holds an installer"
 run bverify "$KI" --bundle bare.bin verify --pubkey key.pub
-expect bverify 0 "OK bare.bin: demo, 7 entries, signed by $FP (pinned)$NL" ""
+expect bverify 0 "OK bare.bin: demo, 7 entries, created 2021-09-15T00:00:00Z, signed by $FP (pinned)$NL" ""
 run blist "$KI" --bundle bare.bin list --fingerprint "$FP"
 expect blist 0 "$LIST" ""
 run bextract "$KI" -q --bundle bare.bin extract --to bout --fingerprint "$FP"
 expect bextract 0 "" ""
 [[ "$(tree "$WORK/bout")" == "$WANT_TREE" ]] || fail "bare extract: $(tree "$WORK/bout")"
 run kverify_bare "$KF" verify bare.bin
-expect kverify_bare 0 "OK bare.bin: demo, 7 entries, signed by $FP (NOT pinned)$NL" "$WARN_KF"
+expect kverify_bare 0 "OK bare.bin: demo, 7 entries, created 2021-09-15T00:00:00Z, signed by $FP (NOT pinned)$NL" "$WARN_KF"
 # The payload bytes are the same in the .run and the bare file.
 PAYLOAD_SIZE="$(od -An -tu8 -j $(($(stat -c %s "$WORK/bare.bin") - 56)) -N8 "$WORK/bare.bin" | tr -d ' ')"
 INSTALLER_SIZE="$(stat -c %s "$KI")"

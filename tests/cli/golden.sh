@@ -90,8 +90,8 @@ for folder, dirs, files in os.walk(root):
         else:
             data = open(full, "rb").read()
             base = os.path.basename(rel)
-            if os.path.dirname(rel) == "/var/lib/kubeferry" and base.startswith(("host.key", "receipt")):
-                # The per-host receipt key is random and the receipt holds times: mode only.
+            if os.path.dirname(rel) == "/var/lib/kubeferry" and base.startswith(("host.key", "receipt", "installed-bundles")):
+                # The per-host receipt key is random, the receipt holds times, the installed-bundle record this run's signer: mode only.
                 lines.append("file %s %s (differs per install)" % (rel, mode))
                 continue
             lines.append("file %s %s %s" % (rel, mode, hashlib.sha256(data).hexdigest()))

@@ -5,7 +5,8 @@
 #   install with --fingerprint writes every file with its mode and enables the unit with
 #   systemctl --root; a second install changes nothing and says so; a key in trusted.d pins
 #   too; --dry-run writes nothing; uninstall keeps data (and a later --purge removes it),
-#   uninstall --purge leaves nothing.
+#   uninstall --purge leaves nothing; the installed-bundle record refuses an older bundle of the
+#   same name and signer (exact message, exit 3, nothing written) unless --allow-downgrade.
 # The host is etcd-only, so the bundle needs only etcd/bin/{etcd,etcdctl} (stub scripts).
 set -euo pipefail
 source "$(dirname "$0")/lib.bash"
@@ -140,6 +141,45 @@ left="$(cd "$WORK/root" && find . -mindepth 1 | sort | tr '\n' ' ')"
 run again_un "$I" -q uninstall --root "$WORK/root"
 expect again_un 0 "uninstall: nothing to do: no journal at $WORK/root/var/lib/kubeferry/journal.json
 " ""
+# No silent downgrade: install the newer bundle, then the same name and signer built from an
+# older epoch is refused before anything is written; --allow-downgrade installs it with a warning.
+run pack_old "$B" -q pack --name rig --key "$WORK/key" -o "$WORK/old.run" --epoch 1631664000 "$WORK/payload"
+expect_rc pack_old 0
+mkdir "$WORK/root3"
+INSTALL3=(-q install --inventory "$WORK/cluster.yaml" --host e1 --pki "$WORK/pki" --root "$WORK/root3" --fingerprint "$FP")
+run new "$I" --bundle "$WORK/rig.run" "${INSTALL3[@]}"
+expect_rc new 0
+python3 - "$WORK/root3/var/lib/kubeferry/installed-bundles.json" "$FP" <<'PY'
+import json, sys
+record = json.load(open(sys.argv[1]))
+assert record["version"] == 1, record
+[b] = record["bundles"]
+assert (b["name"], b["signer"], b["created"]) == ("rig", sys.argv[2], 1750118400), b
+assert len(b["payload_sha256"]) == 64, b
+PY
+[[ "$(stat -c %a "$WORK/root3/var/lib/kubeferry/installed-bundles.json")" == 600 ]] || fail "record mode"
+snapshot() { (cd "$WORK/root3" && find . -printf '%p %m %s %T@\n' | sort && find . -type f -exec sha256sum {} + | sort); }
+before="$(snapshot)"
+run old "$I" --bundle "$WORK/old.run" "${INSTALL3[@]}"
+expect old 3 "" "kubeferry-install: error: bundle rig created 2021-09-15T00:00:00Z is older than the rig installed on this host (created 2025-06-17T00:00:00Z, same signer): refusing to go back (pass --allow-downgrade to install it anyway)
+"
+run old_dry "$I" --bundle "$WORK/old.run" "${INSTALL3[@]}" --dry-run
+expect_rc old_dry 3
+[[ "$before" == "$(snapshot)" ]] || fail "the refused downgrade changed the root"
+run old_allowed "$I" --bundle "$WORK/old.run" "${INSTALL3[@]}" --allow-downgrade
+expect old_allowed 0 "install e1: nothing to do, already converged (16 steps unchanged, 4 skipped (--root: commands not run))
+" "kubeferry-install: warning: bundle rig created 2021-09-15T00:00:00Z is older than the rig installed on this host (created 2025-06-17T00:00:00Z, same signer) (--allow-downgrade is set)
+"
+grep -q '"created":1631664000' "$WORK/root3/var/lib/kubeferry/installed-bundles.json" || fail "the downgrade was not recorded"
+# Back to the newer one: an upgrade needs no flag.
+run upgrade "$I" --bundle "$WORK/rig.run" "${INSTALL3[@]}"
+expect_rc upgrade 0
+grep -q '"created":1750118400' "$WORK/root3/var/lib/kubeferry/installed-bundles.json" || fail "the upgrade was not recorded"
+run purge3 "$I" -q uninstall --root "$WORK/root3" --purge
+expect_rc purge3 0
+left="$(cd "$WORK/root3" && find . -mindepth 1 | sort | tr '\n' ' ')"
+[[ -z "$left" ]] || fail "after uninstall --purge of the downgrade root: $left"
+
 # A data folder that existed before an install is never purged (it may not be ours): purge on
 # a fresh root.
 mkdir "$WORK/root2"

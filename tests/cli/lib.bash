@@ -6,6 +6,7 @@
 #   expect_err NAME ERR      compares stderr exactly
 #   flip_byte FILE OFFSET    XORs one byte of FILE with 0x01, in place
 #   fingerprint_of KEY.pub   SHA256:<hex> of the DER SubjectPublicKeyInfo, computed by openssl
+#   self_check_note LABEL    the note ./X.run verify prints on success, without its newline
 #   unpinned_warning PROG FP [DIR]  the NOT pinned warning PROG prints, without its newline
 #                            (DIR: the trusted.d folder it names)
 # Needs $WORK (a scratch folder) set by the script.
@@ -59,4 +60,11 @@ unpinned_warning() {
   [[ -n "${3:-}" ]] && trusted=", or copy KEY.pub into $3/"
   printf '%s: warning: the bundle'"'"'s signer %s is NOT pinned: any valid signature was accepted. Check the fingerprint with the bundle'"'"'s publisher, then pin it with --fingerprint %s or --pubkey KEY.pub%s (--require-pinned refuses unpinned bundles)' \
     "$1" "$2" "$2" "$trusted"
+}
+
+# self_check_note LABEL: the note ./X.run verify prints after its OK line (LABEL: the file),
+# without its newline.
+self_check_note() {
+  printf 'kubeferry-install: note: this check ran the very file it checked, so it proves nothing if that file was tampered with. Check it independently: openssl pkeyutl -verify -pubin -inkey KEY.pub -rawin -in %s.sha256 -sigfile %s.sha256.sig, then sha256sum -c %s.sha256 (in its folder); or with a kubeferry-install you trust: kubeferry-install --bundle %s verify --pubkey KEY.pub' \
+    "$1" "$1" "$1" "$1"
 }

@@ -88,7 +88,7 @@ rm "$RUN" "$WORK/media/rig.run.sha256" "$WORK/media/rig.run.sha256.sig"
 # The installer beside the parts checks them, before anything is joined.
 MI="$WORK/media/rig.run.installer"
 run good "$MI" -q verify-media "$WORK/media" --pubkey "$WORK/key.pub"
-expect good 0 "OK $WORK/media/rig.parts: $COUNT parts, $(numfmt --to=iec-i --suffix=B --format=%.1f "$SIZE" | sed 's/\([0-9]\)\([KMG]\)/\1 \2/'), bundle rig (rig.run), signed by $FP (pinned)
+expect good 0 "OK $WORK/media/rig.parts: $COUNT parts, $(numfmt --round=nearest --to=iec-i --suffix=B --format=%.1f "$SIZE" | sed 's/\([0-9]\)\([KMG]\)/\1 \2/'), bundle rig (rig.run), signed by $FP (pinned)
 " ""
 
 part() { printf '%s/rig.run.part%03d' "$1" "$2"; }

@@ -88,9 +88,10 @@ expect from_pin 2 "" "kubeferry-install: error: --from DIR is an extracted folde
 WARN_KF="$(unpinned_warning kubeferry "$FP")$NL"
 WARN_KI="$(unpinned_warning kubeferry-install "$FP" /etc/kubeferry/trusted.d)$NL"
 run u_kf_verify "$KF" verify out.run
-expect u_kf_verify 0 "OK out.run: demo, 2 entries, signed by $FP (NOT pinned)$NL" "$WARN_KF"
+expect u_kf_verify 0 "OK out.run: demo, 2 entries, created 1970-01-01T00:00:01Z, signed by $FP (NOT pinned)$NL" "$WARN_KF"
 run u_verify ./out.run verify
-expect u_verify 0 "OK $WORK/out.run: demo, 2 entries, signed by $FP (NOT pinned)$NL" "$WARN_KI"
+expect u_verify 0 "OK $WORK/out.run: demo, 2 entries, created 1970-01-01T00:00:01Z, signed by $FP (NOT pinned)$NL" \
+  "$WARN_KI$(self_check_note "$WORK/out.run")$NL"
 run u_list ./out.run list
 expect_rc u_list 0
 expect_err u_list "$WARN_KI"
@@ -143,7 +144,8 @@ expect r_push 3 "" "kubeferry-install: error: open bundle $WORK/out.run: $REQUIR
 nothing_written require-pinned
 # With a pin, --require-pinned is satisfied.
 run r_pinned ./out.run verify --require-pinned --pubkey key.pub
-expect r_pinned 0 "OK $WORK/out.run: demo, 2 entries, signed by $FP (pinned)$NL" ""
+expect r_pinned 0 "OK $WORK/out.run: demo, 2 entries, created 1970-01-01T00:00:01Z, signed by $FP (pinned)$NL" \
+  "$(self_check_note "$WORK/out.run")$NL"
 
 # A trusted folder that holds other keys: this host has said whom it trusts.
 mkdir "$WORK/trusted"
@@ -159,7 +161,8 @@ nothing_written trusted
 # ... and a key in it pins the bundles it signed, with no warning.
 cp "$WORK/key.pub" "$WORK/trusted/key.pub"
 run t_verify ./out.run verify --trusted-dir trusted --require-pinned
-expect t_verify 0 "OK $WORK/out.run: demo, 2 entries, signed by $FP (pinned)$NL" ""
+expect t_verify 0 "OK $WORK/out.run: demo, 2 entries, created 1970-01-01T00:00:01Z, signed by $FP (pinned)$NL" \
+  "$(self_check_note "$WORK/out.run")$NL"
 run t_extract_ok ./out.run -q extract --to t_out --trusted-dir trusted
 expect t_extract_ok 0 "" ""
 # A pin that names another key still wins over the folder.

@@ -39,8 +39,8 @@ head -c 3000000 /dev/urandom >"$WORK/src/etc/nested/blob"
 ln -s ../bin/tool "$WORK/src/etc/tool"
 "$KF" keygen --out "$WORK/key" >/dev/null 2>&1
 FP="$(fingerprint_of "$WORK/key.pub")"
-(cd "$WORK" && "$KF" -q pack src --name chroot-test --key key -o x.run --level 3 >/dev/null)
-(cd "$WORK" && "$KF" -q pack src --name chroot-test --key key -o b.bin --level 3 --bare >/dev/null)
+(cd "$WORK" && "$KF" -q pack src --name chroot-test --key key -o x.run --epoch 0 --level 3 >/dev/null)
+(cd "$WORK" && "$KF" -q pack src --name chroot-test --key key -o b.bin --epoch 0 --level 3 --bare >/dev/null)
 file -b "$WORK/x.run" | grep -q 'statically linked' || fail "x.run: $(file -b "$WORK/x.run")"
 
 tree() { (cd "$1" && find . -mindepth 1 -printf '%y %m %p %l\n' | sort); }
@@ -56,7 +56,8 @@ if ! mount -t proc proc "$ROOT/proc" 2>/dev/null; then
   exit 77
 fi
 run verify chroot "$ROOT" /x.run verify --fingerprint "$FP"
-expect verify 0 "OK /x.run: chroot-test, 8 entries, signed by $FP (pinned)$NL" ""
+expect verify 0 "OK /x.run: chroot-test, 8 entries, created 1970-01-01T00:00:00Z, signed by $FP (pinned)$NL" \
+  "$(self_check_note /x.run)$NL"
 run extract chroot "$ROOT" /x.run -q extract --to /out --fingerprint "$FP"
 expect extract 0 "" ""
 [[ "$(tree "$ROOT/out")" == "$WANT_TREE" ]] || fail "extracted tree differs: $(tree "$ROOT/out")"
@@ -80,7 +81,7 @@ mkdir "$ROOT2"
 cp "$KI" "$ROOT2/kubeferry-install"
 cp "$WORK/b.bin" "$ROOT2/b.bin"
 run bverify chroot "$ROOT2" /kubeferry-install --bundle /b.bin verify --fingerprint "$FP"
-expect bverify 0 "OK /b.bin: chroot-test, 8 entries, signed by $FP (pinned)$NL" ""
+expect bverify 0 "OK /b.bin: chroot-test, 8 entries, created 1970-01-01T00:00:00Z, signed by $FP (pinned)$NL" ""
 run bextract chroot "$ROOT2" /kubeferry-install -q --bundle /b.bin extract --to /out --fingerprint "$FP"
 expect bextract 0 "" ""
 [[ "$(tree "$ROOT2/out")" == "$WANT_TREE" ]] || fail "bare extracted tree differs: $(tree "$ROOT2/out")"

@@ -24,6 +24,12 @@ Error errno_error(std::string_view op, std::string_view path);
 // Reads the whole file. Fails if it is larger than max_size.
 Result<std::string> read_file(const std::string& path, uint64_t max_size = UINT64_MAX);
 
+// Reads an input the user names (an inventory, a manifest): `what` says which ("an inventory").
+// Fails (usage), before reading a byte, when `path` is not a regular file (a FIFO or device
+// would block or never end; it is opened without blocking to find out) or is larger than
+// `max_size`, naming the file, its size and the limit; (failure) when it cannot be read.
+Result<std::string> read_input_file(const std::string& path, uint64_t max_size, std::string_view what);
+
 // Writes all of `data` to fd, retrying on EINTR and short writes.
 Status write_all(int fd, std::string_view data, std::string_view what);
 // Reads exactly `size` bytes at `offset`; a short read is a failure naming `what`.

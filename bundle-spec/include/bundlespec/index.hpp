@@ -106,6 +106,10 @@ std::string name_problem(std::string_view name);
 // "os/arch/variant", each part one or more of the bytes a name may hold.
 std::string platform_problem(std::string_view platform);
 
+// `created` as people read it, ISO 8601 in UTC ("2025-06-17T00:00:00Z"); the bare number when
+// it is outside the years 0000-9999 (FORMAT.md 3.2 allows any signed 64-bit value).
+std::string created_text(int64_t created);
+
 // Bytewise path order used for entries.
 inline bool path_less(const IndexEntry& a, const IndexEntry& b) {
   return a.path < b.path;

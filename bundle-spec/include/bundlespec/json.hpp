@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -66,6 +67,12 @@ class Json {
 
 struct JsonLimits {
   size_t max_depth = 64;
+  // When on_element is set, the elements of the array that is the top-level object's member
+  // `streamed_member` go to on_element one by one as they are parsed, and are not kept (the
+  // member is left an empty array): a large array costs one element's tree at a time. A
+  // failure it returns stops the parse and is returned as it is.
+  std::string streamed_member;
+  std::function<Status(Json&&)> on_element;
 };
 
 // Parses one JSON document (RFC 8259, minus non-integer numbers). Fails with

@@ -128,6 +128,34 @@ TEST(Inventory, HostProblems) {
             "c.yaml:10:14: host \"node01\": address 10.0.0.9 is inside service_cidr");
 }
 
+// Addresses no host can have are refused for every use; loopback only for a real install.
+TEST(Inventory, AddressesNoHostCanHave) {
+  const std::string base = k_valid;
+  EXPECT_EQ(errors_of(base + "  - name: node01\n    address: 0.0.0.0\n    roles: [node]\n"),
+            "c.yaml:10:14: host \"node01\": address 0.0.0.0 cannot be a host's address (0.0.0.0/8 means this host "
+            "on this network, a listen-anywhere address): give the address the other hosts reach it at");
+  EXPECT_EQ(errors_of(base + "  - name: node01\n    address: 255.255.255.255\n    roles: [node]\n"),
+            "c.yaml:10:14: host \"node01\": address 255.255.255.255 cannot be a host's address (it is the limited "
+            "broadcast address): give the address the other hosts reach it at");
+  EXPECT_EQ(errors_of(base + "  - name: node01\n    address: 239.1.2.3\n    roles: [node]\n"),
+            "c.yaml:10:14: host \"node01\": address 239.1.2.3 cannot be a host's address (224.0.0.0/4 is "
+            "multicast): give the address the other hosts reach it at");
+  std::vector<std::string> warnings;
+  auto loopback =
+      parse_inventory(base + "  - name: node01\n    address: 127.0.0.5\n    roles: [node]\n", "c.yaml", warnings);
+  ASSERT_TRUE(loopback.ok()) << loopback.error().message();  // below --root, tests use loopback
+  const Status real = check_real_addresses(*loopback);
+  ASSERT_FALSE(real.ok());
+  EXPECT_EQ(real.error().code(), bundlespec::ErrorCode::usage);
+  EXPECT_EQ(real.error().message(),
+            "c.yaml: host \"node01\" has the loopback address 127.0.0.5, which the other hosts cannot reach: give "
+            "its address on the cluster network (loopback addresses are for installs below --root, in tests)");
+  auto example =
+      parse_inventory(base + "  - name: node01\n    address: 192.168.80.7\n    roles: [node]\n", "c.yaml", warnings);
+  ASSERT_TRUE(example.ok());
+  EXPECT_TRUE(check_real_addresses(*example).ok());
+}
+
 // A host name with a terminal escape or a newline cannot forge a line of the message.
 TEST(Inventory, ValuesInMessagesAreEscaped) {
   const std::string base = std::string(k_valid) + "  - name: \"n\\e[2J\\nc.yaml:1:1: fine\"\n";
