@@ -440,6 +440,9 @@ class Executor {
       // Installed by us before, changed or not (new certificates change a service's digest).
       if (s.kind == StepKind::service && m_journal.find(s.id) != nullptr) context.own_ports = own_ports();
     }
+    for (const JournalEntry& e : m_journal.entries) {
+      if (e.kind == "service") context.own_units.insert(e.unit);
+    }
     auto problems = run_preflight(m_plan.preflight, context);
     if (!problems.empty() && m_options.fix && !m_options.dry_run) {
       for (const auto& p : problems) {
@@ -524,7 +527,8 @@ std::vector<std::string> output_lines(CommandRunner& runner, const std::vector<s
 // The containers the kubelet made for its pods go with the node (images stay in the store):
 // containerd's CRI keeps them in the k8s.io namespace, dockershim names them k8s_*.
 void remove_pod_containers(const Journal& journal, CommandRunner& runner, UninstallReport& report) {
-  const bool containerd = journal.find(std::string(k_restart_containerd_step)) != nullptr;
+  const bool containerd = journal.find(std::string(k_restart_containerd_step)) != nullptr ||
+                          journal.find("service containerd.service") != nullptr;
   if (containerd) {
     for (const std::string& id : output_lines(runner, {"ctr", "-n", "k8s.io", "containers", "ls", "-q"}, report)) {
       auto killed = runner.run({"ctr", "-n", "k8s.io", "tasks", "rm", "-f", id});  // none when it never started
