@@ -469,8 +469,9 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
 
   // Operating system (seed §1).
   b.rendered(r::render_sysctl(in), "bridge netfilter and IP forwarding for pod traffic");
-  b.rendered(r::render_modules_load(in),
-             node ? "br_netfilter, overlay and IPVS modules at boot" : "br_netfilter and overlay at boot");
+  b.rendered(r::render_modules_load(in), node && r::kube_proxy_ipvs(in.versions.kubernetes)
+                                             ? "br_netfilter, overlay and IPVS modules at boot"
+                                             : "br_netfilter and overlay at boot");
   {
     Step s;
     s.id = "hosts_block " + p.hosts_file;
@@ -482,7 +483,7 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
     b.add(std::move(s));
   }
   std::vector<std::string> modprobe = {"modprobe", "-a"};
-  for (const auto& module : r::required_modules(host)) modprobe.push_back(module);
+  for (const auto& module : r::required_modules(host, in.versions.kubernetes)) modprobe.push_back(module);
   b.command("command modprobe", StepKind::command, {modprobe}, "load the kernel modules now", {p.modules_file});
   b.command("command sysctl", StepKind::command, {{"sysctl", "--system"}}, "apply the sysctls now", {p.sysctl_file});
 
@@ -512,6 +513,7 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
   if (etcd) b.rendered(r::render_etcd_env(in), "etcd member and cluster settings");
   if (master) {
     b.rendered(r::render_apiserver_options(in), "kube-apiserver flags");
+    if (auto policy = r::render_audit_policy(in)) b.rendered(*policy, "kube-apiserver audit policy");
     b.rendered(r::render_controller_manager_options(in), "kube-controller-manager flags");
     b.rendered(r::render_scheduler_options(in), "kube-scheduler flags");
     TRY(b.rendered_or_unknown(r::render_controller_manager_kubeconfig(in), no_kit,
@@ -536,7 +538,9 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
     b.rendered(r::render_flannel_cni_conflist(in),
                "the pod network's CNI configuration, as flannel's init container copies it");
     b.rendered(r::render_kube_proxy_options(in), "kube-proxy flags");
-    b.rendered(r::render_kube_proxy_config(in), "kube-proxy configuration (IPVS)");
+    b.rendered(r::render_kube_proxy_config(in), r::kube_proxy_ipvs(in.versions.kubernetes)
+                                                    ? "kube-proxy configuration (IPVS)"
+                                                    : "kube-proxy configuration (iptables)");
     TRY(b.rendered_or_unknown(r::render_kube_proxy_kubeconfig(in), no_kit, p.k8s_cfg("kube-proxy.kubeconfig"), 0600,
                               true, "kube-proxy's credentials"));
   }
@@ -679,7 +683,8 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
 
   // What preflight checks.
   plan.preflight.sysctls = r::required_sysctls();
-  plan.preflight.modules = r::required_modules(host);
+  plan.preflight.modules = r::required_modules(host, in.versions.kubernetes);
+  plan.preflight.cgroup_v2 = node && r::requires_cgroup_v2(in.versions.kubernetes);
   if (etcd) plan.preflight.ports.insert(plan.preflight.ports.end(), {r::k_etcd_client_port, r::k_etcd_peer_port});
   if (master) plan.preflight.ports.insert(plan.preflight.ports.end(), {r::k_apiserver_port, 10257, 10259});
   if (node) {

@@ -78,6 +78,7 @@ struct PreflightSpec {
   // bundle: none other may run (the install starts the bundle's); host: the host's must run.
   RuntimeSource runtime_source = RuntimeSource::host;
   std::string runtime_version;  // the bundle's runtime, for messages ("v1.6.20"); "" for the host's
+  bool cgroup_v2 = false;                               // the kubelet refuses cgroup v1 (render::requires_cgroup_v2)
   // Host programs the components run (from the distribution, not the bundle): name → who needs it.
   std::vector<std::pair<std::string, std::string>> tools;
   int64_t not_before = 0;  // the latest notBefore of the kit's certificates (the clock must be past it)
