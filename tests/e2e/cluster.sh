@@ -694,8 +694,10 @@ for h in "${HOSTS[@]}"; do
     node "$h" systemctl cat "$unit" >/dev/null 2>&1 && fail "$h: systemd still knows $unit after uninstall"
   done < <(py_plan "$h" 's["kind"] == "service"')
   if [[ -n "$REAL" && "$h" != master01 ]]; then  # the pods' containers went with the node (images stay)
-    if [[ "$RUNTIME" == docker ]]; then left=$(node "$h" docker ps -aq --filter 'name=^k8s_'); else left=$(node "$h" ctr -n k8s.io containers ls -q); fi
-    [[ -z "$left" ]] || fail "$h: pod containers left after uninstall: $left"
+    # The bundle's runtime went too (its programs with it): no container process of any pod is
+    # left (pause, flannel, coredns), nor a shim.
+    node "$h" sh -c 'pgrep -a "pause|flanneld|coredns|containerd-shim" || true' >pods-left-$h.txt
+    [[ ! -s pods-left-$h.txt ]] || fail "$h: pod processes left after uninstall: $(cat pods-left-$h.txt)"
   fi
   if [[ "$h" != master01 ]]; then  # the bundle's runtime went with the install (its image store stays)
     for unit in containerd.service docker.service docker.socket; do
