@@ -38,6 +38,7 @@ struct JournalEntry {
   std::string hosts_begin, hosts_end;  // hosts_block markers
   bool data = false;                   // dir kept unless --purge
   std::vector<std::string> created;    // folders this step created, outermost first
+  std::time_t applied_at = 0;          // when it was last applied (ApplyOptions::clock); 0 = unknown
 };
 
 struct Journal {
@@ -65,6 +66,7 @@ struct ApplyOptions {
   bool fix = false;      // run the safe preflight fixes, then check again
   Fs* system = nullptr;  // live facts for preflight (root "/"); REQUIRED
   std::time_t now = 0;
+  std::function<std::time_t()> clock;           // stamps journal entries (applied_at); may be empty
   std::function<void(int)> sleep_ms;            // between check attempts; may be empty
   std::function<void(const std::string&)> log;  // one line per action; may be empty
 };

@@ -62,5 +62,7 @@ void setup_pki_commands(CLI::App& app, const GlobalOptions& global, Commands& co
 void setup_images_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
 // plan / install / uninstall (cli/plan_cli.cpp).
 void setup_plan_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
+// ansible (cli/ansible_cli.cpp).
+void setup_ansible_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
 
 }  // namespace installer

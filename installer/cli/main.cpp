@@ -27,6 +27,7 @@ int main(int argc, char** argv) try {
   installer::setup_pki_commands(app, global, commands);
   installer::setup_images_commands(app, global, commands);
   installer::setup_plan_commands(app, global, commands);
+  installer::setup_ansible_commands(app, global, commands);
 
   try {
     app.parse(argc, argv);
