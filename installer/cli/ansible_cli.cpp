@@ -110,7 +110,8 @@ bs::Status run_ansible(const GlobalOptions& global, const AnsibleOptions& option
   const std::string program = global.bundle.empty() ? std::filesystem::path(self_label()).filename().string()
                                                      : "kubeferry-install --bundle " + global.bundle;
   settings.command = command_line(options, program);
-  TRY_ASSIGN(settings.run, absolute(global.bundle.empty() ? self_bundle_path() : global.bundle));
+  // The file the hosts get: ours by its real name (not /proc/self/exe), or --bundle.
+  TRY_ASSIGN(settings.run, absolute(global.bundle.empty() ? self_label() : global.bundle));
   TRY_ASSIGN(settings.cluster_yaml, absolute(options.inventory));
   TRY_ASSIGN(settings.pki_dir, absolute(options.pki));
   TRY(check_ansible_settings(settings));
