@@ -200,6 +200,31 @@ void check_runtime(Fs& fs, const PreflightSpec& spec, std::vector<PreflightProbl
                  {}});
 }
 
+// The kubelet of 1.35+ refuses cgroup v1 (failCgroupV1, render/VERSIONS.md): the file system
+// mounted at /sys/fs/cgroup must be cgroup2 (the last mount there wins, as in the kernel).
+void check_cgroup(Fs& fs, const PreflightSpec& spec, std::vector<PreflightProblem>& out) {
+  if (!spec.cgroup_v2) return;
+  auto mounts = fs.read_file("/proc/self/mounts");
+  if (!mounts.ok()) {
+    out.push_back({"cgroup", "cannot read /proc/self/mounts: " + mounts.error().message(), {}});
+    return;
+  }
+  std::string type;
+  std::istringstream lines(*mounts);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    std::string device, mount_point, fs_type;
+    if (fields >> device >> mount_point >> fs_type && mount_point == "/sys/fs/cgroup") type = fs_type;
+  }
+  if (type == "cgroup2") return;
+  out.push_back({"cgroup",
+                 (type.empty() ? std::string("nothing is mounted at /sys/fs/cgroup")
+                               : "/sys/fs/cgroup is " + type + ", i.e. cgroup v1") +
+                     "; this Kubernetes version's kubelet refuses cgroup v1 (failCgroupV1): boot the host with the "
+                     "unified hierarchy (kernel argument systemd.unified_cgroup_hierarchy=1)",
+                 {}});
+}
+
 }  // namespace
 
 std::vector<PreflightProblem> run_preflight(const PreflightSpec& spec, const PreflightContext& context) {
@@ -214,6 +239,7 @@ std::vector<PreflightProblem> run_preflight(const PreflightSpec& spec, const Pre
   check_clock(spec, context.now, out);
   if (context.live) {
     check_runtime(*context.system, spec, out);
+    check_cgroup(*context.system, spec, out);
     check_tools(*context.system, spec, out);
   }
   return out;
