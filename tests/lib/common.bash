@@ -50,7 +50,7 @@ KF_RIG_DIR="$(cd "$KF_TESTS_LIB/../../scripts/rig" && pwd)"
 
 fail() {
   echo "FAIL: $*" >&2
-  if declare -F on_fail >/dev/null; then on_fail; fi
+  if declare -F on_fail >/dev/null; then on_fail || true; fi
   exit 1
 }
 
