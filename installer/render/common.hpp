@@ -42,7 +42,7 @@ struct Versions {
   Version etcd;        // informational (3.4 and 3.5 take the same settings here)
 };
 
-// Where things go on the target host. Defaults are the seed's layout (pinned-data 2.1); tests
+// Where things go on the target host. Defaults are the seed's layout (manifests/SOURCES.md, "Target layout"); tests
 // move them under a scratch folder to run real daemons from the rendered files.
 struct Paths {
   std::string etcd_dir = "/opt/etcd";  // bin/ cfg/ ssl/

@@ -1,4 +1,4 @@
-// kube-proxy: options file, KubeProxyConfiguration in IPVS mode, unit (pinned-data 2.11).
+// kube-proxy: options file, KubeProxyConfiguration in IPVS mode, unit (manifests/SOURCES.md, "kube-proxy").
 #include "render/components.hpp"
 
 namespace installer::render {
