@@ -123,6 +123,7 @@ unpinned_warning() {
 
 mirror_up() {
   MIRROR="$1"
+  mkdir -p "$(dirname "$1")"
   flock "$1.lock" bash "$KF_RIG_DIR/mirror.sh" build "$1" >/dev/null
   bash "$KF_RIG_DIR/mirror.sh" start "$1" "$2" >/dev/null
   # shellcheck source=/dev/null  # written by mirror.sh start
