@@ -63,6 +63,9 @@ void setup_manifest_commands(CLI::App& app, const GlobalOptions& global, Command
 // images fetch (images_cli.cpp).
 void setup_images_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
 
+// pin: resolve NOT-FOUND checksums and digests into the manifest (pin_cli.cpp).
+void setup_pin_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
+
 // fetch: download and verify artifacts into the cache (fetch_cli.cpp; flags in fetch_cli.hpp).
 void setup_fetch_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
 

@@ -35,7 +35,8 @@ bs::Json artifact_lock(const Artifact& artifact, const FetchResult* result) {
   object["url"] = artifact.url;
   object["source"] = artifact.source;
   if (artifact.checksum) object["pinned"] = artifact.checksum->to_string();
-  object["pinned_by"] = artifact.checksum_origin == ChecksumOrigin::manifest ? "manifest" : "command line";
+  object["pinned_by"] = std::string(origin_name(artifact.checksum_origin));
+  if (!artifact.pinned_by_user.empty()) object["pinned_by_user"] = artifact.pinned_by_user;
   if (result != nullptr) {
     object["fetched_from"] = result->url;
     object["final_url"] = result->final_url;
@@ -46,8 +47,25 @@ bs::Json artifact_lock(const Artifact& artifact, const FetchResult* result) {
   return object;
 }
 
-bs::Json image_lock(const LockedImage& image) {
+const Image* find_image(const Manifest& manifest, const std::string& name) {
+  for (const auto& image : manifest.images) {
+    if (image.name == name) return &image;
+  }
+  return nullptr;
+}
+
+// The SPDX comment of a value the user resolved: the SBOM must not pass it off as published.
+std::string user_pin_comment(std::string_view what, const std::string& mark) {
+  return std::string(what) + " resolved by the user with kubeferry pin on " + mark +
+         "; not read from a published source";
+}
+
+bs::Json image_lock(const LockedImage& image, const Image* pinned) {
   bs::Json::Object object;
+  if (pinned != nullptr) {
+    object["pinned_by"] = std::string(origin_name(pinned->digest_origin));
+    if (!pinned->pinned_by_user.empty()) object["pinned_by_user"] = pinned->pinned_by_user;
+  }
   object["name"] = image.name;
   object["reference"] = image.reference;
   object["digest"] = image.digest;
@@ -63,8 +81,10 @@ std::string spdx_id(const std::string& name) {
 }
 
 bs::Json spdx_package(const std::string& name, const std::string& version, const std::string& location,
-                      const std::vector<std::pair<std::string, std::string>>& checksums) {
+                      const std::vector<std::pair<std::string, std::string>>& checksums,
+                      const std::string& comment = {}) {
   bs::Json::Object package;
+  if (!comment.empty()) package["comment"] = comment;
   package["SPDXID"] = spdx_id(name);
   package["name"] = name;
   package["versionInfo"] = version;
@@ -102,7 +122,7 @@ bs::Json make_lock(const Manifest& manifest, const std::string& manifest_sha256,
     artifacts.push_back(artifact_lock(artifact, find_result(fetched, artifact.name)));
   lock["artifacts"] = std::move(artifacts);
   bs::Json::Array image_list;
-  for (const auto& image : images) image_list.push_back(image_lock(image));
+  for (const auto& image : images) image_list.push_back(image_lock(image, find_image(manifest, image.name)));
   lock["images"] = std::move(image_list);
   return lock;
 }
@@ -135,13 +155,19 @@ bs::Json make_sbom(const Manifest& manifest, const std::vector<FetchResult>& fet
       sums.emplace_back("SHA256", result->sha256_hex);
       if (!result->sha512_hex.empty()) sums.emplace_back("SHA512", result->sha512_hex);
     }
-    packages.push_back(spdx_package(artifact.name, artifact.version, artifact.url, sums));
+    const std::string comment =
+        artifact.pinned_by_user.empty() ? std::string() : user_pin_comment("checksum", artifact.pinned_by_user);
+    packages.push_back(spdx_package(artifact.name, artifact.version, artifact.url, sums, comment));
     describe(artifact.name);
   }
   for (const auto& image : images) {
     const std::string hex = image.digest.rfind("sha256:", 0) == 0 ? image.digest.substr(7) : image.digest;
+    const Image* pinned = find_image(manifest, image.name);
+    const std::string comment = pinned == nullptr || pinned->pinned_by_user.empty()
+                                    ? std::string()
+                                    : user_pin_comment("digest", pinned->pinned_by_user);
     packages.push_back(
-        spdx_package(image.name, image.reference, image.reference + "@" + image.digest, {{"SHA256", hex}}));
+        spdx_package(image.name, image.reference, image.reference + "@" + image.digest, {{"SHA256", hex}}, comment));
     describe(image.name);
   }
   doc["packages"] = std::move(packages);

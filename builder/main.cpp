@@ -24,6 +24,7 @@ int main(int argc, char** argv) try {
   builder::setup_manifest_commands(app, global, commands);
   builder::setup_images_commands(app, global, commands);
   builder::setup_fetch_commands(app, global, commands);
+  builder::setup_pin_commands(app, global, commands);
 
   try {
     app.parse(argc, argv);

@@ -5,16 +5,22 @@
 #include <map>
 #include <set>
 
-#include "yaml_reader.hpp"
 #include "bundlespec/fs.hpp"
 #include "bundlespec/index.hpp"
 #include "bundlespec/text.hpp"
+#include "bundlespec/yaml_reader.hpp"
 
 namespace builder {
 
 using bundlespec::Checksum;
+using bundlespec::count_of;
 using bundlespec::DigestAlgorithm;
+using bundlespec::location_of;
+using bundlespec::MapReader;
+using bundlespec::Need;
+using bundlespec::Problems;
 using bundlespec::Result;
+using bundlespec::Scalar;
 
 namespace {
 
@@ -238,6 +244,30 @@ void read_contents(MapReader& reader, Artifact& artifact) {
   }
 }
 
+// "YYYY-MM-DD": four, two and two digits.
+bool is_iso_date(std::string_view text) {
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return false;
+  return is_digits(text.substr(0, 4)) && is_digits(text.substr(5, 2)) && is_digits(text.substr(8, 2));
+}
+
+// The optional `pinned_by_user:` mark of `kubeferry pin`: "YYYY-MM-DD how". It marks a value the
+// user resolved, so there must be one (`what` is "checksum" or "digest").
+std::string read_pinned_by_user(MapReader& reader, bool has_value, std::string_view what) {
+  const std::optional<Scalar> mark = reader.text(k_pinned_by_user_key, Need::optional);
+  if (!mark) return {};
+  if (!is_iso_date(std::string_view(mark->text).substr(0, 10)) || (mark->text.size() > 10 && mark->text[10] != ' ')) {
+    reader.report(mark->at, "pinned_by_user must start with the date the user resolved the value (YYYY-MM-DD), got '" +
+                                bundlespec::printable(mark->text) + "'");
+    return {};
+  }
+  if (!has_value) {
+    reader.report(mark->at, "pinned_by_user marks a resolved " + std::string(what) + ", but the " + std::string(what) +
+                                " is NOT-FOUND");
+    return {};
+  }
+  return mark->text;
+}
+
 std::optional<Artifact> read_artifact(const YAML::Node& node, size_t number, const Manifest& manifest, Context& cx) {
   const std::string prefix = "artifact #" + std::to_string(number) + ": ";
   if (!node.IsMap()) {
@@ -248,11 +278,14 @@ std::optional<Artifact> read_artifact(const YAML::Node& node, size_t number, con
   Artifact artifact;
   artifact.at = reader.at();
   artifact.name = read_name(reader, "artifact", cx);
-  reader.check_keys({"name", "version", "kind", "url", "checksum", "source", "platform", "members", "to", "mode"});
+  reader.check_keys(
+      {"name", "version", "kind", "url", "checksum", "source", "pinned_by_user", "platform", "members", "to", "mode"});
   if (auto version = reader.text("version", Need::required)) artifact.version = version->text;
   read_url(reader, artifact);
   read_checksum(reader, artifact);
   if (auto source = reader.text("source", Need::required)) artifact.source = source->text;
+  artifact.pinned_by_user = read_pinned_by_user(reader, artifact.checksum.has_value(), "checksum");
+  if (!artifact.pinned_by_user.empty()) artifact.checksum_origin = ChecksumOrigin::user_pin;
   read_platform(reader, manifest, artifact);
   read_contents(reader, artifact);
   return artifact;
@@ -307,7 +340,7 @@ std::optional<Image> read_image(const YAML::Node& node, size_t number, Context& 
   Image image;
   image.at = reader.at();
   image.name = read_name(reader, "image", cx);
-  reader.check_keys({"name", "ref", "digest", "source"});
+  reader.check_keys({"name", "ref", "digest", "source", "pinned_by_user"});
   const std::optional<Scalar> digest = reader.text("digest", Need::optional);
   const bool not_found = digest && digest->text == k_not_found;
   if (digest && !not_found) {
@@ -316,11 +349,14 @@ std::optional<Image> read_image(const YAML::Node& node, size_t number, Context& 
                   "NAME:TAG@sha256:<hex>)");
   }
   if (const std::optional<Scalar> ref = reader.text("ref", Need::required)) {
+    image.ref_at = ref->at;
     image.digest_at = not_found ? digest->at : ref->at;
     read_reference(reader, *ref, not_found, image);
     check_reference(reader, *ref, image, cx);
   }
   if (auto source = reader.text("source", Need::required)) image.source = source->text;
+  image.pinned_by_user = read_pinned_by_user(reader, image.digest.has_value(), "digest");
+  if (!image.pinned_by_user.empty()) image.digest_origin = ChecksumOrigin::user_pin;
   return image;
 }
 
@@ -439,12 +475,20 @@ void read_manifest(const YAML::Node& root, Manifest& manifest, Context& cx) {
 
 }  // namespace
 
-std::string Location::to_string() const {
-  return std::to_string(line) + ":" + std::to_string(column);
-}
-
 std::string Image::pinned_reference() const {
   return reference + "@" + digest->to_string();
+}
+
+std::string_view origin_name(ChecksumOrigin origin) {
+  switch (origin) {
+    case ChecksumOrigin::manifest:
+      return "manifest";
+    case ChecksumOrigin::command_line:
+      return "command line";
+    case ChecksumOrigin::user_pin:
+      return "user (kubeferry pin)";
+  }
+  return "manifest";
 }
 
 std::string_view kind_name(ArtifactKind kind) {

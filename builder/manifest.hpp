@@ -22,6 +22,7 @@
 
 #include "bundlespec/digest.hpp"
 #include "bundlespec/result.hpp"
+#include "bundlespec/yaml_reader.hpp"
 
 namespace builder {
 
@@ -31,18 +32,19 @@ inline constexpr std::string_view k_not_found = "NOT-FOUND";
 inline constexpr std::string_view k_default_platform = "linux/amd64";
 
 // A position in the manifest file, 1-based (0:0 means unknown).
-struct Location {
-  int line = 0;
-  int column = 0;
-
-  std::string to_string() const;  // "LINE:COL"
-  bool operator==(const Location&) const = default;
-};
+// A 1-based position in the manifest (bundlespec/yaml_reader.hpp, shared with the installer's
+// inventory reader).
+using bundlespec::Location;
 
 enum class ArtifactKind { file, tarball };
 
-// Where the checksum an artifact is verified against comes from.
-enum class ChecksumOrigin { manifest, command_line };
+// Where the checksum an artifact is verified against comes from: read in a published source
+// (the manifest's `source:`), passed with --checksum for one run, or resolved by the user with
+// `kubeferry pin` and written into the manifest with a `pinned_by_user:` mark.
+enum class ChecksumOrigin { manifest, command_line, user_pin };
+
+// The key `kubeferry pin` writes beside a value it resolved: "YYYY-MM-DD <how it was checked>".
+inline constexpr std::string_view k_pinned_by_user_key = "pinned_by_user";
 
 // One file an artifact contributes to the bundle.
 struct Placement {
@@ -64,6 +66,9 @@ struct Artifact {
   std::optional<bundlespec::Checksum> checksum;
   ChecksumOrigin checksum_origin = ChecksumOrigin::manifest;
   std::string source;                 // where the checksum was read (free text)
+  // The `pinned_by_user:` mark ("YYYY-MM-DD how"), "" when the value came from `source`.
+  // Non-empty exactly when checksum_origin is user_pin.
+  std::string pinned_by_user;
   std::string platform;               // one of Manifest::platforms
   std::vector<Placement> placements;  // a file artifact has exactly one
   Location at;                        // of the artifact's mapping
@@ -76,7 +81,9 @@ struct Image {
   std::optional<bundlespec::Checksum> digest;  // sha256; nullopt when NOT-FOUND
   ChecksumOrigin digest_origin = ChecksumOrigin::manifest;
   std::string source;
+  std::string pinned_by_user;  // as for Artifact
   Location at;
+  Location ref_at;     // of the `ref:` value
   Location digest_at;  // of the `ref:` value, or of `digest: NOT-FOUND`
 
   // "NAME:TAG@sha256:<hex>". REQUIRES: digest.has_value().
@@ -128,5 +135,8 @@ bundlespec::Result<ChecksumOverrides> parse_checksum_overrides(const std::vector
 
 // "file" or "tarball".
 std::string_view kind_name(ArtifactKind kind);
+
+// How the lock names an origin: "manifest", "command line", "user (kubeferry pin)".
+std::string_view origin_name(ChecksumOrigin origin);
 
 }  // namespace builder

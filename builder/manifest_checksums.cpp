@@ -63,10 +63,7 @@ void add_artifact_gaps(const Manifest& manifest, const ChecksumOverrides& overri
   for (const Artifact& artifact : manifest.artifacts) {
     if (artifact.checksum || overrides.contains(artifact.name)) continue;
     lines.push_back("artifact " + artifact.name + " " + artifact.version + ": no checksum is pinned (NOT FOUND in " +
-                    where(manifest, artifact.checksum_at) +
-                    "); fetch upstream's own checksum file on a connected machine and pass "
-                    "--checksum " +
-                    artifact.name + "=sha256:<hex>");
+                    where(manifest, artifact.checksum_at) + ")");
   }
 }
 
@@ -74,9 +71,25 @@ void add_image_gaps(const Manifest& manifest, const ChecksumOverrides& overrides
   for (const Image& image : manifest.images) {
     if (image.digest || overrides.contains(image.name)) continue;
     lines.push_back("image " + image.name + " " + image.reference + ": no digest is pinned (NOT FOUND in " +
-                    where(manifest, image.digest_at) + "); look up the digest of " + image.reference +
-                    " on a connected machine and pass --checksum " + image.name + "=sha256:<hex>");
+                    where(manifest, image.digest_at) + ")");
   }
+}
+
+// The one command that resolves every NOT-FOUND value of the manifest, said once after the
+// problems that need it.
+std::string pin_hint(const Manifest& manifest) {
+  return "resolve NOT-FOUND values on a connected machine with: kubeferry pin " + manifest.file +
+         " (or pass --checksum NAME=sha256:<hex> with a value read from upstream)";
+}
+
+bool has_gap(const Lines& lines) {
+  for (const std::string& line : lines) {
+    if (line.find(": no checksum is pinned (") != std::string::npos ||
+        line.find(": no digest is pinned (") != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
 }
 
 Status to_status(const Manifest& manifest, const Lines& lines) {
@@ -84,6 +97,7 @@ Status to_status(const Manifest& manifest, const Lines& lines) {
   std::string text = "manifest " + manifest.file + " cannot be built (" + std::to_string(lines.size()) +
                      (lines.size() == 1 ? " problem):" : " problems):");
   for (const std::string& line : lines) text += "\n" + line;
+  if (has_gap(lines)) text += "\n" + pin_hint(manifest);
   return bundlespec::make_error(std::move(text));
 }
 

@@ -19,7 +19,15 @@ struct ManifestCheckOptions {
 std::string checksum_text(const std::optional<bundlespec::Checksum>& checksum, ChecksumOrigin origin) {
   if (!checksum) return std::string(k_not_found);
   const std::string text = checksum->to_string();
-  return origin == ChecksumOrigin::command_line ? text + " (--checksum)" : text;
+  switch (origin) {
+    case ChecksumOrigin::command_line:
+      return text + " (--checksum)";
+    case ChecksumOrigin::user_pin:
+      return text + " (pinned by the user)";
+    case ChecksumOrigin::manifest:
+      break;
+  }
+  return text;
 }
 
 // "artifact NAME VERSION KIND PLATFORM CHECKSUM URL -> DEST..."

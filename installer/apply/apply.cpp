@@ -61,7 +61,13 @@ Result<std::optional<Journal>> load_journal(Fs& fs) {
     for (const auto& e : entries->as_array()) {
       JournalEntry entry;
       entry.id = member(e, "id");
-      entry.kind = member(e, "kind");
+      const std::string kind = member(e, "kind");
+      const auto parsed_kind = parse_step_kind(kind);
+      if (!parsed_kind) {
+        return bs::make_error(std::string("journal ") + k_journal_path + ": entry \"" + bs::printable(entry.id) +
+                              "\" has an unknown kind \"" + bs::printable(kind) + "\"");
+      }
+      entry.kind = *parsed_kind;
       entry.digest = member(e, "digest");
       entry.path = member(e, "path");
       entry.unit = member(e, "unit");
@@ -85,7 +91,7 @@ Status save_journal(Fs& fs, const Journal& journal) {
   for (const auto& e : journal.entries) {
     bs::Json::Object o;
     o["id"] = e.id;
-    o["kind"] = e.kind;
+    o["kind"] = std::string(to_string(e.kind));
     o["digest"] = e.digest;
     if (!e.path.empty()) o["path"] = e.path;
     if (!e.unit.empty()) o["unit"] = e.unit;
@@ -99,70 +105,11 @@ Status save_journal(Fs& fs, const Journal& journal) {
   return fs.write_file(k_journal_path, bs::to_pretty_json(root), 0600);
 }
 
-std::string edit_hosts(const std::string& hosts, const std::string& begin, const std::string& end,
-                       const std::string& block) {
-  const size_t start = hosts.find(begin + "\n");
-  if (start != std::string::npos && (start == 0 || hosts[start - 1] == '\n')) {
-    const size_t stop = hosts.find(end + "\n", start);
-    if (stop != std::string::npos) {
-      return hosts.substr(0, start) + block + hosts.substr(stop + end.size() + 1);
-    }
-  }
-  if (block.empty()) return hosts;
-  std::string out = hosts;
-  if (!out.empty() && out.back() != '\n') out += '\n';
-  return out + block;
-}
-
 // ------------------------------------------------------------------ executor
 
 namespace {
 
-std::string first_line(const std::string& text) {
-  return text.substr(0, text.find('\n'));
-}
-std::string last_line(const std::string& text) {
-  std::string trimmed = text;
-  while (!trimmed.empty() && trimmed.back() == '\n') trimmed.pop_back();
-  const size_t newline = trimmed.rfind('\n');
-  return newline == std::string::npos ? trimmed : trimmed.substr(newline + 1);
-}
-
-// The tail of a command's output, for messages.
-std::string output_tail(const std::string& output) {
-  std::string text = output;
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  if (text.size() > 400) text = "..." + text.substr(text.size() - 400);
-  return text;
-}
-
-// What a failed check said, on one line: its error lines ("Error from server (NotFound): ...",
-// "error: ...") and failed health items ("[-]etcd failed"), else its last line. kubectl quotes a
-// server's multi-line answer (readyz) with "\n" escapes on one line: those break lines too.
-std::string failure_lines(const std::string& raw) {
-  std::string output;
-  for (size_t i = 0; i < raw.size(); ++i) {
-    const bool escaped_newline = raw[i] == '\\' && i + 1 < raw.size() && raw[i + 1] == 'n';
-    output += escaped_newline ? '\n' : raw[i];
-    if (escaped_newline) ++i;
-  }
-  std::string picked;
-  size_t start = 0;
-  while (start < output.size()) {
-    size_t end = output.find('\n', start);
-    if (end == std::string::npos) end = output.size();
-    std::string line = output.substr(start, end - start);
-    start = end + 1;
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-    const bool error = line.rfind("Error", 0) == 0 || line.rfind("error", 0) == 0 || line.rfind("[-]", 0) == 0;
-    if (error) picked += (picked.empty() ? "" : " | ") + line;
-  }
-  if (picked.empty()) picked = last_line(output);
-  if (picked.size() > 600) picked = picked.substr(0, 600) + "...";
-  return picked;
-}
-
-class Executor {
+class Executor final : public StepRun {
  public:
   Executor(const Plan& plan, Fs& fs, CommandRunner& runner, const ApplyOptions& options)
       : m_plan(plan), m_fs(fs), m_runner(runner), m_options(options) {}
@@ -178,7 +125,7 @@ class Executor {
       if (bs::interrupt_requested()) {
         return bs::interrupted_error().context("step " + std::to_string(i + 1) + " (" + step.id + ")");
       }
-      Status status = run_step(step);
+      Status status = std::visit([&](const auto& body) { return run_step(step, body); }, step.body);
       if (!status.ok()) {
         return std::move(status).error().context("step " + std::to_string(i + 1) + " (" + step.id + ")");
       }
@@ -186,32 +133,55 @@ class Executor {
     return std::move(m_report);
   }
 
- private:
-  void log(const std::string& line) const {
+  // StepRun
+  Fs& fs() override { return m_fs; }
+  CommandRunner& runner() override { return m_runner; }
+  bool live() const override { return m_options.live; }
+  const std::string& root() const override { return m_options.root; }
+  // Files already on disk but not journaled still need a journal entry (so uninstall knows
+  // them), but no rewrite: digest equality is enough for files.
+  bool journaled(const Step& step) const override {
+    const JournalEntry* entry = m_journal.find(step.id);
+    return entry != nullptr && entry->digest == step.digest;
+  }
+  Result<std::string> bundle_dir() override {
+    if (m_bundle_dir) return *m_bundle_dir;
+    if (!m_options.bundle_dir) return bs::usage_error("no bundle to take files from");
+    TRY_ASSIGN(std::string dir, m_options.bundle_dir());
+    m_bundle_dir = dir;
+    return dir;
+  }
+  void log(const std::string& line) override {
     if (m_options.log) m_options.log(line);
   }
+  void warn(std::string warning) override { m_report.warnings.push_back(std::move(warning)); }
+  void sleep_ms(int ms) override {
+    if (m_options.sleep_ms) m_options.sleep_ms(ms);
+  }
 
+ private:
   Status refuse_unknown_content() const {
     for (const Step& s : m_plan.steps) {
-      if ((s.kind == StepKind::file || s.kind == StepKind::hosts_block) && s.sha256.empty()) {
-        return bs::usage_error("the plan does not know the content of " + s.path +
+      const auto* file = s.as<FileStep>();
+      const auto* hosts = s.as<HostsBlockStep>();
+      if ((file != nullptr && file->sha256.empty()) || (hosts != nullptr && hosts->sha256.empty())) {
+        return bs::usage_error("the plan does not know the content of " + s.path() +
                                " (it was made without the PKI kit or the bundle)");
       }
     }
     return bs::ok_status();
   }
 
-  static bool is_command_kind(StepKind kind) {
-    return kind == StepKind::command || kind == StepKind::image || kind == StepKind::check;
-  }
+  Status run_step(const Step&, const PreflightStep& body) { return body.run(*this); }
 
-  Status run_step(const Step& step) {
-    if (step.kind == StepKind::preflight) return preflight();
-    if (is_command_kind(step.kind) && !m_options.live) {
+  // The same for every other kind: skipped, unchanged, would apply (dry run) or applied and journaled.
+  template <class K>
+  Status run_step(const Step& step, const K& body) {
+    if (K::k_live_only && !m_options.live) {
       m_report.skipped.push_back(step.id);
       return bs::ok_status();
     }
-    TRY_ASSIGN(const bool done, check(step));
+    TRY_ASSIGN(const bool done, body.check(step, *this));
     if (done) {
       m_report.unchanged.push_back(step.id);
       return bs::ok_status();
@@ -224,189 +194,12 @@ class Executor {
     log("apply " + step.id);
     JournalEntry entry;
     entry.id = step.id;
-    entry.kind = std::string(to_string(step.kind));
+    entry.kind = K::k_kind;
     entry.digest = step.digest;
-    entry.path = step.path;
-    entry.unit = step.unit;
-    entry.data = step.data;
-    bool journal_it = true;
-    TRY(apply(step, entry, journal_it));
+    TRY_ASSIGN(const Record record_it, body.apply(step, *this, entry));
     m_report.applied.push_back(step.id);
-    if (!journal_it) return bs::ok_status();
+    if (record_it == Record::skip) return bs::ok_status();
     return record(std::move(entry));
-  }
-
-  // Read-only: is the step already done, unchanged?
-  Result<bool> check(const Step& step) {
-    switch (step.kind) {
-      case StepKind::dir: {
-        TRY_ASSIGN(const auto st, m_fs.stat(step.path));
-        return st && st->type == FileStat::Type::directory && st->mode == step.mode && journaled(step);
-      }
-      case StepKind::file: {
-        TRY_ASSIGN(const auto st, m_fs.stat(step.path));
-        if (!st || st->type != FileStat::Type::file || st->mode != step.mode) return false;
-        TRY_ASSIGN(const std::string digest, m_fs.sha256(step.path));
-        return digest == step.sha256 && journaled(step);
-      }
-      case StepKind::symlink: {
-        TRY_ASSIGN(const auto st, m_fs.stat(step.path));
-        if (!st || st->type != FileStat::Type::symlink) return false;
-        TRY_ASSIGN(const std::string target, m_fs.read_link(step.path));
-        return target == step.source && journaled(step);
-      }
-      case StepKind::hosts_block: {
-        TRY_ASSIGN(const auto st, m_fs.stat(step.path));
-        if (!st) return false;
-        TRY_ASSIGN(const std::string hosts, m_fs.read_file(step.path));
-        return edit_hosts(hosts, first_line(step.content), last_line(step.content), step.content) == hosts &&
-               journaled(step);
-      }
-      case StepKind::service: {
-        if (!journaled(step)) return false;
-        if (!m_options.live) return true;
-        // Installed and unchanged, but it must also run: a unit that died (or was stopped, or
-        // did not come back after a reboot) is started again by this run.
-        TRY_ASSIGN(const CommandResult state, m_runner.run({"systemctl", "is-active", "--quiet", step.unit}));
-        if (state.exit_code == 0) return true;
-        log(step.unit + " is installed but not active");
-        return false;
-      }
-      default:
-        return journaled(step);
-    }
-  }
-
-  // Files already on disk but not journaled still need a journal entry (so uninstall knows
-  // them), but no rewrite: digest equality is enough for files.
-  bool journaled(const Step& step) const {
-    const JournalEntry* entry = m_journal.find(step.id);
-    return entry != nullptr && entry->digest == step.digest;
-  }
-
-  Status apply(const Step& step, JournalEntry& entry, bool& journal_it) {
-    switch (step.kind) {
-      case StepKind::dir: {
-        TRY_ASSIGN(entry.created, m_fs.make_dirs(step.path, step.mode, ExistingMode::apply));
-        return bs::ok_status();
-      }
-      case StepKind::file: {
-        TRY_ASSIGN(entry.created, m_fs.make_dirs(parent_of(step.path), 0755, ExistingMode::keep));
-        if (step.source.rfind("bundle:", 0) == 0) {
-          TRY_ASSIGN(const std::string dir, bundle_dir());
-          return m_fs.copy_file(dir + "/" + step.source.substr(7), step.path, step.mode);
-        }
-        return m_fs.write_file(step.path, step.content, step.mode);
-      }
-      case StepKind::symlink: {
-        TRY_ASSIGN(entry.created, m_fs.make_dirs(parent_of(step.path), 0755, ExistingMode::keep));
-        return m_fs.symlink(step.source, step.path);
-      }
-      case StepKind::hosts_block: {
-        entry.hosts_begin = first_line(step.content);
-        entry.hosts_end = last_line(step.content);
-        TRY_ASSIGN(const auto st, m_fs.stat(step.path));
-        std::string hosts;
-        mode_t mode = 0644;
-        if (st) {
-          TRY_ASSIGN(hosts, m_fs.read_file(step.path));
-          mode = st->mode;
-        } else {
-          TRY_ASSIGN(entry.created, m_fs.make_dirs(parent_of(step.path), 0755, ExistingMode::keep));
-          entry.created.push_back(step.path);  // the file is ours too: uninstall may remove it
-        }
-        return m_fs.write_file(step.path, edit_hosts(hosts, entry.hosts_begin, entry.hosts_end, step.content), mode);
-      }
-      case StepKind::service: {
-        // `systemctl enable` may create the wants folders; they are ours to remove.
-        std::vector<std::string> missing;
-        for (const char* folder :
-             {"/etc", "/etc/systemd", "/etc/systemd/system", "/etc/systemd/system/multi-user.target.wants"}) {
-          TRY_ASSIGN(const auto st, m_fs.stat(folder));
-          if (!st) missing.push_back(folder);
-        }
-        if (!m_options.live) {
-          TRY(run_argv({"systemctl", "--root=" + m_options.root, "enable", step.unit}));
-        } else {
-          for (const auto& argv : step.commands) TRY(run_argv(argv));
-        }
-        for (const auto& folder : missing) {
-          TRY_ASSIGN(const auto st, m_fs.stat(folder));
-          if (st) entry.created.push_back(folder);
-        }
-        return bs::ok_status();
-      }
-      case StepKind::check:
-        return run_check(step, journal_it);
-      default:
-        for (const auto& argv : step.commands) TRY(run_argv(argv));
-        return bs::ok_status();
-    }
-  }
-
-  Result<std::string> bundle_dir() {
-    if (m_bundle_dir) return *m_bundle_dir;
-    if (!m_options.bundle_dir) return bs::usage_error("no bundle to take files from");
-    TRY_ASSIGN(std::string dir, m_options.bundle_dir());
-    m_bundle_dir = dir;
-    return dir;
-  }
-
-  Result<std::vector<std::string>> expand(const std::vector<std::string>& argv) {
-    std::vector<std::string> out = argv;
-    for (auto& word : out) {
-      if (word != "{bundle}" && word.rfind("{bundle}/", 0) != 0) continue;
-      TRY_ASSIGN(const std::string dir, bundle_dir());
-      word = dir + word.substr(8);
-    }
-    return out;
-  }
-
-  Status run_argv(const std::vector<std::string>& argv) {
-    TRY_ASSIGN(const auto words, expand(argv));
-    TRY_ASSIGN(const CommandResult result, m_runner.run(words));
-    if (result.exit_code != 0) {
-      return bs::make_error(join_argv(words) + " exited with " + std::to_string(result.exit_code) +
-                            (result.output.empty() ? "" : ": " + output_tail(result.output)));
-    }
-    return bs::ok_status();
-  }
-
-  // One try of a check: ok, or the command line, its exit code and what its output says went
-  // wrong (a program that cannot start is a failed try too).
-  Status try_check(const Step& step) {
-    TRY_ASSIGN(const auto words, expand(step.commands.front()));
-    TRY_ASSIGN(const CommandResult result, m_runner.run(words));
-    if (result.exit_code == 0) return bs::ok_status();
-    const std::string said = failure_lines(result.output);
-    return bs::make_error(join_argv(words) + " exited with " + std::to_string(result.exit_code) +
-                          (said.empty() ? "" : ": " + said));
-  }
-
-  Status run_check(const Step& step, bool& journal_it) {
-    const int attempts = std::max(1, step.attempts);
-    Status last = bs::ok_status();
-    for (int attempt = 1; attempt <= attempts; ++attempt) {
-      if (attempt > 1 && bs::interrupt_requested()) return bs::interrupted_error();  // up to minutes of tries
-      last = try_check(step);
-      if (last.ok()) return last;
-      if (attempt == 1 && attempts > 1) {
-        log(step.id + ": not yet (" + last.error().message() + "); " + std::to_string(attempts - 1) +
-            " more tries, every " + std::to_string(step.interval_ms) + " ms");
-      }
-      if (attempt < attempts && m_options.sleep_ms) m_options.sleep_ms(step.interval_ms);
-    }
-    // The check's id is the step's context; the reason says what it wanted and where to look.
-    const std::string tries =
-        attempts == 1 ? std::string("1 try")
-                      : std::to_string(attempts) + " tries, " + std::to_string(step.interval_ms) + " ms apart";
-    const std::string why =
-        "gave up after " + tries + "; the last: " + last.error().message() + ". Wanted: " + step.reason;
-    if (step.on_failure == OnFailure::stop) return bs::make_error(why);
-    // A warning: not journaled, so the next run checks again.
-    m_report.warnings.push_back(step.id + ": " + why);
-    journal_it = false;
-    return bs::ok_status();
   }
 
   Status record(JournalEntry entry) {
@@ -430,7 +223,8 @@ class Executor {
     return save_journal(m_fs, m_journal);
   }
 
-  Status preflight() {
+  // PreflightStep: every problem at once (--fix: the safe fixes first); a dry run only warns.
+  Status preflight() override {
     PreflightContext context;
     context.system = m_options.system;
     context.target = &m_fs;
@@ -438,7 +232,7 @@ class Executor {
     context.live = m_options.live;
     for (const Step& s : m_plan.steps) {
       // Installed by us before, changed or not (new certificates change a service's digest).
-      if (s.kind == StepKind::service && m_journal.find(s.id) != nullptr) context.own_ports = own_ports();
+      if (s.kind() == StepKind::service && m_journal.find(s.id) != nullptr) context.own_ports = own_ports();
     }
     auto problems = run_preflight(m_plan.preflight, context);
     if (!problems.empty() && m_options.fix && !m_options.dry_run) {
@@ -484,178 +278,32 @@ Result<ApplyReport> apply_plan(const Plan& plan, Fs& target, CommandRunner& runn
 
 namespace {
 
-bool not_empty(const bs::Error& error) {
-  const std::string& m = error.message();
-  return m.size() >= 19 && m.compare(m.size() - 19, 19, "Directory not empty") == 0;
-}
-
-void remove_created(Fs& fs, const std::vector<std::string>& created, UninstallReport& report) {
-  for (auto it = created.rbegin(); it != created.rend(); ++it) {
-    Status status = fs.remove(*it);
-    if (status.ok()) {
-      report.removed.push_back(*it);
-    } else if (!not_empty(status.error())) {
-      report.warnings.push_back(status.error().message());
-    }
-  }
-}
-
-// Output lines of a command that succeeded; empty when it failed (a warning says so).
-std::vector<std::string> output_lines(CommandRunner& runner, const std::vector<std::string>& argv,
-                                      UninstallReport& report) {
-  auto result = runner.run(argv);
-  if (!result.ok() || result->exit_code != 0) {
-    report.warnings.push_back(join_argv(argv) + (result.ok() ? " exited with " + std::to_string(result->exit_code)
-                                                             : ": " + result.error().message()));
-    return {};
-  }
-  std::vector<std::string> lines;
-  size_t start = 0;
-  const std::string& out = result->output;
-  while (start < out.size()) {
-    size_t end = out.find('\n', start);
-    if (end == std::string::npos) end = out.size();
-    if (end > start) lines.push_back(out.substr(start, end - start));
-    start = end + 1;
-  }
-  return lines;
-}
-
 // The containers the kubelet made for its pods go with the node (images stay in the store):
 // containerd's CRI keeps them in the k8s.io namespace, dockershim names them k8s_*.
-void remove_pod_containers(const Journal& journal, CommandRunner& runner, UninstallReport& report) {
+void remove_pod_containers(const Journal& journal, UndoRun& run) {
+  CommandRunner& runner = run.runner;
   const bool containerd = journal.find(std::string(k_restart_containerd_step)) != nullptr;
   if (containerd) {
-    for (const std::string& id : output_lines(runner, {"ctr", "-n", "k8s.io", "containers", "ls", "-q"}, report)) {
+    for (const std::string& id : run.output_lines({"ctr", "-n", "k8s.io", "containers", "ls", "-q"})) {
       auto killed = runner.run({"ctr", "-n", "k8s.io", "tasks", "rm", "-f", id});  // none when it never started
       (void)killed;
       auto removed = runner.run({"ctr", "-n", "k8s.io", "containers", "rm", id});
       if (removed.ok() && removed->exit_code == 0)
-        report.removed.push_back("container " + id);
+        run.removed.push_back("container " + id);
       else
-        report.warnings.push_back("ctr -n k8s.io containers rm " + id + " failed");
+        run.warnings.push_back("ctr -n k8s.io containers rm " + id + " failed");
     }
     return;
   }
-  const std::vector<std::string> ids = output_lines(runner, {"docker", "ps", "-aq", "--filter", "name=^k8s_"}, report);
+  const std::vector<std::string> ids = run.output_lines({"docker", "ps", "-aq", "--filter", "name=^k8s_"});
   if (ids.empty()) return;
   std::vector<std::string> rm{"docker", "rm", "-f"};
   rm.insert(rm.end(), ids.begin(), ids.end());
   auto removed = runner.run(rm);
   if (removed.ok() && removed->exit_code == 0)
-    report.removed.push_back(std::to_string(ids.size()) + " pod containers (docker)");
+    run.removed.push_back(std::to_string(ids.size()) + " pod containers (docker)");
   else
-    report.warnings.push_back("docker rm -f of " + std::to_string(ids.size()) + " pod containers failed");
-}
-
-// Mount points below PATH (the kubelet's secret and token volumes below /var/lib/kubelet),
-// deepest first, so that a purge can remove the folder.
-void unmount_below(const std::string& path, CommandRunner& runner, UninstallReport& report) {
-  std::vector<std::string> below;
-  for (const std::string& target : output_lines(runner, {"findmnt", "-rn", "-o", "TARGET"}, report)) {
-    if (target.size() > path.size() && target.compare(0, path.size(), path) == 0 && target[path.size()] == '/')
-      below.push_back(target);
-  }
-  std::sort(below.begin(), below.end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
-  for (const std::string& target : below) {
-    auto result = runner.run({"umount", "-l", target});
-    if (!result.ok() || result->exit_code != 0)
-      report.warnings.push_back("umount -l " + bs::printable(target) + " failed");
-  }
-}
-
-void undo(const JournalEntry& e, Fs& fs, CommandRunner& runner, const UninstallOptions& options,
-          UninstallReport& report) {
-  auto log = [&](const std::string& line) {
-    if (options.log) options.log(line);
-  };
-  if (e.kind == "service") {
-    const std::vector<std::string> argv =
-        options.live ? std::vector<std::string>{"systemctl", "disable", "--now", e.unit}
-                     : std::vector<std::string>{"systemctl", "--root=" + options.root, "disable", e.unit};
-    log("stop " + e.unit);
-    auto result = runner.run(argv);
-    if (!result.ok()) {
-      report.warnings.push_back(result.error().message());
-    } else if (result->exit_code != 0) {
-      report.warnings.push_back(join_argv(argv) + " exited with " + std::to_string(result->exit_code));
-    } else {
-      report.removed.push_back(e.unit);
-    }
-    // A unit that had failed (or whose stop failed) stays listed as failed even after its file is
-    // gone; forget that state while the unit is still loaded, so uninstall leaves systemd clean.
-    if (options.live) {
-      const std::vector<std::string> reset{"systemctl", "reset-failed", e.unit};
-      // It exits 1 when systemd has already unloaded the stopped unit: nothing failed, nothing
-      // to clear (seen on every unit of the e2e's uninstall), so only a failure to run it is said.
-      auto cleared = runner.run(reset);
-      if (!cleared.ok()) report.warnings.push_back(cleared.error().message());
-    }
-    remove_created(fs, e.created, report);
-    return;
-  }
-  if (e.kind == "file" || e.kind == "symlink") {
-    log("remove " + e.path);
-    Status status = fs.remove(e.path);
-    if (status.ok())
-      report.removed.push_back(e.path);
-    else
-      report.warnings.push_back(status.error().message());
-    remove_created(fs, e.created, report);
-    return;
-  }
-  if (e.kind == "hosts_block") {
-    auto hosts = fs.read_file(e.path);
-    auto st = fs.stat(e.path);
-    if (hosts.ok() && st.ok() && st->has_value()) {
-      const std::string edited = edit_hosts(*hosts, e.hosts_begin, e.hosts_end, "");
-      const bool made_by_us = std::find(e.created.begin(), e.created.end(), e.path) != e.created.end();
-      Status status = edited.empty() && made_by_us ? fs.remove(e.path) : fs.write_file(e.path, edited, (*st)->mode);
-      if (status.ok())
-        report.removed.push_back(e.path + " (kubeferry block)");
-      else
-        report.warnings.push_back(status.error().message());
-    }
-    std::vector<std::string> parents;
-    for (const auto& folder : e.created) {
-      if (folder != e.path) parents.push_back(folder);
-    }
-    remove_created(fs, parents, report);
-    return;
-  }
-  if (e.kind == "dir") {
-    const bool ours = !e.created.empty() && e.created.back() == e.path;
-    if (!ours) {
-      report.kept.push_back(e.path + " (existed before the install)");
-      return;
-    }
-    if (e.data && options.purge == Purge::no) {
-      report.kept.push_back(e.path + " (data; --purge removes it)");
-      return;
-    }
-    if (e.data) {
-      log("purge " + e.path);
-      if (options.live) unmount_below(e.path, runner, report);
-      Status status = fs.remove_tree(e.path);
-      if (status.ok())
-        report.removed.push_back(e.path);
-      else
-        report.warnings.push_back(status.error().message());
-    }
-    Status status = fs.remove(e.path);
-    if (!status.ok() && not_empty(status.error())) {
-      report.kept.push_back(e.path + " (not empty: holds files kubeferry did not install)");
-      return;
-    }
-    if (!status.ok())
-      report.warnings.push_back(status.error().message());
-    else if (!e.data)
-      report.removed.push_back(e.path);
-    std::vector<std::string> parents(e.created.begin(), e.created.end());
-    if (!parents.empty() && parents.back() == e.path) parents.pop_back();
-    remove_created(fs, parents, report);
-  }
-  // command / image / check: nothing to undo (images stay in the runtime's store).
+    run.warnings.push_back("docker rm -f of " + std::to_string(ids.size()) + " pod containers failed");
 }
 
 // A node leaves the cluster with its install: the kubelet stops first (a running kubelet would
@@ -663,13 +311,14 @@ void undo(const JournalEntry& e, Fs& fs, CommandRunner& runner, const UninstallO
 // (the Node authorizer lets a node delete its own object). A kubelet that never bootstrapped
 // left no Node and no kubeconfig; a failure (the API server may be gone) is a warning that says
 // what to run instead. The kubeconfig the kubelet wrote goes too (also without a live host).
-void deregister_node(const Journal& journal, Fs& fs, CommandRunner& runner, const UninstallOptions& options,
-                     UninstallReport& report) {
+void deregister_node(const Journal& journal, UndoRun& run) {
+  Fs& fs = run.fs;
+  CommandRunner& runner = run.runner;
   if (journal.host.empty() || journal.find("service kubelet.service") == nullptr) return;
   constexpr std::string_view k_suffix = "/bin/kubectl";
   const JournalEntry* kubectl = nullptr;
   for (const JournalEntry& e : journal.entries) {
-    if (e.kind == "file" && e.path.size() > k_suffix.size() && std::string_view(e.path).ends_with(k_suffix))
+    if (e.kind == StepKind::file && e.path.size() > k_suffix.size() && std::string_view(e.path).ends_with(k_suffix))
       kubectl = &e;
   }
   if (kubectl == nullptr) return;
@@ -681,22 +330,22 @@ void deregister_node(const Journal& journal, Fs& fs, CommandRunner& runner, cons
   const auto forget_kubeconfig = [&] {
     Status removed = fs.remove(kubeconfig);
     if (removed.ok())
-      report.removed.push_back(kubeconfig);
+      run.removed.push_back(kubeconfig);
     else
-      report.warnings.push_back(removed.error().message());
+      run.warnings.push_back(removed.error().message());
   };
-  if (!options.live) return forget_kubeconfig();
-  if (options.log) options.log("remove node " + journal.host + " from the cluster");
+  if (!run.live) return forget_kubeconfig();
+  run.say("remove node " + journal.host + " from the cluster");
   auto stopped = runner.run({"systemctl", "stop", "kubelet.service"});
-  if (!stopped.ok()) report.warnings.push_back(stopped.error().message());
-  remove_pod_containers(journal, runner, report);
+  if (!stopped.ok()) run.warnings.push_back(stopped.error().message());
+  remove_pod_containers(journal, run);
   const std::vector<std::string> argv{
       kubectl->path, "--kubeconfig=" + kubeconfig, "--request-timeout=20s", "delete", "node",
       journal.host,  "--ignore-not-found",         "--wait=false"};
   auto deleted = runner.run(argv);
   forget_kubeconfig();
   if (deleted.ok() && deleted->exit_code == 0) {
-    report.removed.push_back("node " + journal.host + " (its Node object in the cluster)");
+    run.removed.push_back("node " + journal.host + " (its Node object in the cluster)");
     return;
   }
   std::string why =
@@ -705,7 +354,7 @@ void deregister_node(const Journal& journal, Fs& fs, CommandRunner& runner, cons
     const std::string last = last_line(deleted->output);
     if (!last.empty()) why += ": " + bs::printable(last);
   }
-  report.warnings.push_back("the Node object " + journal.host + " stays in the cluster (" + why +
+  run.warnings.push_back("the Node object " + journal.host + " stays in the cluster (" + why +
                             "): on a master, run kubectl delete node " + journal.host);
 }
 
@@ -717,7 +366,7 @@ Result<std::vector<JournalEntry>> surviving_folders(Fs& fs, const std::vector<Jo
   std::set<std::string> covered;
   for (const JournalEntry& e : entries) {
     const bool ours = !e.created.empty() && e.created.back() == e.path;
-    if (e.kind != "dir" || !ours) continue;
+    if (e.kind != StepKind::dir || !ours) continue;
     TRY_ASSIGN(const auto st, fs.stat(e.path));
     if (!st) continue;
     kept.push_back(e);
@@ -731,7 +380,7 @@ Result<std::vector<JournalEntry>> surviving_folders(Fs& fs, const std::vector<Jo
       covered.insert(folder);
       JournalEntry dir;
       dir.id = "dir " + folder;
-      dir.kind = "dir";
+      dir.kind = StepKind::dir;
       dir.path = folder;
       dir.created = {folder};
       kept.push_back(std::move(dir));
@@ -754,10 +403,10 @@ Result<UninstallReport> uninstall(Fs& target, CommandRunner& runner, const Unins
   // Folders of ours still there afterwards (data kept without --purge, and the folders holding
   // them) stay in the journal, so that a later `uninstall --purge` can still remove them and a
   // reinstall knows they are ours, not something it found.
-  deregister_node(*journal, target, runner, options, report);
-  for (auto it = journal->entries.rbegin(); it != journal->entries.rend(); ++it) {
-    undo(*it, target, runner, options, report);
-  }
+  UndoRun run{target,          runner,         options.live,    options.root,   options.purge == Purge::yes,
+              options.log,     report.removed, report.kept, report.warnings};
+  deregister_node(*journal, run);
+  for (auto it = journal->entries.rbegin(); it != journal->entries.rend(); ++it) undo_entry(*it, run);
   TRY_ASSIGN(std::vector<JournalEntry> kept, surviving_folders(target, journal->entries));
   if (options.live) {
     auto reload = runner.run({"systemctl", "daemon-reload"});
@@ -778,7 +427,7 @@ Result<UninstallReport> uninstall(Fs& target, CommandRunner& runner, const Unins
     return report;
   }
   TRY(target.remove(k_journal_path));
-  remove_created(target, journal->state_created, report);
+  run.remove_created(journal->state_created);
   return report;
 }
 

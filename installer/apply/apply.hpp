@@ -8,6 +8,7 @@
 //   - a run killed or failed at any step finishes on the next run;
 //   - uninstall removes exactly what the journal says was installed.
 // Journal: <root>/var/lib/kubeferry/journal.json (JSON, written atomically after each step).
+// Each step kind's check, apply and undo live in steps/<kind>.cpp; this file visits them.
 // Preflight runs first and reports every problem at once before anything is written.
 // Thread-safety: none; one executor per host at a time.
 #pragma once
@@ -28,18 +29,7 @@ namespace installer {
 inline constexpr const char* k_state_dir = "/var/lib/kubeferry";
 inline constexpr const char* k_journal_path = "/var/lib/kubeferry/journal.json";
 
-// One installed step.
-struct JournalEntry {
-  std::string id;
-  std::string kind;                    // to_string(StepKind)
-  std::string digest;                  // the step digest it was applied with
-  std::string path;                    // dir / file / symlink / hosts_block
-  std::string unit;                    // service
-  std::string hosts_begin, hosts_end;  // hosts_block markers
-  bool data = false;                   // dir kept unless --purge
-  std::vector<std::string> created;    // folders this step created, outermost first
-};
-
+// The journal: one JournalEntry (steps/step.hpp) per installed step.
 struct Journal {
   std::string host;
   std::vector<JournalEntry> entries;       // in the order first applied
@@ -48,7 +38,8 @@ struct Journal {
   const JournalEntry* find(const std::string& id) const;
 };
 
-// nullopt when there is no journal. Fails if it exists but cannot be read or parsed.
+// nullopt when there is no journal. Fails if it exists but cannot be read or parsed, or names a
+// kind of step this installer does not know. Entries keep "kind" as its text (to_string(StepKind)).
 Result<std::optional<Journal>> load_journal(Fs& fs);
 Status save_journal(Fs& fs, const Journal& journal);
 
@@ -107,10 +98,5 @@ struct UninstallReport {
 // kept by Purge::no stay journaled (the journal then lists only them): a later uninstall with
 // Purge::yes removes them, and a reinstall takes them over as its own.
 Result<UninstallReport> uninstall(Fs& target, CommandRunner& runner, const UninstallOptions& options);
-
-// Replaces (or appends) the block between the markers in `hosts`; with an empty `block`
-// removes it. Pure; exposed for tests.
-std::string edit_hosts(const std::string& hosts, const std::string& begin, const std::string& end,
-                       const std::string& block);
 
 }  // namespace installer

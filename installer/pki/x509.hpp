@@ -91,7 +91,4 @@ struct CertificateInfo {
 // Parses the first certificate of `pem`. Fails with "not a PEM certificate" otherwise.
 Result<CertificateInfo> read_certificate_info(std::string_view pem);
 
-// "OP: <OpenSSL error queue text>" as a failure; clears the queue.
-bundlespec::Error openssl_error(std::string_view op);
-
 }  // namespace installer

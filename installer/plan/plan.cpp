@@ -15,37 +15,7 @@ namespace installer {
 namespace bs = bundlespec;
 namespace r = render;
 
-std::string_view to_string(StepKind kind) {
-  switch (kind) {
-    case StepKind::preflight:
-      return "preflight";
-    case StepKind::dir:
-      return "dir";
-    case StepKind::file:
-      return "file";
-    case StepKind::hosts_block:
-      return "hosts_block";
-    case StepKind::symlink:
-      return "symlink";
-    case StepKind::command:
-      return "command";
-    case StepKind::image:
-      return "image";
-    case StepKind::service:
-      return "service";
-    case StepKind::check:
-      return "check";
-  }
-  return "?";
-}
-
 namespace {
-
-std::string octal(mode_t mode) {
-  char text[8];
-  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode));
-  return text;
-}
 
 std::string top_folder(const std::string& path) {
   const size_t slash = path.find('/', 1);
@@ -57,42 +27,37 @@ class PlanBuilder {
  public:
   explicit PlanBuilder(Plan& plan) : m_plan(plan) {}
 
-  Step& add(Step step) {
-    m_plan.steps.push_back(std::move(step));
+  // Any step; the helpers below make the common ones.
+  Step& add(std::string id, std::string reason, StepBody body, std::vector<std::string> inputs = {}) {
+    m_plan.steps.push_back({std::move(id), std::move(reason), std::move(body), std::move(inputs), {}});
     return m_plan.steps.back();
   }
 
   void dir(const std::string& path, mode_t mode, const std::string& reason, bool data = false) {
     if (!m_dirs.insert(path).second) return;
-    Step s;
-    s.id = "dir " + path;
-    s.kind = StepKind::dir;
-    s.path = path;
-    s.mode = mode;
-    s.data = data;
-    s.reason = reason;
-    add(std::move(s));
+    DirStep d;
+    d.path = path;
+    d.mode = mode;
+    d.data = data;
+    add("dir " + path, reason, std::move(d));
   }
 
   // A file with known content (`known` false: content depends on inputs the plan lacks).
   void file(const std::string& path, std::string content, mode_t mode, bool secret, const std::string& source,
             const std::string& reason, bool known = true) {
     if (m_files.count(path) != 0) return;
-    Step s;
-    s.id = "file " + path;
-    s.kind = StepKind::file;
-    s.path = path;
-    s.mode = mode;
-    s.secret = secret;
-    s.source = source;
-    s.reason = reason;
+    FileStep f;
+    f.path = path;
+    f.mode = mode;
+    f.secret = secret;
+    f.source = source;
     if (known) {
-      s.sha256 = bs::sha256_hex(content);
+      f.sha256 = bs::sha256_hex(content);
       m_space[top_folder(path)] += content.size();
-      s.content = std::move(content);
+      f.content = std::move(content);
     }
-    m_files[path] = s.sha256;
-    add(std::move(s));
+    m_files[path] = f.sha256;
+    add("file " + path, reason, std::move(f));
   }
 
   void rendered(const r::RenderedFile& f, const std::string& reason) {
@@ -113,52 +78,47 @@ class PlanBuilder {
 
   void binary(const BundleBinary& b, const std::string& reason) {
     if (m_files.count(b.target) != 0) return;
-    Step s;
-    s.id = "file " + b.target;
-    s.kind = StepKind::file;
-    s.path = b.target;
-    s.mode = b.mode;
-    s.source = "bundle:" + b.bundle_path;
-    s.sha256 = b.sha256;
-    s.reason = reason;
+    FileStep f;
+    f.path = b.target;
+    f.mode = b.mode;
+    f.source = "bundle:" + b.bundle_path;
+    f.sha256 = b.sha256;
     m_space[top_folder(b.target)] += b.size;
     m_files[b.target] = b.sha256;
-    add(std::move(s));
+    add("file " + b.target, reason, std::move(f));
   }
 
-  void command(const std::string& id, StepKind kind, std::vector<std::vector<std::string>> commands,
-               const std::string& reason, std::vector<std::string> inputs = {}) {
-    Step s;
-    s.id = id;
-    s.kind = kind;
-    s.commands = std::move(commands);
-    s.reason = reason;
-    s.inputs = std::move(inputs);
-    add(std::move(s));
+  void symlink(const std::string& path, const std::string& target, const std::string& reason) {
+    add("symlink " + path, reason, SymlinkStep{path, target});
+  }
+
+  void hosts_block(const std::string& path, std::string content, const std::string& reason) {
+    HostsBlockStep h;
+    h.path = path;
+    h.sha256 = bs::sha256_hex(content);
+    h.content = std::move(content);
+    add("hosts_block " + path, reason, std::move(h));
+  }
+
+  void command(const std::string& id, std::vector<Argv> commands, const std::string& reason,
+               std::vector<std::string> inputs = {}) {
+    add(id, reason, CommandStep{std::move(commands)}, std::move(inputs));
   }
 
   void service(const std::string& unit, const std::string& reason, std::vector<std::string> inputs,
                bool no_block = false) {
-    std::vector<std::string> restart = {"systemctl", "restart"};
-    if (no_block) restart.push_back("--no-block");
-    restart.push_back(unit);
-    command("service " + unit, StepKind::service, {{"systemctl", "enable", unit}, restart}, reason, std::move(inputs));
-    m_plan.steps.back().unit = unit;
+    add("service " + unit, reason, ServiceStep{unit, no_block}, std::move(inputs));
   }
 
-  void check(const std::string& id, std::vector<std::string> argv, int attempts, int interval_ms, OnFailure on_failure,
-             const std::string& reason) {
-    command("check " + id, StepKind::check, {std::move(argv)}, reason);
-    Step& s = m_plan.steps.back();
-    s.attempts = attempts;
-    s.interval_ms = interval_ms;
-    s.on_failure = on_failure;
+  Step& check(const std::string& id, Argv argv, int attempts, int interval_ms, OnFailure on_failure,
+              const std::string& reason) {
+    return add("check " + id, reason, CheckStep{std::move(argv), attempts, interval_ms, on_failure});
   }
 
   // Digests: each step's own fields plus the digests of its inputs.
   void finish() {
     for (Step& s : m_plan.steps) {
-      std::string text = bs::to_canonical_json(step_json(s));
+      std::string text = bs::to_canonical_json(step_to_json(s));
       for (const std::string& input : s.inputs) {
         const auto it = m_files.find(input);
         text += "\n" + input + "=" + (it == m_files.end() ? std::string() : it->second);
@@ -166,45 +126,6 @@ class PlanBuilder {
       s.digest = bs::sha256_hex(text);
     }
     for (const auto& [folder, bytes] : m_space) m_plan.preflight.space.emplace_back(folder, bytes);
-  }
-
-  static bs::Json step_json(const Step& s) {
-    bs::Json::Object o;
-    o["id"] = s.id;
-    o["kind"] = std::string(to_string(s.kind));
-    o["reason"] = s.reason;
-    if (!s.path.empty()) o["path"] = s.path;
-    if (s.kind == StepKind::dir || s.kind == StepKind::file) {
-      o["mode"] = octal(s.mode);
-      o["owner"] = s.owner;
-    }
-    if (!s.source.empty()) o["source"] = s.source;
-    if (s.kind == StepKind::file || s.kind == StepKind::hosts_block) {
-      o["sha256"] = s.sha256.empty() ? bs::Json(nullptr) : bs::Json(s.sha256);
-    }
-    if (s.secret) o["secret"] = true;
-    if (s.data) o["data"] = true;
-    if (!s.commands.empty()) {
-      bs::Json::Array commands;
-      for (const auto& argv : s.commands) {
-        bs::Json::Array words;
-        for (const auto& word : argv) words.emplace_back(word);
-        commands.emplace_back(std::move(words));
-      }
-      o["commands"] = std::move(commands);
-    }
-    if (!s.unit.empty()) o["unit"] = s.unit;
-    if (s.kind == StepKind::check) {
-      o["attempts"] = s.attempts;
-      o["interval_ms"] = s.interval_ms;
-      o["on_failure"] = s.on_failure == OnFailure::stop ? "stop" : "warn";
-    }
-    if (!s.inputs.empty()) {
-      bs::Json::Array inputs;
-      for (const auto& input : s.inputs) inputs.emplace_back(input);
-      o["inputs"] = std::move(inputs);
-    }
-    return o;
   }
 
  private:
@@ -325,8 +246,8 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
   if (inputs.kit) in.kit = *inputs.kit;
 
   PlanBuilder b(plan);
-  b.command("preflight", StepKind::preflight, {},
-            "swap, sysctls, kernel modules, ports, disk space, clock and runtime, all reported at once");
+  b.add("preflight", "swap, sysctls, kernel modules, ports, disk space, clock and runtime, all reported at once",
+        PreflightStep{});
 
   // Layout (manifests/SOURCES.md, "Target layout").
   if (etcd) {
@@ -368,34 +289,18 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
 
   // Operating system (manifests/SOURCES.md, "The procedure", step 1).
   b.rendered(r::render_sysctl(in), "bridge netfilter and IP forwarding for pod traffic");
-  b.rendered(r::render_modules_load(in),
-             node ? "br_netfilter, overlay and IPVS modules at boot" : "br_netfilter and overlay at boot");
-  {
-    Step s;
-    s.id = "hosts_block " + p.hosts_file;
-    s.kind = StepKind::hosts_block;
-    s.path = p.hosts_file;
-    s.content = r::hosts_block(inventory);
-    s.sha256 = bs::sha256_hex(s.content);
-    s.reason = "every cluster host by name";
-    b.add(std::move(s));
-  }
+  b.rendered(r::render_modules_load(in), node && r::kube_proxy_ipvs(in.versions.kubernetes)
+                                             ? "br_netfilter, overlay and IPVS modules at boot"
+                                             : "br_netfilter and overlay at boot");
+  b.hosts_block(p.hosts_file, r::hosts_block(inventory), "every cluster host by name");
   std::vector<std::string> modprobe = {"modprobe", "-a"};
-  for (const auto& module : r::required_modules(host)) modprobe.push_back(module);
-  b.command("command modprobe", StepKind::command, {modprobe}, "load the kernel modules now", {p.modules_file});
-  b.command("command sysctl", StepKind::command, {{"sysctl", "--system"}}, "apply the sysctls now", {p.sysctl_file});
+  for (const auto& module : r::required_modules(host, in.versions.kubernetes)) modprobe.push_back(module);
+  b.command("command modprobe", {modprobe}, "load the kernel modules now", {p.modules_file});
+  b.command("command sysctl", {{"sysctl", "--system"}}, "apply the sysctls now", {p.sysctl_file});
 
   // Binaries from the bundle.
   TRY(add_binaries(b, host, inputs));
-  if (master) {
-    Step s;
-    s.id = "symlink /usr/local/bin/kubectl";
-    s.kind = StepKind::symlink;
-    s.path = "/usr/local/bin/kubectl";
-    s.source = p.k8s_bin("kubectl");
-    s.reason = "kubectl on the PATH";
-    b.add(std::move(s));
-  }
+  if (master) b.symlink("/usr/local/bin/kubectl", p.k8s_bin("kubectl"), "kubectl on the PATH");
 
   // PKI kit.
   for (const auto& t : kit_targets(host, p)) {
@@ -411,6 +316,7 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
   if (etcd) b.rendered(r::render_etcd_env(in), "etcd member and cluster settings");
   if (master) {
     b.rendered(r::render_apiserver_options(in), "kube-apiserver flags");
+    if (auto policy = r::render_audit_policy(in)) b.rendered(*policy, "kube-apiserver audit policy");
     b.rendered(r::render_controller_manager_options(in), "kube-controller-manager flags");
     b.rendered(r::render_scheduler_options(in), "kube-scheduler flags");
     TRY(b.rendered_or_unknown(r::render_controller_manager_kubeconfig(in), no_kit,
@@ -435,7 +341,9 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
     b.rendered(r::render_flannel_cni_conflist(in),
                "the pod network's CNI configuration, as flannel's init container copies it");
     b.rendered(r::render_kube_proxy_options(in), "kube-proxy flags");
-    b.rendered(r::render_kube_proxy_config(in), "kube-proxy configuration (IPVS)");
+    b.rendered(r::render_kube_proxy_config(in), r::kube_proxy_ipvs(in.versions.kubernetes)
+                                                    ? "kube-proxy configuration (IPVS)"
+                                                    : "kube-proxy configuration (iptables)");
     TRY(b.rendered_or_unknown(r::render_kube_proxy_kubeconfig(in), no_kit, p.k8s_cfg("kube-proxy.kubeconfig"), 0600,
                               true, "kube-proxy's credentials"));
   }
@@ -465,11 +373,10 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
     unit(r::render_kube_proxy_unit(in), "systemd unit");
   }
   if (containerd) units.push_back(p.containerd_dropin);
-  b.command("command daemon-reload", StepKind::command, {{"systemctl", "daemon-reload"}}, "make systemd read the units",
+  b.command("command daemon-reload", {{"systemctl", "daemon-reload"}}, "make systemd read the units",
             units);
   if (containerd) {
-    b.command(std::string(k_restart_containerd_step), StepKind::command,
-              {{"systemctl", "restart", "containerd.service"}},
+    b.command(std::string(k_restart_containerd_step), {{"systemctl", "restart", "containerd.service"}},
               "containerd takes its new settings before images are loaded into it",
               {p.containerd_config, p.containerd_dropin});
   }
@@ -481,11 +388,12 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
     const std::string runtime = inventory.container_runtime == ContainerRuntime::docker ? "docker" : "containerd";
     std::string digests;
     for (const auto& image : inputs.images) digests += image.ref + "\n";
-    b.command("images load", StepKind::image,
-              {{"/proc/self/exe", "images", "load", "--from", "{bundle}", "--runtime", runtime}},
-              "load " + std::to_string(inputs.images.size()) + " pinned images into " + runtime);
-    plan.steps.back().sha256 = bs::sha256_hex(digests);
-    plan.steps.back().source = "bundle:images/images.json";
+    ImageStep load;
+    load.commands = {{"/proc/self/exe", "images", "load", "--from", "{bundle}", "--runtime", runtime}};
+    load.source = "bundle:images/images.json";
+    load.sha256 = bs::sha256_hex(digests);
+    b.add("images load", "load " + std::to_string(inputs.images.size()) + " pinned images into " + runtime,
+          std::move(load));
   }
 
   // Services, in dependency order, with checks between.
@@ -517,13 +425,13 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
     b.service(
         "kube-scheduler.service", "scheduler",
         {p.unit("kube-scheduler.service"), p.k8s_cfg("kube-scheduler.conf"), p.k8s_cfg("kube-scheduler.kubeconfig")});
-    std::vector<std::vector<std::string>> apply;
+    std::vector<Argv> apply;
     std::vector<std::string> addon_inputs;
     for (const char* name : {"rbac.yaml", "kube-flannel.yml", "coredns.yaml"}) {
       apply.push_back({p.k8s_bin("kubectl"), "--kubeconfig=" + admin, "apply", "-f", p.k8s_addon(name)});
       addon_inputs.push_back(p.k8s_addon(name));
     }
-    b.command("command apply-addons", StepKind::command, apply,
+    b.command("command apply-addons", apply,
               "RBAC (bootstrap + CSR auto-approval), flannel and CoreDNS in the cluster", addon_inputs);
     // `kubectl apply` can exit 0 against a server that keeps nothing; read every object of
     // every add-on file back (kubectl get -f exits non-zero and names each missing object).
@@ -533,8 +441,8 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
     b.check("addons-present", get, 3, 2000, OnFailure::stop,
             "every object of rbac.yaml, kube-flannel.yml and coredns.yaml reads back from the API server; if one is "
             "missing, apply its file again with kubectl --kubeconfig=" +
-                admin + " apply -f FILE and read the error");
-    plan.steps.back().inputs = addon_inputs;  // changed add-ons are read back again
+                admin + " apply -f FILE and read the error")
+        .inputs = addon_inputs;  // changed add-ons are read back again
   }
   if (node) {
     b.service("kubelet.service", "kubelet (TLS bootstrap; its client CSR is approved automatically)",
@@ -560,7 +468,8 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
 
   // What preflight checks.
   plan.preflight.sysctls = r::required_sysctls();
-  plan.preflight.modules = r::required_modules(host);
+  plan.preflight.modules = r::required_modules(host, in.versions.kubernetes);
+  plan.preflight.cgroup_v2 = node && r::requires_cgroup_v2(in.versions.kubernetes);
   if (etcd) plan.preflight.ports.insert(plan.preflight.ports.end(), {r::k_etcd_client_port, r::k_etcd_peer_port});
   if (master) plan.preflight.ports.insert(plan.preflight.ports.end(), {r::k_apiserver_port, 10257, 10259});
   if (node) {
@@ -676,7 +585,7 @@ bs::Json plan_to_json(const Plan& plan) {
   bs::Json::Array steps;
   int n = 0;
   for (const Step& s : plan.steps) {
-    bs::Json j = PlanBuilder::step_json(s);
+    bs::Json j = step_to_json(s);
     j["n"] = ++n;
     j["digest"] = s.digest;
     steps.push_back(std::move(j));
@@ -694,10 +603,13 @@ std::string format_plan(const Plan& plan) {
   int n = 0;
   for (const Step& s : plan.steps) {
     char head[32];
-    std::snprintf(head, sizeof head, "%4d %-11s ", ++n, std::string(to_string(s.kind)).c_str());
+    std::snprintf(head, sizeof head, "%4d %-11s ", ++n, std::string(to_string(s.kind())).c_str());
     std::string what = s.id.substr(s.id.find(' ') == std::string::npos ? 0 : s.id.find(' ') + 1);
-    if (s.kind == StepKind::dir || s.kind == StepKind::file) what += " " + octal(s.mode);
-    if (s.kind == StepKind::file && s.sha256.empty()) what += " (content needs --pki/--bundle)";
+    if (const auto* d = s.as<DirStep>()) what += " " + octal_mode(d->mode);
+    if (const auto* f = s.as<FileStep>()) {
+      what += " " + octal_mode(f->mode);
+      if (f->sha256.empty()) what += " (content needs --pki/--bundle)";
+    }
     out += head + what + "  — " + s.reason + "\n";
   }
   return out;

@@ -10,6 +10,7 @@
 //   image (load into the runtime) · service (enable + restart, in dependency order, with
 //   checks between: etcd health, apiserver ready, add-ons applied and read back) · check
 //   (nodes: kubelet active, then its Node object registered).
+// The steps are typed (steps/step.hpp: one struct per kind); plan.cpp's PlanBuilder makes them.
 // Thread-safety: pure functions and value types.
 #pragma once
 
@@ -26,47 +27,13 @@
 #include "bundlespec/result.hpp"
 #include "cluster/inventory.hpp"
 #include "render/common.hpp"
+#include "steps/step.hpp"
 
 namespace installer {
-
-enum class StepKind { preflight, dir, file, hosts_block, symlink, command, image, service, check };
 
 // The step that restarts containerd after its settings changed (nodes using containerd).
 // Uninstall restarts containerd again once those settings are gone.
 inline constexpr std::string_view k_restart_containerd_step = "command restart containerd.service";
-std::string_view to_string(StepKind kind);
-
-// What a failed step does to the run.
-enum class OnFailure { stop, warn };
-
-struct Step {
-  std::string id;  // unique within the plan: "file /opt/etcd/cfg/etcd.conf", "service etcd.service"
-  StepKind kind = StepKind::file;
-  std::string reason;  // why the host needs it, for people
-
-  // dir / file / hosts_block / symlink
-  std::string path;  // absolute target path
-  mode_t mode = 0;   // dir and file
-  std::string owner = "root:root";
-  std::string source;   // file: "render", "pki:<kit path>", "bundle:<bundle path>"; symlink: its target
-  std::string sha256;   // file / hosts_block content digest; "" = unknown at plan time
-  std::string content;  // file (render, pki) and hosts_block; never printed
-  bool secret = false;  // a key or token
-  bool data = false;    // dir: holds data kept by `uninstall` unless --purge
-
-  // command / image / service / check: programs to run in order, for a live host (root "/").
-  // "{bundle}/" at the start of a word stands for the extracted bundle folder.
-  std::vector<std::vector<std::string>> commands;
-  std::string unit;     // service: the unit name
-  int attempts = 1;     // check: tries before giving up
-  int interval_ms = 0;  // check: pause between tries
-  OnFailure on_failure = OnFailure::stop;
-
-  // Other steps' paths whose content this step depends on (a service restarts when its unit
-  // or config changes): their digests are part of this step's digest.
-  std::vector<std::string> inputs;
-  std::string digest;  // sha256 over the step and its inputs: what the journal compares
-};
 
 // What preflight checks on this host (plan/preflight.hpp runs it).
 struct PreflightSpec {
@@ -75,6 +42,7 @@ struct PreflightSpec {
   std::vector<int> ports;                               // must be free
   std::vector<std::pair<std::string, uint64_t>> space;  // folder → bytes the plan writes below it
   std::optional<ContainerRuntime> runtime;              // node roles need one running
+  bool cgroup_v2 = false;                               // the kubelet refuses cgroup v1 (render::requires_cgroup_v2)
   // Host programs the components run (from the distribution, not the bundle): name → who needs it.
   std::vector<std::pair<std::string, std::string>> tools;
   int64_t not_before = 0;  // the latest notBefore of the kit's certificates (the clock must be past it)

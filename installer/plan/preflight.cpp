@@ -5,7 +5,11 @@
 #include <optional>
 #include <sstream>
 
+#include "bundlespec/text.hpp"
+
 namespace installer {
+
+namespace bs = bundlespec;
 
 namespace {
 
@@ -15,11 +19,6 @@ std::string sysctl_path(const std::string& key) {
     if (path[i] == '.') path[i] = '/';
   }
   return path;
-}
-
-std::string trim(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\t')) text.pop_back();
-  return text;
 }
 
 std::string mib(uint64_t bytes) {
@@ -55,7 +54,7 @@ void check_sysctls(Fs& fs, const PreflightSpec& spec, std::vector<PreflightProbl
       out.push_back({"sysctl", key + " does not exist" + hint, {"sysctl", "-w", key + "=" + want}});
       continue;
     }
-    const std::string have = trim(*value);
+    const std::string have(bs::trim_end(*value));
     if (have != want)
       out.push_back({"sysctl", key + " is " + have + ", want " + want, {"sysctl", "-w", key + "=" + want}});
   }
@@ -200,6 +199,31 @@ void check_runtime(Fs& fs, const PreflightSpec& spec, std::vector<PreflightProbl
                  {}});
 }
 
+// The kubelet of 1.35+ refuses cgroup v1 (failCgroupV1, render/VERSIONS.md): the file system
+// mounted at /sys/fs/cgroup must be cgroup2 (the last mount there wins, as in the kernel).
+void check_cgroup(Fs& fs, const PreflightSpec& spec, std::vector<PreflightProblem>& out) {
+  if (!spec.cgroup_v2) return;
+  auto mounts = fs.read_file("/proc/self/mounts");
+  if (!mounts.ok()) {
+    out.push_back({"cgroup", "cannot read /proc/self/mounts: " + mounts.error().message(), {}});
+    return;
+  }
+  std::string type;
+  std::istringstream lines(*mounts);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    std::string device, mount_point, fs_type;
+    if (fields >> device >> mount_point >> fs_type && mount_point == "/sys/fs/cgroup") type = fs_type;
+  }
+  if (type == "cgroup2") return;
+  out.push_back({"cgroup",
+                 (type.empty() ? std::string("nothing is mounted at /sys/fs/cgroup")
+                               : "/sys/fs/cgroup is " + type + ", i.e. cgroup v1") +
+                     "; this Kubernetes version's kubelet refuses cgroup v1 (failCgroupV1): boot the host with the "
+                     "unified hierarchy (kernel argument systemd.unified_cgroup_hierarchy=1)",
+                 {}});
+}
+
 }  // namespace
 
 std::vector<PreflightProblem> run_preflight(const PreflightSpec& spec, const PreflightContext& context) {
@@ -214,6 +238,7 @@ std::vector<PreflightProblem> run_preflight(const PreflightSpec& spec, const Pre
   check_clock(spec, context.now, out);
   if (context.live) {
     check_runtime(*context.system, spec, out);
+    check_cgroup(*context.system, spec, out);
     check_tools(*context.system, spec, out);
   }
   return out;

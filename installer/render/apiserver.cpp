@@ -50,7 +50,37 @@ Flags apiserver_flags(const RenderInput& in) {
                         {"--audit-log-maxsize", "100"},
                         {"--audit-log-path", p.k8s_logs() + "/k8s-audit.log"},
                     });
+  // Without a policy the apiserver writes no audit event at all, --audit-log-path or not.
+  if (apiserver_audit_policy(k8s)) f.emplace_back("--audit-policy-file", p.k8s_cfg("audit-policy.yaml"));
   return f;
+}
+
+std::optional<RenderedFile> render_audit_policy(const RenderInput& in) {
+  if (!apiserver_audit_policy(in.versions.kubernetes)) return std::nullopt;
+  const std::string out =
+      "# kube-apiserver audit policy (--audit-policy-file). Written by kubeferry-install.\n"
+      "apiVersion: audit.k8s.io/v1\n"
+      "kind: Policy\n"
+      "omitStages:\n"
+      "- RequestReceived\n"
+      "rules:\n"
+      "- level: None\n"
+      "  nonResourceURLs:\n"
+      "  - /healthz*\n"
+      "  - /livez*\n"
+      "  - /readyz*\n"
+      "  - /version\n"
+      "- level: Metadata\n"
+      "  resources:\n"
+      "  - group: \"\"\n"
+      "    resources:\n"
+      "    - secrets\n"
+      "    - configmaps\n"
+      "  - group: authentication.k8s.io\n"
+      "    resources:\n"
+      "    - tokenreviews\n"
+      "- level: Metadata\n";
+  return RenderedFile{in.paths.k8s_cfg("audit-policy.yaml"), out, 0644, false};
 }
 
 RenderedFile render_apiserver_options(const RenderInput& in) {

@@ -39,8 +39,35 @@ Result<Version> parse_version(std::string_view text);
 
 struct Versions {
   Version kubernetes;  // decides which flags exist
-  Version etcd;        // informational (3.4 and 3.5 take the same settings here)
+  Version etcd;        // 3.4, 3.5 and 3.6 take the same settings here (VERSIONS.md)
 };
+
+// --- version rules: each checked against upstream at a tag, cited in installer/render/VERSIONS.md ---
+// The rules for the current lines start at 1.35, the first minor they were checked at; the
+// output for older versions (the seed's 1.20) is unchanged.
+inline constexpr int k_current_line_minor = 35;
+// kubelet --pod-infra-container-image is gone from 1.35 (kubernetes#133779): the sandbox image
+// is the runtime's (containerd's sandbox setting).
+inline bool kubelet_has_pod_infra_flag(const Version& k8s) {
+  return !k8s.at_least(1, k_current_line_minor);
+}
+// From 1.35 the kubelet's settings that have a KubeletConfiguration field go there
+// (containerRuntimeEndpoint) instead of deprecated flags, and failCgroupV1 (default true) is
+// written out: the kubelet refuses cgroup v1, so preflight requires cgroup v2.
+inline bool kubelet_settings_in_config(const Version& k8s) {
+  return k8s.at_least(1, k_current_line_minor);
+}
+inline bool requires_cgroup_v2(const Version& k8s) {
+  return k8s.at_least(1, k_current_line_minor);
+}
+// kube-proxy's ipvs mode is deprecated from 1.35; iptables (still the default) from then on.
+inline bool kube_proxy_ipvs(const Version& k8s) {
+  return !k8s.at_least(1, k_current_line_minor);
+}
+// An audit policy file, without which --audit-log-path logs nothing (the seed's 1.20 flags).
+inline bool apiserver_audit_policy(const Version& k8s) {
+  return k8s.at_least(1, k_current_line_minor);
+}
 
 // Where things go on the target host. Defaults are the seed's layout (manifests/SOURCES.md, "Target layout"); tests
 // move them under a scratch folder to run real daemons from the rendered files.

@@ -6,6 +6,7 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,10 @@ RenderedFile render_etcd_unit(const RenderInput& in);
 Flags apiserver_flags(const RenderInput& in);
 RenderedFile render_apiserver_options(const RenderInput& in);  // cfg/kube-apiserver.conf
 RenderedFile render_apiserver_unit(const RenderInput& in);
+// k8s_cfg("audit-policy.yaml"): the policy --audit-policy-file names (apiserver_audit_policy()):
+// metadata for every request, nothing for the health and version endpoints, no bodies of
+// secrets, configmaps or token reviews. nullopt for versions that render none.
+std::optional<RenderedFile> render_audit_policy(const RenderInput& in);
 
 // --- kube-controller-manager (controller_manager.cpp) ---
 Flags controller_manager_flags(const RenderInput& in);
@@ -48,7 +53,7 @@ RenderedFile render_kubelet_unit(const RenderInput& in);
 // --- kube-proxy (kube_proxy.cpp) ---
 Flags kube_proxy_flags(const RenderInput& in);
 RenderedFile render_kube_proxy_options(const RenderInput& in);
-RenderedFile render_kube_proxy_config(const RenderInput& in);  // KubeProxyConfiguration, mode ipvs
+RenderedFile render_kube_proxy_config(const RenderInput& in);  // KubeProxyConfiguration
 RenderedFile render_kube_proxy_unit(const RenderInput& in);
 // Kernel modules IPVS mode needs.
 std::vector<std::string> ipvs_modules();
@@ -82,7 +87,9 @@ Result<RenderedFile> render_bootstrap_kubeconfig(const RenderInput& in);  // tok
 RenderedFile render_sysctl(const RenderInput& in);  // /etc/sysctl.d/k8s.conf
 // The sysctls render_sysctl sets, "key" → "value", in file order.
 std::vector<std::pair<std::string, std::string>> required_sysctls();
-std::vector<std::string> required_modules(const Host& host);  // br_netfilter, overlay (+ IPVS on nodes)
+// br_netfilter, overlay (+ IPVS on nodes while kube-proxy runs in IPVS mode: kube_proxy_ipvs()).
+std::vector<std::string> required_modules(const Host& host, const Version& kubernetes);
+std::vector<std::string> required_modules(const Host& host);  // as for Kubernetes 1.20
 RenderedFile render_modules_load(const RenderInput& in);      // /etc/modules-load.d/k8s.conf
 // The managed block of /etc/hosts: "# BEGIN kubeferry <cluster>" … "# END kubeferry <cluster>",
 // one "ADDRESS NAME" line per host.

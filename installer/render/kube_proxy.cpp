@@ -1,4 +1,6 @@
-// kube-proxy: options file, KubeProxyConfiguration in IPVS mode, unit (manifests/SOURCES.md, "kube-proxy").
+// kube-proxy: options file, KubeProxyConfiguration (IPVS mode before 1.35, iptables from 1.35:
+// kube_proxy_ipvs()), unit (manifests/SOURCES.md,
+// "kube-proxy").
 #include "render/components.hpp"
 
 namespace installer::render {
@@ -32,11 +34,8 @@ RenderedFile render_kube_proxy_config(const RenderInput& in) {
                     in.host->name +
                     "\n"
                     "clusterCIDR: " +
-                    in.inventory->pod_cidr +
-                    "\n"
-                    "mode: ipvs\n"
-                    "ipvs:\n"
-                    "  scheduler: rr\n";
+                    in.inventory->pod_cidr + "\n";
+  out += kube_proxy_ipvs(in.versions.kubernetes) ? "mode: ipvs\nipvs:\n  scheduler: rr\n" : "mode: iptables\n";
   return {in.paths.k8s_cfg("kube-proxy-config.yml"), out, 0644, false};
 }
 

@@ -27,13 +27,13 @@ Result<Flags> kubelet_flags(const RenderInput& in) {
       f.insert(f.end(),
                {{"--container-runtime", "remote"}, {"--container-runtime-endpoint", "unix://" + p.containerd_socket}});
     }
-  } else {
+  } else if (!kubelet_settings_in_config(k8s)) {
     f.emplace_back("--container-runtime-endpoint", "unix://" + p.containerd_socket);
   }
   // The sandbox image as the runtime finds it offline (runtime_image): dockershim runs it; with
   // containerd the CRI sandbox image is containerd's (containerd.toml) and this only keeps the
-  // kubelet's image garbage collection away from it.
-  f.emplace_back("--pod-infra-container-image", pause);
+  // kubelet's image garbage collection away from it. The flag is gone from 1.35.
+  if (kubelet_has_pod_infra_flag(k8s)) f.emplace_back("--pod-infra-container-image", pause);
   return f;
 }
 
@@ -83,6 +83,10 @@ RenderedFile render_kubelet_config(const RenderInput& in) {
                     "  nodefs.inodesFree: 5%\n"
                     "maxOpenFiles: 1000000\n"
                     "maxPods: 110\n";
+  if (kubelet_settings_in_config(in.versions.kubernetes)) {
+    out += "containerRuntimeEndpoint: unix://" + in.paths.containerd_socket + "\n";
+    out += "failCgroupV1: true\n";
+  }
   return {in.paths.k8s_cfg("kubelet-config.yml"), out, 0644, false};
 }
 

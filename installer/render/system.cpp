@@ -20,8 +20,12 @@ RenderedFile render_sysctl(const RenderInput& in) {
 }
 
 std::vector<std::string> required_modules(const Host& host) {
+  return required_modules(host, Version{1, 20, 0, "v1.20.0"});
+}
+
+std::vector<std::string> required_modules(const Host& host, const Version& k8s) {
   std::vector<std::string> out = {"br_netfilter", "overlay"};
-  if (host.has(Role::node)) {
+  if (host.has(Role::node) && kube_proxy_ipvs(k8s)) {
     for (auto& module : ipvs_modules()) out.push_back(module);
   }
   return out;
@@ -29,9 +33,9 @@ std::vector<std::string> required_modules(const Host& host) {
 
 RenderedFile render_modules_load(const RenderInput& in) {
   std::string out = "# Kernel modules for Kubernetes (bridge netfilter, overlayfs";
-  out += in.host->has(Role::node) ? ", kube-proxy IPVS). Written by kubeferry-install.\n"
-                                  : "). Written by kubeferry-install.\n";
-  for (const auto& module : required_modules(*in.host)) out += module + "\n";
+  const bool ipvs = in.host->has(Role::node) && kube_proxy_ipvs(in.versions.kubernetes);
+  out += ipvs ? ", kube-proxy IPVS). Written by kubeferry-install.\n" : "). Written by kubeferry-install.\n";
+  for (const auto& module : required_modules(*in.host, in.versions.kubernetes)) out += module + "\n";
   return {in.paths.modules_file, out, 0644, false};
 }
 

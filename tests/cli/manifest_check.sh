@@ -60,7 +60,7 @@ sed -e 's/^epoch: .*/epoch: tomorrow/' -e 's/kind: tarball/kind: zip/' \
 run bad "$BIN" manifest check bad.yaml
 expect bad 1 "" "kubeferry: error: manifest bad.yaml is invalid (6 problems):
 bad.yaml:3:8: epoch must be a whole number of seconds since 1970-01-01 UTC, got 'tomorrow'
-bad.yaml:6:5: artifact etcd: unknown key 'sha256' (allowed: name, version, kind, url, checksum, source, platform, members, to, mode)
+bad.yaml:6:5: artifact etcd: unknown key 'sha256' (allowed: name, version, kind, url, checksum, source, pinned_by_user, platform, members, to, mode)
 bad.yaml:8:11: artifact etcd: kind must be 'file' or 'tarball', got 'zip'
 bad.yaml:21:9: artifact cfssl: destination '/usr/bin/cfssl' must be relative (a path inside the bundle), not absolute
 bad.yaml:22:11: artifact cfssl: mode must be octal with a leading 0, like 0755, got '4755'
@@ -71,7 +71,8 @@ bad.yaml:25:10: image pause: ref 'registry.k8s.io/pause:3.2' has no @sha256: dig
 sed -e "s/checksum: sha256:$B/checksum: NOT-FOUND/" "$WORK/good.yaml" >"$WORK/gap.yaml"
 run gap "$BIN" manifest check gap.yaml
 expect gap 1 "" "kubeferry: error: manifest gap.yaml cannot be built (1 problem):
-artifact cfssl R1.2: no checksum is pinned (NOT FOUND in gap.yaml:18:15); fetch upstream's own checksum file on a connected machine and pass --checksum cfssl=sha256:<hex>
+artifact cfssl R1.2: no checksum is pinned (NOT FOUND in gap.yaml:18:15)
+resolve NOT-FOUND values on a connected machine with: kubeferry pin gap.yaml (or pass --checksum NAME=sha256:<hex> with a value read from upstream)
 "
 run filled "$BIN" manifest check gap.yaml --checksum "cfssl=sha256:$B"
 expect filled 0 "bundle demo kubernetes v1.20.11 epoch 1631664000
@@ -92,7 +93,8 @@ expect unknown 1 "" "kubeferry: error: manifest gap.yaml cannot be built (1 prob
 cp "$SRC/manifests/k8s-v1.20.11.yaml" "$WORK/k8s-v1.20.11.yaml"
 run real "$BIN" manifest check k8s-v1.20.11.yaml
 expect real 1 "" "kubeferry: error: manifest k8s-v1.20.11.yaml cannot be built (1 problem):
-image flannel quay.io/coreos/flannel:v0.14.0: no digest is pinned (NOT FOUND in k8s-v1.20.11.yaml:108:13); look up the digest of quay.io/coreos/flannel:v0.14.0 on a connected machine and pass --checksum flannel=sha256:<hex>
+image flannel quay.io/coreos/flannel:v0.14.0: no digest is pinned (NOT FOUND in k8s-v1.20.11.yaml:108:13)
+resolve NOT-FOUND values on a connected machine with: kubeferry pin k8s-v1.20.11.yaml (or pass --checksum NAME=sha256:<hex> with a value read from upstream)
 "
 run real_filled "$BIN" manifest check k8s-v1.20.11.yaml --checksum "flannel=sha256:$C"
 [[ "$(cat "$WORK/real_filled.rc")" == 0 ]] || fail "real_filled: exit $(cat "$WORK/real_filled.rc")"

@@ -80,7 +80,8 @@ refuse() {  # $1 = exit code, $2 = expected stderr, rest = command
 }
 write_manifest nf.yaml "NOT-FOUND" "$CFSSL"
 refuse 1 "kubeferry: error: build nf.yaml: manifest nf.yaml cannot be built (1 problem):
-artifact cfssl R1.2: no checksum is pinned (NOT FOUND in nf.yaml:28:15); fetch upstream's own checksum file on a connected machine and pass --checksum cfssl=sha256:<hex>" \
+artifact cfssl R1.2: no checksum is pinned (NOT FOUND in nf.yaml:28:15)
+resolve NOT-FOUND values on a connected machine with: kubeferry pin nf.yaml (or pass --checksum NAME=sha256:<hex> with a value read from upstream)" \
   "${B[@]}" nf.yaml --cache cache -o nf.run
 [[ ! -e nf.run ]] || fail "nf.run exists"
 "${B[@]}" nf.yaml --cache cache -o nf.run --checksum "cfssl=sha256:$(mirror_sum $CFSSL)" >/dev/null

@@ -56,9 +56,8 @@ void healthy_system(FakeFs& system, const Plan& plan) {
 // The extracted bundle: each binary's content is its bundle path (plan_inputs' digests).
 void bundle_sources(FakeFs& fs, const Plan& plan) {
   for (const Step& s : plan.steps) {
-    if (s.source.rfind("bundle:", 0) == 0 && s.kind == StepKind::file) {
-      fs.sources["/bundle/" + s.source.substr(7)] = s.source.substr(7);
-    }
+    const auto* f = s.as<FileStep>();
+    if (f != nullptr && f->source.rfind("bundle:", 0) == 0) fs.sources["/bundle/" + f->source.substr(7)] = f->source.substr(7);
   }
 }
 
@@ -92,11 +91,14 @@ TEST(Apply, FirstInstallWritesEveryFileWithItsModeAndRunsTheCommands) {
   EXPECT_TRUE(report->changed());
   EXPECT_THAT(report->warnings, IsEmpty());
   for (const Step& s : plan.steps) {
-    if (s.kind != StepKind::file && s.kind != StepKind::dir) continue;
-    ASSERT_EQ(rig.fs.nodes.count(s.path), 1u) << s.path;
-    EXPECT_EQ(rig.fs.nodes[s.path].mode, s.mode) << s.path;
-    if (s.kind == StepKind::file) {
-      EXPECT_EQ(bundlespec::sha256_hex(rig.fs.nodes[s.path].content), s.sha256) << s.path;
+    if (const auto* d = s.as<DirStep>()) {
+      ASSERT_EQ(rig.fs.nodes.count(d->path), 1u) << d->path;
+      EXPECT_EQ(rig.fs.nodes[d->path].mode, d->mode) << d->path;
+    }
+    if (const auto* f = s.as<FileStep>()) {
+      ASSERT_EQ(rig.fs.nodes.count(f->path), 1u) << f->path;
+      EXPECT_EQ(rig.fs.nodes[f->path].mode, f->mode) << f->path;
+      EXPECT_EQ(bundlespec::sha256_hex(rig.fs.nodes[f->path].content), f->sha256) << f->path;
     }
   }
   EXPECT_EQ(rig.fs.nodes["/usr/local/bin/kubectl"].content, "/opt/kubernetes/bin/kubectl");
@@ -213,7 +215,7 @@ TEST(Apply, SecondInstallDoesNothing) {
     // Only questions: is each service still running?
     std::vector<std::string> queries;
     for (const Step& s : plan.steps) {
-      if (s.kind == StepKind::service) queries.push_back("systemctl is-active --quiet " + s.unit);
+      if (const auto* service = s.as<ServiceStep>()) queries.push_back("systemctl is-active --quiet " + service->unit);
     }
     EXPECT_FALSE(queries.empty());
     EXPECT_EQ(rig.runner.calls, queries);
@@ -254,6 +256,123 @@ TEST(Apply, ChangedConfigRewritesTheFileAndRestartsOnlyItsService) {
   EXPECT_THAT(rig.fs.calls, ElementsAre("write /opt/kubernetes/cfg/kube-scheduler.conf 0644",
                                         "write /var/lib/kubeferry/journal.json 0600"));
   EXPECT_THAT(actions(rig.runner.calls), IsEmpty()) << "the service step's digest did not change: same content again";
+}
+
+// A journal as the executor wrote it before the steps were typed (kind as free text): it loads
+// with each kind as its enum, saves back byte for byte, and an uninstall undoes it.
+TEST(Journal, OldFormatLoadsAndSavesByteForByte) {
+  const std::string old = R"({
+  "entries": [
+    {
+      "created": [
+        "/opt",
+        "/opt/etcd"
+      ],
+      "digest": "b1a468c0e4644d06c3dac13de33aeaf1b9df4c207b0940c1441405cb4cd851fa",
+      "id": "dir /opt/etcd",
+      "kind": "dir",
+      "path": "/opt/etcd"
+    },
+    {
+      "digest": "digest of step 2",
+      "id": "file /opt/etcd/cfg/etcd.conf",
+      "kind": "file",
+      "path": "/opt/etcd/cfg/etcd.conf"
+    },
+    {
+      "digest": "digest of step 3",
+      "hosts_begin": "# BEGIN kubeferry cluster rig",
+      "hosts_end": "# END kubeferry cluster rig",
+      "id": "hosts_block /etc/hosts",
+      "kind": "hosts_block",
+      "path": "/etc/hosts"
+    },
+    {
+      "digest": "digest of step 4",
+      "id": "symlink /usr/local/bin/kubectl",
+      "kind": "symlink",
+      "path": "/usr/local/bin/kubectl"
+    },
+    {
+      "digest": "digest of step 5",
+      "id": "command sysctl",
+      "kind": "command"
+    },
+    {
+      "digest": "digest of step 6",
+      "id": "images load",
+      "kind": "image"
+    },
+    {
+      "created": [
+        "/etc/systemd/system/multi-user.target.wants"
+      ],
+      "digest": "digest of step 7",
+      "id": "service etcd.service",
+      "kind": "service",
+      "unit": "etcd.service"
+    },
+    {
+      "digest": "digest of step 8",
+      "id": "check etcd-health",
+      "kind": "check"
+    },
+    {
+      "created": [
+        "/var/lib/etcd"
+      ],
+      "data": true,
+      "digest": "digest of step 9",
+      "id": "dir /var/lib/etcd",
+      "kind": "dir",
+      "path": "/var/lib/etcd"
+    }
+  ],
+  "format": 1,
+  "host": "e1",
+  "state_created": [
+    "/var/lib/kubeferry"
+  ]
+}
+)";
+  FakeFs fs;
+  fs.add_dir("/var/lib/kubeferry", 0700);
+  fs.add_file(k_journal_path, old, 0600);
+  auto journal = load_journal(fs);
+  ASSERT_OK(journal);
+  ASSERT_TRUE(journal->has_value());
+  std::vector<StepKind> kinds;
+  for (const JournalEntry& e : (*journal)->entries) kinds.push_back(e.kind);
+  EXPECT_THAT(kinds, ElementsAre(StepKind::dir, StepKind::file, StepKind::hosts_block, StepKind::symlink,
+                                 StepKind::command, StepKind::image, StepKind::service, StepKind::check,
+                                 StepKind::dir));
+  EXPECT_EQ((*journal)->entries[6].unit, "etcd.service");
+  EXPECT_EQ((*journal)->entries[2].hosts_end, "# END kubeferry cluster rig");
+  EXPECT_TRUE((*journal)->entries[8].data);
+  ASSERT_OK(save_journal(fs, **journal));
+  EXPECT_EQ(fs.nodes[k_journal_path].content, old);
+
+  // Undone by kind: the service stopped, the file removed, the data folder kept.
+  fs.add_file("/opt/etcd/cfg/etcd.conf", "ETCD_NAME=e1\n");
+  fs.add_dir("/var/lib/etcd");
+  FakeCommandRunner runner;
+  UninstallOptions options;
+  options.live = false;
+  options.root = "/target";
+  auto report = uninstall(fs, runner, options);
+  ASSERT_OK(report);
+  EXPECT_THAT(runner.calls, ElementsAre("systemctl --root=/target disable etcd.service"));
+  EXPECT_THAT(report->removed, Contains("/opt/etcd/cfg/etcd.conf"));
+  EXPECT_THAT(report->kept, ElementsAre("/var/lib/etcd (data; --purge removes it)"));
+}
+
+TEST(Journal, AnUnknownKindIsRefused) {
+  FakeFs fs;
+  fs.add_file(k_journal_path, R"({"entries": [{"id": "x", "kind": "teleport", "digest": ""}], "format": 1})", 0600);
+  auto journal = load_journal(fs);
+  ASSERT_FALSE(journal.ok());
+  EXPECT_EQ(journal.error().message(),
+            "journal /var/lib/kubeferry/journal.json: entry \"x\" has an unknown kind \"teleport\"");
 }
 
 TEST(Apply, FailedStepIsNamedAndTheRerunFinishes) {
@@ -607,7 +726,7 @@ TEST(Preflight, ConvergedHostsOwnPortsAreNoConflict) {
   // Renewed certificates change etcd's service step: still our etcd holding its port.
   Plan renewed = plan;
   for (Step& s : renewed.steps) {
-    if (s.kind == StepKind::service) s.digest = bundlespec::sha256_hex("renewed " + s.digest);
+    if (s.kind() == StepKind::service) s.digest = bundlespec::sha256_hex("renewed " + s.digest);
   }
   auto after_renewal = rig.apply(renewed);
   ASSERT_OK(after_renewal);
@@ -621,8 +740,9 @@ TEST(ApplyRealRoot, InstallTwiceThenUninstall) {
   kftest::TempDir root;
   kftest::TempDir bundle;
   for (const Step& s : plan.steps) {
-    if (s.kind == StepKind::file && s.source.rfind("bundle:", 0) == 0) {
-      kftest::write_file(bundle / s.source.substr(7), s.source.substr(7), 0755);
+    const auto* f = s.as<FileStep>();
+    if (f != nullptr && f->source.rfind("bundle:", 0) == 0) {
+      kftest::write_file(bundle / f->source.substr(7), f->source.substr(7), 0755);
     }
   }
   RealFs fs(root.path());

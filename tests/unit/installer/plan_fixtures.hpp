@@ -65,6 +65,22 @@ inline const Inventory& current_inventory() {
   return inventory;
 }
 
+// The newest supported line: the hosts of the seed on 1.37.1 (manifests/k8s-v1.37.1.yaml) with containerd.
+inline const Inventory& latest_inventory() {
+  static const Inventory inventory = [] {
+    std::string text = example_text();
+    auto replace = [&](const std::string& from, const std::string& to) {
+      const size_t at = text.find(from);
+      EXPECT_NE(at, std::string::npos) << from;
+      if (at != std::string::npos) text.replace(at, from.size(), to);
+    };
+    replace("kubernetes_version: v1.20.11", "kubernetes_version: v1.37.1");
+    replace("container_runtime: docker", "container_runtime: containerd");
+    return load_or_die(text, "cluster.yaml");
+  }();
+  return inventory;
+}
+
 inline const Host& host(const Inventory& inventory, const std::string& name) {
   const Host* found = find_host(inventory, name);
   EXPECT_NE(found, nullptr) << name;
@@ -90,6 +106,21 @@ inline render::ImageRefs current_images() {
        "coredns:v1.8.0@sha256:cc8fb77bc2a0541949d1d9320a641b82fd392b0d3d8145469ca4709ae769980e"},
       {"flannel",
        "quay.io/coreos/flannel:v0.15.1@sha256:9a296fbb67790659adc3701e287adde3c59803b7fcefe354f1fc482840cdb3d9"},
+  };
+}
+
+// The images of manifests/k8s-v1.37.1.yaml, with the digests it cites.
+inline render::ImageRefs latest_images() {
+  return {
+      {"pause", "registry.k8s.io/pause:3.10.1@sha256:278fb9dbcca9518083ad1e11276933a2e96f23de604a3a08cc3c80002767d24c"},
+      {"coredns",
+       "registry.k8s.io/coredns/"
+       "coredns:v1.13.2@sha256:94caebb89dcfb9d2c4be45bfda34410a3e1092458fbbbc0284365c9e4c9a7818"},
+      {"flannel",
+       "ghcr.io/flannel-io/flannel:v0.28.4@sha256:cc44a1a8969c4f14b8dd45664546f14abc3fc7682b125399103e555f1ad2528b"},
+      {"flannel-cni-plugin",
+       "ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel1@sha256:"
+       "7c3377e977b4b77b8efdad96e207ebee371537d6dcd7b9c40853cf0c0f0aade3"},
   };
 }
 
@@ -127,9 +158,10 @@ inline render::RenderInput render_input(const Inventory& inventory, const std::s
   in.inventory = &inventory;
   in.host = &host(inventory, host_name);
   const bool current = inventory.kubernetes_version == "v1.30.14";
+  const bool latest = inventory.kubernetes_version == "v1.37.1";
   in.versions.kubernetes = *render::parse_version(inventory.kubernetes_version);
-  in.versions.etcd = *render::parse_version(current ? "v3.5.24" : "v3.4.9");
-  in.images = current ? current_images() : seed_images();
+  in.versions.etcd = *render::parse_version(latest ? "v3.6.14" : current ? "v3.5.24" : "v3.4.9");
+  in.images = latest ? latest_images() : current ? current_images() : seed_images();
   in.kit = kit_for(inventory, *in.host);
   return in;
 }

@@ -30,8 +30,8 @@ std::vector<std::string> summary(const Plan& plan) {
   std::vector<std::string> out;
   for (const Step& s : plan.steps) {
     char mode[8] = "";
-    if (s.kind == StepKind::dir || s.kind == StepKind::file)
-      std::snprintf(mode, sizeof mode, " %04o", static_cast<unsigned>(s.mode));
+    if (const auto* d = s.as<DirStep>()) std::snprintf(mode, sizeof mode, " %04o", static_cast<unsigned>(d->mode));
+    if (const auto* f = s.as<FileStep>()) std::snprintf(mode, sizeof mode, " %04o", static_cast<unsigned>(f->mode));
     out.push_back(s.id + mode);
   }
   return out;
@@ -175,46 +175,56 @@ const Step& step_of(const Plan& plan, const std::string& id) {
   return none;
 }
 
+// The step `id` as kind K (a failure if it is another kind).
+template <class K>
+const K& body_of(const Plan& plan, const std::string& id) {
+  static const K none{};
+  const K* body = step_of(plan, id).as<K>();
+  if (body == nullptr) ADD_FAILURE() << id << " is not a " << K::k_name << " step";
+  return body != nullptr ? *body : none;
+}
+
 // Each check reads from the API server what the steps before it should have made, with a
 // client certificate, so that a server that has nothing cannot pass it.
 TEST(Plan, ChecksReadTheClusterBack) {
   const Plan master = plan_for(seed_inventory(), "master01");
-  const Step& ready = step_of(master, "check apiserver-ready");
-  EXPECT_EQ(ready.commands,
-            (std::vector<std::vector<std::string>>{
-                {"/opt/kubernetes/bin/kubectl", "--kubeconfig=/root/.kube/config", "get", "--raw=/readyz"}}));
+  const CheckStep& ready = body_of<CheckStep>(master, "check apiserver-ready");
+  EXPECT_EQ(ready.argv,
+            (std::vector<std::string>{"/opt/kubernetes/bin/kubectl", "--kubeconfig=/root/.kube/config", "get",
+                                      "--raw=/readyz"}));
   EXPECT_EQ(ready.on_failure, OnFailure::stop);
-  EXPECT_THAT(ready.reason, HasSubstr("client-certificate request with /root/.kube/config"));
-  const Step& addons = step_of(master, "check addons-present");
-  EXPECT_EQ(addons.kind, StepKind::check);
-  EXPECT_EQ(addons.commands, (std::vector<std::vector<std::string>>{
-                                 {"/opt/kubernetes/bin/kubectl", "--kubeconfig=/root/.kube/config", "get", "-f",
-                                  "/opt/kubernetes/addons/rbac.yaml", "-f", "/opt/kubernetes/addons/kube-flannel.yml",
-                                  "-f", "/opt/kubernetes/addons/coredns.yaml", "-o", "name"}}));
+  EXPECT_THAT(step_of(master, "check apiserver-ready").reason,
+              HasSubstr("client-certificate request with /root/.kube/config"));
+  EXPECT_EQ(step_of(master, "check addons-present").kind(), StepKind::check);
+  const CheckStep& addons = body_of<CheckStep>(master, "check addons-present");
+  EXPECT_EQ(addons.argv, (std::vector<std::string>{"/opt/kubernetes/bin/kubectl", "--kubeconfig=/root/.kube/config",
+                                                   "get", "-f", "/opt/kubernetes/addons/rbac.yaml", "-f",
+                                                   "/opt/kubernetes/addons/kube-flannel.yml", "-f",
+                                                   "/opt/kubernetes/addons/coredns.yaml", "-o", "name"}));
   EXPECT_EQ(addons.attempts, 3);
   EXPECT_EQ(addons.interval_ms, 2000);
   EXPECT_EQ(addons.on_failure, OnFailure::stop);
-  EXPECT_EQ(addons.inputs, step_of(master, "command apply-addons").inputs) << "changed add-ons are read back again";
+  EXPECT_EQ(step_of(master, "check addons-present").inputs, step_of(master, "command apply-addons").inputs)
+      << "changed add-ons are read back again";
   EXPECT_EQ(master.steps.back().id, "check addons-present") << "right after apply-addons, last";
 
   const Plan node = plan_for(seed_inventory(), "node02");
-  const Step& registered = node.steps.back();
-  EXPECT_EQ(registered.id, "check node-registered");
-  EXPECT_EQ(registered.commands,
-            (std::vector<std::vector<std::string>>{{"/opt/kubernetes/bin/kubectl",
-                                                    "--kubeconfig=/opt/kubernetes/cfg/kubelet.kubeconfig", "get",
-                                                    "node", "node02", "-o", "name"}}));
+  EXPECT_EQ(node.steps.back().id, "check node-registered");
+  const CheckStep& registered = body_of<CheckStep>(node, "check node-registered");
+  EXPECT_EQ(registered.argv,
+            (std::vector<std::string>{"/opt/kubernetes/bin/kubectl", "--kubeconfig=/opt/kubernetes/cfg/kubelet.kubeconfig",
+                                      "get", "node", "node02", "-o", "name"}));
   EXPECT_EQ(registered.attempts, 60);
   EXPECT_EQ(registered.interval_ms, 2000);
   EXPECT_EQ(registered.on_failure, OnFailure::stop);
-  EXPECT_THAT(registered.reason, HasSubstr("journalctl -u kubelet on node02"));
-  EXPECT_THAT(registered.reason, HasSubstr("kubectl get csr"));
+  EXPECT_THAT(node.steps.back().reason, HasSubstr("journalctl -u kubelet on node02"));
+  EXPECT_THAT(node.steps.back().reason, HasSubstr("kubectl get csr"));
   // The kubelet registers under the inventory name, with the kubeconfig its bootstrap writes.
-  const Step& kubelet_conf = step_of(node, "file /opt/kubernetes/cfg/kubelet.conf");
+  const FileStep& kubelet_conf = body_of<FileStep>(node, "file /opt/kubernetes/cfg/kubelet.conf");
   EXPECT_THAT(kubelet_conf.content, HasSubstr("--hostname-override=node02"));
   EXPECT_THAT(kubelet_conf.content, HasSubstr("--kubeconfig=/opt/kubernetes/cfg/kubelet.kubeconfig"));
   // The check's kubectl is laid out on the node.
-  EXPECT_EQ(step_of(node, "file /opt/kubernetes/bin/kubectl").source, "bundle:kubernetes/bin/kubectl");
+  EXPECT_EQ(body_of<FileStep>(node, "file /opt/kubernetes/bin/kubectl").source, "bundle:kubernetes/bin/kubectl");
 }
 
 TEST(Plan, EveryStepHasAReasonAndAUniqueIdAndSecretsAre0600) {
@@ -225,13 +235,13 @@ TEST(Plan, EveryStepHasAReasonAndAUniqueIdAndSecretsAre0600) {
       EXPECT_FALSE(s.reason.empty()) << s.id;
       EXPECT_TRUE(ids.insert(s.id).second) << "duplicate " << s.id;
       EXPECT_EQ(s.digest.size(), 64u) << s.id;
-      if (s.kind == StepKind::file) {
-        EXPECT_EQ(s.sha256.size(), 64u) << s.id;
-        if (s.secret) {
-          EXPECT_EQ(s.mode, 0600u) << s.id;
+      if (const auto* f = s.as<FileStep>()) {
+        EXPECT_EQ(f->sha256.size(), 64u) << s.id;
+        if (f->secret) {
+          EXPECT_EQ(f->mode, 0600u) << s.id;
         }
-        if (s.content.find("PRIVATE KEY") != std::string::npos) {
-          EXPECT_TRUE(s.secret) << s.id;
+        if (f->content.find("PRIVATE KEY") != std::string::npos) {
+          EXPECT_TRUE(f->secret) << s.id;
         }
       }
     }
@@ -256,7 +266,8 @@ TEST(Plan, IsPureAndItsJsonHoldsNoSecret) {
   EXPECT_EQ(key.find("mode")->as_string(), "0600");
   EXPECT_EQ(key.find("owner")->as_string(), "root:root");
   EXPECT_EQ(key.find("source")->as_string(), "pki:etcd/server-key.pem");
-  EXPECT_EQ(key.find("sha256")->as_string(), a.steps[28].sha256);
+  ASSERT_NE(a.steps[28].as<FileStep>(), nullptr);
+  EXPECT_EQ(key.find("sha256")->as_string(), a.steps[28].as<FileStep>()->sha256);
   EXPECT_TRUE(key.find("secret")->as_bool());
   EXPECT_EQ(key.find("n")->as_integer(), 29);
   EXPECT_EQ(parsed->find("preflight")->find("ports")->as_array().size(), 5u);
@@ -274,11 +285,14 @@ TEST(Plan, WithoutKitOrBundleDigestsAreUnknown) {
   const std::string json = bundlespec::to_pretty_json(plan_to_json(*plan));
   EXPECT_THAT(json, HasSubstr("\"id\": \"file /opt/kubernetes/cfg/bootstrap.kubeconfig\""));
   for (const Step& s : plan->steps) {
+    const auto* f = s.as<FileStep>();
     if (s.id == "file /opt/kubernetes/cfg/bootstrap.kubeconfig" || s.id == "file /opt/kubernetes/bin/kubelet") {
-      EXPECT_EQ(s.sha256, "") << s.id;
+      ASSERT_NE(f, nullptr) << s.id;
+      EXPECT_EQ(f->sha256, "") << s.id;
     }
     if (s.id == "file /opt/etcd/cfg/etcd.conf") {
-      EXPECT_EQ(s.sha256.size(), 64u);
+      ASSERT_NE(f, nullptr) << s.id;
+      EXPECT_EQ(f->sha256.size(), 64u);
     }
   }
 }
@@ -296,9 +310,10 @@ TEST(Plan, CurrentVersionLoadsImagesIntoContainerd) {
   EXPECT_EQ(plan.kubernetes_version, "v1.30.14");
   int image_steps = 0;
   for (const Step& s : plan.steps) {
-    if (s.kind != StepKind::image) continue;
+    const auto* load = s.as<ImageStep>();
+    if (load == nullptr) continue;
     ++image_steps;
-    EXPECT_EQ(s.commands.front(), (std::vector<std::string>{"/proc/self/exe", "images", "load", "--from", "{bundle}",
+    EXPECT_EQ(load->commands.front(), (std::vector<std::string>{"/proc/self/exe", "images", "load", "--from", "{bundle}",
                                                             "--runtime", "containerd"}));
   }
   EXPECT_EQ(image_steps, 1);
@@ -322,7 +337,8 @@ TEST(Plan, ContainerdNodeConfiguresAndRestartsContainerdBeforeTheImages) {
   EXPECT_EQ(restart, reload + 1);
   EXPECT_EQ(images, restart + 1);
   const Step& restart_step = plan.steps[static_cast<size_t>(restart)];
-  EXPECT_EQ(restart_step.commands,
+  ASSERT_NE(restart_step.as<CommandStep>(), nullptr);
+  EXPECT_EQ(restart_step.as<CommandStep>()->commands,
             (std::vector<std::vector<std::string>>{{"systemctl", "restart", "containerd.service"}}));
   EXPECT_EQ(restart_step.inputs,
             (std::vector<std::string>{"/opt/kubernetes/cfg/containerd.toml",
