@@ -18,8 +18,8 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
 # One bundle for every inventory: stub binaries with fixed content (their digests enter the
-# plans), and images/images.json naming the fixtures' real pinned digests (shared/docs/
-# pinned-data.md 1.6, as in tests/unit/installer/plan_fixtures.hpp).
+# plans), and images/images.json naming the fixtures' real pinned digests (manifests/
+# SOURCES.md "Image digests", as in tests/unit/installer/plan_fixtures.hpp).
 P="$WORK/payload"
 mkdir -p "$P/etcd/bin" "$P/kubernetes/bin" "$P/cni/bin" "$P/images"
 for stub in etcd/bin/etcd etcd/bin/etcdctl kubernetes/bin/kube-apiserver kubernetes/bin/kube-controller-manager \
