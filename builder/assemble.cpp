@@ -24,10 +24,6 @@ namespace bs = bundlespec;
 
 namespace {
 
-struct ArchiveReadDeleter {
-  void operator()(struct archive* a) const { archive_read_free(a); }
-};
-
 // "./a/b" -> "a/b".
 std::string member_name(const char* raw) {
   std::string name = raw ? raw : "";
@@ -56,8 +52,7 @@ bs::Status copy_member(struct archive* a, const std::string& target, const std::
     if (rc != ARCHIVE_OK) return bs::make_error(what + ": " + archive_error_string(a));
     TRY(bs::write_all(fd.get(), std::string_view(static_cast<const char*>(block), size), target));
   }
-  if (fd.close() != 0) return bs::errno_error("close", target);
-  return bs::ok_status();
+  return fd.close(target);
 }
 
 // A placement's file: in the cache for file artifacts, in staging for tarball members.
@@ -71,7 +66,7 @@ std::string placement_source(const Artifact& artifact, const Placement& placemen
 bs::Status unpack_members(const Artifact& artifact, const std::string& tarball, const std::string& staging) {
   std::map<std::string, const Placement*> wanted;
   for (const auto& placement : artifact.placements) wanted[placement.from] = &placement;
-  std::unique_ptr<struct archive, ArchiveReadDeleter> a(archive_read_new());
+  const bs::ArchiveReader a;
   archive_read_support_filter_gzip(a.get());
   archive_read_support_filter_zstd(a.get());
   archive_read_support_filter_xz(a.get());

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "bundlespec/container.hpp"
 #include "bundlespec/extract.hpp"
 #include "bundlespec/json.hpp"
+#include "bundlespec/parts.hpp"
 #include "bundlespec/progress.hpp"
 #include "bundlespec/text.hpp"
 
@@ -31,6 +33,7 @@ struct BuildCliOptions {
   double low_speed_time = 60;
   int retries = 4;
   std::vector<std::string> creds;
+  std::string split;  // --split SIZE
 };
 
 struct InspectOptions {
@@ -50,6 +53,10 @@ bs::Result<std::string> default_output(const std::string& manifest_path) {
 bs::Status run_build_command(BuildCliOptions& options, const GlobalOptions& global) {
   install_interrupt_handlers();
   BuildOptions& build = options.build;
+  std::optional<uint64_t> split;
+  if (!options.split.empty()) {
+    TRY_ASSIGN(split, bs::parse_split_size(options.split));
+  }
   if (build.output.empty()) {
     TRY_ASSIGN(build.output, default_output(build.manifest_path));
   }
@@ -82,6 +89,7 @@ bs::Status run_build_command(BuildCliOptions& options, const GlobalOptions& glob
         bs::format_bytes(summary->written.file_size).c_str(), summary->downloaded, summary->from_cache, summary->images,
         summary->image_blobs, summary->written.index.signer.c_str());
   }
+  if (split) return split_written_bundle(build.output, build.key_path, *split, "", global);
   return bs::ok_status();
 }
 
@@ -182,6 +190,7 @@ void setup_build_commands(CLI::App& app, const GlobalOptions& global, Commands& 
       ->capture_default_str()
       ->check(CLI::Range(1, 22));
   build->add_option("--threads", options->build.threads, "zstd worker threads (0 = all CPUs; output does not change)");
+  add_split_option(build, options->split);
   commands.push_back({build, [options, &global] { return run_build_command(*options, global); }});
 
   auto inspect_options = std::make_shared<InspectOptions>();

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "cli.hpp"
@@ -11,6 +12,7 @@
 #include "bundlespec/extract.hpp"
 #include "bundlespec/fs.hpp"
 #include "bundlespec/interrupt.hpp"
+#include "bundlespec/parts.hpp"
 #include "bundlespec/progress.hpp"
 #include "bundlespec/signing.hpp"
 #include "bundlespec/text.hpp"
@@ -37,6 +39,7 @@ struct PackOptions {
   int level = 19;
   int threads = 0;
   bool bare = false;
+  std::string split;  // --split SIZE: also cut into media parts
 };
 
 struct VerifyOptions {
@@ -80,6 +83,10 @@ bs::Status run_pack(const PackOptions& options, const GlobalOptions& global) {
   if (const std::string problem = bs::platform_problem(options.platform); !problem.empty()) {
     return bs::usage_error("--platform '" + bs::printable(options.platform) + "' " + problem);
   }
+  std::optional<uint64_t> split;
+  if (!options.split.empty()) {
+    TRY_ASSIGN(split, bs::parse_split_size(options.split));
+  }
   TRY_ASSIGN(bs::Key key, bs::load_private_key(options.key));
   bs::WriterOptions writer;
   writer.name = options.name;
@@ -107,6 +114,7 @@ bs::Status run_pack(const PackOptions& options, const GlobalOptions& global) {
     std::fprintf(stderr, "kubeferry: %zu entries, %s, signed by %s\n", result->index.entries.size(),
                  bs::format_bytes(result->file_size).c_str(), result->index.signer.c_str());
   }
+  if (split) return split_written_bundle(options.output, options.key, *split, "", global);
   return bs::ok_status();
 }
 
@@ -171,6 +179,7 @@ void setup_bundle_commands(CLI::App& app, const GlobalOptions& global, Commands&
                    "Installer to put in front (default: kubeferry-install beside kubeferry)");
   pack->add_flag("--bare", pack_options->bare,
                  "Write the payload without the installer (open with kubeferry-install --bundle)");
+  add_split_option(pack, pack_options->split);
   commands.push_back({pack, [pack_options, &global] {
                         bs::install_interrupt_handlers();
                         return run_pack(*pack_options, global);
@@ -189,9 +198,9 @@ std::string fat32_warning(const std::string& output, uint64_t size) {
   if (size <= k_fat32_max) return "";
   return "kubeferry: warning: " + output + " is " + bs::format_bytes(size) +
          ", more than a FAT32 file can hold (4 GiB - 1 byte): carry it on exFAT, NTFS or ext4, or in "
-         "parts (split -b 4000m " +
-         output + " " + output + ".part-; on the far side cat " + output + ".part-* > " + output +
-         " and check it with " + output + ".sha256)\n";
+         "signed parts (kubeferry split " +
+         output + " fat32 --key KEY, or build with --split fat32; on the far side ./" + output +
+         ".installer verify-media and join)\n";
 }
 
 std::string installer_beside_self() {

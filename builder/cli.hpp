@@ -17,6 +17,8 @@ namespace builder {
 struct Command {
   CLI::App* app = nullptr;
   std::function<bundlespec::Status()> run;
+  // The exit code after a successful run (diff: 1 when the bundles differ); empty means 0.
+  std::function<int()> exit_code = {};
 };
 using Commands = std::vector<Command>;
 
@@ -67,5 +69,16 @@ void setup_pin_commands(CLI::App& app, const GlobalOptions& global, Commands& co
 
 // fetch: download and verify artifacts into the cache (fetch_cli.cpp; flags in fetch_cli.hpp).
 void setup_fetch_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
+
+// diff (diff_cli.cpp).
+void setup_diff_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
+
+// split (split_cli.cpp), and the --split SIZE of build and pack.
+void setup_split_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
+void add_split_option(CLI::App* command, std::string& size);
+// Cuts the written `bundle` into parts of `part_size` (split.hpp), printing each part's digest
+// and the manifest written. `out_dir` "" = beside the bundle.
+bundlespec::Status split_written_bundle(const std::string& bundle, const std::string& key_path, uint64_t part_size,
+                                        const std::string& out_dir, const GlobalOptions& global);
 
 }  // namespace builder

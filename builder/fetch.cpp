@@ -16,9 +16,12 @@
 #include <optional>
 #include <tuple>
 
-#include "interrupt.hpp"
 #include "bundlespec/backoff.hpp"
 #include "bundlespec/fs.hpp"
+#include "bundlespec/registry_protocol.hpp"
+#include "bundlespec/text.hpp"
+#include "curl_handles.hpp"
+#include "interrupt.hpp"
 
 namespace builder {
 
@@ -41,19 +44,6 @@ constexpr auto k_poll_interval = std::chrono::milliseconds(100);
 constexpr long k_max_redirects = 10;
 constexpr int k_max_header_refreshes = 2;  // per artifact: new tokens after a 401
 
-struct CurlEasyDeleter {
-  void operator()(CURL* easy) const { curl_easy_cleanup(easy); }
-};
-struct CurlMultiDeleter {
-  void operator()(CURLM* multi) const { std::ignore = curl_multi_cleanup(multi); }
-};
-using CurlEasy = std::unique_ptr<CURL, CurlEasyDeleter>;
-using CurlMulti = std::unique_ptr<CURLM, CurlMultiDeleter>;
-struct CurlSlistDeleter {
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
-using CurlSlist = std::unique_ptr<curl_slist, CurlSlistDeleter>;
-
 Status init_curl_once() {
   static std::once_flag once;
   static CURLcode code = CURLE_OK;
@@ -71,14 +61,6 @@ bool starts_with_ci(std::string_view text, std::string_view prefix) {
     if (a != prefix[i]) return false;
   }
   return true;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == '\r' || text.back() == '\n' || text.back() == ' ')) {
-    text.remove_suffix(1);
-  }
-  return text;
 }
 
 std::optional<uint64_t> parse_u64(std::string_view text) {
@@ -132,10 +114,7 @@ struct Transfer {
 Status set_headers(Transfer& t, const std::vector<std::string>& headers) {
   CurlSlist list;
   for (const std::string& header : headers) {
-    curl_slist* appended = curl_slist_append(list.get(), header.c_str());
-    if (appended == nullptr) return bundlespec::make_error("curl_slist_append failed");
-    std::ignore = list.release();
-    list.reset(appended);
+    if (!append(list, header)) return bundlespec::make_error("curl_slist_append failed");
   }
   curl_easy_setopt(t.easy.get(), CURLOPT_HTTPHEADER, list.get());
   t.headers = std::move(list);
@@ -191,17 +170,17 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
   const size_t bytes = size * count;
   const std::string_view line(data, bytes);
   if (starts_with_ci(line, "http/")) {  // a new response (after a redirect, or 100 Continue)
-    t.status_line = std::string(trim(line));
+    t.status_line = std::string(bundlespec::trim_space(line));
     t.content_length.reset();
     t.range_start.reset();
   } else if (starts_with_ci(line, "content-length:")) {
-    t.content_length = parse_u64(trim(line.substr(15)));
+    t.content_length = parse_u64(bundlespec::trim_space(line.substr(15)));
   } else if (starts_with_ci(line, "content-range:")) {
     // "bytes START-END/TOTAL"
-    std::string_view value = trim(line.substr(14));
+    std::string_view value = bundlespec::trim_space(line.substr(14));
     if (starts_with_ci(value, "bytes ")) value.remove_prefix(6);
     t.range_start = parse_u64(value.substr(0, value.find('-')));
-  } else if (trim(line).empty()) {
+  } else if (bundlespec::trim_space(line).empty()) {
     long status = 0;
     curl_easy_getinfo(t.easy.get(), CURLINFO_RESPONSE_CODE, &status);
     // Redirects, informational and error responses carry no body we keep.
@@ -250,7 +229,7 @@ Status open_partial(Transfer& t) {
 bool is_retryable(CURLcode code, long http_status) {
   switch (code) {
     case CURLE_HTTP_RETURNED_ERROR:
-      return http_status >= 500 || http_status == 408 || http_status == 429;
+      return bundlespec::retryable_http_status(http_status);
     case CURLE_COULDNT_CONNECT:
     case CURLE_OPERATION_TIMEDOUT:
     case CURLE_PARTIAL_FILE:
@@ -470,7 +449,9 @@ void Downloader::finish_ok(Transfer& t) {
     return;
   }
   auto inserted = m_cache.insert(t.partial, request.checksum, std::move(entry));
-  t.fd.reset();  // after the rename: the lock covers the file until it is in the cache
+  // Closed after the rename: the lock covers the file until it is in the cache.
+  Status closed = t.fd.close(t.partial);
+  if (inserted.ok() && !closed.ok()) inserted = std::move(closed).error();
   if (!inserted.ok()) {
     fail(t, std::move(inserted).error().context("artifact '" + request.name + "'"));
     return;

@@ -10,10 +10,10 @@
 //      when sha512 is pinned). An existing partial file is hashed first and resumed with
 //      "Range: bytes=N-"; a server that answers 200 instead of 206 restarts the file from byte
 //      0, a 416 discards the partial file and starts over once.
-//   4. 5xx, 408, 429, connection failures/resets, cut bodies and timeouts (connect and low
-//      speed) are retried with exponential backoff (initial_backoff, doubling, capped at
-//      max_backoff) up to max_attempts in all; a retry resumes from the bytes already written.
-//      Other 4xx, TLS and protocol errors fail at once.
+//   4. 408, 429, 500, 502-504 (bundlespec/registry_protocol.hpp), connection failures/resets,
+//      cut bodies and timeouts (connect and low speed) are retried with exponential backoff (initial_backoff, doubling,
+//      capped at max_backoff) up to max_attempts in all; a retry resumes from the bytes already written. Other 4xx, TLS
+//      and protocol errors fail at once.
 //   5. at the end the digest is compared with the pin: a match moves the file into the cache
 //      (rename), a mismatch deletes it and fails (ErrorCode::verification) naming artifact,
 //      URL, expected and actual checksum.
@@ -38,10 +38,10 @@
 #include <string_view>
 #include <vector>
 
-#include "cache.hpp"
 #include "bundlespec/digest.hpp"
 #include "bundlespec/progress.hpp"
 #include "bundlespec/result.hpp"
+#include "cache.hpp"
 
 namespace builder {
 

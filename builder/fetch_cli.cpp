@@ -5,9 +5,9 @@
 #include <cstdio>
 #include <memory>
 
+#include "bundlespec/progress.hpp"
 #include "cli.hpp"
 #include "interrupt.hpp"
-#include "bundlespec/progress.hpp"
 
 namespace builder {
 
@@ -29,9 +29,8 @@ bs::Result<FetchRequest> parse_artifact(const std::string& text) {
   }
   FetchRequest request;
   request.url = text.substr(0, hash);
-  auto checksum = bs::parse_checksum(text.substr(hash + 1));
-  if (!checksum.ok()) return std::move(checksum).error().context("artifact '" + text + "'");
-  request.checksum = *checksum;
+  TRY_ASSIGN_CTX(auto checksum, bs::parse_checksum(text.substr(hash + 1)), "artifact '" + text + "'");
+  request.checksum = checksum;
   const size_t slash = request.url.find_last_of('/');
   request.name = slash == std::string::npos ? request.url : request.url.substr(slash + 1);
   return request;

@@ -11,10 +11,10 @@
 #include <set>
 #include <tuple>
 
-#include "cache.hpp"
 #include "bundlespec/fs.hpp"
 #include "bundlespec/json.hpp"
 #include "bundlespec/text.hpp"
+#include "cache.hpp"
 
 namespace builder {
 
@@ -157,7 +157,8 @@ Result<std::string> ImageFetcher::fetch_body(const ImageName& name, const std::s
                                              std::string& content_type) {
   auto response = m_client.get_manifest(name, digest);
   if (!response.ok()) {
-    if (response.error().message().find(": HTTP 404") == std::string::npos) return std::move(response).error();
+    const bs::Error& error = response.error();
+    if (!error.is(bs::Reason::http_status) || error.http_status() != 404) return std::move(response).error();
     // Say what the tag points to now: the usual cause is a wrong or outdated pin.
     auto by_tag = m_client.get_manifest(name, tag);
     if (!by_tag.ok()) return std::move(response).error();
@@ -191,9 +192,8 @@ Result<Document> ImageFetcher::load(const ImageName& name, const std::string& di
     return bs::verification_error("manifest " + digest + " has " + std::to_string(doc.body.size()) +
                                   " bytes, its descriptor says " + std::to_string(*size));
   }
-  auto json = bs::parse_json(doc.body);
-  if (!json.ok()) return std::move(json).error().context("manifest " + digest);
-  doc.json = std::move(json).value();
+  TRY_ASSIGN_CTX(auto json, bs::parse_json(doc.body), "manifest " + digest);
+  doc.json = std::move(json);
   doc.media_type = media_type_of(doc.json, content_type);
   if (auto version = bs::get_integer(doc.json, "schemaVersion"); version.ok() && *version == 1) {
     return bs::verification_error("manifest " + digest + " is a Docker schema 1 manifest, which is not supported");
@@ -273,9 +273,8 @@ Status check_config_platform(ImageRecord& record, const Cache& cache, const std:
   ImagePlatform& only = record.platforms.front();
   TRY_ASSIGN(const bs::Checksum checksum, bs::parse_checksum(only.config.digest));
   TRY_ASSIGN(const std::string text, bs::read_file(cache.entry_path(checksum), k_max_manifest));
-  auto json = bs::parse_json(text);
-  if (!json.ok()) return std::move(json).error().context("config " + only.config.digest);
-  const Platform have = platform_of(*json);
+  TRY_ASSIGN_CTX(auto json, bs::parse_json(text), "config " + only.config.digest);
+  const Platform have = platform_of(json);
   only.platform = have.to_string();
   for (const Platform& want : platforms) {
     if (!matches(want, have)) {
@@ -406,12 +405,10 @@ Result<ImagesSummary> fetch_images(const std::vector<ImageRef>& images, const Re
   for (size_t i = 0; i < images.size(); ++i) {
     const ImageRef& ref = images[i];
     const std::string context = "image '" + ref.name + "' (" + ref.reference + ")";
-    auto name = parse_image_name(ref.reference);
-    if (!name.ok()) return std::move(name).error().context(context);
-    auto record = fetcher.resolve(ref, *name, platforms);
-    if (!record.ok()) return std::move(record).error().context(context);
+    TRY_ASSIGN_CTX(auto name, parse_image_name(ref.reference), context);
+    TRY_ASSIGN_CTX(auto record, fetcher.resolve(ref, name, platforms), context);
     bool warmed_up = false;
-    for (const ImagePlatform& p : record->platforms) {
+    for (const ImagePlatform& p : record.platforms) {
       std::vector<ImageDescriptor> blobs{p.config};
       blobs.insert(blobs.end(), p.layers.begin(), p.layers.end());
       for (const ImageDescriptor& blob : blobs) {
@@ -421,16 +418,15 @@ Result<ImagesSummary> fetch_images(const std::vector<ImageRef>& images, const Re
           // A cached manifest earned no token yet: ask once so blob requests carry one.
           TRY_ASSIGN(const auto hit, fetcher.cache().lookup(checksum, options.fetch.cache_check));
           if (!hit) {
-            auto probe = fetcher.client().get_manifest(*name, ref.digest.to_string());
-            if (!probe.ok()) return std::move(probe).error().context(context);
+            TRY_CTX(fetcher.client().get_manifest(name, ref.digest.to_string()), context);
             warmed_up = true;
           }
         }
-        const BlobRequest request = fetcher.client().blob_request(*name, blob.digest);
+        const BlobRequest request = fetcher.client().blob_request(name, blob.digest);
         FetchRequest fetch{blob_label(ref, blob), request.url, checksum, request.headers, {}};
         if (!request.headers.empty()) {
           // Tokens expire (often after 5 minutes) while other blobs download: earn a new one.
-          fetch.refresh_headers = [&client = fetcher.client(), repository = *name] {
+          fetch.refresh_headers = [&client = fetcher.client(), repository = name] {
             return client.refresh_authorization(repository);
           };
         }
@@ -438,7 +434,7 @@ Result<ImagesSummary> fetch_images(const std::vector<ImageRef>& images, const Re
         requested.emplace_back(i, blob);
       }
     }
-    summary.index.images.push_back(std::move(record).value());
+    summary.index.images.push_back(std::move(record));
   }
   TRY_ASSIGN(const std::vector<FetchResult> results, fetch_all(requests, options.fetch, progress));
   for (size_t r = 0; r < results.size(); ++r) {

@@ -25,6 +25,8 @@ int main(int argc, char** argv) try {
   builder::setup_images_commands(app, global, commands);
   builder::setup_fetch_commands(app, global, commands);
   builder::setup_pin_commands(app, global, commands);
+  builder::setup_split_commands(app, global, commands);
+  builder::setup_diff_commands(app, global, commands);
 
   try {
     app.parse(argc, argv);
@@ -35,7 +37,7 @@ int main(int argc, char** argv) try {
   for (const auto& command : commands) {
     if (!command.app->parsed()) continue;
     const bundlespec::Status status = command.run();
-    if (status.ok()) return 0;
+    if (status.ok()) return command.exit_code ? command.exit_code() : 0;
     // Messages carry values from bundles, manifests, inventories and registries; those are
     // escaped where they are added, and this makes sure no control character slips through.
     std::fprintf(stderr, "kubeferry: error: %s\n", bundlespec::printable_lines(status.error().message()).c_str());

@@ -5,16 +5,22 @@
 #include <map>
 #include <set>
 
-#include "yaml_reader.hpp"
 #include "bundlespec/fs.hpp"
 #include "bundlespec/index.hpp"
 #include "bundlespec/text.hpp"
+#include "bundlespec/yaml_reader.hpp"
 
 namespace builder {
 
 using bundlespec::Checksum;
+using bundlespec::count_of;
 using bundlespec::DigestAlgorithm;
+using bundlespec::location_of;
+using bundlespec::MapReader;
+using bundlespec::Need;
+using bundlespec::Problems;
 using bundlespec::Result;
+using bundlespec::Scalar;
 
 namespace {
 
@@ -468,10 +474,6 @@ void read_manifest(const YAML::Node& root, Manifest& manifest, Context& cx) {
 }
 
 }  // namespace
-
-std::string Location::to_string() const {
-  return std::to_string(line) + ":" + std::to_string(column);
-}
 
 std::string Image::pinned_reference() const {
   return reference + "@" + digest->to_string();

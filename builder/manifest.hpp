@@ -22,6 +22,7 @@
 
 #include "bundlespec/digest.hpp"
 #include "bundlespec/result.hpp"
+#include "bundlespec/yaml_reader.hpp"
 
 namespace builder {
 
@@ -31,13 +32,9 @@ inline constexpr std::string_view k_not_found = "NOT-FOUND";
 inline constexpr std::string_view k_default_platform = "linux/amd64";
 
 // A position in the manifest file, 1-based (0:0 means unknown).
-struct Location {
-  int line = 0;
-  int column = 0;
-
-  std::string to_string() const;  // "LINE:COL"
-  bool operator==(const Location&) const = default;
-};
+// A 1-based position in the manifest (bundlespec/yaml_reader.hpp, shared with the installer's
+// inventory reader).
+using bundlespec::Location;
 
 enum class ArtifactKind { file, tarball };
 

@@ -3,12 +3,14 @@
 #include <curl/curl.h>
 
 #include <algorithm>
-#include <thread>
 
+#include "bundlespec/backoff.hpp"
 #include "bundlespec/fs.hpp"
 #include "bundlespec/json.hpp"
 #include "bundlespec/registry_error.hpp"
+#include "bundlespec/registry_protocol.hpp"
 #include "bundlespec/text.hpp"
+#include "curl_handles.hpp"
 
 namespace builder {
 
@@ -24,15 +26,6 @@ constexpr std::string_view k_accept =
     "Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, "
     "application/vnd.docker.distribution.manifest.list.v2+json, "
     "application/vnd.docker.distribution.manifest.v2+json";
-
-struct CurlEasyDeleter {
-  void operator()(CURL* easy) const { curl_easy_cleanup(easy); }
-};
-struct CurlSlistDeleter {
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
-using CurlEasy = std::unique_ptr<CURL, CurlEasyDeleter>;
-using CurlSlist = std::unique_ptr<curl_slist, CurlSlistDeleter>;
 
 struct HttpResponse {
   long status = 0;
@@ -67,7 +60,7 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
 }
 
 bool retryable(CURLcode code, long status) {
-  if (code == CURLE_OK) return status >= 500 || status == 408 || status == 429;
+  if (code == CURLE_OK) return bs::retryable_http_status(status);
   return code == CURLE_COULDNT_CONNECT || code == CURLE_OPERATION_TIMEDOUT || code == CURLE_PARTIAL_FILE ||
          code == CURLE_RECV_ERROR || code == CURLE_SEND_ERROR || code == CURLE_GOT_NOTHING ||
          code == CURLE_SSL_CONNECT_ERROR;
@@ -79,24 +72,6 @@ std::string describe_status(const HttpResponse& r) {
   // The reason phrase is the server's: escaped (it ends with the CR LF of the status line).
   return "HTTP " + (space == std::string::npos ? std::to_string(r.status)
                                                : bs::printable(bs::trim_space(r.status_line.substr(space + 1)), 64));
-}
-
-// The value of "token" or "access_token" in a token response, without a full JSON parse
-// (token servers put non-integer numbers in these documents).
-std::string find_token(const std::string& body) {
-  for (std::string_view key : {"\"token\"", "\"access_token\""}) {
-    size_t at = body.find(key);
-    if (at == std::string::npos) continue;
-    at = body.find(':', at + key.size());
-    if (at == std::string::npos) continue;
-    at = body.find('"', at);
-    if (at == std::string::npos) continue;
-    const size_t end = body.find('"', at + 1);
-    if (end == std::string::npos) continue;
-    std::string token = body.substr(at + 1, end - at - 1);
-    if (!token.empty()) return token;
-  }
-  return "";
 }
 
 }  // namespace
@@ -168,10 +143,7 @@ CURLcode RegistryClient::Impl::get(const std::string& url, const std::vector<std
   curl_easy_reset(e);
   CurlSlist list;
   for (const std::string& h : headers) {
-    curl_slist* appended = curl_slist_append(list.get(), h.c_str());
-    if (appended == nullptr) return CURLE_OUT_OF_MEMORY;
-    std::ignore = list.release();
-    list.reset(appended);
+    if (!append(list, h)) return CURLE_OUT_OF_MEMORY;
   }
   errbuf[0] = '\0';
   curl_easy_setopt(e, CURLOPT_URL, url.c_str());
@@ -200,7 +172,7 @@ CURLcode RegistryClient::Impl::get(const std::string& url, const std::vector<std
 Result<HttpResponse> RegistryClient::Impl::get_with_retries(const std::string& url,
                                                             const std::vector<std::string>& headers, size_t max_body) {
   if (!easy) return bs::make_error("curl_easy_init failed");
-  auto delay = auth.initial_backoff;
+  const bs::Backoff backoff{auth.initial_backoff, auth.max_backoff};
   for (int attempt = 1;; ++attempt) {
     HttpResponse r;
     const CURLcode code = get(url, headers, max_body, r);
@@ -210,11 +182,10 @@ Result<HttpResponse> RegistryClient::Impl::get_with_retries(const std::string& u
     if (!retryable(code, r.status) || attempt >= auth.max_attempts) {
       if (code == CURLE_OK) return r;
       std::string what = errbuf[0] != '\0' ? std::string(errbuf) : std::string(curl_easy_strerror(code));
-      if (attempt > 1) what += " (gave up after " + std::to_string(attempt) + " attempts)";
-      return bs::make_error("GET " + bs::printable(url, bs::k_printable_path_max) + ": " + what);
+      return bs::make_error("GET " + bs::printable(url, bs::k_printable_path_max) + ": " + what +
+                            bs::gave_up_suffix(attempt));
     }
-    std::this_thread::sleep_for(delay);
-    delay = std::min(delay * 2, auth.max_backoff);
+    TRY(bs::sleep_unless_interrupted(bs::backoff_delay(backoff, attempt)));
   }
 }
 
@@ -226,10 +197,8 @@ Result<std::string> RegistryClient::Impl::fetch_token(const ImageName& name, con
   }
   std::string url = realm->second + (realm->second.find('?') == std::string::npos ? "?" : "&");
   auto escape = [&](const std::string& text) {
-    char* escaped = curl_easy_escape(easy.get(), text.c_str(), static_cast<int>(text.size()));
-    std::string out = escaped != nullptr ? escaped : "";
-    curl_free(escaped);
-    return out;
+    const CurlString escaped(curl_easy_escape(easy.get(), text.c_str(), static_cast<int>(text.size())));
+    return std::string(escaped ? escaped.get() : "");
   };
   const auto service = challenge.params.find("service");
   if (service != challenge.params.end()) url += "service=" + escape(service->second) + "&";
@@ -246,7 +215,7 @@ Result<std::string> RegistryClient::Impl::fetch_token(const ImageName& name, con
                           " " + who + ": " + describe_status(r) + "; pass --creds " + name.registry +
                           "=USER:PASSWORD or add " + name.registry + " to the auths of the docker config.json");
   }
-  std::string token = find_token(r.body);
+  std::string token = bs::token_from_response(r.body);
   if (token.empty())
     return bs::make_error("token server " + bs::printable(realm->second) + " answered without a token");
   return token;
@@ -310,7 +279,7 @@ Result<ManifestResponse> RegistryClient::get_manifest(const ImageName& name, con
             creds ? "; the credentials of user '" + creds->username + "' were not accepted"
                   : "; no credentials for " + name.registry + " (pass --creds " + name.registry + "=USER:PASSWORD)";
       }
-      return bs::make_error(message);
+      return bs::make_error(message).with_http_status(static_cast<int>(r.status));
     }
     ManifestResponse response;
     response.body = r.body;

@@ -14,7 +14,8 @@
 //     in RegistryAuth.plain_http (HOST:PORT, e.g. a 127.0.0.1 test registry);
 //   - manifests: GET by digest with an Accept header listing OCI index, OCI manifest, docker
 //     manifest list and docker v2 manifest (registry 2.8 answers 404 or a schema1 manifest
-//     otherwise), retried like downloads (5xx, 408, 429, connection errors, with backoff).
+//     otherwise), retried like downloads and the installer's push (408, 429, 500, 502-504:
+//     bundlespec/registry_protocol.hpp; connection errors), with backoff that Ctrl-C ends.
 // Blobs are not fetched here: blob_request() gives the URL and headers for the downloader
 // (fetch.hpp), which verifies digests while streaming and caches by digest.
 // Thread-safety: a RegistryClient is used by one thread at a time.
@@ -91,8 +92,9 @@ class RegistryClient {
   RegistryClient& operator=(const RegistryClient&) = delete;
 
   // GETs /v2/REPOSITORY/manifests/REFERENCE (a digest or a tag), authenticating as needed.
-  // At most 4 MiB. Fails with "GET URL: HTTP 404 Not Found" style messages; a 401/403 after
-  // authenticating says which credentials were used and how to pass others.
+  // At most 4 MiB. An answer other than 200 fails with Reason::http_status and its status, with
+  // "GET URL: HTTP 404 Not Found" style messages; a 401/403 after authenticating says which
+  // credentials were used and how to pass others.
   bundlespec::Result<ManifestResponse> get_manifest(const ImageName& name, const std::string& reference);
 
   // The request for blob DIGEST of the repository, with the Authorization header that the

@@ -1,7 +1,9 @@
 #include "bundlespec/backoff.hpp"
 
 #include <algorithm>
+#include <thread>
 
+#include "bundlespec/interrupt.hpp"
 #include "bundlespec/text.hpp"
 
 namespace bundlespec {
@@ -32,6 +34,17 @@ std::string retry_notice(std::string_view what, std::chrono::milliseconds delay,
 std::string gave_up_suffix(int attempts) {
   if (attempts <= 1) return "";
   return " (gave up after " + std::to_string(attempts) + " attempts)";
+}
+
+Status sleep_unless_interrupted(std::chrono::milliseconds delay) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point end = Clock::now() + delay;
+  for (;;) {
+    if (interrupt_requested()) return interrupted_error();
+    const auto left = end - Clock::now();
+    if (left <= Clock::duration::zero()) return ok_status();
+    std::this_thread::sleep_for(std::min<Clock::duration>(left, std::chrono::milliseconds(20)));
+  }
 }
 
 }  // namespace bundlespec

@@ -53,10 +53,11 @@ std::string encode_trailer(const Trailer& trailer) {
 
 Result<Trailer> decode_trailer(std::string_view bytes, uint64_t file_size) {
   if (file_size < k_trailer_size || bytes.size() != k_trailer_size) {
-    return verification_error("trailer: file is too short to be a kubeferry bundle");
+    return verification_error("trailer: file is too short to be a kubeferry bundle").with_reason(Reason::no_trailer);
   }
   if (bytes.substr(56, 8) != k_trailer_magic) {
-    return verification_error("trailer: no kubeferry trailer at the end of the file (not a bundle, or truncated)");
+    return verification_error("trailer: no kubeferry trailer at the end of the file (not a bundle, or truncated)")
+        .with_reason(Reason::no_trailer);
   }
   Trailer trailer;
   trailer.format_version = get_u32(bytes, 48);
@@ -101,7 +102,7 @@ Result<BundleFile> BundleFile::open(const std::string& path, const TrustPolicy& 
 
   // 1. The trailer says where everything is.
   if (file.m_file_size < k_trailer_size)
-    return verification_error("trailer: file is too short to be a kubeferry bundle");
+    return verification_error("trailer: file is too short to be a kubeferry bundle").with_reason(Reason::no_trailer);
   std::string tail(k_trailer_size, '\0');
   TRY(pread_exact(file.m_fd.get(), tail.data(), tail.size(), file.m_file_size - k_trailer_size, "trailer"));
   TRY_ASSIGN(file.m_trailer, decode_trailer(tail, file.m_file_size));
@@ -113,13 +114,12 @@ Result<BundleFile> BundleFile::open(const std::string& path, const TrustPolicy& 
   TRY(pread_exact(file.m_fd.get(), index_bytes.data(), index_bytes.size(), index_offset, "index"));
   std::string block(k_signature_block_size, '\0');
   TRY(pread_exact(file.m_fd.get(), block.data(), block.size(), index_offset + t.index_size, "signature"));
-  auto key = public_key_from_raw(std::string_view(block).substr(0, k_ed25519_public_size));
-  if (!key.ok()) return std::move(key).error().context("signature");
+  TRY_ASSIGN_CTX(auto key, public_key_from_raw(std::string_view(block).substr(0, k_ed25519_public_size)), "signature");
   std::string message(k_signature_context);
   message += index_bytes;
-  TRY_CTX(verify_signature(*key, message, std::string_view(block).substr(k_ed25519_public_size)),
+  TRY_CTX(verify_signature(key, message, std::string_view(block).substr(k_ed25519_public_size)),
           "signature: the index was changed or the signature is corrupt");
-  const std::string signer = fingerprint(*key);
+  const std::string signer = fingerprint(key);
 
   // 3. The index, now known to be what the signer wrote.
   TRY_ASSIGN(file.m_index, decode_index(index_bytes));

@@ -32,10 +32,6 @@ namespace {
 
 constexpr size_t k_read_chunk = 1 << 20;
 
-struct ArchiveReadDeleter {
-  void operator()(struct archive* a) const { archive_read_free(a); }
-};
-
 // Watches the decompressed tar stream block by block, before libarchive sees it, and refuses
 // what FORMAT.md 4.1 leaves out of the dialect; libarchive would accept (or silently skip) all
 // of it. Keeps one header and at most one pax header in memory, whatever the member sizes.
@@ -330,7 +326,7 @@ class PayloadSource {
   }
 
   Status decompress_all() {
-    std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> dctx(ZSTD_createDCtx(), &ZSTD_freeDCtx);
+    Handle<ZSTD_DCtx> dctx(ZSTD_createDCtx());
     // The signed index says how large a window the writer used; refuse anything larger.
     ZSTD_DCtx_setParameter(dctx.get(), ZSTD_d_windowLogMax, m_window_log);
     TRY(check_frame_header());
@@ -508,7 +504,7 @@ class DiskSink : public EntrySink {
     if (entry.type == EntryType::file) {
       if (::fchmod(m_file.get(), entry.mode) != 0) return errno_error("chmod", entry.path);
       ::futimens(m_file.get(), times);
-      if (m_file.close() != 0) return errno_error("close", entry.path);
+      TRY(m_file.close(entry.path));
     } else if (entry.type == EntryType::directory) {
       // Folders keep 0700 until the end so that a reader cannot see a half-filled tree;
       // their final modes are applied after every entry verified.
@@ -607,7 +603,7 @@ Status stream_payload(const BundleFile& bundle, EntrySink& sink, const ExtractOp
   const Index& index = bundle.index();
   TRY(validate_entries(index.entries, options.max_entry_size));
   PayloadSource source(bundle);
-  std::unique_ptr<struct archive, ArchiveReadDeleter> a(archive_read_new());
+  ArchiveReader a;
   archive_read_support_format_tar(a.get());
   if (archive_read_open(a.get(), &source, nullptr, payload_read_cb, nullptr) != ARCHIVE_OK) {
     TRY(source.status());

@@ -19,7 +19,8 @@ namespace bundlespec {
 
 Error errno_error(std::string_view op, std::string_view path) {
   const int saved = errno;
-  return make_error(std::string(op) + " " + printable(path, k_printable_path_max) + ": " + std::strerror(saved));
+  return make_error(std::string(op) + " " + printable(path, k_printable_path_max) + ": " + std::strerror(saved))
+      .with_errno(saved);
 }
 
 Result<std::string> read_file(const std::string& path, uint64_t max_size) {
@@ -116,7 +117,7 @@ Status AtomicFile::write(std::string_view data) {
 Status AtomicFile::commit() {
   if (::fsync(m_fd.get()) != 0) return errno_error("fsync", m_temp);
   if (::fchmod(m_fd.get(), m_mode) != 0) return errno_error("chmod", m_temp);
-  if (m_fd.close() != 0) return errno_error("close", m_temp);
+  TRY(m_fd.close(m_temp));
   if (m_overwrite == Overwrite::no) {
     // link(2) fails with EEXIST instead of replacing a file that appeared meanwhile.
     if (::link(m_temp.c_str(), m_path.c_str()) != 0) {
@@ -142,6 +143,7 @@ Status write_new_file(const std::string& path, std::string_view data, mode_t mod
   if (!fd.valid()) return errno_error("create", path);
   Status written = write_all(fd.get(), data, path);
   if (written.ok() && ::fchmod(fd.get(), mode) != 0) written = errno_error("chmod", path);
+  if (written.ok()) written = fd.close(path);
   if (!written.ok()) std::ignore = ::unlink(path.c_str());
   return written;
 }
@@ -192,14 +194,13 @@ bool process_exists(pid_t pid) {
 
 std::vector<std::string> remove_stale_work_dirs(const std::string& parent, const std::string& prefix) {
   std::vector<std::string> removed;
-  DIR* dir = ::opendir(parent.c_str());
-  if (dir == nullptr) return removed;
+  const Handle<DIR> dir(::opendir(parent.c_str()));
+  if (!dir) return removed;
   std::vector<std::string> candidates;
-  while (const dirent* entry = ::readdir(dir)) {
+  while (const dirent* entry = ::readdir(dir.get())) {
     const pid_t pid = work_dir_pid(entry->d_name, prefix);
     if (pid != 0 && pid != ::getpid() && !process_exists(pid)) candidates.emplace_back(entry->d_name);
   }
-  ::closedir(dir);
   for (const std::string& name : candidates) {
     const std::string path = parent + "/" + name;
     struct stat st {};

@@ -64,18 +64,16 @@ Result<ImageDescriptor> descriptor_from_json(const Json& json, const std::string
 Result<ImagePlatform> platform_from_json(const Json& json, const std::string& what) {
   if (!json.is_object()) return verification_error(what + ": expected an object");
   ImagePlatform p;
-  auto platform = get_string(json, "platform");
-  if (!platform.ok()) return std::move(platform).error().context(what);
-  p.platform = *platform;
+  TRY_ASSIGN_CTX(auto platform, get_string(json, "platform"), what);
+  p.platform = platform;
   const std::string here = what + " (" + printable(p.platform) + ")";
   TRY_ASSIGN(const Json* manifest, get_member(json, "manifest", Json::Type::object));
   TRY_ASSIGN(p.manifest, descriptor_from_json(*manifest, here + ": manifest"));
   TRY_ASSIGN(const Json* config, get_member(json, "config", Json::Type::object));
   TRY_ASSIGN(p.config, descriptor_from_json(*config, here + ": config"));
-  auto layers = get_member(json, "layers", Json::Type::array);
-  if (!layers.ok()) return std::move(layers).error().context(here);
-  for (size_t i = 0; i < (*layers)->as_array().size(); ++i) {
-    TRY_ASSIGN(auto layer, descriptor_from_json((*layers)->as_array()[i], here + ": layer #" + std::to_string(i + 1)));
+  TRY_ASSIGN_CTX(auto layers, get_member(json, "layers", Json::Type::array), here);
+  for (size_t i = 0; i < layers->as_array().size(); ++i) {
+    TRY_ASSIGN(auto layer, descriptor_from_json(layers->as_array()[i], here + ": layer #" + std::to_string(i + 1)));
     p.layers.push_back(std::move(layer));
   }
   return p;
@@ -92,13 +90,11 @@ Result<ImageRecord> image_from_json(const Json& json, const std::string& what) {
   }();
   if (!strings.ok()) return std::move(strings).error().context(what);
   const std::string here = what + " (" + printable(image.name) + ")";
-  auto target = get_member(json, "target", Json::Type::object);
-  if (!target.ok()) return std::move(target).error().context(here);
-  TRY_ASSIGN(image.target, descriptor_from_json(**target, here + ": target"));
-  auto platforms = get_member(json, "platforms", Json::Type::array);
-  if (!platforms.ok()) return std::move(platforms).error().context(here);
-  for (size_t i = 0; i < (*platforms)->as_array().size(); ++i) {
-    TRY_ASSIGN(auto p, platform_from_json((*platforms)->as_array()[i], here + ": platform #" + std::to_string(i + 1)));
+  TRY_ASSIGN_CTX(auto target, get_member(json, "target", Json::Type::object), here);
+  TRY_ASSIGN(image.target, descriptor_from_json(*target, here + ": target"));
+  TRY_ASSIGN_CTX(auto platforms, get_member(json, "platforms", Json::Type::array), here);
+  for (size_t i = 0; i < platforms->as_array().size(); ++i) {
+    TRY_ASSIGN(auto p, platform_from_json(platforms->as_array()[i], here + ": platform #" + std::to_string(i + 1)));
     image.platforms.push_back(std::move(p));
   }
   if (image.platforms.empty()) return verification_error(here + ": no platforms");

@@ -152,23 +152,20 @@ Status decode_fields(const Json& json, Index& index) {
   index.compression.level = static_cast<int>(level);
   index.compression.window_log = static_cast<int>(window_log);
   if (const Json* installer = json.find("installer")) {
-    auto part = part_from_json(*installer);
-    if (!part.ok()) return std::move(part).error().context("installer");
-    index.installer = std::move(part).value();
+    TRY_ASSIGN_CTX(auto part, part_from_json(*installer), "installer");
+    index.installer = std::move(part);
   }
   TRY_ASSIGN(const Json* payload, get_member(json, "payload", Json::Type::object));
-  auto payload_part = part_from_json(*payload);
-  if (!payload_part.ok()) return std::move(payload_part).error().context("payload");
-  index.payload = std::move(payload_part).value();
+  TRY_ASSIGN_CTX(auto payload_part, part_from_json(*payload), "payload");
+  index.payload = std::move(payload_part);
   TRY_ASSIGN(const Json* entries, get_member(json, "entries", Json::Type::array));
   if (entries->as_array().size() > k_max_entries) {
     return verification_error("more than " + std::to_string(k_max_entries) + " entries");
   }
   index.entries.reserve(entries->as_array().size());
   for (size_t i = 0; i < entries->as_array().size(); ++i) {
-    auto entry = entry_from_json(entries->as_array()[i]);
-    if (!entry.ok()) return std::move(entry).error().context("entry " + std::to_string(i));
-    index.entries.push_back(std::move(entry).value());
+    TRY_ASSIGN_CTX(auto entry, entry_from_json(entries->as_array()[i]), "entry " + std::to_string(i));
+    index.entries.push_back(std::move(entry));
   }
   return ok_status();
 }
@@ -209,11 +206,10 @@ std::string encode_index(const Index& index) {
 
 Result<Index> decode_index(std::string_view bytes) {
   if (bytes.size() > k_max_index_size) return verification_error("index: larger than the 64 MiB limit");
-  auto json = parse_json(bytes);
-  if (!json.ok()) return std::move(json).error().context("index");
-  if (!json->is_object()) return verification_error("index: not a JSON object");
+  TRY_ASSIGN_CTX(auto json, parse_json(bytes), "index");
+  if (!json.is_object()) return verification_error("index: not a JSON object");
   Index index;
-  TRY_CTX(decode_fields(*json, index), "index");
+  TRY_CTX(decode_fields(json, index), "index");
   if (encode_index(index) != bytes) return verification_error("index: not in canonical encoding");
   return index;
 }
@@ -281,11 +277,6 @@ std::string path_problem(std::string_view path) {
 }
 
 namespace {
-
-std::string parent_of(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string::npos ? std::string() : path.substr(0, slash);
-}
 
 // Resolves a relative symlink target from the folder holding the link, component by component.
 // Fails if it climbs above the bundle root or walks through another symlink of the bundle.

@@ -9,17 +9,9 @@
 
 #include "bundlespec/digest.hpp"
 #include "bundlespec/fs.hpp"
+#include "bundlespec/openssl_error.hpp"
 
 namespace bundlespec {
-
-std::string openssl_error() {
-  const unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return "unknown OpenSSL error";
-  char buffer[256];
-  ERR_error_string_n(code, buffer, sizeof buffer);
-  return buffer;
-}
 
 namespace {
 
@@ -42,7 +34,7 @@ Result<Key> generate_ed25519_key() {
   Handle<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr));
   EVP_PKEY* raw = nullptr;
   if (!ctx || EVP_PKEY_keygen_init(ctx.get()) <= 0 || EVP_PKEY_keygen(ctx.get(), &raw) <= 0) {
-    return make_error("generate Ed25519 key: " + openssl_error());
+    return make_error("generate Ed25519 key: " + openssl_error_text());
   }
   return Key(raw);
 }
@@ -54,7 +46,7 @@ Status write_key_pair(const Key& key, const std::string& private_path) {
   }
   Handle<BIO> bio(BIO_new(BIO_s_mem()));
   if (!PEM_write_bio_PKCS8PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr)) {
-    return make_error("encode private key: " + openssl_error());
+    return make_error("encode private key: " + openssl_error_text());
   }
   TRY(write_file_atomic(private_path, bio_to_string(bio.get()), 0600, Overwrite::no));
   Status status = write_file_atomic(public_path, public_key_pem(key), 0644, Overwrite::no);
@@ -66,7 +58,7 @@ Result<Key> load_private_key(const std::string& path) {
   TRY_ASSIGN(std::string pem, read_file(path, 1 << 20));
   Handle<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   Key key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-  if (!key) return make_error(path + ": not a PEM private key (" + openssl_error() + ")");
+  if (!key) return make_error(path + ": not a PEM private key (" + openssl_error_text() + ")");
   TRY(require_ed25519(key, path));
   return key;
 }
@@ -80,7 +72,7 @@ Result<Key> load_public_key(const std::string& path) {
     Handle<BIO> again(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
     key.reset(PEM_read_bio_PrivateKey(again.get(), nullptr, nullptr, nullptr));
   }
-  if (!key) return make_error(path + ": not a PEM public key (" + openssl_error() + ")");
+  if (!key) return make_error(path + ": not a PEM public key (" + openssl_error_text() + ")");
   TRY(require_ed25519(key, path));
   return key;
 }
@@ -89,7 +81,7 @@ Result<Key> parse_public_key_pem(std::string_view pem, const std::string& what) 
   if (holds_private_key_pem(pem)) return make_error(what + ": a private key, not a public key");
   Handle<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   Key key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
-  if (!key) return make_error(what + ": not a PEM public key (" + openssl_error() + ")");
+  if (!key) return make_error(what + ": not a PEM public key (" + openssl_error_text() + ")");
   TRY(require_ed25519(key, what));
   return key;
 }
@@ -107,7 +99,7 @@ Result<Key> public_key_from_raw(std::string_view raw) {
   if (raw.size() != k_ed25519_public_size) return verification_error("public key has the wrong size");
   Key key(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(raw.data()),
                                       raw.size()));
-  if (!key) return verification_error("bad public key: " + openssl_error());
+  if (!key) return verification_error("bad public key: " + openssl_error_text());
   return key;
 }
 
@@ -156,7 +148,7 @@ Result<std::string> sign(const Key& key, std::string_view message) {
   if (EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) <= 0 ||
       EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &length,
                      reinterpret_cast<const unsigned char*>(message.data()), message.size()) <= 0) {
-    return make_error("sign: " + openssl_error());
+    return make_error("sign: " + openssl_error_text());
   }
   signature.resize(length);
   return signature;
@@ -165,7 +157,7 @@ Result<std::string> sign(const Key& key, std::string_view message) {
 Status verify_signature(const Key& key, std::string_view message, std::string_view signature) {
   Handle<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
   if (EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) <= 0) {
-    return make_error("verify: " + openssl_error());
+    return make_error("verify: " + openssl_error_text());
   }
   const int rc = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
                                   reinterpret_cast<const unsigned char*>(message.data()), message.size());

@@ -105,6 +105,23 @@ std::string_view trim_space(std::string_view text) {
   return text;
 }
 
+std::string_view trim_end(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  return text;
+}
+
+std::string join_argv(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& word : words) out += (out.empty() ? "" : " ") + word;
+  return out;
+}
+
+std::string parent_of(std::string_view path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string_view::npos) return "";
+  return slash == 0 ? std::string("/") : std::string(path.substr(0, slash));
+}
+
 std::string basic_authorization(std::string_view user, std::string_view password) {
   std::string raw;
   raw.reserve(user.size() + 1 + password.size());

@@ -75,15 +75,14 @@ Result<TrustPolicy> make_trust_policy(const PinFlags& flags) {
 std::set<std::string> trusted_fingerprints(const std::string& dir) {
   std::set<std::string> out;
   if (dir.empty()) return out;
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return out;
-  while (const dirent* e = ::readdir(d)) {
+  const Handle<DIR> d(::opendir(dir.c_str()));
+  if (!d) return out;
+  while (const dirent* e = ::readdir(d.get())) {
     const std::string name = e->d_name;
     if (name.size() < 5 || name.compare(name.size() - 4, 4, ".pub") != 0) continue;
     auto key = load_pinned_key(dir + "/" + name);
     if (key.ok()) out.insert(fingerprint(*key));
   }
-  ::closedir(d);
   return out;
 }
 

@@ -25,16 +25,6 @@ namespace {
 
 constexpr size_t k_io_chunk = 1 << 20;
 
-struct ArchiveWriteDeleter {
-  void operator()(struct archive* a) const { archive_write_free(a); }
-};
-struct ArchiveEntryDeleter {
-  void operator()(struct archive_entry* e) const { archive_entry_free(e); }
-};
-struct ZstdCCtxDeleter {
-  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
-};
-
 // Receives bytes in order and appends them to the output file, keeping digests of the whole
 // file and of the current part.
 class OutputSink {
@@ -125,7 +115,7 @@ class ZstdStream {
   }
 
   OutputSink& m_sink;
-  std::unique_ptr<ZSTD_CCtx, ZstdCCtxDeleter> m_cctx;
+  Handle<ZSTD_CCtx> m_cctx;
   std::vector<char> m_out;
   Status m_status;
 };
@@ -199,7 +189,7 @@ Status copy_file_data(struct archive* a, const SourceEntry& source, IndexEntry& 
 
 Status write_entry(struct archive* a, const SourceEntry& source, IndexEntry& entry, std::vector<char>& buffer,
                    const WriterOptions& options, uint64_t& consumed) {
-  std::unique_ptr<struct archive_entry, ArchiveEntryDeleter> ae(archive_entry_new());
+  const Handle<archive_entry> ae(archive_entry_new());
   // Raw bytes, not the *_utf8 setters: those convert through the process locale, which fails
   // for non-ASCII names under the C locale. The index already holds valid UTF-8 (FORMAT.md 3.1).
   archive_entry_set_pathname(ae.get(), entry.path.c_str());
@@ -235,7 +225,7 @@ Status write_payload(const std::vector<SourceEntry>& entries, std::vector<IndexE
                      const WriterOptions& options) {
   ZstdStream zstd(sink, options.compression, options.threads);
   TRY(zstd.status());
-  std::unique_ptr<struct archive, ArchiveWriteDeleter> a(archive_write_new());
+  ArchiveWriter a;
   archive_write_set_format_pax_restricted(a.get());
   // Names go into pax headers as the bytes given, never through the locale's charset, so the
   // output is the same under any locale ("hdrcharset=BINARY" marks such headers).
@@ -256,14 +246,15 @@ Status write_payload(const std::vector<SourceEntry>& entries, std::vector<IndexE
     out.push_back(source.entry);
     Status status = write_entry(a.get(), source, out.back(), buffer, options, consumed);
     if (!status.ok()) {
-      archive_write_fail(a.get());
+      a.fail();
       TRY(zstd.status());
       return status;
     }
   }
-  if (archive_write_close(a.get()) != ARCHIVE_OK) {
+  Status finished = a.finish("finish payload");
+  if (!finished.ok()) {
     TRY(zstd.status());
-    return archive_failure(a.get(), "finish payload");
+    return finished;
   }
   TRY(zstd.status());
   return zstd.finish();

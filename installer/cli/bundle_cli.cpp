@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "bundle/self.hpp"
 #include "bundlespec/container.hpp"
 #include "bundlespec/extract.hpp"
 #include "bundlespec/interrupt.hpp"
@@ -16,7 +17,6 @@
 #include "bundlespec/text.hpp"
 #include "bundlespec/trust.hpp"
 #include "cli/cli.hpp"
-#include "bundle/self.hpp"
 
 namespace installer {
 
@@ -135,8 +135,7 @@ bs::Result<PinnedBundle> open_pinned_bundle(const GlobalOptions& global, const P
   auto bundle = bs::BundleFile::open(path, trust);
   // No trailer on a bare kubeferry-install is a usage problem; on a .run (bytes appended to
   // the ELF) it means the file was truncated or damaged, which stays a verification failure.
-  if (!bundle.ok() && global.bundle.empty() && bundle.error().message().rfind("trailer:", 0) == 0 &&
-      !has_appended_data(path)) {
+  if (!bundle.ok() && global.bundle.empty() && bundle.error().is(bs::Reason::no_trailer) && !has_appended_data(path)) {
     return bs::usage_error("this kubeferry-install carries no bundle; run a .run file, or " + std::string(no_bundle));
   }
   if (!bundle.ok()) return std::move(bundle).error();

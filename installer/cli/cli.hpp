@@ -12,6 +12,8 @@
 #include "bundlespec/container.hpp"
 #include "bundlespec/result.hpp"
 #include "bundlespec/trust.hpp"
+#include "plan/plan.hpp"
+#include "receipt/receipt.hpp"
 
 namespace installer {
 
@@ -61,5 +63,13 @@ void setup_pki_commands(CLI::App& app, const GlobalOptions& global, Commands& co
 void setup_images_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
 // plan / install / uninstall (cli/plan_cli.cpp).
 void setup_plan_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
+// verify-host (cli/receipt_cli.cpp).
+void setup_receipt_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
+// Writes the signed receipt of an install that succeeded (making the host key at the first one)
+// and says where (cli/receipt_cli.cpp).
+bundlespec::Status record_receipt(const GlobalOptions& global, const std::string& root, const Plan& plan,
+                                  const ReceiptContext& context);
+// verify-media / join (cli/media_cli.cpp).
+void setup_media_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
 
 }  // namespace installer

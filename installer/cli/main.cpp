@@ -27,6 +27,8 @@ int main(int argc, char** argv) try {
   installer::setup_pki_commands(app, global, commands);
   installer::setup_images_commands(app, global, commands);
   installer::setup_plan_commands(app, global, commands);
+  installer::setup_media_commands(app, global, commands);
+  installer::setup_receipt_commands(app, global, commands);
 
   try {
     app.parse(argc, argv);

@@ -19,6 +19,7 @@
 #include "system/host.hpp"
 #include "cluster/inventory.hpp"
 #include "pki/pki.hpp"
+#include "receipt/receipt.hpp"
 #include "plan/plan.hpp"
 #include "bundle/self.hpp"
 
@@ -175,6 +176,7 @@ Result<bs::BundleFile> open_pinned(const GlobalOptions& global, const InstallOpt
 
 bs::Status run_install(const GlobalOptions& global, const InstallOptions& options) {
   OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, nullptr);
+  const std::time_t started = std::time(nullptr);
   TRY(bs::make_trust_policy(options.pins));  // bad pin flags fail before anything else
   TRY_ASSIGN(const Inventory inventory, read_inventory(options.inventory));
   TRY_ASSIGN(const Host* host, pick_host(inventory, options.host));
@@ -214,6 +216,10 @@ bs::Status run_install(const GlobalOptions& global, const InstallOptions& option
   auto report = apply_plan(plan, target, runner, apply);
   if (extracted) std::ignore = bs::remove_tree(staging);
   if (!report.ok()) return std::move(report).error().context("install " + host->name);
+  if (!options.dry_run) {
+    const ReceiptContext receipt{&bundle, &inputs.images, options.fix, started, std::time(nullptr)};
+    TRY_CTX(record_receipt(global, target.root(), plan, receipt), "install " + host->name + ": receipt");
+  }
   for (const auto& warning : report->warnings)
     std::fprintf(stderr, "kubeferry-install: warning: %s\n", bs::printable_lines(warning).c_str());
   const std::string skipped =
@@ -240,6 +246,7 @@ bs::Status run_uninstall(const GlobalOptions& global, const UninstallCliOptions&
   uninstall_options.root = target.root();
   uninstall_options.purge = options.purge ? Purge::yes : Purge::no;
   uninstall_options.log = [&](const std::string& line) { say(global, line); };
+  TRY(remove_receipt(target.root(), uninstall_options.purge));  // it would no longer describe the host
   TRY_ASSIGN(const UninstallReport report, uninstall(target, runner, uninstall_options));
   if (!report.had_journal) {
     std::printf("uninstall: nothing to do: no journal at %s\n", target.full(k_journal_path).c_str());

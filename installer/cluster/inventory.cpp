@@ -10,10 +10,13 @@
 #include <map>
 #include <memory>
 #include <regex>
+#include <set>
+#include <string_view>
 #include <tuple>
 
 #include "bundlespec/fs.hpp"
 #include "bundlespec/text.hpp"
+#include "bundlespec/yaml_reader.hpp"
 
 namespace installer {
 
@@ -160,7 +163,7 @@ Result<std::string> select_host(const Inventory& inventory, const std::string& n
 Result<std::vector<std::string>> local_ipv4_addresses() {
   ifaddrs* list = nullptr;
   if (::getifaddrs(&list) != 0) return bundlespec::errno_error("getifaddrs", "(network interfaces)");
-  std::unique_ptr<ifaddrs, void (*)(ifaddrs*)> owner(list, ::freeifaddrs);
+  const bundlespec::Handle<ifaddrs> owner(list);
   std::vector<std::string> out;
   for (const ifaddrs* it = list; it != nullptr; it = it->ifa_next) {
     if (it->ifa_addr == nullptr || it->ifa_addr->sa_family != AF_INET) continue;
@@ -188,6 +191,12 @@ class Diagnostics {
   explicit Diagnostics(std::string source) : m_source(std::move(source)) {}
 
   void error(const YAML::Mark& mark, std::string text) { add(m_errors, mark, std::move(text)); }
+  // The problems the shared YAML reader found (bundlespec/yaml_reader.hpp).
+  void errors_from(const bundlespec::Problems& problems) {
+    for (const auto& item : problems.items()) {
+      m_errors.push_back({std::max(item.at.line, 1), std::max(item.at.column, 1), item.message});
+    }
+  }
   void warning(const YAML::Mark& mark, std::string text) { add(m_warnings, mark, "warning: " + std::move(text)); }
   bool has_errors() const { return !m_errors.empty(); }
   std::string errors() { return render(m_errors); }
@@ -234,44 +243,35 @@ std::string quoted(const std::string& s) {
   return "\"" + bundlespec::printable(s) + "\"";
 }
 
-std::string key_list(const std::vector<std::pair<std::string, KeyHandler>>& handlers) {
-  std::string out;
-  for (const auto& [name, handler] : handlers) out += (out.empty() ? "" : ", ") + name;
-  return out;
-}
-
-// Walks a mapping: each known key goes to its handler once; unknown and repeated keys are
-// reported. `what` names the mapping in messages ("top level", "pki", "host \"x\"").
+// Walks a mapping: each known key goes to its handler once; unknown, repeated and non-scalar
+// keys are reported by the YAML reader the builder's manifests use too, in its words.
+// `what` names the mapping in messages ("top level", "pki", "host \"x\"").
 void walk_map(const YAML::Node& map, const std::string& what,
               const std::vector<std::pair<std::string, KeyHandler>>& handlers, Diagnostics& diag) {
-  std::map<std::string, YAML::Mark> seen;
+  std::vector<std::string_view> allowed;
+  for (const auto& handler : handlers) allowed.push_back(handler.first);
+  bundlespec::Problems problems;
+  bundlespec::MapReader(map, what + ": ", problems).check_keys(allowed);
+  diag.errors_from(problems);
+  std::set<std::string> done;
   for (const auto& entry : map) {
     const YAML::Node& key = entry.first;
-    if (!key.IsScalar()) {
-      diag.error(key.Mark(), what + ": keys must be plain names");
-      continue;
-    }
-    const std::string name = key.Scalar();
-    if (const auto it = seen.find(name); it != seen.end()) {
-      diag.error(key.Mark(), what + ": duplicate key " + quoted(name) + " (first at line " +
-                                 std::to_string(it->second.line + 1) + ")");
-      continue;
-    }
-    seen.emplace(name, key.Mark());
-    const auto handler = std::find_if(handlers.begin(), handlers.end(), [&](const auto& h) { return h.first == name; });
-    if (handler == handlers.end()) {
-      diag.error(key.Mark(), what + ": unknown key " + quoted(name) + " (known: " + key_list(handlers) + ")");
-      continue;
-    }
-    handler->second(key, entry.second);
+    if (!key.IsScalar() || !done.insert(key.Scalar()).second) continue;  // reported above
+    const auto handler =
+        std::find_if(handlers.begin(), handlers.end(), [&](const auto& h) { return h.first == key.Scalar(); });
+    if (handler != handlers.end()) handler->second(key, entry.second);
   }
 }
 
-// A scalar's text, or an error at the value ("KEY must be a single value").
+// A scalar's text, or an error at the value, in the YAML reader's words ("KEY must not be
+// empty", "KEY must be a string").
 std::optional<std::string> scalar(const YAML::Node& key, const YAML::Node& value, Diagnostics& diag) {
   if (value.IsScalar() && !value.Scalar().empty()) return value.Scalar();
-  const YAML::Mark mark = value.IsNull() ? key.Mark() : value.Mark();
-  diag.error(mark, quoted(key.Scalar()) + " needs a value");
+  if (value.IsNull() || value.IsScalar()) {
+    diag.error(value.IsNull() ? key.Mark() : value.Mark(), bundlespec::empty_value_text(key.Scalar()));
+  } else {
+    diag.error(value.Mark(), bundlespec::not_a_string_text(key.Scalar()));
+  }
   return std::nullopt;
 }
 
@@ -354,7 +354,7 @@ void parse_host(const YAML::Node& node, size_t index, Inventory& inv, Marks& mar
             {"roles", [&](const YAML::Node& k, const YAML::Node& v) { parse_roles(k, v, what, host, diag); }}},
            diag);
   for (const char* required : {"name", "address", "roles"}) {
-    if (!node[required]) diag.error(node.Mark(), what + ": missing " + quoted(required));
+    if (!node[required]) diag.error(node.Mark(), what + ": " + bundlespec::missing_key_text(required));
   }
   inv.hosts.push_back(std::move(host));
 }
@@ -578,7 +578,7 @@ Result<Inventory> parse_inventory(std::string_view text, const std::string& sour
   } catch (const YAML::Exception& e) {
     diag.error(e.mark, "YAML: " + e.msg);
   }
-  if (!root["hosts"]) diag.error(root.Mark(), "missing \"hosts\"");
+  if (!root["hosts"]) diag.error(root.Mark(), bundlespec::missing_key_text("hosts"));
   check_fields(root, inv, marks, diag);
   check_network(inv, marks, diag);
   check_hosts(inv, marks, diag);

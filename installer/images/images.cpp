@@ -23,6 +23,7 @@
 #include "bundlespec/fs.hpp"
 #include "bundlespec/json.hpp"
 #include "bundlespec/text.hpp"
+#include "system/process.hpp"
 
 namespace installer {
 
@@ -39,20 +40,13 @@ namespace {
 constexpr size_t k_max_command_output = 1 << 20;
 
 // A tar writer on a file descriptor. finish() writes the end-of-archive blocks; without it the
-// destructor abandons the stream (archive_write_fail), leaving it cut short on purpose.
+// stream is abandoned (bundlespec::ArchiveWriter), left cut short on purpose.
 class TarStream {
  public:
-  explicit TarStream(int fd) : m_archive(archive_write_new()), m_fd(fd) {}
-  ~TarStream() {
-    if (m_archive == nullptr) return;
-    if (!m_finished) std::ignore = archive_write_fail(m_archive);
-    std::ignore = archive_write_free(m_archive);
-  }
-  TarStream(const TarStream&) = delete;
-  TarStream& operator=(const TarStream&) = delete;
+  explicit TarStream(int fd) : m_fd(fd) {}
 
   Status open() {
-    if (m_archive == nullptr) return bs::make_error("archive_write_new failed");
+    if (m_writer.get() == nullptr) return bs::make_error("archive_write_new failed");
     if (archive_write_set_format_ustar(m_archive) != ARCHIVE_OK ||
         archive_write_set_bytes_in_last_block(m_archive, 1) != ARCHIVE_OK ||
         archive_write_open_fd(m_archive, m_fd) != ARCHIVE_OK) {
@@ -61,7 +55,7 @@ class TarStream {
     return bs::ok_status();
   }
   Status header(const std::string& path, uint64_t size) {
-    std::unique_ptr<archive_entry, void (*)(archive_entry*)> entry(archive_entry_new(), archive_entry_free);
+    const bs::Handle<archive_entry> entry(archive_entry_new());
     archive_entry_set_pathname(entry.get(), path.c_str());
     archive_entry_set_filetype(entry.get(), AE_IFREG);
     archive_entry_set_perm(entry.get(), 0644);
@@ -78,20 +72,16 @@ class TarStream {
     TRY(header(path, content.size()));
     return data(content.data(), content.size());
   }
-  Status finish() {
-    m_finished = true;
-    if (archive_write_close(m_archive) != ARCHIVE_OK) return error("finish tar stream");
-    return bs::ok_status();
-  }
+  Status finish() { return m_writer.finish("finish tar stream"); }
 
  private:
   Status error(const std::string& what) const {
     const char* text = archive_error_string(m_archive);
     return bs::make_error(what + ": " + (text != nullptr ? text : "unknown libarchive error"));
   }
-  struct archive* m_archive;
+  bs::ArchiveWriter m_writer;
+  struct archive* m_archive = m_writer.get();
   int m_fd;
-  bool m_finished = false;
 };
 
 // Streams one blob file into the tar, checking its size before and its SHA-256 after.
@@ -189,66 +179,12 @@ std::string docker_manifest(const std::vector<ImageToLoad>& images) {
   return bs::to_canonical_json(entries);
 }
 
-struct CommandResult {
-  int exit_code = 0;
-  std::string output;  // stdout and stderr, interleaved
-};
-
-// Runs argv[0] (PATH lookup) with stdout+stderr captured; `feed` (may be empty) writes the
-// child's stdin. A feed failure is returned after the child has exited.
-Result<CommandResult> run_command(const std::vector<std::string>& argv, const std::function<Status(int)>& feed) {
-  bs::Fd output(::memfd_create("kubeferry-command", MFD_CLOEXEC));
-  if (!output.valid()) return bs::errno_error("memfd_create for", argv[0]);
-  int pipe_fds[2] = {-1, -1};
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return bs::errno_error("pipe for", argv[0]);
-  bs::Fd read_end(pipe_fds[0]);
-  bs::Fd write_end(pipe_fds[1]);
-  std::vector<char*> args;
-  for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-  args.push_back(nullptr);
-  const pid_t pid = ::fork();
-  if (pid < 0) return bs::errno_error("fork for", argv[0]);
-  if (pid == 0) {
-    ::signal(SIGPIPE, SIG_DFL);
-    if (feed)
-      ::dup2(read_end.get(), 0);
-    else
-      ::close(0);
-    ::dup2(output.get(), 1);
-    ::dup2(output.get(), 2);
-    ::execvp(args[0], args.data());
-    const std::string message = std::string("cannot run ") + argv[0] + ": " + std::strerror(errno) + "\n";
-    std::ignore = ::write(2, message.data(), message.size());
-    ::_exit(127);
-  }
-  read_end.reset();
-  Status fed = bs::ok_status();
-  if (feed) fed = feed(write_end.get());
-  write_end.reset();
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  CommandResult result;
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  char buffer[65536];
-  ssize_t n = 0;
-  uint64_t offset = 0;
-  while ((n = ::pread(output.get(), buffer, sizeof buffer, static_cast<off_t>(offset))) > 0 &&
-         result.output.size() < k_max_command_output) {
-    result.output.append(buffer, static_cast<size_t>(n));
-    offset += static_cast<uint64_t>(n);
-  }
-  while (!result.output.empty() && (result.output.back() == '\n' || result.output.back() == ' ')) {
-    result.output.pop_back();
-  }
-  if (!fed.ok()) return std::move(fed).error();
+// The runtime's client with stdout+stderr captured (at most 1 MiB kept, trailing blank space
+// removed); `feed` (may be empty) writes its stdin.
+Result<CommandResult> run_command(const std::vector<std::string>& argv, const ProcessFeed& feed) {
+  TRY_ASSIGN(CommandResult result, run_process(argv, feed, k_max_command_output));
+  result.output = std::string(bs::trim_end(result.output));
   return result;
-}
-
-std::string join_args(const std::vector<std::string>& argv) {
-  std::string out;
-  for (const auto& arg : argv) out += (out.empty() ? "" : " ") + arg;
-  return out;
 }
 
 std::vector<std::string> base_command(const Runtime& runtime) {
@@ -259,7 +195,7 @@ std::vector<std::string> base_command(const Runtime& runtime) {
 }
 
 std::string command_failed(const std::vector<std::string>& argv, const CommandResult& result) {
-  return join_args(argv) + " failed (exit " + std::to_string(result.exit_code) + "): " + result.output;
+  return bs::join_argv(argv) + " failed (exit " + std::to_string(result.exit_code) + "): " + result.output;
 }
 
 // Image names a runtime holds, each with its digest (containerd: the target; docker: the ID).
@@ -380,8 +316,7 @@ Result<bs::ImagesIndex> read_images_index(const std::string& root) {
       return bs::usage_error("this bundle carries no images (" + path + " is missing)");
     return std::move(text).error();
   }
-  auto index = bs::decode_images_index(*text);
-  if (!index.ok()) return std::move(index).error().context(path);
+  TRY_ASSIGN_CTX(auto index, bs::decode_images_index(*text), path);
   return index;
 }
 

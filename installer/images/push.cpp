@@ -41,18 +41,6 @@ std::string describe(const HttpResponse& r) {
          (r.head.reason.empty() ? "" : " " + bs::printable(r.head.reason, 64)) + bs::registry_error_text(r.body);
 }
 
-// Sleeps `delay`, waking every 20 ms to see whether Ctrl-C arrived.
-Status sleep_unless_interrupted(std::chrono::milliseconds delay) {
-  using Clock = std::chrono::steady_clock;
-  const Clock::time_point end = Clock::now() + delay;
-  for (;;) {
-    if (bs::interrupt_requested()) return bs::interrupted_error();
-    const auto left = end - Clock::now();
-    if (left <= Clock::duration::zero()) return bs::ok_status();
-    std::this_thread::sleep_for(std::min<Clock::duration>(left, std::chrono::milliseconds(20)));
-  }
-}
-
 // Whether RegistrySession::send retries the request by itself (push_retry.hpp); a step made of
 // several requests (a blob upload) is retried as a whole instead.
 enum class Retry { yes, no };
@@ -252,7 +240,7 @@ Result<HttpResponse> RegistrySession::retrying(const std::function<Result<HttpRe
     }
     const auto delay = retry_delay(policy, tries, result.ok() ? result->head.header("retry-after") : "");
     m_progress.message(bs::retry_notice(describe_attempt(what, result), delay, tries + 1, policy.retries + 1));
-    TRY(sleep_unless_interrupted(delay));
+    TRY(bs::sleep_unless_interrupted(delay));
   }
 }
 

@@ -75,20 +75,4 @@ Result<TargetReference> target_reference(const ImageRecord& image, const Registr
   return ref;
 }
 
-std::string token_from_response(std::string_view body) {
-  // A full JSON parse is not needed (and token servers put non-integer numbers in expires_in).
-  for (std::string_view key : {"\"token\"", "\"access_token\""}) {
-    size_t at = body.find(key);
-    if (at == std::string_view::npos) continue;
-    at = body.find_first_not_of(" \t\r\n", at + key.size());
-    if (at == std::string_view::npos || body[at] != ':') continue;
-    at = body.find_first_not_of(" \t\r\n", at + 1);
-    if (at == std::string_view::npos || body[at] != '"') continue;
-    const size_t end = body.find('"', at + 1);
-    if (end == std::string_view::npos || end == at + 1) continue;
-    return std::string(body.substr(at + 1, end - at - 1));
-  }
-  return "";
-}
-
 }  // namespace installer

@@ -1,5 +1,5 @@
-// The pure parts of `images push` (push.hpp): where an image goes in the registry, and
-// reading a token server's answer. No I/O, so unit tests cover them without a registry.
+// The pure parts of `images push` (push.hpp): where an image goes in the registry (a token
+// server's answer is read by bundlespec/registry_protocol.hpp). No I/O, so unit tests cover them without a registry.
 // Thread-safety: pure functions and value types.
 #pragma once
 
@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "bundlespec/images_index.hpp"
+#include "bundlespec/registry_protocol.hpp"
 #include "bundlespec/result.hpp"
 
 namespace installer {
@@ -36,7 +37,8 @@ struct TargetReference {
 bundlespec::Result<TargetReference> target_reference(const bundlespec::ImageRecord& image,
                                                      const RegistryTarget& target);
 
-// The value of "token" (else "access_token") of a token server's JSON answer, "" if none.
-std::string token_from_response(std::string_view body);
+// The value of "token" (else "access_token") of a token server's JSON answer, "" if none:
+// bundle-spec's, which the builder's pulls use too.
+using bundlespec::token_from_response;
 
 }  // namespace installer

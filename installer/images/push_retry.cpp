@@ -2,12 +2,14 @@
 
 #include <algorithm>
 
+#include "bundlespec/registry_protocol.hpp"
+
 namespace installer {
 
 namespace bs = bundlespec;
 
 bool retryable_status(int status) {
-  return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+  return bs::retryable_http_status(status);
 }
 
 bool worth_retrying(const bs::Result<HttpResponse>& attempt, bool transient) {

@@ -3,14 +3,16 @@
 // A step that is safe to repeat (HEAD of a blob or manifest, starting an upload, a whole blob
 // upload, a manifest or tag PUT, a token request) is sent again, after a delay, when it
 // ended in
-//   - an answer 429, 500, 502, 503 or 504 (any other status is the step's own business: a
-//     401 is answered once per request by the authentication code, other 4xx fail at once);
+//   - an answer 408, 429, 500, 502, 503 or 504 (bundlespec::retryable_http_status, the
+//     builder's rule too; any other status is the step's own business: a 401 is answered once
+//     per request by the authentication code, other 4xx fail at once);
 //   - a transport failure the HTTP client marks transient (HttpClient::last_failure_transient:
 //     refused, reset, closed before a complete answer, timed out).
 // Never retried: usage, verification (a corrupted file of ours) and interrupted errors, name
 // resolution and TLS failures, malformed answers.
 // Delays (bundlespec/backoff.hpp): --retry-delay, doubled per retry, capped at 30 s; an answer
-// with Retry-After (delta-seconds) waits at least that long, capped at 60 s.
+// with Retry-After (delta-seconds) waits at least that long, capped at 60 s; Ctrl-C ends a
+// wait (bundlespec::sleep_unless_interrupted).
 // Messages: the builder's wording (bundlespec/backoff.hpp).
 // Thread-safety: pure functions and value types.
 #pragma once
@@ -31,7 +33,7 @@ struct RetryPolicy {
   std::chrono::seconds max_retry_after{60};  // a longer Retry-After is cut to this
 };
 
-// 429, 500, 502, 503, 504.
+// bundlespec::retryable_http_status: 408, 429, 500, 502, 503, 504.
 bool retryable_status(int status);
 
 // Whether an attempt that ended in `attempt` is worth another try: an answer with a retryable

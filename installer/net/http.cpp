@@ -20,6 +20,7 @@
 #include "bundlespec/fs.hpp"
 #include "bundlespec/handles.hpp"
 #include "bundlespec/interrupt.hpp"
+#include "bundlespec/openssl_error.hpp"
 #include "net/resolve.hpp"
 
 namespace installer {
@@ -33,25 +34,6 @@ namespace {
 constexpr size_t k_max_head = 64 << 10;
 constexpr size_t k_chunk = 256 << 10;
 constexpr int k_max_redirects = 5;
-
-struct SslCtxDeleter {
-  void operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
-};
-struct SslDeleter {
-  void operator()(SSL* ssl) const { SSL_free(ssl); }
-};
-
-// OpenSSL's reason for the last error (e.g. "wrong version number"), clearing the queue.
-std::string openssl_reason() {
-  const unsigned long code = ERR_peek_last_error();
-  ERR_clear_error();
-  if (code == 0) return "unknown TLS error";
-  const char* reason = ERR_reason_error_string(code);
-  if (reason != nullptr) return reason;
-  char buffer[256];
-  ERR_error_string_n(code, buffer, sizeof buffer);
-  return buffer;
-}
 
 std::string seconds(std::chrono::milliseconds ms) {
   return std::to_string(ms.count() / 1000) +
@@ -68,7 +50,7 @@ struct Connection {
   std::string key;     // scheme://authority
   std::string server;  // HOST:PORT for messages
   bs::Fd fd;
-  std::unique_ptr<SSL, SslDeleter> ssl;
+  bs::Handle<SSL> ssl;
   std::string buffered;  // bytes read beyond what was consumed
   std::chrono::milliseconds io_timeout{0};
   // The last failure on this connection is worth another try (see HttpClient::last_failure_transient).
@@ -126,7 +108,7 @@ struct Connection {
   bs::Error io_error(const std::string& what, int ssl_error) {
     const int saved = errno;
     if (bs::interrupt_requested()) return bs::interrupted_error();
-    if (ssl && ssl_error == SSL_ERROR_SSL) return bs::make_error(what + " " + server + ": " + openssl_reason());
+    if (ssl && ssl_error == SSL_ERROR_SSL) return bs::make_error(what + " " + server + ": " + bs::openssl_error_text());
     // Timeouts, resets and closes are the network's; other errno values are not retried.
     transient = saved == 0 || saved == EAGAIN || saved == EWOULDBLOCK || transient_errno(saved);
     if (saved == EAGAIN || saved == EWOULDBLOCK) {
@@ -188,7 +170,7 @@ int connect_address(const sockaddr_storage& address, socklen_t length, std::chro
 
 struct HttpClient::Impl {
   HttpOptions options;
-  std::unique_ptr<SSL_CTX, SslCtxDeleter> ctx;
+  bs::Handle<SSL_CTX> ctx;
   std::string ca_file;
   std::unique_ptr<Connection> idle;  // the last connection, kept alive for the next request
   bool last_transient = false;       // see HttpClient::last_failure_transient
@@ -204,14 +186,14 @@ struct HttpClient::Impl {
 
 Result<SSL_CTX*> HttpClient::Impl::tls_context() {
   if (ctx) return ctx.get();
-  std::unique_ptr<SSL_CTX, SslCtxDeleter> made(SSL_CTX_new(TLS_client_method()));
-  if (!made) return bs::make_error("SSL_CTX_new: " + openssl_reason());
+  bs::Handle<SSL_CTX> made(SSL_CTX_new(TLS_client_method()));
+  if (!made) return bs::make_error("SSL_CTX_new: " + bs::openssl_error_text());
   SSL_CTX_set_min_proto_version(made.get(), TLS1_2_VERSION);
   SSL_CTX_set_verify(made.get(), SSL_VERIFY_PEER, nullptr);
   if (!options.cacert.empty()) {
     ca_file = options.cacert;
     if (SSL_CTX_load_verify_locations(made.get(), ca_file.c_str(), nullptr) != 1) {
-      return bs::usage_error("cannot read CA certificates from --cacert " + ca_file + ": " + openssl_reason());
+      return bs::usage_error("cannot read CA certificates from --cacert " + ca_file + ": " + bs::openssl_error_text());
     }
   } else {
     std::string tried;
@@ -226,7 +208,7 @@ Result<SSL_CTX*> HttpClient::Impl::tls_context() {
       return bs::usage_error("no system CA bundle found (tried " + tried + "); pass --cacert FILE");
     }
     if (SSL_CTX_load_verify_locations(made.get(), ca_file.c_str(), nullptr) != 1) {
-      return bs::make_error("cannot read the system CA bundle " + ca_file + ": " + openssl_reason());
+      return bs::make_error("cannot read the system CA bundle " + ca_file + ": " + bs::openssl_error_text());
     }
   }
   ctx = std::move(made);
@@ -236,13 +218,14 @@ Result<SSL_CTX*> HttpClient::Impl::tls_context() {
 Status HttpClient::Impl::handshake(Connection& c, const Url& url) {
   TRY_ASSIGN(SSL_CTX * context, tls_context());
   c.ssl.reset(SSL_new(context));
-  if (!c.ssl) return bs::make_error("SSL_new: " + openssl_reason());
+  if (!c.ssl) return bs::make_error("SSL_new: " + bs::openssl_error_text());
   X509_VERIFY_PARAM* param = SSL_get0_param(c.ssl.get());
   X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
   const bool ip = is_ip_address(url.host);
   const int set = ip ? X509_VERIFY_PARAM_set1_ip_asc(param, url.host.c_str())
                      : X509_VERIFY_PARAM_set1_host(param, url.host.c_str(), 0);
-  if (set != 1) return bs::make_error("cannot check the certificate for '" + url.host + "': " + openssl_reason());
+  if (set != 1)
+    return bs::make_error("cannot check the certificate for '" + url.host + "': " + bs::openssl_error_text());
   if (!ip) SSL_set_tlsext_host_name(c.ssl.get(), url.host.c_str());
   SSL_set_fd(c.ssl.get(), c.fd.get());
   ERR_clear_error();
@@ -263,7 +246,7 @@ Status HttpClient::Impl::handshake(Connection& c, const Url& url) {
   // or a plain-HTTP port ("wrong version number") is not.
   last_transient = ERR_peek_last_error() == 0 && (saved == 0 || transient_errno(saved));
   const std::string reason =
-      ERR_peek_last_error() != 0 ? openssl_reason() : (saved != 0 ? std::strerror(saved) : "connection closed");
+      ERR_peek_last_error() != 0 ? bs::openssl_error_text() : (saved != 0 ? std::strerror(saved) : "connection closed");
   return bs::make_error("TLS handshake with " + c.server + " failed: " + reason +
                         " (if the registry speaks plain HTTP, pass --plain-http)");
 }

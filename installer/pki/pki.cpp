@@ -174,8 +174,7 @@ Result<Credential> load_ca(const std::vector<PkiFile>& files, const char* cert_p
   const PkiFile* cert = find_file(files, cert_path);
   const PkiFile* key = find_file(files, key_path);
   if (cert == nullptr || key == nullptr) return bundlespec::make_error("missing " + std::string(cert_path));
-  auto ca = load_credential(cert->content, key->content);
-  if (!ca.ok()) return std::move(ca).error().context(cert_path);
+  TRY_ASSIGN_CTX(auto ca, load_credential(cert->content, key->content), cert_path);
   TRY_ASSIGN(const CertificateInfo info, read_certificate_info(cert->content));
   if (info.not_after <= now) {
     return bundlespec::usage_error(std::string(cert_path) + " expired on " + utc_text(info.not_after, "%Y-%m-%d") +
@@ -406,10 +405,9 @@ Result<std::vector<CertificateExpiry>> scan_expiry(const std::string& dir, std::
     if (!it->is_regular_file(ec) || !has_certificate_suffix(path)) continue;
     TRY_ASSIGN(const std::string pem, bundlespec::read_file(path, 1 << 20));
     if (pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos) continue;
-    auto info = read_certificate_info(pem);
-    if (!info.ok()) return std::move(info).error().context(path);
+    TRY_ASSIGN_CTX(auto info, read_certificate_info(pem), path);
     const std::string relative = std::filesystem::relative(it->path(), dir, ec).string();
-    out.push_back({relative, info->subject, info->not_after, days_between(now, info->not_after)});
+    out.push_back({relative, info.subject, info.not_after, days_between(now, info.not_after)});
   }
   if (ec) return bundlespec::make_error("read folder " + dir + ": " + ec.message());
   if (out.empty()) return bundlespec::make_error("no certificate (*.pem, *.crt) under " + dir);

@@ -10,26 +10,23 @@
 
 #include <array>
 
+#include "bundlespec/handles.hpp"
+#include "bundlespec/openssl_error.hpp"
+
 namespace installer {
 
 using bundlespec::Error;
+using bundlespec::openssl_error;
 using bundlespec::Status;
 
 namespace {
 
-template <typename T, void (*Free)(T*)>
-struct FreeWith {
-  void operator()(T* p) const { Free(p); }
-};
-using BioPtr = std::unique_ptr<BIO, FreeWith<BIO, BIO_free_all>>;
-using BnPtr = std::unique_ptr<BIGNUM, FreeWith<BIGNUM, BN_free>>;
-using ExtPtr = std::unique_ptr<X509_EXTENSION, FreeWith<X509_EXTENSION, X509_EXTENSION_free>>;
-
+// Shared owners (Credential holds them) with the handle table's deleters.
 std::shared_ptr<X509> own(X509* cert) {
-  return std::shared_ptr<X509>(cert, X509_free);
+  return std::shared_ptr<X509>(cert, bundlespec::Deleter<X509>());
 }
 std::shared_ptr<EVP_PKEY> own(EVP_PKEY* key) {
-  return std::shared_ptr<EVP_PKEY>(key, EVP_PKEY_free);
+  return std::shared_ptr<EVP_PKEY>(key, bundlespec::Deleter<EVP_PKEY>());
 }
 
 Result<std::string> bio_text(BIO* bio) {
@@ -42,7 +39,7 @@ Result<std::string> bio_text(BIO* bio) {
 // Writes something into a fresh memory BIO with `write` and returns the text.
 template <typename F>
 Result<std::string> to_pem(std::string_view what, F&& write) {
-  BioPtr bio(BIO_new(BIO_s_mem()));
+  bundlespec::Handle<BIO> bio(BIO_new(BIO_s_mem()));
   if (!bio || write(bio.get()) != 1) return openssl_error(what);
   return bio_text(bio.get());
 }
@@ -52,7 +49,7 @@ Status set_random_serial(X509* cert) {
   if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) return openssl_error("random serial");
   bytes[0] &= 0x7f;  // positive
   bytes[0] |= 0x40;  // and never zero or short
-  BnPtr bn(BN_bin2bn(bytes.data(), static_cast<int>(bytes.size()), nullptr));
+  bundlespec::Handle<BIGNUM> bn(BN_bin2bn(bytes.data(), static_cast<int>(bytes.size()), nullptr));
   if (!bn || BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert)) == nullptr) {
     return openssl_error("set serial");
   }
@@ -74,7 +71,7 @@ Status set_subject(X509_NAME* name, const CertRequest& request) {
 }
 
 Status add_extension(X509* cert, X509V3_CTX* ctx, int nid, const std::string& value) {
-  ExtPtr ext(X509V3_EXT_conf_nid(nullptr, ctx, nid, value.c_str()));
+  bundlespec::Handle<X509_EXTENSION> ext(X509V3_EXT_conf_nid(nullptr, ctx, nid, value.c_str()));
   if (!ext || X509_add_ext(cert, ext.get(), -1) != 1) {
     return openssl_error(std::string("add extension ") + OBJ_nid2sn(nid) + "=" + value);
   }
@@ -138,16 +135,6 @@ KeyType key_type_of(EVP_PKEY* key) {
 }
 
 }  // namespace
-
-Error openssl_error(std::string_view op) {
-  std::string text;
-  while (const unsigned long code = ERR_get_error()) {
-    std::array<char, 256> buffer{};
-    ERR_error_string_n(code, buffer.data(), buffer.size());
-    text += (text.empty() ? "" : "; ") + std::string(buffer.data());
-  }
-  return bundlespec::make_error(std::string(op) + ": " + (text.empty() ? "OpenSSL failed" : text));
-}
 
 Result<std::shared_ptr<EVP_PKEY>> generate_key(const KeySpec& spec) {
   EVP_PKEY* key = nullptr;
@@ -225,7 +212,7 @@ static Result<std::time_t> time_of(const ASN1_TIME* t) {
 }
 
 Result<CertificateInfo> read_certificate_info(std::string_view pem) {
-  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  bundlespec::Handle<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return openssl_error("BIO_new_mem_buf");
   std::shared_ptr<X509> cert = own(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   if (!cert) {
@@ -237,12 +224,19 @@ Result<CertificateInfo> read_certificate_info(std::string_view pem) {
   TRY_ASSIGN(info.issuer, name_text(X509_get_issuer_name(cert.get())));
   TRY_ASSIGN(info.not_before, time_of(X509_get0_notBefore(cert.get())));
   TRY_ASSIGN(info.not_after, time_of(X509_get0_notAfter(cert.get())));
+  // The serial as `openssl x509 -noout -serial` prints it: uppercase hex.
+  bundlespec::Handle<BIGNUM> serial(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert.get()), nullptr));
+  if (!serial) return openssl_error("ASN1_INTEGER_to_BN");
+  char* hex = BN_bn2hex(serial.get());
+  if (hex == nullptr) return openssl_error("BN_bn2hex");
+  info.serial = hex;
+  OPENSSL_free(hex);
   return info;
 }
 
 Result<Credential> load_credential(std::string_view cert_pem, std::string_view key_pem) {
-  BioPtr cert_bio(BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())));
-  BioPtr key_bio(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
+  bundlespec::Handle<BIO> cert_bio(BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())));
+  bundlespec::Handle<BIO> key_bio(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
   if (!cert_bio || !key_bio) return openssl_error("BIO_new_mem_buf");
   std::shared_ptr<X509> cert = own(PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
   if (!cert) {

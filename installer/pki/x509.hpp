@@ -87,11 +87,9 @@ struct CertificateInfo {
   std::string issuer;
   std::time_t not_before = 0;
   std::time_t not_after = 0;
+  std::string serial;  // uppercase hex, as `openssl x509 -noout -serial` prints it
 };
 // Parses the first certificate of `pem`. Fails with "not a PEM certificate" otherwise.
 Result<CertificateInfo> read_certificate_info(std::string_view pem);
-
-// "OP: <OpenSSL error queue text>" as a failure; clears the queue.
-bundlespec::Error openssl_error(std::string_view op);
 
 }  // namespace installer

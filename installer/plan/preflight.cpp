@@ -5,7 +5,11 @@
 #include <optional>
 #include <sstream>
 
+#include "bundlespec/text.hpp"
+
 namespace installer {
+
+namespace bs = bundlespec;
 
 namespace {
 
@@ -15,11 +19,6 @@ std::string sysctl_path(const std::string& key) {
     if (path[i] == '.') path[i] = '/';
   }
   return path;
-}
-
-std::string trim(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\t')) text.pop_back();
-  return text;
 }
 
 std::string mib(uint64_t bytes) {
@@ -55,7 +54,7 @@ void check_sysctls(Fs& fs, const PreflightSpec& spec, std::vector<PreflightProbl
       out.push_back({"sysctl", key + " does not exist" + hint, {"sysctl", "-w", key + "=" + want}});
       continue;
     }
-    const std::string have = trim(*value);
+    const std::string have(bs::trim_end(*value));
     if (have != want)
       out.push_back({"sysctl", key + " is " + have + ", want " + want, {"sysctl", "-w", key + "=" + want}});
   }

@@ -1,4 +1,5 @@
 // Every kubeconfig, with the CA and client certificate embedded (base64), mode 0600.
+#include "bundlespec/text.hpp"
 #include "pki/pki.hpp"
 #include "render/components.hpp"
 
@@ -58,12 +59,6 @@ Result<RenderedFile> cert_kubeconfig(const RenderInput& in, const std::string& p
   return RenderedFile{path, render_kubeconfig(spec), 0600, true};
 }
 
-// The token file holds the token and maybe a newline.
-std::string trim(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.pop_back();
-  return text;
-}
-
 }  // namespace
 
 Result<RenderedFile> render_admin_kubeconfig(const RenderInput& in) {
@@ -91,7 +86,7 @@ Result<RenderedFile> render_bootstrap_kubeconfig(const RenderInput& in) {
   spec.server = apiserver_url(*in.inventory);
   TRY_ASSIGN(spec.ca_pem, kit_file(in.kit, PkiPaths::k8s_ca));
   TRY_ASSIGN(const std::string token, kit_file(in.kit, PkiPaths::bootstrap_token));
-  spec.token = trim(token);
+  spec.token = std::string(bundlespec::trim_end(token));  // the token and maybe a newline
   spec.user = "kubelet-bootstrap";
   return RenderedFile{in.paths.k8s_cfg("bootstrap.kubeconfig"), render_kubeconfig(spec), 0600, true};
 }

@@ -112,10 +112,7 @@ Status StepRun::run_argv(const Argv& argv) {
 
 // ------------------------------------------------------------------ uninstall
 
-bool not_empty(const bs::Error& error) {
-  const std::string& m = error.message();
-  return m.size() >= 19 && m.compare(m.size() - 19, 19, "Directory not empty") == 0;
-}
+bool not_empty(const bs::Error& error) { return error.is(bs::Reason::not_empty); }
 
 void UndoRun::remove_created(const std::vector<std::string>& created) {
   for (auto it = created.rbegin(); it != created.rend(); ++it) {

@@ -32,23 +32,12 @@ FileStat::Type type_of(mode_t mode) {
 
 }  // namespace
 
-std::string parent_of(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  return slash == 0 || slash == std::string::npos ? std::string("/") : path.substr(0, slash);
-}
-
 std::vector<std::string> path_prefixes(const std::string& path) {
   std::vector<std::string> out;
   for (size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
     out.push_back(slash == std::string::npos ? path : path.substr(0, slash));
     if (slash == std::string::npos) break;
   }
-  return out;
-}
-
-std::string join_argv(const std::vector<std::string>& argv) {
-  std::string out;
-  for (const auto& word : argv) out += (out.empty() ? "" : " ") + word;
   return out;
 }
 
@@ -95,15 +84,14 @@ void remove_stale_temporaries(const std::string& target) {
   const size_t slash = target.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : target.substr(0, slash);
   const std::string prefix = "." + target.substr(slash + 1) + ".tmp-";
-  DIR* folder = ::opendir(dir.c_str());
-  if (folder == nullptr) return;
-  while (const struct dirent* entry = ::readdir(folder)) {
+  const bs::Handle<DIR> folder(::opendir(dir.c_str()));
+  if (!folder) return;
+  while (const struct dirent* entry = ::readdir(folder.get())) {
     const std::string name = entry->d_name;
     if (name.size() == prefix.size() + 6 && name.compare(0, prefix.size(), prefix) == 0) {
-      std::ignore = ::unlinkat(::dirfd(folder), name.c_str(), 0);
+      std::ignore = ::unlinkat(::dirfd(folder.get()), name.c_str(), 0);
     }
   }
-  ::closedir(folder);
 }
 
 }  // namespace
@@ -191,52 +179,7 @@ Result<uint64_t> RealFs::free_bytes(const std::string& path) {
 // ---------------------------------------------------------------- commands
 
 Result<CommandResult> RealCommandRunner::run(const std::vector<std::string>& argv) {
-  if (argv.empty()) return bs::make_error("run: empty command");
-  int out[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) return bs::errno_error("pipe", argv[0]);
-  int report[2];  // carries the exec errno back to the parent
-  if (::pipe2(report, O_CLOEXEC) != 0) {
-    ::close(out[0]);
-    ::close(out[1]);
-    return bs::errno_error("pipe", argv[0]);
-  }
-  std::vector<char*> args;
-  for (const auto& word : argv) args.push_back(const_cast<char*>(word.c_str()));
-  args.push_back(nullptr);
-  const pid_t pid = ::fork();
-  if (pid < 0) return bs::errno_error("fork", argv[0]);
-  if (pid == 0) {
-    const int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) ::dup2(devnull, 0);
-    ::dup2(out[1], 1);
-    ::dup2(out[1], 2);
-    ::execvp(args[0], args.data());
-    const int error = errno;
-    (void)!::write(report[1], &error, sizeof error);
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  ::close(report[1]);
-  CommandResult result;
-  char buffer[4096];
-  for (;;) {
-    const ssize_t n = ::read(out[0], buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    result.output.append(buffer, static_cast<size_t>(n));
-  }
-  ::close(out[0]);
-  int exec_error = 0;
-  const ssize_t got = ::read(report[0], &exec_error, sizeof exec_error);
-  ::close(report[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (got == static_cast<ssize_t>(sizeof exec_error)) {
-    return bs::make_error("run " + argv[0] + ": " + std::strerror(exec_error));
-  }
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
+  return run_process(argv);
 }
 
 }  // namespace installer

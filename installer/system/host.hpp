@@ -20,6 +20,8 @@
 #include <vector>
 
 #include "bundlespec/result.hpp"
+#include "bundlespec/text.hpp"
+#include "system/process.hpp"
 
 namespace installer {
 
@@ -57,7 +59,7 @@ class Fs {
   // ExistingMode::apply (a layout folder); parents of files keep theirs (ExistingMode::keep).
   virtual Result<std::vector<std::string>> make_dirs(const std::string& path, mode_t mode, ExistingMode existing) = 0;
   // Removes a file, symlink or EMPTY folder. Missing is fine. A non-empty folder: failure
-  // whose message ends in "Directory not empty".
+  // with Reason::not_empty (its message ends in "Directory not empty").
   virtual Status remove(const std::string& path) = 0;
   // Removes a tree; missing is fine; never follows symlinks.
   virtual Status remove_tree(const std::string& path) = 0;
@@ -88,11 +90,6 @@ class RealFs final : public Fs {
   std::string m_root;
 };
 
-struct CommandResult {
-  int exit_code = 0;   // 128 + signal when killed by one
-  std::string output;  // stdout and stderr together
-};
-
 class CommandRunner {
  public:
   virtual ~CommandRunner() = default;
@@ -101,17 +98,16 @@ class CommandRunner {
   virtual Result<CommandResult> run(const std::vector<std::string>& argv) = 0;
 };
 
-// fork/exec with stdout+stderr captured through a pipe; stdin is /dev/null.
+// run_process() (system/process.hpp): stdout+stderr captured; stdin is /dev/null.
 class RealCommandRunner final : public CommandRunner {
  public:
   Result<CommandResult> run(const std::vector<std::string>& argv) override;
 };
 
-// "a b c" — argv joined with single spaces, for messages and fakes.
-std::string join_argv(const std::vector<std::string>& argv);
-
-// The folder holding PATH ("/a/b" → "/a", "/a" → "/"), for absolute paths.
-std::string parent_of(const std::string& path);
+// "a b c" — argv joined with single spaces, for messages and fakes; and the folder holding an
+// absolute PATH ("/a/b" → "/a", "/a" → "/"): bundle-spec's text helpers.
+using bundlespec::join_argv;
+using bundlespec::parent_of;
 // Every folder on the way to PATH and PATH itself: "/a/b/c" → {"/a", "/a/b", "/a/b/c"}.
 std::vector<std::string> path_prefixes(const std::string& path);
 

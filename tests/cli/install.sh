@@ -90,7 +90,8 @@ expect dry 0 "install e1 (dry run): 16 steps would change, 0 unchanged, 4 skippe
 [[ -z "$(ls -A "$WORK/root")" ]] || fail "--dry-run wrote something"
 
 run install "$I" -q --bundle "$WORK/rig.run" install --inventory "$WORK/cluster.yaml" --host e1 --pki "$WORK/pki" --root "$WORK/root" --fingerprint "$FP"
-expect install 0 "install e1: 16 steps applied, 0 unchanged, 4 skipped (--root: commands not run)
+expect install 0 "made this host's receipt key $(fingerprint_of "$WORK/root/var/lib/kubeferry/host.key.pub"): $WORK/root/var/lib/kubeferry/host.key.pub (keep a copy of the fingerprint elsewhere)
+install e1: 16 steps applied, 0 unchanged, 4 skipped (--root: commands not run)
 " ""
 modes="$(cd "$WORK/root" && stat -c '%a %n' opt/etcd/bin/etcd opt/etcd/ssl opt/etcd/ssl/server-key.pem opt/etcd/ssl/server.pem \
   opt/etcd/cfg/etcd.conf var/lib/etcd usr/lib/systemd/system/etcd.service var/lib/kubeferry/journal.json)"
@@ -129,7 +130,8 @@ grep -qx 'kept /var/lib/etcd (data; --purge removes it)' "$WORK/keep.out" || fai
 grep -qx "uninstall: $WORK/root/var/lib/kubeferry/journal.json still lists the kept folders; uninstall --purge removes them" "$WORK/keep.out" ||
   fail "uninstall did not say how to purge later: $(cat "$WORK/keep.out")"
 left="$(cd "$WORK/root" && find . -mindepth 1 | sort | tr '\n' ' ')"
-[[ "$left" == "./var ./var/lib ./var/lib/etcd ./var/lib/kubeferry ./var/lib/kubeferry/journal.json " ]] || fail "after uninstall: $left"
+# The receipt goes (tests/cli/receipt.sh); the host's receipt key stays until --purge.
+[[ "$left" == "./var ./var/lib ./var/lib/etcd ./var/lib/kubeferry ./var/lib/kubeferry/host.key ./var/lib/kubeferry/host.key.pub ./var/lib/kubeferry/journal.json " ]] || fail "after uninstall: $left"
 # Purging later still removes the kept data (the journal remembers it), then nothing is left.
 run later_purge "$I" -q uninstall --root "$WORK/root" --purge
 expect_rc later_purge 0

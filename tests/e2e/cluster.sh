@@ -550,6 +550,18 @@ for h in "${HOSTS[@]}"; do
   expect_eq "$(node "$h" systemctl show -p MainPID --value etcd.service)" "${etcd_pid[$h]}" "$h: etcd PID after a second install"
 done
 say "second install: nothing to do on every host, etcd PIDs unchanged"
+# The signed receipt each install wrote: the live host is as installed (files, units, and the
+# images asked of the runtime), and a file added below /opt/kubernetes/bin is named as drift.
+for h in "${HOSTS[@]}"; do
+  node "$h" "$RUN" verify-host >"verify-host-$h.out" 2>&1 || fail "verify-host on $h: $(cat "verify-host-$h.out")"
+done
+node node01 sh -c 'printf "#!/bin/sh\n" >/opt/kubernetes/bin/kube-extra'
+rc=0; node node01 "$RUN" verify-host >verify-drift.out 2>&1 || rc=$?
+node node01 rm /opt/kubernetes/bin/kube-extra
+expect_eq "$rc" 1 "verify-host exit status after a file was added"
+grep -qx 'EXTRA file /opt/kubernetes/bin/kube-extra: not installed by kubeferry' verify-drift.out ||
+  fail "verify-host did not name the added file: $(cat verify-drift.out)"
+say "verify-host: every host matches its signed receipt ($(tail -1 verify-host-node01.out | sed 's/^OK host node01 matches its receipt (//; s/;.*//')); an added file is named"
 
 # 6. A service that stopped (a crash, a reboot it did not survive) is started by the next install.
 node node01 systemctl stop kube-proxy.service

@@ -3,14 +3,17 @@
 // and the two messages a user sees, so both programs retry alike and say so alike:
 //   progress  "WHAT; retrying in 500 ms (attempt 2 of 5)"
 //   error     "WHAT (gave up after 5 attempts)"
-// Which failures are worth retrying is each caller's own decision (libcurl codes there, our
-// HTTP client's failures here). Thread-safety: pure functions.
+// Which HTTP statuses are worth retrying: bundlespec/registry_protocol.hpp; which transport
+// failures is each caller's own decision (libcurl codes there, our HTTP client's failures here).
+// Thread-safety: pure functions, and a sleep.
 #pragma once
 
 #include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "bundlespec/result.hpp"
 
 namespace bundlespec {
 
@@ -32,5 +35,9 @@ std::string retry_notice(std::string_view what, std::chrono::milliseconds delay,
 
 // " (gave up after N attempts)" when attempts > 1, else "" (nothing was retried).
 std::string gave_up_suffix(int attempts);
+
+// Sleeps `delay`, waking every 20 ms to see whether Ctrl-C arrived (bundlespec/interrupt.hpp):
+// then it returns interrupted_error() at once. The wait between two tries of either program.
+Status sleep_unless_interrupted(std::chrono::milliseconds delay);
 
 }  // namespace bundlespec

@@ -34,7 +34,8 @@ struct Trailer {
 
 std::string encode_trailer(const Trailer& trailer);
 // Decodes the last k_trailer_size bytes of a file of `file_size` bytes and checks that the
-// parts it names tile the file exactly. Fails (verification) naming what is wrong.
+// parts it names tile the file exactly. Fails (verification) naming what is wrong; a file too
+// short for a trailer or without the magic fails with Reason::no_trailer (not a bundle).
 Result<Trailer> decode_trailer(std::string_view bytes, uint64_t file_size);
 
 // Who the reader trusts. Without a fingerprint, any valid signature is accepted and the caller
@@ -49,6 +50,7 @@ class BundleFile {
   // Opens `path` and checks trailer, signature, index encoding, signer and layout.
   // Fails with ErrorCode::verification for anything wrong with the bytes, and
   // ErrorCode::failure for I/O problems. Messages do not repeat the path; callers add it.
+  // A file that carries no bundle at all fails with Reason::no_trailer.
   static Result<BundleFile> open(const std::string& path, const TrustPolicy& trust);
 
   // Hashes the installer part and the payload and compares them with the index.

@@ -17,7 +17,8 @@
 
 namespace bundlespec {
 
-// "OP PATH: strerror(errno)" as a failure Error. Reads errno at the call.
+// "OP PATH: strerror(errno)" as a failure Error carrying errno and its Reason (ENOENT:
+// not_found, ENOTEMPTY: not_empty, ...). Reads errno at the call.
 Error errno_error(std::string_view op, std::string_view path);
 
 // Reads the whole file. Fails if it is larger than max_size.

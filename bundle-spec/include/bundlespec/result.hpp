@@ -1,12 +1,15 @@
 // Result<T> and Error: how every fallible function in kubeferry reports failure.
 //
 // Shaped like std::expected (absent from g++ 12 in C++20 mode). An Error carries a code,
-// which decides the process exit status, and a message that grows a context prefix at each
-// layer: "verify x.run: entry bin/etcd: sha256 mismatch (want ..., got ...)".
+// which decides the process exit status, a message that grows a context prefix at each
+// layer: "verify x.run: entry bin/etcd: sha256 mismatch (want ..., got ...)", and, for the
+// callers that act on one kind of failure, a machine-readable Reason (with the errno or HTTP
+// status behind it): code branches on reason(), never on the message text.
 // Our code never throws; third-party exceptions are caught in the adapter that calls them.
 // Thread-safety: value types, no shared state.
 #pragma once
 
+#include <cerrno>
 #include <optional>
 #include <string>
 #include <utility>
@@ -31,12 +34,53 @@ enum class ExitCode : int {
   interrupted = 130,
 };
 
+// Why an operation failed, where a caller decides something on it (leveldb's IsNotFound()).
+// The context chain keeps it: an error keeps its reason through every layer's prefix.
+enum class Reason {
+  unspecified,  // nothing a caller tells apart
+  not_found,    // the file or object does not exist (ENOENT, ENOTDIR)
+  not_empty,    // a folder still holds entries (ENOTEMPTY)
+  exists,       // the target exists already (EEXIST)
+  no_trailer,   // the file does not end in a kubeferry trailer (too short, or no magic)
+  http_status,  // a server answered with a status the operation did not want: http_status()
+};
+
+// "not found", "not empty", ... for test output and logs.
+const char* to_string(Reason reason);
+
+// The Reason errno `err` stands for: not_found, not_empty, exists or unspecified.
+Reason reason_for_errno(int err);
+
 class Error {
  public:
   Error(ErrorCode code, std::string message) : m_code(code), m_message(std::move(message)) {}
 
   ErrorCode code() const { return m_code; }
   const std::string& message() const { return m_message; }
+  Reason reason() const { return m_reason; }
+  bool is(Reason reason) const { return m_reason == reason; }
+  // The errno of the system call that failed; 0 when no system call is behind this error.
+  int sys_errno() const { return m_errno; }
+  // With Reason::http_status: the status the server answered (404, 503, ...); else 0.
+  int http_status() const { return m_http_status; }
+
+  // Returns this error with `reason` (an error tagged by its creator).
+  Error with_reason(Reason reason) && {
+    m_reason = reason;
+    return std::move(*this);
+  }
+  // Returns this error with errno `err` and the reason it stands for (reason_for_errno).
+  Error with_errno(int err) && {
+    m_errno = err;
+    m_reason = reason_for_errno(err);
+    return std::move(*this);
+  }
+  // Returns this error with Reason::http_status and `status`.
+  Error with_http_status(int status) && {
+    m_reason = Reason::http_status;
+    m_http_status = status;
+    return std::move(*this);
+  }
 
   // Returns this error with "prefix: " in front of the message.
   Error context(const std::string& prefix) && {
@@ -48,7 +92,28 @@ class Error {
  private:
   ErrorCode m_code;
   std::string m_message;
+  Reason m_reason = Reason::unspecified;
+  int m_errno = 0;
+  int m_http_status = 0;
 };
+
+inline const char* to_string(Reason reason) {
+  switch (reason) {
+    case Reason::unspecified:
+      return "unspecified";
+    case Reason::not_found:
+      return "not found";
+    case Reason::not_empty:
+      return "not empty";
+    case Reason::exists:
+      return "exists";
+    case Reason::no_trailer:
+      return "no trailer";
+    case Reason::http_status:
+      return "HTTP status";
+  }
+  return "unspecified";
+}
 
 inline Error make_error(std::string message) {
   return Error(ErrorCode::failure, std::move(message));
@@ -58,6 +123,20 @@ inline Error verification_error(std::string message) {
 }
 inline Error usage_error(std::string message) {
   return Error(ErrorCode::usage, std::move(message));
+}
+
+inline Reason reason_for_errno(int err) {
+  switch (err) {
+    case ENOENT:
+    case ENOTDIR:
+      return Reason::not_found;
+    case ENOTEMPTY:
+      return Reason::not_empty;
+    case EEXIST:
+      return Reason::exists;
+    default:
+      return Reason::unspecified;
+  }
 }
 
 inline ExitCode exit_code_for(const Error& error) {
@@ -153,4 +232,14 @@ inline Status ok_status() {
   if (!tmp.ok()) {                       \
     return std::move(tmp).error();       \
   }                                      \
+  decl = std::move(tmp).value()
+
+// TRY_ASSIGN_CTX(decl, expr, prefix): as TRY_ASSIGN, adding "prefix: " to the error message.
+// `prefix` is evaluated only on failure.
+#define TRY_ASSIGN_CTX(decl, expr, prefix) TRY_ASSIGN_CTX_IMPL(KF_CONCAT(kf_tmp_, __LINE__), decl, expr, prefix)
+#define TRY_ASSIGN_CTX_IMPL(tmp, decl, expr, prefix) \
+  auto tmp = (expr);                                 \
+  if (!tmp.ok()) {                                   \
+    return std::move(tmp).error().context(prefix);   \
+  }                                                  \
   decl = std::move(tmp).value()

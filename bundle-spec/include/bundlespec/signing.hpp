@@ -52,7 +52,4 @@ Result<std::string> sign(const Key& key, std::string_view message);
 // Fails with a verification error "signature does not match" when it does not verify.
 Status verify_signature(const Key& key, std::string_view message, std::string_view signature);
 
-// The last OpenSSL error as text (for messages), and clears the queue.
-std::string openssl_error();
-
 }  // namespace bundlespec

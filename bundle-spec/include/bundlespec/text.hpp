@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace bundlespec {
 
@@ -37,6 +38,15 @@ std::string ascii_lower(std::string_view text);
 
 // `text` without leading and trailing whitespace (space, tab, CR, LF, VT, FF).
 std::string_view trim_space(std::string_view text);
+// `text` without trailing whitespace (the same set): a command's output, a token file's line.
+std::string_view trim_end(std::string_view text);
+
+// "a b c": the words joined with single spaces, for messages that show a command line.
+std::string join_argv(const std::vector<std::string>& words);
+
+// The folder part of a '/'-separated path: "a/b" -> "a", "/a/b" -> "/a", "/a" -> "/", and ""
+// for a name without a '/' (a bundle path at the top of the bundle).
+std::string parent_of(std::string_view path);
 
 // "Basic " + base64(user ":" password), an HTTP Basic Authorization value (RFC 7617).
 std::string basic_authorization(std::string_view user, std::string_view password);

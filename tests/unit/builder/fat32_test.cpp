@@ -12,8 +12,8 @@ TEST(Fat32Warning, OnlyAboveTheLargestFat32File) {
   EXPECT_EQ(fat32_warning("k8s.run", max), "");
   EXPECT_EQ(fat32_warning("out/k8s.run", max + 1),
             "kubeferry: warning: out/k8s.run is 4.0 GiB, more than a FAT32 file can hold (4 GiB - 1 byte): carry it "
-            "on exFAT, NTFS or ext4, or in parts (split -b 4000m out/k8s.run out/k8s.run.part-; on the far side cat "
-            "out/k8s.run.part-* > out/k8s.run and check it with out/k8s.run.sha256)\n");
+            "on exFAT, NTFS or ext4, or in signed parts (kubeferry split out/k8s.run fat32 --key KEY, or build with "
+            "--split fat32; on the far side ./out/k8s.run.installer verify-media and join)\n");
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "bundlespec/digest.hpp"
+#include "registry.hpp"
 #include "support/test_util.hpp"
 
 namespace {
@@ -465,6 +466,26 @@ TEST_F(FetchTest, SeveralFailuresAreListedInRequestOrder) {
   // The good artifact still reached the cache for the next run.
   EXPECT_EQ(files_in("sha256"),
             (std::vector<std::string>{s_files.at(k_blob).sha256, s_files.at(k_blob).sha256 + ".meta"}));
+}
+
+// A registry answer other than 200 carries its status (Reason::http_status): the image
+// fetcher tells a missing manifest (404) from other failures by it, not by the message text.
+// nginx is no registry, and answers 404 for a manifest path it does not hold.
+TEST_F(FetchTest, RegistryAnswerCarriesItsHttpStatus) {
+  const std::string host = mirror_url().substr(std::string("http://").size());
+  builder::RegistryAuth auth;
+  auth.plain_http = {host};
+  auth.max_attempts = 1;
+  builder::RegistryClient client(auth);
+  auto name = builder::parse_image_name(host + "/test/missing:1.0");
+  ASSERT_OK(name);
+  const std::string digest = "sha256:" + std::string(64, '0');
+  auto manifest = client.get_manifest(*name, digest);
+  ASSERT_FALSE(manifest.ok());
+  EXPECT_EQ(manifest.error().message(),
+            "GET " + mirror_url() + "/v2/test/missing/manifests/" + digest + ": HTTP 404 Not Found");
+  EXPECT_EQ(manifest.error().reason(), bundlespec::Reason::http_status);
+  EXPECT_EQ(manifest.error().http_status(), 404);
 }
 
 TEST_F(FetchTest, RejectsDuplicateNames) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "bundlespec/handles.hpp"
 #include "bundlespec/signing.hpp"
 #include "support/test_util.hpp"
 
@@ -33,14 +34,15 @@ using Tree = std::map<std::string, Node>;
 
 inline void snapshot_into(const std::string& root, const std::string& relative, Tree& tree) {
   const std::string folder = relative.empty() ? root : root + "/" + relative;
-  DIR* dir = ::opendir(folder.c_str());
-  ASSERT_NE(dir, nullptr) << folder;
   std::vector<std::string> names;
-  while (const dirent* entry = ::readdir(dir)) {
-    const std::string name = entry->d_name;
-    if (name != "." && name != "..") names.push_back(name);
+  {
+    const bundlespec::Handle<DIR> dir(::opendir(folder.c_str()));
+    ASSERT_TRUE(dir != nullptr) << folder;
+    while (const dirent* entry = ::readdir(dir.get())) {
+      const std::string name = entry->d_name;
+      if (name != "." && name != "..") names.push_back(name);
+    }
   }
-  ::closedir(dir);
   for (const auto& name : names) {
     const std::string rel = relative.empty() ? name : relative + "/" + name;
     const std::string path = root + "/" + rel;
@@ -77,13 +79,12 @@ inline Tree snapshot(const std::string& root) {
 // Names in `folder` that contain ".kubeferry-staging-".
 inline std::vector<std::string> staging_leftovers(const std::string& folder) {
   std::vector<std::string> found;
-  DIR* dir = ::opendir(folder.c_str());
-  if (dir == nullptr) return {"<cannot open " + folder + ">"};
-  while (const dirent* entry = ::readdir(dir)) {
+  const bundlespec::Handle<DIR> dir(::opendir(folder.c_str()));
+  if (!dir) return {"<cannot open " + folder + ">"};
+  while (const dirent* entry = ::readdir(dir.get())) {
     const std::string name = entry->d_name;
     if (name.find(".kubeferry-staging-") != std::string::npos) found.push_back(name);
   }
-  ::closedir(dir);
   return found;
 }
 

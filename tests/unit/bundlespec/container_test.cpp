@@ -94,6 +94,10 @@ TEST(Trailer, NewerFormatVersion) {
             "trailer: bundle format version 2 is newer than this program supports (1); use a newer kubeferry");
   put_u32(bytes, 48, 0);
   EXPECT_EQ(decode_error(bytes, 64), "trailer: unknown bundle format version 0");
+  // A trailer that is there but damaged or newer is no "no trailer".
+  auto newer = decode_trailer(bytes, 64);
+  ASSERT_FALSE(newer.ok());
+  EXPECT_EQ(newer.error().reason(), Reason::unspecified);
 }
 
 TEST(Trailer, RefusesDamagedFields) {
@@ -138,6 +142,10 @@ TEST(BundleFile, RefusesNonBundles) {
   ASSERT_FALSE(text.ok());
   EXPECT_EQ(text.error().message(),
             "trailer: no kubeferry trailer at the end of the file (not a bundle, or truncated)");
+  // Both say "no bundle here" (installer: a bare kubeferry-install), which callers tell apart by
+  // the reason, not by the text.
+  EXPECT_EQ(short_file.error().reason(), Reason::no_trailer);
+  EXPECT_EQ(text.error().reason(), Reason::no_trailer);
   auto folder = BundleFile::open(dir.path(), {});
   ASSERT_FALSE(folder.ok());
   EXPECT_EQ(folder.error().code(), ErrorCode::failure);

@@ -99,7 +99,7 @@ std::string pax_member(char type, const std::string& records) {
 const std::string k_end(1024, '\0');
 
 std::string zstd_frame(const std::string& data, int window_log) {
-  std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)> cctx(ZSTD_createCCtx(), &ZSTD_freeCCtx);
+  const Handle<ZSTD_CCtx> cctx(ZSTD_createCCtx());
   ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, 3);
   ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_windowLog, window_log);
   ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag, 0);

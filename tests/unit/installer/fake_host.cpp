@@ -1,5 +1,6 @@
 #include "fake_host.hpp"
 
+#include <cerrno>
 #include <cstdio>
 #include <iterator>
 
@@ -131,7 +132,7 @@ Status FakeFs::remove(const std::string& path) {
   if (it->second.type == FileStat::Type::directory) {
     const auto next = std::next(it);
     if (next != nodes.end() && next->first.rfind(path + "/", 0) == 0) {
-      return bs::make_error("remove " + path + ": Directory not empty");
+      return bs::make_error("remove " + path + ": Directory not empty").with_errno(ENOTEMPTY);
     }
   }
   TRY(record("remove " + path));

@@ -51,7 +51,8 @@ struct Fixture {
       EXPECT_OK(written);
     fd.reset();
     std::vector<std::pair<std::string, std::string>> entries;
-    struct archive* a = archive_read_new();
+    const bs::ArchiveReader reader;
+    struct archive* a = reader.get();
     archive_read_support_format_tar(a);
     if (archive_read_open_filename(a, out.c_str(), 65536) == ARCHIVE_OK) {
       archive_entry* entry = nullptr;
@@ -63,7 +64,6 @@ struct Fixture {
         entries.emplace_back(archive_entry_pathname(entry), std::move(content));
       }
     }
-    archive_read_free(a);
     return entries;
   }
 };

@@ -91,14 +91,22 @@ TEST(Inventory, YamlSyntaxErrorHasPosition) {
 
 TEST(Inventory, UnknownAndDuplicateKeys) {
   EXPECT_EQ(errors_of(std::string(k_valid) + "colour: blue\n"),
-            "c.yaml:9:1: top level: unknown key \"colour\" (known: cluster_name, kubernetes_version, "
+            "c.yaml:9:1: top level: unknown key 'colour' (allowed: cluster_name, kubernetes_version, "
             "service_cidr, pod_cidr, dns_ip, domain, container_runtime, pki, hosts)");
   EXPECT_EQ(errors_of(std::string(k_valid) + "    rolez: [node]\n"),
-            "c.yaml:9:5: host \"master01\": unknown key \"rolez\" (known: name, address, roles)");
+            "c.yaml:9:5: host \"master01\": unknown key 'rolez' (allowed: name, address, roles)");
   EXPECT_EQ(errors_of(std::string(k_valid) + "dns_ip: 10.0.0.3\n"),
-            "c.yaml:9:1: top level: duplicate key \"dns_ip\" (first at line 4)");
+            "c.yaml:9:1: top level: duplicate key 'dns_ip' (first at 4:1)");
   EXPECT_EQ(errors_of(std::string(k_valid) + "pki: {key_kind: rsa}\n"),
-            "c.yaml:9:7: pki: unknown key \"key_kind\" (known: key_type, key_bits, validity)");
+            "c.yaml:9:7: pki: unknown key 'key_kind' (allowed: key_type, key_bits, validity)");
+}
+
+// The mistakes a manifest can make too get the builder's words (bundlespec/yaml_reader.hpp;
+// tests/unit/builder/manifest_test.cpp asserts the same texts for manifests).
+TEST(Inventory, SameWordsAsManifestsForTheSameMistake) {
+  EXPECT_EQ(errors_of(std::string(k_valid) + "domain:\n"), "c.yaml:9:1: domain must not be empty");
+  EXPECT_EQ(errors_of(std::string(k_valid) + "domain: [a, b]\n"), "c.yaml:9:9: domain must be a string");
+  EXPECT_EQ(errors_of(std::string(k_valid) + "? [a]\n: b\n"), "c.yaml:9:3: top level: keys must be plain names");
 }
 
 TEST(Inventory, HostProblems) {
@@ -112,7 +120,7 @@ TEST(Inventory, HostProblems) {
   EXPECT_EQ(errors_of(base + "  - name: node01\n    address: 192.168.80.7\n    roles: [node, worker]\n"),
             "c.yaml:11:19: host \"node01\": unknown role \"worker\" (expected etcd, master or node)");
   EXPECT_EQ(errors_of(base + "  - name: node01\n    roles: [node]\n"),
-            "c.yaml:9:5: host \"node01\": missing \"address\"");
+            "c.yaml:9:5: host \"node01\": missing required key 'address'");
   EXPECT_EQ(errors_of(base + "  - name: Node_1\n    address: 192.168.80.7\n    roles: [node]\n"),
             "c.yaml:9:11: host \"Node_1\": invalid name (use lower-case letters, digits, '-' and '.', "
             "as a DNS name)");
@@ -137,7 +145,7 @@ TEST(Inventory, RolesMustBePresent) {
             "c.yaml:1:1: no host has the etcd role\n"
             "c.yaml:1:1: no host has the master role");
   EXPECT_EQ(errors_of("cluster_name: x\n"),
-            "c.yaml:1:1: missing \"hosts\"\n"
+            "c.yaml:1:1: missing required key 'hosts'\n"
             "c.yaml:1:1: no host has the etcd role\n"
             "c.yaml:1:1: no host has the master role");
 }

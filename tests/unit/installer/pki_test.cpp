@@ -12,6 +12,7 @@
 #include <regex>
 #include <set>
 
+#include "bundlespec/handles.hpp"
 #include "bundlespec/interrupt.hpp"
 #include "cli/cli.hpp"
 #include "pki/x509.hpp"
@@ -34,13 +35,13 @@ using X509Ptr = std::shared_ptr<X509>;
 using KeyPtr = std::shared_ptr<EVP_PKEY>;
 
 X509Ptr parse_cert(const std::string& pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
-  return X509Ptr(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), X509_free);
+  const bundlespec::Handle<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  return X509Ptr(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), bundlespec::Deleter<X509>());
 }
 
 KeyPtr parse_key(const std::string& pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
-  return KeyPtr(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr), EVP_PKEY_free);
+  const bundlespec::Handle<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  return KeyPtr(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr), bundlespec::Deleter<EVP_PKEY>());
 }
 
 // "DNS:x" / "IP:1.2.3.4" in certificate order.

@@ -39,7 +39,8 @@ TEST(PushTarget, PrefixGoesInFront) {
 }
 
 TEST(PushTarget, DockerHubLibraryAndPortedSource) {
-  EXPECT_EQ(mapped("docker.io/library/busybox:1.0", "reg:5000"), "reg:5000/library/busybox:1.0 repo=library/busybox tag=1.0");
+  EXPECT_EQ(mapped("docker.io/library/busybox:1.0", "reg:5000"),
+            "reg:5000/library/busybox:1.0 repo=library/busybox tag=1.0");
   EXPECT_EQ(mapped("127.0.0.1:5000/test/busybox:multi-v2s2", "[::1]:443"),
             "[::1]:443/test/busybox:multi-v2s2 repo=test/busybox tag=multi-v2s2");
 }
@@ -51,8 +52,9 @@ TEST(PushTarget, RegistryRefusals) {
   EXPECT_EQ(parse_registry_target("reg:99999").error().message(),
             "--registry 'reg:99999': bad host or port (expected HOST[:PORT][/PREFIX])");
   EXPECT_EQ(parse_registry_target("/x").error().message(), "--registry '/x': no host (expected HOST[:PORT][/PREFIX])");
-  EXPECT_EQ(parse_registry_target("reg/Mirror").error().message(),
-            "--registry 'reg/Mirror': prefix 'Mirror' must be lower-case path components (expected HOST[:PORT][/PREFIX])");
+  EXPECT_EQ(
+      parse_registry_target("reg/Mirror").error().message(),
+      "--registry 'reg/Mirror': prefix 'Mirror' must be lower-case path components (expected HOST[:PORT][/PREFIX])");
   EXPECT_EQ(parse_registry_target("reg/a//b").error().message(),
             "--registry 'reg/a//b': prefix 'a//b' must be lower-case path components (expected HOST[:PORT][/PREFIX])");
   EXPECT_EQ(parse_registry_target("reg/").error().message(),
@@ -68,13 +70,6 @@ TEST(PushTarget, ImageWithoutTagOrRegistry) {
             "image 'img': 'reg.io/pause' is not REGISTRY/REPOSITORY:TAG");
   EXPECT_EQ(target_reference(image("pause:3.2"), *target).error().message(),
             "image 'img': 'pause:3.2' is not REGISTRY/REPOSITORY:TAG");
-}
-
-TEST(TokenResponse, TokenOrAccessToken) {
-  EXPECT_EQ(installer::token_from_response(R"({"token": "abc.def", "expires_in": 300.5})"), "abc.def");
-  EXPECT_EQ(installer::token_from_response(R"({"access_token":"xyz","issued_at":"2020"})"), "xyz");
-  EXPECT_EQ(installer::token_from_response(R"({"token":"","access_token":"second"})"), "second");
-  EXPECT_EQ(installer::token_from_response(R"({"error":"denied"})"), "");
 }
 
 }  // namespace

@@ -20,8 +20,8 @@ bs::Result<HttpResponse> answer(int status, std::string reason = "") {
 }
 
 TEST(PushRetry, RetryableStatuses) {
-  for (int status : {429, 500, 502, 503, 504}) EXPECT_TRUE(retryable_status(status)) << status;
-  for (int status : {200, 201, 202, 307, 400, 401, 403, 404, 408, 413, 416, 501, 505, 599}) {
+  for (int status : {408, 429, 500, 502, 503, 504}) EXPECT_TRUE(retryable_status(status)) << status;
+  for (int status : {200, 201, 202, 307, 400, 401, 403, 404, 413, 416, 501, 505, 599}) {
     EXPECT_FALSE(retryable_status(status)) << status;
   }
 }

@@ -1,10 +1,34 @@
-#include "yaml_reader.hpp"
+#include "bundlespec/yaml_reader.hpp"
 
 #include <algorithm>
 
 #include "bundlespec/text.hpp"
 
-namespace builder {
+namespace bundlespec {
+
+std::string Location::to_string() const {
+  return std::to_string(line) + ":" + std::to_string(column);
+}
+
+std::string unknown_key_text(std::string_view key, std::string_view allowed) {
+  return "unknown key '" + printable(key) + "' (allowed: " + std::string(allowed) + ")";
+}
+
+std::string duplicate_key_text(std::string_view key, Location first) {
+  return "duplicate key '" + printable(key) + "' (first at " + first.to_string() + ")";
+}
+
+std::string missing_key_text(std::string_view key) {
+  return "missing required key '" + std::string(key) + "'";
+}
+
+std::string empty_value_text(std::string_view key) {
+  return std::string(key) + " must not be empty";
+}
+
+std::string not_a_string_text(std::string_view key) {
+  return std::string(key) + " must be a string";
+}
 
 Location location_of(const YAML::Mark& mark) {
   if (mark.is_null()) return {};
@@ -23,7 +47,7 @@ void Problems::add(Location at, std::string message) {
   m_items.push_back({at, std::move(message)});
 }
 
-bundlespec::Error Problems::to_error(const std::string& header, const std::string& file) const {
+Error Problems::to_error(const std::string& header, const std::string& file) const {
   std::vector<Item> items = m_items;
   std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
     return a.at.line != b.at.line ? a.at.line < b.at.line : a.at.column < b.at.column;
@@ -32,7 +56,7 @@ bundlespec::Error Problems::to_error(const std::string& header, const std::strin
   for (const Item& item : items) {
     text += "\n" + file + ":" + item.at.to_string() + ": " + item.message;
   }
-  return bundlespec::make_error(std::move(text));
+  return make_error(std::move(text));
 }
 
 MapReader::MapReader(const YAML::Node& map, std::string prefix, Problems& problems)
@@ -44,22 +68,26 @@ MapReader::MapReader(const YAML::Node& map, std::string prefix, Problems& proble
 }
 
 void MapReader::check_keys(std::initializer_list<std::string_view> allowed) {
+  check_keys(std::vector<std::string_view>(allowed));
+}
+
+void MapReader::check_keys(const std::vector<std::string_view>& allowed) {
   std::string allowed_list;
   for (std::string_view key : allowed) {
     allowed_list += (allowed_list.empty() ? "" : ", ") + std::string(key);
   }
-  for (size_t i = 0; i < m_entries.size(); ++i) {
-    const Entry& entry = m_entries[i];
+  for (const Entry& entry : m_entries) {
     const Location at = location_of(entry.key_node);
+    if (!entry.key_node.IsScalar()) {
+      report(at, "keys must be plain names");
+      continue;
+    }
     if (std::find(allowed.begin(), allowed.end(), entry.key) == allowed.end()) {
-      report(at, "unknown key '" + bundlespec::printable(entry.key) + "' (allowed: " + allowed_list + ")");
+      report(at, unknown_key_text(entry.key, allowed_list));
       continue;
     }
     const Entry* first = find(entry.key);
-    if (first != &entry) {
-      report(at, "duplicate key '" + bundlespec::printable(entry.key) + "' (first at " +
-                     location_of(first->key_node).to_string() + ")");
-    }
+    if (first != &entry) report(at, duplicate_key_text(entry.key, location_of(first->key_node)));
   }
 }
 
@@ -77,7 +105,7 @@ void MapReader::report(Location at, const std::string& message) {
 const YAML::Node* MapReader::value(std::string_view key, Need need) {
   const Entry* entry = find(key);
   if (entry == nullptr && need == Need::required) {
-    report(m_at, "missing required key '" + std::string(key) + "'");
+    report(m_at, missing_key_text(key));
   }
   return entry ? &entry->value : nullptr;
 }
@@ -87,11 +115,11 @@ std::optional<Scalar> MapReader::text(std::string_view key, Need need) {
   if (node == nullptr) return std::nullopt;
   const Location at = location_of(*node);
   if (node->IsNull() || (node->IsScalar() && node->Scalar().empty())) {
-    report(at, std::string(key) + " must not be empty");
+    report(at, empty_value_text(key));
     return std::nullopt;
   }
   if (!node->IsScalar()) {
-    report(at, std::string(key) + " must be a string");
+    report(at, not_a_string_text(key));
     return std::nullopt;
   }
   return Scalar{node->Scalar(), at};
@@ -109,4 +137,4 @@ std::optional<std::vector<YAML::Node>> MapReader::list(std::string_view key, Nee
   return items;
 }
 
-}  // namespace builder
+}  // namespace bundlespec
