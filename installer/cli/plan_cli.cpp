@@ -223,7 +223,8 @@ bs::Status run_install(const GlobalOptions& global, const InstallOptions& option
   apply.fix = options.fix;
   apply.system = &system;
   apply.now = std::time(nullptr);
-  apply.clock = [] { return std::time(nullptr); };
+  // Live installs stamp each journal entry (tools order hosts by it); --root output stays byte-stable.
+  if (apply.live) apply.clock = [] { return std::time(nullptr); };
   apply.sleep_ms = [](int ms) { ::usleep(static_cast<useconds_t>(ms) * 1000); };
   apply.log = [&](const std::string& line) { say(global, line); };
   bool extracted = false;
