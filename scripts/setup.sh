@@ -12,7 +12,7 @@ BUILD_PACKAGES=(
   googletest libacl1-dev liblz4-dev libattr1-dev zlib1g-dev
   clang libclang-rt-14-dev
 )
-# Real components the tests drive (shared/docs/test-rig.md).
+# Real components the tests drive (scripts/rig/README.md).
 TEST_PACKAGES=(
   zstd tar coreutils openssl nginx-light curl etcd-server etcd-client golang-cfssl
   containernetworking-plugins busybox-static iproute2 util-linux procps python3

@@ -249,7 +249,7 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
   b.add("preflight", "swap, sysctls, kernel modules, ports, disk space, clock and runtime, all reported at once",
         PreflightStep{});
 
-  // Layout (pinned-data 2.1).
+  // Layout (manifests/SOURCES.md, "Target layout").
   if (etcd) {
     b.dir(p.etcd_dir, 0755, "etcd layout");
     for (const char* sub : {"bin", "cfg"}) b.dir(p.etcd_dir + "/" + sub, 0755, "etcd layout");
@@ -287,7 +287,7 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
     }
   }
 
-  // Operating system (seed §1).
+  // Operating system (manifests/SOURCES.md, "The procedure", step 1).
   b.rendered(r::render_sysctl(in), "bridge netfilter and IP forwarding for pod traffic");
   b.rendered(r::render_modules_load(in), node && r::kube_proxy_ipvs(in.versions.kubernetes)
                                              ? "br_netfilter, overlay and IPVS modules at boot"

@@ -1,5 +1,5 @@
 // Preflight: everything that would make the install fail half-way, checked before anything is
-// written and reported in ONE report (house style 14). Reads the live system through an Fs
+// written and reported in ONE report, not one problem per run. Reads the live system through an Fs
 // rooted at "/" (/proc/swaps, /proc/sys, /sys/module and modules.builtin, /proc/net/tcp*, runtime
 // sockets and binaries) and the target through the target Fs (free space). `--fix` runs the safe fixes
 // (swapoff -a, modprobe, sysctl -w) and checks again.

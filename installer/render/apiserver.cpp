@@ -1,4 +1,4 @@
-// kube-apiserver: options file and unit (pinned-data 2.5, G2 flags, version-aware).
+// kube-apiserver: options file and unit (manifests/SOURCES.md, "kube-apiserver"; version-aware).
 #include "render/components.hpp"
 
 namespace installer::render {

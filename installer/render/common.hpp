@@ -69,7 +69,7 @@ inline bool apiserver_audit_policy(const Version& k8s) {
   return k8s.at_least(1, k_current_line_minor);
 }
 
-// Where things go on the target host. Defaults are the seed's layout (pinned-data 2.1); tests
+// Where things go on the target host. Defaults are the seed's layout (manifests/SOURCES.md, "Target layout"); tests
 // move them under a scratch folder to run real daemons from the rendered files.
 struct Paths {
   std::string etcd_dir = "/opt/etcd";  // bin/ cfg/ ssl/

@@ -1,7 +1,7 @@
 // One renderer per component (installer/render/<component>.cpp). Each takes a RenderInput
 // (inventory, this host, versions, paths, pinned images, PKI kit) and returns the exact
 // contents of one file. Version-aware: a flag is rendered only for the Kubernetes versions that
-// have it (see each *_flags() for the rules and pinned-data.md 1.7 / Task 2 for the sources).
+// have it (see each *_flags() for the rules and manifests/SOURCES.md, "Components", for the sources).
 // The *_flags() functions are exposed so tests can assert exact flags.
 // Thread-safety: pure functions.
 #pragma once

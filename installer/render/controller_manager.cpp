@@ -1,5 +1,6 @@
-// kube-controller-manager: options file and unit (pinned-data 2.6). It has its own kubeconfig
-// (no insecure port) and signs kubelet certificates for the inventory's validity.
+// kube-controller-manager: options file and unit (manifests/SOURCES.md, "kube-controller-manager").
+// It has its own kubeconfig (no insecure port) and signs kubelet certificates for the inventory's
+// validity.
 #include "render/components.hpp"
 
 namespace installer::render {

@@ -1,4 +1,4 @@
-// coredns.yaml (pinned-data 2.15): kubernetes' cluster/addons/dns/coredns/coredns.yaml.base
+// coredns.yaml (manifests/SOURCES.md, "coredns"): kubernetes' cluster/addons/dns/coredns/coredns.yaml.base
 // with the placeholders filled from the inventory (cluster IP, domain) and the image pinned.
 #include "render/components.hpp"
 

@@ -1,4 +1,4 @@
-// kube-flannel.yml (pinned-data 2.14): VXLAN over the pod CIDR, images pinned by digest.
+// kube-flannel.yml (manifests/SOURCES.md, "flannel"): VXLAN over the pod CIDR, images pinned by digest.
 // Before 1.25 it lives in kube-system with a PodSecurityPolicy (as flannel v0.14.0 shipped it);
 // from 1.25 (no PSP API) in its own namespace kube-flannel, labelled privileged for Pod Security
 // Admission, as current flannel releases do.

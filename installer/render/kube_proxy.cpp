@@ -1,5 +1,6 @@
 // kube-proxy: options file, KubeProxyConfiguration (IPVS mode before 1.35, iptables from 1.35:
-// kube_proxy_ipvs()), unit (pinned-data 2.11).
+// kube_proxy_ipvs()), unit (manifests/SOURCES.md,
+// "kube-proxy").
 #include "render/components.hpp"
 
 namespace installer::render {

@@ -1,4 +1,4 @@
-// kubelet: options file, KubeletConfiguration and unit (pinned-data 2.10), TLS bootstrap with
+// kubelet: options file, KubeletConfiguration and unit (manifests/SOURCES.md, "kubelet"), TLS bootstrap with
 // bootstrap.kubeconfig. Runtime flags depend on the version: dockershim (docker,
 // --network-plugin=cni) exists before 1.24 only; containerd is reached through
 // --container-runtime-endpoint (plus --container-runtime=remote before 1.24).

@@ -1,4 +1,4 @@
-// RBAC the bootstrap flow needs (pinned-data 2.13): kubelet-bootstrap may create CSRs, node
+// RBAC the bootstrap flow needs (manifests/SOURCES.md, "RBAC"): kubelet-bootstrap may create CSRs, node
 // client CSRs are approved automatically (replacing the seed's manual `kubectl certificate
 // approve`), nodes may renew their own client certificates, the apiserver (CN=kubernetes)
 // may reach the kubelet API for logs and exec, and a node may delete its own Node object.

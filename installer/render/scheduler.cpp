@@ -1,4 +1,4 @@
-// kube-scheduler: options file and unit (pinned-data 2.7), with its own kubeconfig.
+// kube-scheduler: options file and unit (manifests/SOURCES.md, "kube-scheduler"), with its own kubeconfig.
 #include "render/components.hpp"
 
 namespace installer::render {

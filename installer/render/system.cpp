@@ -1,4 +1,5 @@
-// Host system files: sysctls, kernel modules loaded at boot, and the /etc/hosts block (seed §1).
+// Host system files: sysctls, kernel modules loaded at boot, and the /etc/hosts block
+// (manifests/SOURCES.md, "The procedure", step 1).
 #include "render/components.hpp"
 
 namespace installer::render {

@@ -1,4 +1,4 @@
-// The installer's side effects, behind two injected interfaces (house style 22):
+// The installer's side effects, behind two injected interfaces (so tests can replace them):
 //   Fs             files under a root folder (--root, default "/"); every write is atomic
 //                  (AtomicFile: temp in the same folder, fsync, rename, fsync the folder).
 //   CommandRunner  external programs (systemctl, modprobe, sysctl, ctr, docker, kubectl).

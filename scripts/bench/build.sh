@@ -16,6 +16,7 @@ rm -rf "$W"; mkdir -p "$W"
 trap 'bash "$SRC/scripts/rig/mirror.sh" stop "$W/rig" >/dev/null 2>&1 || true' EXIT
 flock "$MIRROR.lock" bash scripts/rig/mirror.sh build "$MIRROR" >/dev/null
 bash scripts/rig/mirror.sh start "$MIRROR" "$W/rig" >/dev/null
+# shellcheck source=/dev/null  # written by mirror.sh start
 source "$W/rig/env"
 cd "$W"
 
@@ -24,7 +25,7 @@ cd "$W"
   echo "bundle: bench"; echo "kubernetes_version: v1.20.11"; echo "platforms: [linux/amd64]"; echo "epoch: 0"
   echo "artifacts:"
   i=0
-  while read -r path size sha256 _; do
+  while read -r path _ sha256 _; do
     [[ "$path" == test/* ]] && continue
     i=$((i + 1))
     printf '  - name: a%d\n    version: "1"\n    kind: file\n    url: https://%s\n    checksum: sha256:%s\n' "$i" "$path" "$sha256"

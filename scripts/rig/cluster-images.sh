@@ -170,7 +170,7 @@ push() {
     digest="$(curl -sfI -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
       "http://127.0.0.1:$port/v2/test/${t%%:*}/manifests/${t#*:}" | tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p')"
     [[ -n "$digest" ]] || die "no digest for test/${t%%:*}:${t#*:} in the registry on port $port"
-    echo "IMAGE_$(echo "${t%%:*}" | tr 'a-z' 'A-Z')=127.0.0.1:$port/test/${t%%:*}:${t#*:}@$digest"
+    echo "IMAGE_$(echo "${t%%:*}" | tr '[:lower:]' '[:upper:]')=127.0.0.1:$port/test/${t%%:*}:${t#*:}@$digest"
   done
   echo "PAUSE_KIND=$(cat "$oci/pause.kind")"
 }

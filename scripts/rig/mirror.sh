@@ -32,7 +32,7 @@
 # mtime SOURCE_DATE_EPOCH, uid/gid 0, gzip -n), so the checksums are stable for a given Debian
 # package set.
 #
-# nginx locations (shared/docs/test-rig.md 2i): / serves www; /slow/ the same files throttled to
+# nginx locations (scripts/rig/README.md): / serves www; /slow/ the same files throttled to
 # RIG_SLOW_RATE (default 64k) per connection; /r1/X -> 302 /r2/X -> 301 /X (a redirect chain).
 # Access log lines: "METHOD URI STATUS BODY_BYTES \"RANGE\"" in RIG/logs/access.log.
 # Fault proxy (PROXY_URL): /fault/SPEC/PATH misbehaves for the first requests of that exact URL,

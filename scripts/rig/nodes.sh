@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Test hosts with a real systemd: systemd-nspawn "nodes" booted from one debootstrapped Debian
-# tree (shared/docs/test-rig.md §2h and "containerd inside the nspawn nodes").
+# tree (scripts/rig/README.md, "Hosts with systemd").
 #
 #   nodes.sh tree                     debootstrap bookworm once into $KF_E2E_CACHE (default
 #                                     /var/cache/kubeferry-e2e) and print the tree's path; later

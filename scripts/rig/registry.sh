@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Loopback OCI registries for the image tests, seeded offline (shared/docs/test-rig.md 2c).
+# Loopback OCI registries for the image tests, seeded offline (scripts/rig/README.md, "Registries").
 #
 #   registry.sh build RIG           build OCI images with umoci from busybox-static in RIG/oci:
 #                                   busybox:1.0 (one layer), tools:1.0 (busybox's layer + one
@@ -105,8 +105,8 @@ EOF
 # answers; a server that dies (its port was taken between free_port and its bind) is started again on
 # another port, up to 5 times. Sets PORT.
 launch() {
-  local name="$1" scheme="$2" attempt pid; shift 2
-  for attempt in 1 2 3 4 5; do
+  local name="$1" scheme="$2" pid; shift 2
+  for _ in 1 2 3 4 5; do
     PORT="$(free_port)"
     "start_$name" "$PORT" >"$RIG/$name.log" 2>&1 &
     pid=$!
@@ -145,6 +145,7 @@ make_pki() {
   # The token issuer's signing key: a self-signed RSA cert the registry trusts.
   openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=kubeferry token issuer" \
     -keyout issuer-key.pem -out issuer.pem 2>/dev/null
+  # shellcheck disable=SC2094  # the command htpasswd writes the file htpasswd; it reads nothing
   htpasswd -Bbn riguser rigpass >htpasswd 2>/dev/null
 }
 
@@ -167,7 +168,8 @@ start() {
     echo "REG_CA=$RIG/ca.pem"
     echo "REG_DATA=$RIG/data"
     for t in busybox:1.0 busybox:1.0-v2s2 busybox:multi busybox:multi-v2s2 tools:1.0; do
-      local var="DIGEST_$(echo "${t%%:*}_${t#*:}" | tr 'a-z.:-' 'A-Z___')"
+      local var
+      var="DIGEST_$(echo "${t%%:*}_${t#*:}" | tr 'a-z.:-' 'A-Z___')"
       echo "$var=$(digest_of "$plain" "test/${t%%:*}" "${t#*:}")"
     done
   } >"$RIG/env"
@@ -184,12 +186,12 @@ digest_of() {
 }
 
 seed() {
-  local dst="docker://127.0.0.1:$1" o="--dest-tls-verify=false -q"
-  skopeo copy $o "oci:$RIG_OCI:1.0" "$dst/test/busybox:1.0"
-  skopeo copy $o --format v2s2 "oci:$RIG_OCI:1.0" "$dst/test/busybox:1.0-v2s2"
-  skopeo copy $o --all "oci:$RIG_OCI:multi" "$dst/test/busybox:multi"
-  skopeo copy $o --all --format v2s2 "oci:$RIG_OCI:multi" "$dst/test/busybox:multi-v2s2"
-  skopeo copy $o "oci:$RIG_OCI:tools-1.0" "$dst/test/tools:1.0"
+  local dst="docker://127.0.0.1:$1" o=(--dest-tls-verify=false -q)
+  skopeo copy "${o[@]}" "oci:$RIG_OCI:1.0" "$dst/test/busybox:1.0"
+  skopeo copy "${o[@]}" --format v2s2 "oci:$RIG_OCI:1.0" "$dst/test/busybox:1.0-v2s2"
+  skopeo copy "${o[@]}" --all "oci:$RIG_OCI:multi" "$dst/test/busybox:multi"
+  skopeo copy "${o[@]}" --all --format v2s2 "oci:$RIG_OCI:multi" "$dst/test/busybox:multi-v2s2"
+  skopeo copy "${o[@]}" "oci:$RIG_OCI:tools-1.0" "$dst/test/tools:1.0"
 }
 
 stop() {

@@ -6,7 +6,8 @@
 #   size (measured with /usr/bin/time; it took 911 MB before the entries were decoded while
 #   parsing); odd extract targets (--to "", ., out/) are refused with what to do, or work.
 set -euo pipefail
-source "$(dirname "$0")/lib.bash"
+# shellcheck source=tests/lib/common.bash
+source "$(dirname "$0")/../lib/common.bash"
 KF="${KF_BIN_DIR:?}/kubeferry"
 I="${KF_BIN_DIR:?}/kubeferry-install"
 [[ -x "$KF" && -x "$I" ]] || { echo "skip: binaries not built"; exit 77; }

@@ -9,8 +9,8 @@ KF="$BIN/kubeferry"
 KI="$BIN/kubeferry-install"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
-# shellcheck source=tests/cli/lib.bash
-source "$(dirname "$0")/lib.bash"
+# shellcheck source=tests/lib/common.bash
+source "$(dirname "$0")/../lib/common.bash"
 NL=$'\n'
 
 mkdir -p "$WORK/src/etc"

@@ -5,7 +5,8 @@
 # with long names and link targets (pax headers), non-ASCII names and odd modes on disk, at the
 # default level 19 and at level 3. GNU tar, a third reader, lists the payload as the index does.
 set -euo pipefail
-source "$(dirname "$0")/lib.bash"
+# shellcheck source=tests/lib/common.bash
+source "$(dirname "$0")/../lib/common.bash"
 KF="${KF_BIN_DIR:?}/kubeferry"
 I="${KF_BIN_DIR:?}/kubeferry-install"
 PY=/usr/bin/python3  # Debian's, which has python3-zstandard (scripts/setup.sh)

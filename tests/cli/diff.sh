@@ -5,8 +5,8 @@
 # whose version and pinned checksum changed, an added and a removed one, an image with a new
 # digest, another signer and the size change are each named, exit 1, and --json says the same.
 set -euo pipefail
-# shellcheck source=tests/cli/lib.bash
-source "$(dirname "$0")/lib.bash"
+# shellcheck source=tests/lib/common.bash
+source "$(dirname "$0")/../lib/common.bash"
 B="${KF_BIN_DIR:?}/kubeferry"
 [[ -x "$B" ]] || { echo "skip: binaries not built"; exit 77; }
 command -v openssl >/dev/null || { echo "skip: openssl not installed"; exit 77; }

@@ -10,11 +10,10 @@ set -euo pipefail
 
 BIN="${KF_BIN_DIR:?}"
 KF="$BIN/kubeferry"
-KI="$BIN/kubeferry-install"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
-# shellcheck source=tests/cli/lib.bash
-source "$(dirname "$0")/lib.bash"
+# shellcheck source=tests/lib/common.bash
+source "$(dirname "$0")/../lib/common.bash"
 NL=$'\n'
 ESC=$'\e'
 
@@ -28,7 +27,7 @@ PLATFORM_RULE="must be os/arch or os/arch/variant (at most 128 bytes), each part
 # only_inputs: a refused pack or build wrote no bundle and no checksum files.
 only_inputs() {
   local left
-  left="$(cd "$WORK" && ls -A | grep -v -e '\.out$' -e '\.err$' -e '\.rc$' | tr '\n' ' ')"
+  left="$(find "$WORK" -mindepth 1 -maxdepth 1 -printf '%f\n' | LC_ALL=C sort | grep -v -e '\.out$' -e '\.err$' -e '\.rc$' | tr '\n' ' ')"
   [[ "$left" == "key key.pub src " || "$left" == "bad.yaml key key.pub src " ]] || fail "$1 left: $left"
 }
 

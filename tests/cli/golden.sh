@@ -6,7 +6,8 @@
 # and the install's summary line. Compared byte for byte with tests/golden/out/ (a mismatch
 # prints the diff); KF_UPDATE_GOLDEN=1 rewrites tests/golden/out/ instead.
 set -euo pipefail
-source "$(dirname "$0")/lib.bash"
+# shellcheck source=tests/lib/common.bash
+source "$(dirname "$0")/../lib/common.bash"
 B="${KF_BIN_DIR:?}/kubeferry"
 I="${KF_BIN_DIR:?}/kubeferry-install"
 SRC="${KF_SOURCE_DIR:?}"
@@ -18,8 +19,8 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
 # One bundle for every inventory: stub binaries with fixed content (their digests enter the
-# plans), and images/images.json naming the fixtures' real pinned digests (shared/docs/
-# pinned-data.md 1.6, as in tests/unit/installer/plan_fixtures.hpp).
+# plans), and images/images.json naming the fixtures' real pinned digests (manifests/
+# SOURCES.md "Image digests", as in tests/unit/installer/plan_fixtures.hpp).
 P="$WORK/payload"
 mkdir -p "$P/etcd/bin" "$P/kubernetes/bin" "$P/cni/bin" "$P/images"
 for stub in etcd/bin/etcd etcd/bin/etcdctl kubernetes/bin/kube-apiserver kubernetes/bin/kube-controller-manager \

@@ -7,6 +7,8 @@
 # but another library's include root (or the repository root) would give it; "../" paths too.
 # Headers found nowhere in the tree are system headers and pass.
 set -euo pipefail
+# shellcheck source=tests/lib/common.bash
+source "$(dirname "$0")/../lib/common.bash"
 SRC="$(realpath "${KF_SOURCE_DIR:?}")"
 cd "$SRC"
 
@@ -58,5 +60,5 @@ check tests/unit/bundlespec tests/unit/bundlespec "tests bundle-spec/include" "t
 check tests/unit/builder tests/unit/builder "builder tests bundle-spec/include" "tests builder bundle-spec"
 check tests/unit/installer tests/unit/installer "installer tests bundle-spec/include" "tests installer bundle-spec"
 
-[[ "$bad" == 0 ]] || exit 1
+[[ "$bad" == 0 ]] || fail "includes against the arrows (above)"
 echo "include arrows: ok"

@@ -9,12 +9,12 @@
 #   same name and signer (exact message, exit 3, nothing written) unless --allow-downgrade.
 # The host is etcd-only, so the bundle needs only etcd/bin/{etcd,etcdctl} (stub scripts).
 set -euo pipefail
-source "$(dirname "$0")/lib.bash"
+# shellcheck source=tests/lib/common.bash
+source "$(dirname "$0")/../lib/common.bash"
 B="${KF_BIN_DIR:?}/kubeferry"
 I="${KF_BIN_DIR:?}/kubeferry-install"
-[[ -x "$B" && -x "$I" ]] || { echo "skip: binaries not built"; exit 77; }
-command -v systemctl >/dev/null || { echo "skip: systemctl not installed (Debian package systemd)"; exit 77; }
-command -v openssl >/dev/null || { echo "skip: openssl not installed"; exit 77; }
+[[ -x "$B" && -x "$I" ]] || skip "binaries not built"
+need_tools systemctl openssl
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 

@@ -13,8 +13,8 @@ KI="$BIN/kubeferry-install"
 SRC="${KF_SOURCE_DIR:?}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
-# shellcheck source=tests/cli/lib.bash
-source "$(dirname "$0")/lib.bash"
+# shellcheck source=tests/lib/common.bash
+source "$(dirname "$0")/../lib/common.bash"
 cd "$WORK"
 
 # A process id that is certainly gone: a child that has exited and been reaped.
@@ -41,7 +41,7 @@ ln -s keep "out.kubeferry-staging-$DEAD-sYmLnk"        # a symlink: kept, and ke
 run extract ./b.run -q extract --to out --fingerprint "$FP"
 expect extract 0 "" ""
 [[ "$(cat out/etc/conf)" == "key = value" ]] || fail "extract did not extract"
-left="$(ls -d ./*.kubeferry-staging-* | sort | tr '\n' ' ')"
+left="$(printf '%s\n' ./*.kubeferry-staging-* | sort | tr '\n' ' ')"
 want="$(printf '%s\n' "./other.kubeferry-staging-$DEAD-aB3dEf" "./out.kubeferry-staging-$DEAD-sYmLnk" \
   "./out.kubeferry-staging-$LIVE-xYz123" ./out.kubeferry-staging-notes | sort | tr '\n' ' ')"
 [[ "$left" == "$want" ]] || fail "after extract: $left"
@@ -87,7 +87,7 @@ printf 'PRIVATE KEY\n' >".pki.pki-$DEAD-aB3dEf/ca-key.pem"
 run pki_init "$KI" pki init --inventory "$SRC/installer/cluster.example.yaml" --out "$WORK/pkitest/pki"
 expect_rc pki_init 0
 [[ -f pki/etcd/ca.pem ]] || fail "pki init wrote no CA"
-left="$(ls -A | grep -v -e '\.out$' -e '\.err$' -e '\.rc$' | sort | tr '\n' ' ')"
+left="$(find . -mindepth 1 -maxdepth 1 -printf '%f\n' | grep -v -e '\.out$' -e '\.err$' -e '\.rc$' | sort | tr '\n' ' ')"
 want="$(printf '%s\n' ".other.pki-$DEAD-aB3dEf" ".pki.pki-$LIVE-aB3dEf" pki | sort | tr '\n' ' ')"
 [[ "$left" == "$want" ]] || fail "after pki init: $left"
 rm -r ".pki.pki-$LIVE-aB3dEf" ".other.pki-$DEAD-aB3dEf" pki
@@ -102,7 +102,7 @@ wait "$pid" || rc=$?
 [[ $rc == 130 ]] || fail "pki init after SIGHUP exited $rc: $(cat hup.err)"
 [[ "$(cat hup.err)" =~ ^kubeferry-install:\ error:\ pki\ init:\ (etcd|Kubernetes)\ PKI:\ interrupted$ ]] ||
   fail "pki init after SIGHUP: $(cat hup.err)"
-left="$(ls -A | grep -v -e '\.out$' -e '\.err$' -e '\.rc$' | sort | tr '\n' ' ')"
+left="$(find . -mindepth 1 -maxdepth 1 -printf '%f\n' | grep -v -e '\.out$' -e '\.err$' -e '\.rc$' | sort | tr '\n' ' ')"
 [[ "$left" == "slow.yaml " ]] || fail "left after SIGHUP: $left"
 
 echo "leftovers: all checks passed"

@@ -8,8 +8,8 @@
 #   nothing written; join writes the bundle only when all is good, never over a file, and
 #   leaves nothing behind when a part is bad.
 set -euo pipefail
-# shellcheck source=tests/cli/lib.bash
-source "$(dirname "$0")/lib.bash"
+# shellcheck source=tests/lib/common.bash
+source "$(dirname "$0")/../lib/common.bash"
 B="${KF_BIN_DIR:?}/kubeferry"
 I="${KF_BIN_DIR:?}/kubeferry-install"
 [[ -x "$B" && -x "$I" ]] || { echo "skip: binaries not built"; exit 77; }

@@ -14,8 +14,8 @@ KF="$BIN/kubeferry"
 KI="$BIN/kubeferry-install"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
-# shellcheck source=tests/cli/lib.bash
-source "$(dirname "$0")/lib.bash"
+# shellcheck source=tests/lib/common.bash
+source "$(dirname "$0")/../lib/common.bash"
 NL=$'\n'
 export TMPDIR="$WORK/tmp"  # images load|push extract into $TMPDIR: it must stay empty
 mkdir "$TMPDIR"
@@ -103,12 +103,12 @@ expect u_extract 0 "" "$WARN_KI"
 # then stop; what matters here is the warning and that the temporary folder is gone).
 run u_load ./out.run images load --runtime containerd --address fake.sock
 expect_rc u_load 2
-head -1 "$WORK/u_load.err" | grep -qxF "${WARN_KI%$NL}" || fail "u_load: $(cat "$WORK/u_load.err")"
+head -1 "$WORK/u_load.err" | grep -qxF "${WARN_KI%"$NL"}" || fail "u_load: $(cat "$WORK/u_load.err")"
 tail -1 "$WORK/u_load.err" | grep -qx "kubeferry-install: error: this bundle carries no images ($TMPDIR/kubeferry-images-.*/bundle/images/images.json is missing)" ||
   fail "u_load: $(cat "$WORK/u_load.err")"
 run u_push ./out.run images push --registry 127.0.0.1:1 --plain-http
 expect_rc u_push 2
-head -1 "$WORK/u_push.err" | grep -qxF "${WARN_KI%$NL}" || fail "u_push: $(cat "$WORK/u_push.err")"
+head -1 "$WORK/u_push.err" | grep -qxF "${WARN_KI%"$NL"}" || fail "u_push: $(cat "$WORK/u_push.err")"
 tail -1 "$WORK/u_push.err" | grep -qx "kubeferry-install: error: this bundle carries no images ($TMPDIR/kubeferry-images-.*/bundle/images/images.json is missing)" ||
   fail "u_push: $(cat "$WORK/u_push.err")"
 nothing_written unpinned

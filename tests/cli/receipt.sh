@@ -8,8 +8,8 @@
 #   changed mode are each named (exit 1, --json too); a forged receipt and a replaced key are
 #   refused (exit 3); uninstall removes the receipt, --purge the key too.
 set -euo pipefail
-# shellcheck source=tests/cli/lib.bash
-source "$(dirname "$0")/lib.bash"
+# shellcheck source=tests/lib/common.bash
+source "$(dirname "$0")/../lib/common.bash"
 B="${KF_BIN_DIR:?}/kubeferry"
 I="${KF_BIN_DIR:?}/kubeferry-install"
 [[ -x "$B" && -x "$I" ]] || { echo "skip: binaries not built"; exit 77; }

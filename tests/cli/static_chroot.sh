@@ -13,9 +13,10 @@ set -euo pipefail
 BIN="${KF_BIN_DIR:?}"
 KF="$BIN/kubeferry"
 KI="$BIN/kubeferry-install"
+# shellcheck source=tests/lib/common.bash
+source "$(dirname "$0")/../lib/common.bash"
 if [[ "$(id -u)" != 0 ]] || ! command -v chroot >/dev/null; then
-  echo "static_chroot: needs root and chroot; skipped"
-  exit 77
+  skip "static_chroot: needs root and chroot"
 fi
 WORK="$(mktemp -d)"
 ROOT="$WORK/root"
@@ -24,8 +25,6 @@ cleanup() {
   rm -rf --one-file-system "$WORK"
 }
 trap cleanup EXIT
-# shellcheck source=tests/cli/lib.bash
-source "$(dirname "$0")/lib.bash"
 NL=$'\n'
 
 # 1. Statically linked.

@@ -4,39 +4,26 @@
 # lock names every image by digest, and a warm rebuild gives the same bytes.
 set -euo pipefail
 K="${KF_BIN_DIR:?}"
-SRC="${KF_SOURCE_DIR:?}"
-for tool in nginx docker-registry skopeo umoci; do
-  command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed"; exit 77; }
-done
+# shellcheck source=tests/lib/common.bash
+source "$(dirname "$0")/../lib/common.bash"
+need_tools nginx docker-registry skopeo umoci
 T=$(mktemp -d /tmp/kf-build-images-XXXXXX)
-MIRROR=/tmp/kubeferry-test-mirror
 cleanup() {
-  bash "$SRC/scripts/rig/mirror.sh" stop "$T/rig" >/dev/null 2>&1 || true
-  bash "$SRC/scripts/rig/registry.sh" stop "$T/reg" >/dev/null 2>&1 || true
+  mirror_down "$T/rig"
+  registry_down "$T/reg"
   rm -rf "$T"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-flock "$MIRROR.lock" bash "$SRC/scripts/rig/mirror.sh" build "$MIRROR" >/dev/null
-bash "$SRC/scripts/rig/mirror.sh" start "$MIRROR" "$T/rig" >/dev/null
-bash "$SRC/scripts/rig/registry.sh" build "$T/reg" >/dev/null
-bash "$SRC/scripts/rig/registry.sh" start "$T/reg" >/dev/null
-source "$T/rig/env"
-source "$T/reg/env"
+mirror_up /tmp/kubeferry-test-mirror "$T/rig"
+registry_up "$T/reg"
 cd "$T"
-CFSSL=pkg.cfssl.org/R1.2/cfssl_linux-amd64
 cat >m.yaml <<YAML
 bundle: test-images
 kubernetes_version: v1.20.11
 platforms: [linux/amd64]
 epoch: 1631664000
 artifacts:
-  - name: cfssl
-    version: R1.2
-    kind: file
-    url: https://$CFSSL
-    checksum: sha256:$(awk -v p="$CFSSL" '$1 == p {print $3}' "$MIRROR/checksums.tsv")
-    source: the test mirror's checksums.tsv
+$(mirror_artifact cfssl R1.2 file pkg.cfssl.org/R1.2/cfssl_linux-amd64)
     to: cfssl/bin/cfssl
     mode: 0755
 images:

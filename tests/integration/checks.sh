@@ -28,11 +28,10 @@ B="${KF_BIN_DIR:?}/kubeferry"
 ARCHIVE="${KF_K8S_ARCHIVE:-${KF_E2E_CACHE:-/var/cache/kubeferry-e2e}/k8s/kubernetes-v1.20.2-debian-reflect2-linux-amd64.tar.zst}"
 [[ -n "${KF_K8S_ARCHIVE:-}" || -f "$ARCHIVE" ]] ||
   ARCHIVE="$(cd "${KF_SOURCE_DIR:?}/.." && pwd)/shared/k8s/kubernetes-v1.20.2-debian-linux-amd64.tar.zst"
-skip() { echo "SKIP: $*"; exit 77; }
+# shellcheck source=tests/lib/common.bash
+source "$(dirname "$0")/../lib/common.bash"
 [[ -x "$I" && -x "$B" ]] || skip "binaries not built ($I, $B)"
-for tool in etcd etcdctl zstd tar openssl python3 systemctl; do
-  command -v "$tool" >/dev/null || skip "$tool is not installed (scripts/setup.sh installs it)"
-done
+need_tools etcd etcdctl zstd tar openssl python3 systemctl
 [[ -f "$ARCHIVE" ]] || skip "no real Kubernetes binaries: $ARCHIVE is absent (scripts/rig/k8s-build.sh makes one; KF_K8S_ARCHIVE overrides the path)"
 
 WORK="$(mktemp -d)"
@@ -52,13 +51,11 @@ cleanup() {
   if [[ -n "${KF_KEEP_WORK:-}" ]]; then echo "checks: kept $WORK (KF_KEEP_WORK)"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
+on_fail() {  # after fail's message: the tails of the servers' logs
   for log in "$WORK/etcd.log" "$WORK/root/opt/kubernetes/logs/kube-apiserver.ERROR" "$WORK/apiserver.log" \
     "$WORK/root/opt/kubernetes/logs/kube-controller-manager.ERROR" "$WORK/controller-manager.log"; do
     [[ -s "$log" ]] && { echo "--- tail of $log" >&2; tail -15 "$log" >&2; }
   done
-  exit 1
 }
 say() { echo "checks: [${SECONDS}s] $*"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }

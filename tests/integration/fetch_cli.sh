@@ -5,21 +5,17 @@
 # request; 404 exits 1 and a wrong checksum exits 3, each with its exact message.
 set -euo pipefail
 : "${KF_BIN_DIR:?}" "${KF_SOURCE_DIR:?}"
-command -v nginx >/dev/null || { echo "SKIP: nginx is not installed (nginx-light)"; exit 77; }
+# shellcheck source=tests/lib/common.bash
+source "$(dirname "$0")/../lib/common.bash"
+need_tools nginx
 unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY
 
 KF="$KF_BIN_DIR/kubeferry"
-RIG_SH="$KF_SOURCE_DIR/scripts/rig/mirror.sh"
-MIRROR="$KF_BIN_DIR/../rig/mirror"
 WORK="$(mktemp -d)"
-cleanup() { bash "$RIG_SH" stop "$WORK/rig" || true; rm -rf "$WORK"; }
+cleanup() { mirror_down "$WORK/rig"; rm -rf "$WORK"; }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
-bash "$RIG_SH" build "$MIRROR"
-bash "$RIG_SH" start "$MIRROR" "$WORK/rig" >/dev/null
-# shellcheck disable=SC1091
-. "$WORK/rig/env"
+mirror_up "$KF_BIN_DIR/../rig/mirror" "$WORK/rig"
 read -r _ SIZE SHA256 _ < <(grep '^test/blob.bin ' "$MIRROR/checksums.tsv")
 CACHE="$WORK/cache"
 PARTIAL="$CACHE/partial/sha256-$SHA256"

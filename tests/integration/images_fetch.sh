@@ -11,47 +11,28 @@ set -euo pipefail
 
 BIN="${KF_BIN_DIR:?}/kubeferry"
 SRC="${KF_SOURCE_DIR:?}"
-for tool in docker-registry skopeo umoci htpasswd openssl curl python3 busybox; do
-  command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
-done
+# shellcheck source=tests/lib/common.bash
+source "$(dirname "$0")/../lib/common.bash"
+need_tools docker-registry skopeo umoci htpasswd openssl curl python3 busybox
 
 WORK="$(mktemp -d)"
 PROXY_PID=""
 cleanup() {
   [[ -z "$PROXY_PID" ]] || kill "$PROXY_PID" 2>/dev/null || true
-  bash "$SRC/scripts/rig/registry.sh" stop "$WORK/rig" || true
+  registry_down "$WORK/rig"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-expect_eq() { [[ "$2" == "$3" ]] || fail "$1: expected [$2], got [$3]"; }
 
-bash "$SRC/scripts/rig/registry.sh" start "$WORK/rig" >/dev/null
-# shellcheck disable=SC1091
-source "$WORK/rig/env"
+registry_up "$WORK/rig"
 
 # A manifest whose images live on registry HOST (its artifact is only validated, never fetched).
-BUSYBOX_SHA=$(sha256sum /usr/bin/busybox | cut -d' ' -f1)
-write_manifest() {  # write_manifest FILE HOST [NAME=REPO:TAG@DIGEST]...
-  local file="$1" host="$2"; shift 2
-  {
-    echo "bundle: images-test"
-    echo "kubernetes_version: v1.20.11"
-    echo "epoch: 1600000000"
-    echo "artifacts:"
-    echo "  - {name: busybox-bin, version: '1.35', kind: file, url: 'http://127.0.0.1/busybox',"
-    echo "     checksum: 'sha256:$BUSYBOX_SHA', source: test, to: bin/busybox, mode: 0755}"
-    echo "images:"
-    for spec in "$@"; do
-      echo "  - {name: ${spec%%=*}, ref: '$host/${spec#*=}', source: test}"
-    done
-  } >"$file"
-}
-ALL=(busybox=test/busybox:1.0@$DIGEST_BUSYBOX_1_0
-     busybox-v2=test/busybox:1.0-v2s2@$DIGEST_BUSYBOX_1_0_V2S2
-     multi=test/busybox:multi@$DIGEST_BUSYBOX_MULTI
-     multi-v2=test/busybox:multi-v2s2@$DIGEST_BUSYBOX_MULTI_V2S2
-     tools=test/tools:1.0@$DIGEST_TOOLS_1_0)
+write_manifest() { images_manifest "$1" images-test "${@:2}"; }  # FILE HOST [NAME=REPO:TAG@DIGEST]...
+ALL=("busybox=test/busybox:1.0@$DIGEST_BUSYBOX_1_0"
+     "busybox-v2=test/busybox:1.0-v2s2@$DIGEST_BUSYBOX_1_0_V2S2"
+     "multi=test/busybox:multi@$DIGEST_BUSYBOX_MULTI"
+     "multi-v2=test/busybox:multi-v2s2@$DIGEST_BUSYBOX_MULTI_V2S2"
+     "tools=test/tools:1.0@$DIGEST_TOOLS_1_0")
 
 # 1. Plain HTTP, all five images.
 write_manifest "$WORK/plain.yaml" "$REG_PLAIN" "${ALL[@]}"
@@ -206,7 +187,7 @@ mkdir "$WORK/out9b"
 grep -q 'HTTP 401; trying again with new credentials' "$WORK/out9b.err" || fail "no token refresh: $(cat "$WORK/out9b.err")"
 expect_eq "token requests (manifest, then one refresh)" 2 $(($(grep -c 'GET /token' "$WORK/rig/issuer.log") - before))
 TOOLS_BLOBS=$(python3 -c 'import json,sys; i=json.load(open(sys.argv[1])); p=[x for x in i["images"] if x["name"]=="tools"][0]["platforms"][0]; print(2 + len(p["layers"]))' "$IMG/images.json")
-expect_eq "blobs after a refreshed token (manifest, config, layers)" "$TOOLS_BLOBS" "$(ls "$WORK/out9b/images/blobs/sha256" | grep -c .)"
+expect_eq "blobs after a refreshed token (manifest, config, layers)" "$TOOLS_BLOBS" "$(find "$WORK/out9b/images/blobs/sha256" -mindepth 1 -maxdepth 1 | grep -c .)"
 kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
 run_token_proxy 3
 write_manifest "$WORK/expiry3.yaml" "$PROXY" "${ALL[4]}"
@@ -220,7 +201,7 @@ kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
 LAYER=$(python3 -c 'import json,sys; i=json.load(open(sys.argv[1])); print([x for x in i["images"] if x["name"]=="tools"][0]["platforms"][0]["layers"][1]["digest"][7:])' "$IMG/images.json")
 DATA="$REG_DATA/docker/registry/v2/blobs/sha256/${LAYER:0:2}/$LAYER/data"
 [[ -f "$DATA" ]] || fail "no registry blob $DATA"
-printf '\xff' | dd of="$DATA" bs=1 seek=100 conv=notrunc status=none
+flip_byte "$DATA" 100
 BAD=$(sha256sum "$DATA" | cut -d' ' -f1)
 write_manifest "$WORK/tools.yaml" "$REG_PLAIN" "${ALL[4]}"
 expect_error "corrupted blob" 3 \

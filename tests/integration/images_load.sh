@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Images from a real registry, through a signed .run, into a real containerd 1.6 and a real
-# dockerd 20.10 (own sockets and data roots, shared/docs/test-rig.md 2d/2e), offline:
+# dockerd 20.10 (own sockets and data roots, scripts/rig/README.md "Container runtimes on the host"), offline:
 #   kubeferry images fetch -> kubeferry pack -> kubeferry-install images load
 # Checks `ctr images ls` (exact names: each image's tag name and digest name, at the pinned
 # digest) and `docker image inspect` (image ID = config digest), that a container from the
@@ -11,9 +11,9 @@ set -euo pipefail
 
 BIN="${KF_BIN_DIR:?}"
 SRC="${KF_SOURCE_DIR:?}"
-for tool in docker-registry skopeo umoci openssl curl python3 containerd ctr runc; do
-  command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
-done
+# shellcheck source=tests/lib/common.bash
+source "$(dirname "$0")/../lib/common.bash"
+need_tools docker-registry skopeo umoci openssl curl python3 containerd ctr runc
 
 WORK="$(mktemp -d)"
 CTRD_PID=""
@@ -26,7 +26,7 @@ stop_pid() {  # stop_pid PID SECONDS
   wait "$1" 2>/dev/null || true
 }
 cleanup() {
-  bash "$SRC/scripts/rig/registry.sh" stop "$WORK/rig" || true
+  registry_down "$WORK/rig"
   stop_pid "$DOCKERD_PID" 10
   stop_pid "$CTRD_PID" 5
   if [[ -n "${REMOVE_KEY_JSON:-}" ]]; then rm -f /etc/docker/key.json; fi
@@ -35,28 +35,13 @@ cleanup() {
   rm -rf "$WORK" || true
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-expect_eq() { [[ "$2" == "$3" ]] || fail "$1: expected [$2], got [$3]"; }
 
 # 1. Registry, images, bundle.
-bash "$SRC/scripts/rig/registry.sh" start "$WORK/rig" >/dev/null
-# shellcheck disable=SC1091
-source "$WORK/rig/env"
-BUSYBOX_SHA=$(sha256sum /usr/bin/busybox | cut -d' ' -f1)
+registry_up "$WORK/rig"
 R="$REG_PLAIN"
-cat >"$WORK/m.yaml" <<EOF
-bundle: images-test
-kubernetes_version: v1.20.11
-epoch: 1600000000
-artifacts:
-  - {name: busybox-bin, version: '1.35', kind: file, url: 'http://127.0.0.1/busybox',
-     checksum: 'sha256:$BUSYBOX_SHA', source: test, to: bin/busybox, mode: 0755}
-images:
-  - {name: busybox, ref: '$R/test/busybox:1.0@$DIGEST_BUSYBOX_1_0', source: test}
-  - {name: busybox-v2, ref: '$R/test/busybox:1.0-v2s2@$DIGEST_BUSYBOX_1_0_V2S2', source: test}
-  - {name: multi, ref: '$R/test/busybox:multi@$DIGEST_BUSYBOX_MULTI', source: test}
-  - {name: tools, ref: '$R/test/tools:1.0@$DIGEST_TOOLS_1_0', source: test}
-EOF
+images_manifest "$WORK/m.yaml" images-test "$R" "busybox=test/busybox:1.0@$DIGEST_BUSYBOX_1_0" \
+  "busybox-v2=test/busybox:1.0-v2s2@$DIGEST_BUSYBOX_1_0_V2S2" "multi=test/busybox:multi@$DIGEST_BUSYBOX_MULTI" \
+  "tools=test/tools:1.0@$DIGEST_TOOLS_1_0"
 mkdir "$WORK/stage"
 "$BIN/kubeferry" -q images fetch "$WORK/m.yaml" --out "$WORK/stage" --plain-http "$R" --cache "$WORK/cache" >/dev/null
 "$BIN/kubeferry" -q keygen --out "$WORK/key" >/dev/null 2>&1
@@ -144,7 +129,7 @@ TOOLS_LAYER=$(python3 -c 'import json,sys; i=json.load(open(sys.argv[1])); print
 cp -r "$WORK/ex" "$WORK/bad"
 BLOB="$WORK/bad/images/blobs/sha256/${TOOLS_LAYER#sha256:}"
 chmod u+w "$BLOB"
-printf '\xff' | dd of="$BLOB" bs=1 seek=100 conv=notrunc status=none
+flip_byte "$BLOB" 100
 set +e
 "$BIN/kubeferry-install" -q images load --runtime containerd --address "$C/containerd.sock" --namespace kf-bad \
   --from "$WORK/bad" >"$WORK/bad.txt" 2>"$WORK/bad.err"; rc=$?

@@ -16,51 +16,33 @@
 set -euo pipefail
 
 BIN="${KF_BIN_DIR:?}"
-SRC="${KF_SOURCE_DIR:?}"
-for tool in docker-registry skopeo umoci htpasswd openssl curl python3 busybox; do
-  command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
-done
+# shellcheck source=tests/lib/common.bash
+source "$(dirname "$0")/../lib/common.bash"
+need_tools docker-registry skopeo umoci htpasswd openssl curl python3 busybox
 
 WORK="$(mktemp -d)"
 PROXY_PID=""
 SILENT_PID=""
 cleanup() {
   for pid in $PROXY_PID $SILENT_PID; do kill "$pid" 2>/dev/null || true; done
-  bash "$SRC/scripts/rig/registry.sh" stop "$WORK/rig" || true
+  registry_down "$WORK/rig"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-expect_eq() { [[ "$2" == "$3" ]] || fail "$1: expected [$2], got [$3]"; }
 now_ms() { date +%s%3N; }
 
-bash "$SRC/scripts/rig/registry.sh" start "$WORK/rig" >/dev/null
-# shellcheck disable=SC1091
-source "$WORK/rig/env"
+registry_up "$WORK/rig"
 R="$REG_PLAIN"
 INSTALL="$BIN/kubeferry-install"
 
 # 1. Two bundles from the rig: A with the default platform (linux/amd64: the two multi-arch
 #    images hold one of their two platforms) as a signed .run, B with both platforms of them.
-BUSYBOX_SHA=$(sha256sum /usr/bin/busybox | cut -d' ' -f1)
-write_manifest() {  # write_manifest FILE [NAME=REPO:TAG@DIGEST]...
-  local file="$1"; shift
-  {
-    echo "bundle: push-test"
-    echo "kubernetes_version: v1.20.11"
-    echo "epoch: 1600000000"
-    echo "artifacts:"
-    echo "  - {name: busybox-bin, version: '1.35', kind: file, url: 'http://127.0.0.1/busybox',"
-    echo "     checksum: 'sha256:$BUSYBOX_SHA', source: test, to: bin/busybox, mode: 0755}"
-    echo "images:"
-    for spec in "$@"; do echo "  - {name: ${spec%%=*}, ref: '$R/${spec#*=}', source: test}"; done
-  } >"$file"
-}
-write_manifest "$WORK/a.yaml" busybox=test/busybox:1.0@$DIGEST_BUSYBOX_1_0 \
-  busybox-v2=test/busybox:1.0-v2s2@$DIGEST_BUSYBOX_1_0_V2S2 multi=test/busybox:multi@$DIGEST_BUSYBOX_MULTI \
-  multi-v2=test/busybox:multi-v2s2@$DIGEST_BUSYBOX_MULTI_V2S2 tools=test/tools:1.0@$DIGEST_TOOLS_1_0
-write_manifest "$WORK/b.yaml" multi=test/busybox:multi@$DIGEST_BUSYBOX_MULTI \
-  multi-v2=test/busybox:multi-v2s2@$DIGEST_BUSYBOX_MULTI_V2S2
+write_manifest() { images_manifest "$1" push-test "$R" "${@:2}"; }  # FILE [NAME=REPO:TAG@DIGEST]...
+write_manifest "$WORK/a.yaml" "busybox=test/busybox:1.0@$DIGEST_BUSYBOX_1_0" \
+  "busybox-v2=test/busybox:1.0-v2s2@$DIGEST_BUSYBOX_1_0_V2S2" "multi=test/busybox:multi@$DIGEST_BUSYBOX_MULTI" \
+  "multi-v2=test/busybox:multi-v2s2@$DIGEST_BUSYBOX_MULTI_V2S2" "tools=test/tools:1.0@$DIGEST_TOOLS_1_0"
+write_manifest "$WORK/b.yaml" "multi=test/busybox:multi@$DIGEST_BUSYBOX_MULTI" \
+  "multi-v2=test/busybox:multi-v2s2@$DIGEST_BUSYBOX_MULTI_V2S2"
 mkdir "$WORK/a" "$WORK/b"
 "$BIN/kubeferry" -q images fetch "$WORK/a.yaml" --out "$WORK/a" --plain-http "$R" --cache "$WORK/cache" >/dev/null
 "$BIN/kubeferry" -q images fetch "$WORK/b.yaml" --out "$WORK/b" --plain-http "$R" --cache "$WORK/cache" \
@@ -131,15 +113,15 @@ t0=$(now_ms)
 t_tls=$(($(now_ms) - t0))
 expect_eq "tls push stdout" "pushed multi $REG_TLS/tls/test/busybox:multi@$DIGEST_BUSYBOX_MULTI
 pushed multi-v2 $REG_TLS/tls/test/busybox:multi-v2s2@$DIGEST_BUSYBOX_MULTI_V2S2" "$(cat "$WORK/t1.txt")"
-C="--cert-dir $WORK/certs.d"
-expect_eq "tls index" "$DIGEST_BUSYBOX_MULTI" "$(raw_digest $C "docker://$REG_TLS/tls/test/busybox:multi")"
-expect_eq "tls manifest list" "$DIGEST_BUSYBOX_MULTI_V2S2" "$(raw_digest $C "docker://$REG_TLS/tls/test/busybox:multi-v2s2")"
+C=(--cert-dir "$WORK/certs.d")
+expect_eq "tls index" "$DIGEST_BUSYBOX_MULTI" "$(raw_digest "${C[@]}" "docker://$REG_TLS/tls/test/busybox:multi")"
+expect_eq "tls manifest list" "$DIGEST_BUSYBOX_MULTI_V2S2" "$(raw_digest "${C[@]}" "docker://$REG_TLS/tls/test/busybox:multi-v2s2")"
 for i in 0 1; do
   d=$(manifest_of "$WORK/b" multi $i)
-  expect_eq "tls platform manifest $i" "$d" "$(raw_digest $C "docker://$REG_TLS/tls/test/busybox@$d")"
+  expect_eq "tls platform manifest $i" "$d" "$(raw_digest "${C[@]}" "docker://$REG_TLS/tls/test/busybox@$d")"
 done
 expect_eq "tls arm64 config" "arm64" \
-  "$(skopeo inspect $C --override-arch arm64 --format '{{.Architecture}}' "docker://$REG_TLS/tls/test/busybox:multi")"
+  "$(skopeo inspect "${C[@]}" --override-arch arm64 --format '{{.Architecture}}' "docker://$REG_TLS/tls/test/busybox:multi")"
 skopeo copy -q --all --src-cert-dir "$WORK/certs.d" "docker://$REG_TLS/tls/test/busybox:multi" "oci:$WORK/oci-tls:multi" \
   || fail "skopeo copy --all of the pushed index failed"
 "$INSTALL" -q images push --from "$WORK/b" --registry "$REG_TLS/tls" --cacert "$REG_CA" >"$WORK/t2.txt"
@@ -322,7 +304,7 @@ cp -r "$WORK/a" "$WORK/bad"
 TOOLS_LAYER=$(python3 -c 'import json,sys; i=json.load(open(sys.argv[1])); print([x for x in i["images"] if x["name"]=="tools"][0]["platforms"][0]["layers"][1]["digest"])' "$WORK/a/images/images.json")
 BLOB="$WORK/bad/images/blobs/sha256/${TOOLS_LAYER#sha256:}"
 chmod u+w "$BLOB"
-printf '\xff' | dd of="$BLOB" bs=1 seek=100 conv=notrunc status=none
+flip_byte "$BLOB" 100
 expect_error "corrupted blob" 3 \
   "push image 'tools' to $R/bad/test/tools:1.0: blob $TOOLS_LAYER: $BLOB is corrupted: its SHA-256 is sha256:$(sha256sum "$BLOB" | cut -d' ' -f1), expected $TOOLS_LAYER; extract the bundle again" \
   -- --from "$WORK/bad" --registry "$R/bad" --plain-http

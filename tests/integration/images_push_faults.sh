@@ -23,41 +23,26 @@
 set -euo pipefail
 
 BIN="${KF_BIN_DIR:?}"
-SRC="${KF_SOURCE_DIR:?}"
-for tool in docker-registry skopeo umoci curl python3 busybox; do
-  command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
-done
+# shellcheck source=tests/lib/common.bash
+source "$(dirname "$0")/../lib/common.bash"
+need_tools docker-registry skopeo umoci curl python3 busybox
 
 WORK="$(mktemp -d)"
 PROXY_PID=""
 cleanup() {
   if [[ -n "$PROXY_PID" ]]; then kill "$PROXY_PID" 2>/dev/null || true; fi
-  bash "$SRC/scripts/rig/registry.sh" stop "$WORK/rig" || true
+  registry_down "$WORK/rig"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-expect_eq() { [[ "$2" == "$3" ]] || fail "$1: expected [$2], got [$3]"; }
 now_ms() { date +%s%3N; }
 
-bash "$SRC/scripts/rig/registry.sh" start "$WORK/rig" >/dev/null
-# shellcheck disable=SC1091
-source "$WORK/rig/env"
+registry_up "$WORK/rig"
 R="$REG_PLAIN"
 INSTALL="$BIN/kubeferry-install"
 
 # The bundle: busybox:1.0 (an OCI manifest, a config and one layer), extracted.
-BUSYBOX_SHA=$(sha256sum /usr/bin/busybox | cut -d' ' -f1)
-cat >"$WORK/a.yaml" <<YAML
-bundle: push-faults
-kubernetes_version: v1.20.11
-epoch: 1600000000
-artifacts:
-  - {name: busybox-bin, version: '1.35', kind: file, url: 'http://127.0.0.1/busybox',
-     checksum: 'sha256:$BUSYBOX_SHA', source: test, to: bin/busybox, mode: 0755}
-images:
-  - {name: busybox, ref: '$R/test/busybox:1.0@$DIGEST_BUSYBOX_1_0', source: test}
-YAML
+images_manifest "$WORK/a.yaml" push-faults "$R" "busybox=test/busybox:1.0@$DIGEST_BUSYBOX_1_0"
 mkdir "$WORK/a"
 "$BIN/kubeferry" -q images fetch "$WORK/a.yaml" --out "$WORK/a" --plain-http "$R" --cache "$WORK/cache" >/dev/null
 field() {  # field config|layer
@@ -157,7 +142,7 @@ python3 "$WORK/proxy.py" "$WORK/proxy.port" "$R" "$WORK/proxy.log" \
 PROXY_PID=$!
 for _ in $(seq 1 300); do [[ -s "$WORK/proxy.port" ]] && break; sleep 0.1; done
 P="127.0.0.1:$(cat "$WORK/proxy.port")"
-FAST="--retries 4 --retry-delay 0.05"
+FAST=(--retries 4 --retry-delay 0.05)
 
 raw_digest() { echo "sha256:$(skopeo inspect --raw --tls-verify=false "$1" | sha256sum | cut -d' ' -f1)"; }
 in_log() { grep -c "$1" "$WORK/proxy.log" || true; }
@@ -173,7 +158,7 @@ push_ok() {  # push_ok PREFIX [ARGS...]: pushes through the proxy, checks stdout
 }
 
 # 1. 503 twice on the first blob HEAD (the config), then success.
-push_ok head $FAST
+push_ok head "${FAST[@]}"
 expect_eq "head: retry lines" "kubeferry-install: HEAD http://$P/v2/head/test/busybox/blobs/$CONFIG: HTTP 503 Service Unavailable; retrying in 50 ms (attempt 2 of 5)
 kubeferry-install: HEAD http://$P/v2/head/test/busybox/blobs/$CONFIG: HTTP 503 Service Unavailable; retrying in 100 ms (attempt 3 of 5)" \
   "$(retry_lines "$WORK/head.err")"
@@ -185,7 +170,7 @@ expect_eq "head: HEADs of the config" 3 "$(in_log "^HEAD /v2/head/test/busybox/b
 #    second fault is ours to retry. The whole upload starts over (a new POST, the file from
 #    its first byte) and the registry accepts the layer exactly once.
 for prefix in reset cut; do
-  push_ok "$prefix" $FAST
+  push_ok "$prefix" "${FAST[@]}"
   lines="$(retry_lines "$WORK/$prefix.err")"
   why="Connection reset by peer|Broken pipe"
   if [[ "$prefix" == cut ]]; then why="$why|connection closed before a response"; fi
@@ -195,7 +180,7 @@ for prefix in reset cut; do
     "$(in_log "^POST /v2/$prefix/test/busybox/blobs/uploads/ ")"
   expect_eq "$prefix: layer PUTs through the proxy" 3 "$(in_log "^PUT /v2/$prefix/.*digest=$LAYER_Q")"
   expect_eq "$prefix: layer PUTs the registry accepted" 1 \
-    "$(grep -c "\"PUT /v2/$prefix/test/busybox/blobs/uploads/[^ ]*digest=$LAYER_Q[^ ]* HTTP/1.1\" 201" "$WORK/rig/plain.log" || true)"
+    "$(grep -c "\"PUT /v2/$prefix/test/busybox/blobs/uploads/[^ ]*digest=${LAYER_Q}[^ ]* HTTP/1.1\" 201" "$WORK/rig/plain.log" || true)"
 done
 # The cut upload's first half did reach the registry (and was thrown away there).
 [[ "$(grep -c "\"PUT /v2/cut/test/busybox/blobs/uploads/[^ ]*digest=$LAYER_Q" "$WORK/rig/plain.log" || true)" -ge 1 ]] \
@@ -203,7 +188,7 @@ done
 
 # 3. 429 with Retry-After: 1 on the tag's HEAD is waited for, not the 50 ms backoff.
 t0=$(now_ms)
-push_ok slow $FAST
+push_ok slow "${FAST[@]}"
 t_slow=$(($(now_ms) - t0))
 expect_eq "slow: retry line" "kubeferry-install: HEAD http://$P/v2/slow/test/busybox/manifests/1.0: HTTP 429 Too Many Requests; retrying in 1000 ms (attempt 2 of 5)" \
   "$(retry_lines "$WORK/slow.err")"
@@ -232,7 +217,7 @@ expect_eq "quiet: stderr" "${MSG//manifests\/test/quiet\/test}" "$(cat "$WORK/q.
 
 # 5. A 404 is not retried: one POST, exit 1, the registry's answer in the message.
 rc=0
-"$INSTALL" -q images push --from "$WORK/a" --registry "$P/notfound" --plain-http $FAST \
+"$INSTALL" -q images push --from "$WORK/a" --registry "$P/notfound" --plain-http "${FAST[@]}" \
   >/dev/null 2>"$WORK/n.err" || rc=$?
 expect_eq "404: exit code" 1 "$rc"
 expect_eq "404: message" "kubeferry-install: error: push image 'busybox' to $P/notfound/test/busybox:1.0: start upload of blob $CONFIG (POST http://$P/v2/notfound/test/busybox/blobs/uploads/): registry $P, repository notfound/test/busybox answered HTTP 404 Not Found" \

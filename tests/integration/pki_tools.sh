@@ -10,9 +10,9 @@ set -euo pipefail
 
 BIN="${KF_BIN_DIR:?}/kubeferry-install"
 SRC="${KF_SOURCE_DIR:?}"
-for tool in openssl cfssl etcd etcdctl python3; do
-  command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
-done
+# shellcheck source=tests/lib/common.bash
+source "$(dirname "$0")/../lib/common.bash"
+need_tools openssl cfssl etcd etcdctl python3
 
 WORK="$(mktemp -d)"
 ETCD_PID=""
@@ -21,10 +21,6 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-expect_eq() {  # expect_eq WHAT EXPECTED ACTUAL
-  [[ "$2" == "$3" ]] || fail "$1: expected [$2], got [$3]"
-}
 
 PKI="$WORK/pki"
 "$BIN" pki init --inventory "$SRC/installer/cluster.example.yaml" --out "$PKI" >"$WORK/init.out"
@@ -89,7 +85,8 @@ expect_eq "admin subject" "admin system:masters" \
 for pair in "kubernetes/kube-proxy.pem system:kube-proxy" \
             "kubernetes/kube-controller-manager.pem system:kube-controller-manager" \
             "kubernetes/kube-scheduler.pem system:kube-scheduler" "kubernetes/apiserver.pem kubernetes"; do
-  set -- $pair
+  read -r -a words <<<"$pair"
+  set -- "${words[@]}"
   expect_eq "$1 CN" "$2" "$(certinfo "$1" "j['subject']['common_name']")"
   expect_eq "$1 SANs of a client cert" "$([[ $1 == *apiserver* ]] && echo 8 || echo 0)" \
     "$(certinfo "$1" "len(j.get('sans') or [])")"

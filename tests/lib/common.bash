@@ -23,6 +23,7 @@
 #   sha256_of FILE           the file's SHA-256, hex, computed by sha256sum
 #   unpinned_warning PROG FP [DIR]  the NOT pinned warning PROG prints, without its newline
 #                            (DIR: the trusted.d folder it names)
+#   self_check_note FILE     the note ./FILE verify prints after its OK line, without its newline
 # The loopback rig (scripts/rig/, see scripts/rig/README.md)
 #   mirror_up MIRROR RIG     builds the upstream-shaped mirror tree MIRROR once (under
 #                            MIRROR.lock: tests share it), starts nginx on it with its state in
@@ -50,7 +51,7 @@ KF_RIG_DIR="$(cd "$KF_TESTS_LIB/../../scripts/rig" && pwd)"
 
 fail() {
   echo "FAIL: $*" >&2
-  if declare -F on_fail >/dev/null; then on_fail; fi
+  if declare -F on_fail >/dev/null; then on_fail || true; fi
   exit 1
 }
 
@@ -121,8 +122,14 @@ unpinned_warning() {
     "$1" "$2" "$2" "$trusted"
 }
 
+self_check_note() {
+  printf 'kubeferry-install: note: this check ran the very file it checked, so it proves nothing if that file was tampered with. Check it independently: openssl pkeyutl -verify -pubin -inkey KEY.pub -rawin -in %s.sha256 -sigfile %s.sha256.sig, then sha256sum -c %s.sha256 (in its folder); or with a kubeferry-install you trust: kubeferry-install --bundle %s verify --pubkey KEY.pub' \
+    "$1" "$1" "$1" "$1"
+}
+
 mirror_up() {
   MIRROR="$1"
+  mkdir -p "$(dirname "$1")"
   flock "$1.lock" bash "$KF_RIG_DIR/mirror.sh" build "$1" >/dev/null
   bash "$KF_RIG_DIR/mirror.sh" start "$1" "$2" >/dev/null
   # shellcheck source=/dev/null  # written by mirror.sh start

@@ -1,5 +1,5 @@
 // Owning handles for C library objects and file descriptors: the one table of owners (BoringSSL
-// base.h's BORINGSSL_MAKE_DELETER; house style 15-17).
+// base.h's BORINGSSL_MAKE_DELETER: one stateless deleter per type, move-only owners).
 //
 // Each C type has one stateless deleter, declared here beside the others; Handle<T> is a
 // move-only unique_ptr (a shared owner uses the same deleter: std::shared_ptr<T>(p, Deleter<T>())).

@@ -1,5 +1,5 @@
 // OpenSSL's error queue as the text of our messages: the one helper for the bundle signer, the
-// installer's PKI (X.509) and its TLS client (house style 12: the library's own text).
+// installer's PKI (X.509) and its TLS client (messages carry the library's own text).
 // Thread-safety: OpenSSL's queue is per thread; these read and empty the calling thread's.
 #pragma once
 

@@ -1,6 +1,6 @@
 // Shared fixtures of the render / plan / apply tests: the seed's inventory (1.20.11, docker),
 // the same hosts on 1.30.14 with containerd, a PKI made once per process, and image references
-// whose digests are the real ones recorded in shared/docs/pinned-data.md 1.6.
+// whose digests are the real ones listed, with their sources, in manifests/SOURCES.md ("Image digests").
 #pragma once
 
 #include <gtest/gtest.h>

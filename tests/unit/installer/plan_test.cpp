@@ -1,6 +1,6 @@
 // The pure plan for each of the seed's three hosts: which steps, in which order, with which
-// modes; its JSON; and a table mapping every step of the seed walkthrough
-// (shared/docs/seed-walkthrough.md) to the plan step that does it.
+// modes; its JSON; and a table mapping every step of the seed tutorial
+// (manifests/SOURCES.md, "The procedure") to the plan step that does it.
 #include "plan/plan.hpp"
 
 #include <gmock/gmock.h>
@@ -373,8 +373,9 @@ TEST(Plan, ServiceDigestFollowsItsInputs) {
   EXPECT_EQ(digest(*a, "service etcd.service"), digest(*b, "service etcd.service"));
 }
 
-// Every step of shared/docs/seed-walkthrough.md and the plan step that does it, on the host the
-// seed does it on. An empty step id means "not done by the plan", with the reason.
+// Every step of the seed tutorial (manifests/SOURCES.md, "The procedure") and the plan step that
+// does it, on the host the seed does it on. An empty step id means "not done by the plan", with
+// the reason.
 struct SeedStep {
   const char* seed;
   const char* host;
@@ -424,7 +425,7 @@ const SeedStep k_seed_map[] = {
     {"7 kubectl apply -f kube-flannel.yml", "master01", "command apply-addons"},
     {"7 coredns image loaded on every node", "node02", "images load"},
     {"7 kubectl apply -f coredns.yaml", "master01", "command apply-addons"},
-    {"7 DNS test with busybox:1.28.4", "", "", "busybox's digest is NOT FOUND in pinned-data; left to the e2e tests"},
+    {"7 DNS test with busybox:1.28.4", "", "", "busybox's digest is NOT FOUND (manifests/SOURCES.md); left to the e2e"},
 };
 
 TEST(Plan, EverySeedStepMapsToAPlanStep) {

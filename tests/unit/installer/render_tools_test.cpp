@@ -109,7 +109,7 @@ TEST(RenderTools, SystemdAnalyzeVerifiesEveryUnit) {
 TEST(RenderTools, KubectlAcceptsEveryKubeconfig) {
   if (!have("kubectl")) {
     GTEST_SKIP()
-        << "kubectl not installed: kubeconfigs not checked (unpack Debian's kubernetes-client, test-rig.md 2g)";
+        << "kubectl not installed: kubeconfigs not checked (Debian's kubernetes-client, scripts/rig/README.md)";
   }
   kftest::TempDir root;
   std::vector<std::pair<RenderedFile, std::string>> files;
