@@ -24,7 +24,6 @@ using Commands = std::vector<Command>;
 
 struct GlobalOptions {
   bool quiet = false;
-  bool verbose = false;
 };
 
 // --pubkey, --fingerprint and --require-pinned of verify and inspect (bundle_cli.cpp).

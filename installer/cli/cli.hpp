@@ -27,7 +27,6 @@ using Commands = std::vector<Command>;
 struct GlobalOptions {
   std::string bundle;  // --bundle FILE: a bare payload or another .run instead of our own
   bool quiet = false;
-  bool verbose = false;
 };
 
 // The folder of KEY.pub files a host trusts (install: below --root).
