@@ -76,6 +76,9 @@ Result<std::optional<Journal>> load_journal(Fs& fs) {
       const bs::Json* data = e.find("data");
       entry.data = data != nullptr && data->is_bool() && data->as_bool();
       entry.created = json_strings(e.find("created"));
+      if (const bs::Json* at = e.find("applied_at"); at != nullptr && at->is_integer()) {
+        entry.applied_at = static_cast<std::time_t>(at->as_integer());
+      }
       journal.entries.push_back(std::move(entry));
     }
   }
@@ -99,6 +102,7 @@ Status save_journal(Fs& fs, const Journal& journal) {
     if (!e.hosts_end.empty()) o["hosts_end"] = e.hosts_end;
     if (e.data) o["data"] = true;
     if (!e.created.empty()) o["created"] = strings_json(e.created);
+    if (e.applied_at != 0) o["applied_at"] = static_cast<int64_t>(e.applied_at);
     entries.emplace_back(std::move(o));
   }
   root["entries"] = std::move(entries);
@@ -203,6 +207,7 @@ class Executor final : public StepRun {
   }
 
   Status record(JournalEntry entry) {
+    if (m_options.clock) entry.applied_at = m_options.clock();
     auto it = std::find_if(m_journal.entries.begin(), m_journal.entries.end(),
                            [&](const JournalEntry& e) { return e.id == entry.id; });
     if (it != m_journal.entries.end()) {

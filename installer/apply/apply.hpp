@@ -56,6 +56,7 @@ struct ApplyOptions {
   bool fix = false;      // run the safe preflight fixes, then check again
   Fs* system = nullptr;  // live facts for preflight (root "/"); REQUIRED
   std::time_t now = 0;
+  std::function<std::time_t()> clock;           // stamps journal entries (applied_at); may be empty
   std::function<void(int)> sleep_ms;            // between check attempts; may be empty
   std::function<void(const std::string&)> log;  // one line per action; may be empty
 };

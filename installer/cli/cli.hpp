@@ -71,5 +71,7 @@ bundlespec::Status record_receipt(const GlobalOptions& global, const std::string
                                   const ReceiptContext& context);
 // verify-media / join (cli/media_cli.cpp).
 void setup_media_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
+// ansible (cli/ansible_cli.cpp).
+void setup_ansible_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
 
 }  // namespace installer

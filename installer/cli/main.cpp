@@ -29,6 +29,7 @@ int main(int argc, char** argv) try {
   installer::setup_plan_commands(app, global, commands);
   installer::setup_media_commands(app, global, commands);
   installer::setup_receipt_commands(app, global, commands);
+  installer::setup_ansible_commands(app, global, commands);
 
   try {
     app.parse(argc, argv);

@@ -15,6 +15,7 @@
 #include "bundlespec/extract.hpp"
 #include "bundlespec/fs.hpp"
 #include "bundlespec/interrupt.hpp"
+#include "bundlespec/json.hpp"
 #include "bundlespec/text.hpp"
 #include "bundlespec/trust.hpp"
 #include "cli/cli.hpp"
@@ -44,6 +45,7 @@ struct InstallOptions {
   std::string root = "/";
   bool dry_run = false;
   bool fix = false;
+  bool json = false;
   bs::PinFlags pins;
   bool allow_unpinned = false;
   bool allow_downgrade = false;
@@ -52,7 +54,29 @@ struct InstallOptions {
 struct UninstallCliOptions {
   std::string root = "/";
   bool purge = false;
+  bool json = false;
 };
+
+bs::Json strings_json(const std::vector<std::string>& values) {
+  bs::Json::Array array;
+  for (const auto& value : values) array.emplace_back(value);
+  return array;
+}
+
+// install --json: one object on stdout, for tools that drive many hosts (the generated Ansible
+// reports `changed` from it): {"host", "dry_run", "changed", "applied": [step ids], "unchanged",
+// "skipped" (counts), "warnings"}.
+std::string install_report_json(const std::string& host, bool dry_run, const ApplyReport& report) {
+  bs::Json::Object o;
+  o["host"] = host;
+  o["dry_run"] = dry_run;
+  o["changed"] = !dry_run && report.changed();
+  o["applied"] = strings_json(report.applied);
+  o["unchanged"] = static_cast<uint64_t>(report.unchanged.size());
+  o["skipped"] = static_cast<uint64_t>(report.skipped.size());
+  o["warnings"] = strings_json(report.warnings);
+  return bs::to_pretty_json(o);
+}
 
 void say(const GlobalOptions& global, const std::string& line) {
   if (!global.quiet) std::fprintf(stderr, "kubeferry-install: %s\n", bs::printable_lines(line).c_str());
@@ -211,6 +235,8 @@ bs::Status run_install(const GlobalOptions& global, const InstallOptions& option
   apply.fix = options.fix;
   apply.system = &system;
   apply.now = std::time(nullptr);
+  // Live installs stamp each journal entry (tools order hosts by it); --root output stays byte-stable.
+  if (apply.live) apply.clock = [] { return std::time(nullptr); };
   apply.sleep_ms = [](int ms) { ::usleep(static_cast<useconds_t>(ms) * 1000); };
   apply.log = [&](const std::string& line) { say(global, line); };
   bool extracted = false;
@@ -234,6 +260,10 @@ bs::Status run_install(const GlobalOptions& global, const InstallOptions& option
   }
   for (const auto& warning : report->warnings)
     std::fprintf(stderr, "kubeferry-install: warning: %s\n", bs::printable_lines(warning).c_str());
+  if (options.json) {
+    std::fputs(install_report_json(host->name, options.dry_run, *report).c_str(), stdout);
+    return bs::ok_status();
+  }
   const std::string skipped =
       report->skipped.empty() ? ""
                               : ", " + std::to_string(report->skipped.size()) + " skipped (--root: commands not run)";
@@ -264,6 +294,15 @@ bs::Status run_uninstall(const GlobalOptions& global, const UninstallCliOptions&
   TRY_ASSIGN(const auto journal, target.stat(k_journal_path));
   if (journal) TRY(target.remove(k_installed_path));
   TRY_ASSIGN(const UninstallReport report, uninstall(target, runner, uninstall_options));
+  if (options.json) {  // {"had_journal", "removed": [...], "kept": [...], "warnings": [...]}
+    bs::Json::Object o;
+    o["had_journal"] = report.had_journal;
+    o["removed"] = strings_json(report.removed);
+    o["kept"] = strings_json(report.kept);
+    o["warnings"] = strings_json(report.warnings);
+    std::fputs(bs::to_pretty_json(o).c_str(), stdout);
+    return bs::ok_status();
+  }
   if (!report.had_journal) {
     std::printf("uninstall: nothing to do: no journal at %s\n", target.full(k_journal_path).c_str());
     return bs::ok_status();
@@ -307,6 +346,8 @@ void setup_plan_commands(CLI::App& app, const GlobalOptions& global, Commands& c
       ->check(CLI::ExistingDirectory);
   install->add_flag("--dry-run", install_options->dry_run, "Check every step and print what would change");
   install->add_flag("--fix", install_options->fix, "Apply the safe preflight fixes (swapoff, modprobe, sysctl)");
+  install->add_flag("--json", install_options->json,
+                    "Print the report as JSON: host, dry_run, changed, applied (step ids), unchanged, skipped, warnings");
   install->add_option("--pubkey", install_options->pins.pubkey, "Trust only this signer (KEY.pub)");
   install->add_option("--fingerprint", install_options->pins.fingerprint,
                       "Trust only the signer with this fingerprint (SHA256:<hex>)");
@@ -321,6 +362,7 @@ void setup_plan_commands(CLI::App& app, const GlobalOptions& global, Commands& c
   auto* remove = app.add_subcommand("uninstall", "Remove what the install journal says was installed");
   remove->add_option("--root", uninstall_options->root, "The --root the install used")->check(CLI::ExistingDirectory);
   remove->add_flag("--purge", uninstall_options->purge, "Also remove data (etcd data, kubelet state, logs)");
+  remove->add_flag("--json", uninstall_options->json, "Print the report as JSON: had_journal, removed, kept, warnings");
   commands.push_back({remove, [&global, uninstall_options] { return run_uninstall(global, *uninstall_options); }});
 }
 

@@ -18,6 +18,8 @@
 // Thread-safety: value types; StepRun and UndoRun are one run's state.
 #pragma once
 
+#include <ctime>
+
 #include <sys/types.h>
 
 #include <functional>
@@ -64,6 +66,7 @@ struct JournalEntry {
   std::string hosts_begin, hosts_end;  // hosts_block markers
   bool data = false;                   // dir kept unless --purge
   std::vector<std::string> created;    // folders this step created, outermost first
+  std::time_t applied_at = 0;          // when it was last applied (ApplyOptions::clock); 0 = unknown
 };
 
 // --- the kinds (installer/steps/<kind>.cpp) ---

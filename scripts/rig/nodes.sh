@@ -52,11 +52,13 @@
 #   the node's address from the default route, as on a host; nothing leaves the switch.
 # - docker.io is in the tree but not started at boot: a test that wants docker as the host's
 #   runtime starts it (`systemctl enable --now docker`); containerd is enabled as Debian ships it.
+# - openssh-server likewise, without host keys (a tree's would be every node's): a test writes
+#   each node's keys and starts ssh.service (tests/e2e/ansible.sh).
 set -euo pipefail
 
 : "${KF_E2E_CACHE:=/var/cache/kubeferry-e2e}"
-k_packages="systemd,systemd-sysv,dbus,iproute2,containerd,docker.io,kmod,procps,iptables,conntrack,ipset,socat"
-k_stamp="kubeferry-e2e-tree-v2 bookworm minbase $k_packages"
+k_packages="systemd,systemd-sysv,dbus,iproute2,containerd,docker.io,kmod,procps,iptables,conntrack,ipset,socat,openssh-server"
+k_stamp="kubeferry-e2e-tree-v3 bookworm minbase $k_packages"
 k_modules=(br_netfilter overlay ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh nf_conntrack)
 
 die() { echo "nodes.sh: $*" >&2; exit 1; }
@@ -103,7 +105,7 @@ cmd_tree() {
 # them; systemd-sysctl.service skips itself there too), so they are masked the sysctl.d way and
 # `sysctl --system` inside a node applies what a node may set: net.* and the installer's file.
 # /etc/hosts gets the localhost lines a Debian installation has (debootstrap writes none).
-k_tweaks="kubeferry-e2e-tweaks-v3"
+k_tweaks="kubeferry-e2e-tweaks-v4"
 tweak_tree() {
   local tree="$1" f
   [[ -f "$tree.tweaks" && "$(cat "$tree.tweaks")" == "$k_tweaks" ]] && return 0
@@ -116,6 +118,10 @@ tweak_tree() {
   [[ -s "$tree/etc/hosts" ]] || printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$tree/etc/hosts"
   # docker is there for the tests that want it, not started at boot (see the header).
   rm -f "$tree"/etc/systemd/system/*.wants/docker.service "$tree"/etc/systemd/system/*.wants/docker.socket
+  # sshd neither: a test that wants it writes the node's own host keys (never shared by nodes)
+  # and authorized_keys, then starts ssh.service.
+  rm -f "$tree"/etc/ssh/ssh_host_*_key "$tree"/etc/ssh/ssh_host_*_key.pub "$tree"/etc/systemd/system/*.wants/ssh.service
+  rm -f "$tree"/etc/systemd/system/sshd.service
   # runc without negative oom_score_adj (no CAP_SYS_RESOURCE on this machine; see the header).
   [[ -e "$tree/usr/sbin/runc.real" ]] || mv "$tree/usr/sbin/runc" "$tree/usr/sbin/runc.real"
   cat >"$tree/usr/sbin/runc" <<'EOF'
