@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bundlespec/container.hpp"
+#include "bundlespec/json.hpp"
 #include "bundlespec/result.hpp"
 #include "bundlespec/trust.hpp"
 #include "plan/plan.hpp"
@@ -66,9 +67,10 @@ void setup_plan_commands(CLI::App& app, const GlobalOptions& global, Commands& c
 // verify-host (cli/receipt_cli.cpp).
 void setup_receipt_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
 // Writes the signed receipt of an install that succeeded (making the host key at the first one)
-// and says where (cli/receipt_cli.cpp).
+// and says where: on stderr, and the new host key's fingerprint (a result the user keeps) on
+// stdout, or both in `json` for install --json (cli/receipt_cli.cpp).
 bundlespec::Status record_receipt(const GlobalOptions& global, const std::string& root, const Plan& plan,
-                                  const ReceiptContext& context);
+                                  const ReceiptContext& context, bundlespec::Json::Object* json);
 // verify-media / join (cli/media_cli.cpp).
 void setup_media_commands(CLI::App& app, const GlobalOptions& global, Commands& commands);
 // ansible (cli/ansible_cli.cpp).

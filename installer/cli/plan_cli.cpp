@@ -65,9 +65,10 @@ bs::Json strings_json(const std::vector<std::string>& values) {
 
 // install --json: one object on stdout, for tools that drive many hosts (the generated Ansible
 // reports `changed` from it): {"host", "dry_run", "changed", "applied": [step ids], "unchanged",
-// "skipped" (counts), "warnings"}.
-std::string install_report_json(const std::string& host, bool dry_run, const ApplyReport& report) {
-  bs::Json::Object o;
+// "skipped" (counts), "warnings"} and, after a live install, "receipt" (record_receipt).
+std::string install_report_json(const std::string& host, bool dry_run, const ApplyReport& report,
+                                bs::Json::Object extra) {
+  bs::Json::Object o = std::move(extra);
   o["host"] = host;
   o["dry_run"] = dry_run;
   o["changed"] = !dry_run && report.changed();
@@ -252,16 +253,18 @@ bs::Status run_install(const GlobalOptions& global, const InstallOptions& option
   auto report = apply_plan(plan, target, runner, apply);
   if (extracted) std::ignore = bs::remove_tree(staging);
   if (!report.ok()) return std::move(report).error().context("install " + host->name);
+  bs::Json::Object json_extra;
   if (!options.dry_run) {
     TRY(target.make_dirs(k_state_dir, 0700, ExistingMode::keep));
     TRY_CTX(record_installed(target, installed, bundle.index()), "install " + host->name);
     const ReceiptContext receipt{&bundle, &inputs.images, options.fix, started, std::time(nullptr)};
-    TRY_CTX(record_receipt(global, target.root(), plan, receipt), "install " + host->name + ": receipt");
+    TRY_CTX(record_receipt(global, target.root(), plan, receipt, options.json ? &json_extra : nullptr),
+            "install " + host->name + ": receipt");
   }
   for (const auto& warning : report->warnings)
     std::fprintf(stderr, "kubeferry-install: warning: %s\n", bs::printable_lines(warning).c_str());
   if (options.json) {
-    std::fputs(install_report_json(host->name, options.dry_run, *report).c_str(), stdout);
+    std::fputs(install_report_json(host->name, options.dry_run, *report, std::move(json_extra)).c_str(), stdout);
     return bs::ok_status();
   }
   const std::string skipped =

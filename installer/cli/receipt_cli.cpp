@@ -48,13 +48,22 @@ bs::Status run_verify_host(const VerifyHostOptions& options) {
 }  // namespace
 
 bs::Status record_receipt(const GlobalOptions& global, const std::string& root, const Plan& plan,
-                          const ReceiptContext& context) {
+                          const ReceiptContext& context, bs::Json::Object* json) {
   bool new_key = false;
   std::string fingerprint;
   TRY_ASSIGN(const std::string path, write_receipt(root, plan, context, new_key, fingerprint));
+  const std::string pub = (root == "/" ? std::string() : root) + k_host_key_path + ".pub";
+  if (json != nullptr) {  // stdout holds the report alone
+    bs::Json::Object o;
+    o["path"] = path;
+    o["host_key"] = fingerprint;
+    o["host_key_pub"] = pub;
+    o["new_host_key"] = new_key;
+    (*json)["receipt"] = std::move(o);
+    return bs::ok_status();
+  }
   if (new_key) {
     // A result: whoever checks this host later pins this fingerprint (verify-host --fingerprint).
-    const std::string pub = (root == "/" ? std::string() : root) + k_host_key_path + ".pub";
     std::printf("made this host's receipt key %s: %s (keep a copy of the fingerprint elsewhere)\n",
                 fingerprint.c_str(), pub.c_str());
   }

@@ -22,6 +22,23 @@ std::string top_folder(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(0, slash);
 }
 
+bool is_path_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+         c == '-' || c == '/';
+}
+
+// Whether `text` names `path` (absolute) as a whole path: not as the start of a longer one, such
+// as ca.pem in ca.pem.old or /opt/etcd in /opt/etcd/ssl, nor inside one. A '-' may precede it
+// (systemd's EnvironmentFile=-/path: a missing file is no error).
+bool names_path(const std::string& text, const std::string& path) {
+  for (size_t at = text.find(path); at != std::string::npos; at = text.find(path, at + 1)) {
+    const size_t end = at + path.size();
+    const bool starts = at == 0 || text[at - 1] == '-' || !is_path_char(text[at - 1]);
+    if (starts && (end == text.size() || !is_path_char(text[end]))) return true;
+  }
+  return false;
+}
+
 // Collects steps in order; knows every file's digest so later steps can depend on them.
 class PlanBuilder {
  public:
@@ -57,6 +74,8 @@ class PlanBuilder {
       f.content = std::move(content);
     }
     m_files[path] = f.sha256;
+    m_file_order.push_back(path);
+    if (known) m_contents[path] = f.content;
     add("file " + path, reason, std::move(f));
   }
 
@@ -85,6 +104,7 @@ class PlanBuilder {
     f.sha256 = b.sha256;
     m_space[top_folder(b.target)] += b.size;
     m_files[b.target] = b.sha256;
+    m_file_order.push_back(b.target);
     add("file " + b.target, reason, std::move(f));
   }
 
@@ -105,9 +125,36 @@ class PlanBuilder {
     add(id, reason, CommandStep{std::move(commands)}, std::move(inputs));
   }
 
-  void service(const std::string& unit, const std::string& reason, std::vector<std::string> inputs,
-               bool no_block = false) {
-    add("service " + unit, reason, ServiceStep{unit, no_block}, std::move(inputs));
+  // A service restarts when any file it reads changes: its unit, and every file of this plan
+  // that the unit names, that those files name, and so on (the binary in ExecStart, the
+  // EnvironmentFile, the certificates and kubeconfigs in its flags, the CA in its config
+  // file). Derived from the rendered files themselves, so a flag added to a renderer brings its
+  // file along; nothing is listed by hand.
+  void service(const std::string& unit_path, const std::string& reason, bool no_block = false) {
+    const std::string unit = unit_path.substr(unit_path.rfind('/') + 1);
+    add("service " + unit, reason, ServiceStep{unit, no_block}, files_read_from(unit_path));
+  }
+
+  // `start` and the plan's files it names, transitively, in plan order.
+  std::vector<std::string> files_read_from(const std::string& start) const {
+    std::set<std::string> found = {start};
+    std::vector<std::string> pending = {start};
+    while (!pending.empty()) {
+      const auto text = m_contents.find(pending.back());
+      pending.pop_back();
+      if (text == m_contents.end()) continue;  // a binary, or content this plan does not know
+      for (const std::string& path : m_file_order) {
+        if (found.count(path) == 0 && names_path(text->second, path)) {
+          found.insert(path);
+          pending.push_back(path);
+        }
+      }
+    }
+    std::vector<std::string> ordered;
+    for (const std::string& path : m_file_order) {
+      if (found.count(path) != 0) ordered.push_back(path);
+    }
+    return ordered;
   }
 
   Step& check(const std::string& id, Argv argv, int attempts, int interval_ms, OnFailure on_failure,
@@ -132,6 +179,8 @@ class PlanBuilder {
   Plan& m_plan;
   std::set<std::string> m_dirs;
   std::map<std::string, std::string> m_files;  // path → sha256
+  std::vector<std::string> m_file_order;        // the file steps' paths, in plan order
+  std::map<std::string, std::string> m_contents;  // path → content, where the plan knows it
   std::map<std::string, uint64_t> m_space;
 };
 
@@ -399,10 +448,7 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
   // Services, in dependency order, with checks between.
   const std::string admin = p.admin_kubeconfig;
   if (etcd) {
-    b.service("etcd.service", "etcd member; starts without blocking, the members wait for a quorum",
-              {p.unit("etcd.service"), p.etcd_cfg("etcd.conf"), p.etcd_ssl("server.pem"), p.etcd_ssl("server-key.pem"),
-               p.etcd_ssl("ca.pem")},
-              true);
+    b.service(p.unit("etcd.service"), "etcd member; starts without blocking, the members wait for a quorum", true);
     b.check("etcd-health",
             {p.etcd_bin("etcdctl"), "--cacert=" + p.etcd_ssl("ca.pem"), "--cert=" + p.etcd_ssl("server.pem"),
              "--key=" + p.etcd_ssl("server-key.pem"),
@@ -410,21 +456,15 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
             30, 2000, OnFailure::warn, "etcd answers once a quorum of members runs (install the other members too)");
   }
   if (master) {
-    b.service("kube-apiserver.service", "API server",
-              {p.unit("kube-apiserver.service"), p.k8s_cfg("kube-apiserver.conf"), p.k8s_ssl("apiserver.pem"),
-               p.k8s_ssl("apiserver-key.pem"), p.k8s_cfg("token.csv"), p.k8s_ssl("sa.key")});
+    b.service(p.unit("kube-apiserver.service"), "API server");
     // The admin kubeconfig carries a client certificate: /readyz answers only once the
     // apiserver trusts it, and only while etcd answers the apiserver.
     b.check("apiserver-ready", {p.k8s_bin("kubectl"), "--kubeconfig=" + admin, "get", "--raw=/readyz"}, 60, 2000,
             OnFailure::stop,
             "the API server answers /readyz (etcd reachable) to a client-certificate request with " + admin +
                 ", before its clients start; if not, look at journalctl -u kube-apiserver and the etcd-health check");
-    b.service("kube-controller-manager.service", "controller manager (signs kubelet certificates)",
-              {p.unit("kube-controller-manager.service"), p.k8s_cfg("kube-controller-manager.conf"),
-               p.k8s_cfg("kube-controller-manager.kubeconfig")});
-    b.service(
-        "kube-scheduler.service", "scheduler",
-        {p.unit("kube-scheduler.service"), p.k8s_cfg("kube-scheduler.conf"), p.k8s_cfg("kube-scheduler.kubeconfig")});
+    b.service(p.unit("kube-controller-manager.service"), "controller manager (signs kubelet certificates)");
+    b.service(p.unit("kube-scheduler.service"), "scheduler");
     std::vector<Argv> apply;
     std::vector<std::string> addon_inputs;
     for (const char* name : {"rbac.yaml", "kube-flannel.yml", "coredns.yaml"}) {
@@ -445,12 +485,8 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
         .inputs = addon_inputs;  // changed add-ons are read back again
   }
   if (node) {
-    b.service("kubelet.service", "kubelet (TLS bootstrap; its client CSR is approved automatically)",
-              {p.unit("kubelet.service"), p.k8s_cfg("kubelet.conf"), p.k8s_cfg("kubelet-config.yml"),
-               p.k8s_cfg("bootstrap.kubeconfig"), p.k8s_ssl("ca.pem")});
-    b.service("kube-proxy.service", "kube-proxy (IPVS)",
-              {p.unit("kube-proxy.service"), p.k8s_cfg("kube-proxy.conf"), p.k8s_cfg("kube-proxy-config.yml"),
-               p.k8s_cfg("kube-proxy.kubeconfig")});
+    b.service(p.unit("kubelet.service"), "kubelet (TLS bootstrap; its client CSR is approved automatically)");
+    b.service(p.unit("kube-proxy.service"), "kube-proxy (IPVS)");
     b.check("kubelet-active", {"systemctl", "is-active", "kubelet.service"}, 10, 1000, OnFailure::stop,
             "kubelet keeps running");
     // The node is part of the cluster only once its kubelet finished the TLS bootstrap (its CSR

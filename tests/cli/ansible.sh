@@ -129,6 +129,10 @@ import json, sys, time
 first, second, journal = (json.load(open(p)) for p in sys.argv[1:4])
 assert first["host"] == "e1" and first["changed"] is True and len(first["applied"]) > 10, first
 assert first["dry_run"] is False and first["skipped"] > 0, first
+# The receipt is in the report (stdout holds nothing else); the host key is made once.
+r1, r2 = first["receipt"], second["receipt"]
+assert r1["new_host_key"] is True and r2["new_host_key"] is False and r1["host_key"] == r2["host_key"], (r1, r2)
+assert r1["host_key"].startswith("SHA256:") and r1["path"].endswith("/var/lib/kubeferry/receipt.json"), r1
 assert second["changed"] is False and second["applied"] == [] and second["unchanged"] == len(first["applied"]), second
 # --root installs are previews: no applied_at (live installs stamp each entry; tests/e2e/ansible.sh orders hosts by it).
 assert all("applied_at" not in e for e in journal["entries"]), journal["entries"][0]

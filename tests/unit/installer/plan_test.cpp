@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
+#include <set>
 
 #include "bundlespec/json.hpp"
 #include "pki/pki.hpp"
@@ -371,6 +373,115 @@ TEST(Plan, ServiceDigestFollowsItsInputs) {
   EXPECT_NE(digest(*a, "service kubelet.service"), digest(*b, "service kubelet.service")) << "clusterDNS changed";
   EXPECT_EQ(digest(*a, "service kube-proxy.service"), digest(*b, "service kube-proxy.service"));
   EXPECT_EQ(digest(*a, "service etcd.service"), digest(*b, "service etcd.service"));
+}
+
+// The files each service reads, from its upstream flags and config fields (etcd's ETCD_*_FILE,
+// the apiserver's --etcd-*file, --client-ca-file, --tls-*-file, --service-account-*-file,
+// --token-auth-file; the controller-manager's --root-ca-file, --cluster-signing-*-file,
+// --service-account-private-key-file, --kubeconfig; the kubelet's --bootstrap-kubeconfig,
+// --config and its clientCAFile; kube-proxy's --config and kubeconfig), its binary, its
+// EnvironmentFile and its unit: written out here as the independent answer to what the plan
+// derives from the rendered files.
+TEST(Plan, EveryServiceRestartsOnEveryFileItReads) {
+  const std::map<std::string, std::set<std::string>> expected = {
+      {"master01/etcd.service",
+       {"/opt/etcd/bin/etcd", "/opt/etcd/cfg/etcd.conf", "/opt/etcd/ssl/ca.pem", "/opt/etcd/ssl/server.pem",
+        "/opt/etcd/ssl/server-key.pem", "/usr/lib/systemd/system/etcd.service"}},
+      {"master01/kube-apiserver.service",
+       {"/opt/kubernetes/bin/kube-apiserver", "/opt/kubernetes/cfg/kube-apiserver.conf", "/opt/etcd/ssl/ca.pem",
+        "/opt/etcd/ssl/apiserver-etcd-client.pem", "/opt/etcd/ssl/apiserver-etcd-client-key.pem",
+        "/opt/kubernetes/ssl/ca.pem", "/opt/kubernetes/ssl/apiserver.pem", "/opt/kubernetes/ssl/apiserver-key.pem",
+        "/opt/kubernetes/ssl/sa.key", "/opt/kubernetes/ssl/sa.pub", "/opt/kubernetes/cfg/token.csv",
+        "/usr/lib/systemd/system/kube-apiserver.service"}},
+      {"master01/kube-controller-manager.service",
+       {"/opt/kubernetes/bin/kube-controller-manager", "/opt/kubernetes/cfg/kube-controller-manager.conf",
+        "/opt/kubernetes/cfg/kube-controller-manager.kubeconfig", "/opt/kubernetes/ssl/ca.pem",
+        "/opt/kubernetes/ssl/ca-key.pem", "/opt/kubernetes/ssl/sa.key",
+        "/usr/lib/systemd/system/kube-controller-manager.service"}},
+      {"master01/kube-scheduler.service",
+       {"/opt/kubernetes/bin/kube-scheduler", "/opt/kubernetes/cfg/kube-scheduler.conf",
+        "/opt/kubernetes/cfg/kube-scheduler.kubeconfig", "/usr/lib/systemd/system/kube-scheduler.service"}},
+      {"node01/etcd.service",
+       {"/opt/etcd/bin/etcd", "/opt/etcd/cfg/etcd.conf", "/opt/etcd/ssl/ca.pem", "/opt/etcd/ssl/server.pem",
+        "/opt/etcd/ssl/server-key.pem", "/usr/lib/systemd/system/etcd.service"}},
+      {"node01/kubelet.service",
+       {"/opt/kubernetes/bin/kubelet", "/opt/kubernetes/cfg/kubelet.conf", "/opt/kubernetes/cfg/kubelet-config.yml",
+        "/opt/kubernetes/cfg/bootstrap.kubeconfig", "/opt/kubernetes/ssl/ca.pem",
+        "/usr/lib/systemd/system/kubelet.service"}},
+      {"node01/kube-proxy.service",
+       {"/opt/kubernetes/bin/kube-proxy", "/opt/kubernetes/cfg/kube-proxy.conf",
+        "/opt/kubernetes/cfg/kube-proxy-config.yml", "/opt/kubernetes/cfg/kube-proxy.kubeconfig",
+        "/usr/lib/systemd/system/kube-proxy.service"}},
+  };
+  std::map<std::string, std::set<std::string>> actual;
+  for (const char* name : {"master01", "node01"}) {
+    for (const Step& s : plan_for(seed_inventory(), name).steps) {
+      if (s.kind() != StepKind::service) continue;
+      actual[std::string(name) + "/" + s.id.substr(std::string("service ").size())] =
+          std::set<std::string>(s.inputs.begin(), s.inputs.end());
+    }
+  }
+  EXPECT_EQ(actual, expected);
+}
+
+// What "a changed file restarts its service" means on a host: replace one file of the host's
+// PKI kit and plan again; exactly the services that read it (directly, or through a kubeconfig
+// that embeds it) get a new digest, so install restarts them and nothing else.
+TEST(Plan, AChangedKitFileRestartsExactlyTheServicesThatReadIt) {
+  const std::map<std::string, std::set<std::string>> expected = {
+      {"master01 etcd/ca.pem", {"etcd.service", "kube-apiserver.service"}},
+      {"master01 etcd/server.pem", {"etcd.service"}},
+      {"master01 etcd/server-key.pem", {"etcd.service"}},
+      {"master01 etcd/apiserver-etcd-client.pem", {"kube-apiserver.service"}},
+      {"master01 etcd/apiserver-etcd-client-key.pem", {"kube-apiserver.service"}},
+      {"master01 kubernetes/ca.pem",
+       {"kube-apiserver.service", "kube-controller-manager.service", "kube-scheduler.service"}},
+      {"master01 kubernetes/ca-key.pem", {"kube-controller-manager.service"}},
+      {"master01 kubernetes/apiserver.pem", {"kube-apiserver.service"}},
+      {"master01 kubernetes/apiserver-key.pem", {"kube-apiserver.service"}},
+      {"master01 kubernetes/admin.pem", {}},  // kubectl's credentials, no service's
+      {"master01 kubernetes/admin-key.pem", {}},
+      {"master01 kubernetes/kube-controller-manager.pem", {"kube-controller-manager.service"}},
+      {"master01 kubernetes/kube-controller-manager-key.pem", {"kube-controller-manager.service"}},
+      {"master01 kubernetes/kube-scheduler.pem", {"kube-scheduler.service"}},
+      {"master01 kubernetes/kube-scheduler-key.pem", {"kube-scheduler.service"}},
+      {"master01 kubernetes/sa.key", {"kube-apiserver.service", "kube-controller-manager.service"}},
+      {"master01 kubernetes/sa.pub", {"kube-apiserver.service"}},
+      {"master01 kubernetes/token.csv", {"kube-apiserver.service"}},
+      {"node01 etcd/ca.pem", {"etcd.service"}},
+      {"node01 etcd/server.pem", {"etcd.service"}},
+      {"node01 etcd/server-key.pem", {"etcd.service"}},
+      {"node01 kubernetes/ca.pem", {"kubelet.service", "kube-proxy.service"}},
+      {"node01 kubernetes/kube-proxy.pem", {"kube-proxy.service"}},
+      {"node01 kubernetes/kube-proxy-key.pem", {"kube-proxy.service"}},
+      {"node01 kubernetes/bootstrap-token", {"kubelet.service"}},
+  };
+  auto service_digests = [](const Plan& plan) {
+    std::map<std::string, std::string> out;
+    for (const Step& s : plan.steps) {
+      if (s.kind() == StepKind::service) out[s.id.substr(std::string("service ").size())] = s.digest;
+    }
+    return out;
+  };
+  std::map<std::string, std::set<std::string>> actual;
+  for (const char* name : {"master01", "node01"}) {
+    const Host& h = host(seed_inventory(), name);
+    const PlanInputs base = plan_inputs(seed_inventory(), h);
+    const auto before = make_plan(seed_inventory(), h, base);
+    ASSERT_OK(before);
+    for (const auto& [path, content] : *base.kit) {
+      PlanInputs changed = base;
+      (*changed.kit)[path] = content + (path == PkiPaths::bootstrap_token ? "0" : "\n");
+      const auto after = make_plan(seed_inventory(), h, changed);
+      ASSERT_TRUE(after.ok()) << path << ": " << after.error().message();
+      std::set<std::string>& restarted = actual[std::string(name) + " " + path];
+      const auto a = service_digests(*before), b = service_digests(*after);
+      for (const auto& [unit, digest] : a) {
+        if (b.at(unit) != digest) restarted.insert(unit);
+      }
+    }
+  }
+  EXPECT_EQ(actual, expected);
 }
 
 // Every step of the seed tutorial (manifests/SOURCES.md, "The procedure") and the plan step that
