@@ -425,9 +425,9 @@ Result<PinReport> run_pin(const PinManifestOptions& options, bs::Progress& progr
   // 2. Write them in, check the result is a manifest with no NOT-FOUND left, then replace the file.
   const std::string date = options.date.empty() ? today_utc() : options.date;
   TRY_ASSIGN(const std::string pinned, pin_text(text, manifest, report.resolved, date));
-  Result<Manifest> check = parse_manifest(pinned, options.manifest_path);
-  if (!check.ok()) return std::move(check).error().context("the pinned manifest would be invalid; nothing was written");
-  TRY(require_pins(*check, {}));
+  TRY_ASSIGN_CTX(const Manifest check, parse_manifest(pinned, options.manifest_path),
+                 "the pinned manifest would be invalid; nothing was written");
+  TRY(require_pins(check, {}));
   TRY(bs::write_file_atomic(options.manifest_path, pinned, 0644, bs::Overwrite::yes));
   report.written = true;
   return report;

@@ -40,18 +40,17 @@ bs::Status run_pin_command(PinCliOptions& options, const GlobalOptions& global) 
   pin.registry.cacert = pin.cacert;
   bs::ConsoleProgress progress(stderr, global.quiet ? bs::ConsoleMode::quiet : bs::detect_console_mode(2),
                                "kubeferry: pin ");
-  auto report = run_pin(pin, progress);
-  if (!report.ok()) return std::move(report).error().context("pin " + pin.manifest_path);
-  for (const Resolved& r : report->resolved) {
+  TRY_ASSIGN_CTX(const PinReport report, run_pin(pin, progress), "pin " + pin.manifest_path);
+  for (const Resolved& r : report.resolved) {
     std::printf("pinned %s %s %s (%s)\n", r.image ? "image" : "artifact", r.name.c_str(), r.value.to_string().c_str(),
                 r.how.c_str());
   }
   if (!global.quiet) {
-    if (report->resolved.empty()) {
+    if (report.resolved.empty()) {
       std::fprintf(stderr, "kubeferry: %s has no NOT-FOUND value; nothing to pin\n", pin.manifest_path.c_str());
-    } else if (report->written) {
+    } else if (report.written) {
       std::fprintf(stderr, "kubeferry: wrote %zu value(s) into %s, each marked pinned_by_user\n",
-                   report->resolved.size(), pin.manifest_path.c_str());
+                   report.resolved.size(), pin.manifest_path.c_str());
     } else {
       std::fprintf(stderr, "kubeferry: dry run: %s is unchanged\n", pin.manifest_path.c_str());
     }

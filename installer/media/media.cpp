@@ -168,13 +168,12 @@ Result<MediaSet> open_media(const std::string& where, const bs::Key& key) {
                                   " (the parts manifest was changed, or signed by another key); nothing was checked "
                                   "or joined");
   }
-  auto manifest = bs::decode_parts_manifest(text);
-  if (!manifest.ok()) return std::move(manifest).error().context(manifest_path);
-  if (manifest->signer != want) {
-    return bs::verification_error(manifest_path + ": names the signer " + manifest->signer + " but is signed by " +
+  TRY_ASSIGN_CTX(bs::PartsManifest manifest, bs::decode_parts_manifest(text), manifest_path);
+  if (manifest.signer != want) {
+    return bs::verification_error(manifest_path + ": names the signer " + manifest.signer + " but is signed by " +
                                   want);
   }
-  return MediaSet{parent_of_path(manifest_path), manifest_path, std::move(*manifest)};
+  return MediaSet{parent_of_path(manifest_path), manifest_path, std::move(manifest)};
 }
 
 Result<MediaReport> check_media(const MediaSet& media, bs::Progress& progress) {
@@ -238,10 +237,10 @@ Status join_media(const MediaSet& media, const bs::Key& key, const std::string& 
   // The joined bytes are the bundle the manifest names: its own signature must agree.
   bs::TrustPolicy trust;
   trust.fingerprint = bs::fingerprint(key);
-  auto bundle = bs::BundleFile::open(out.temp_path(), trust);
-  if (!bundle.ok()) return std::move(bundle).error().context("the joined file is not a bundle signed by that key");
-  if (bundle->index().name != media.manifest.bundle) {
-    return bs::verification_error("the joined bundle is named " + bundle->index().name + ", the manifest says " +
+  TRY_ASSIGN_CTX(const bs::BundleFile bundle, bs::BundleFile::open(out.temp_path(), trust),
+                 "the joined file is not a bundle signed by that key");
+  if (bundle.index().name != media.manifest.bundle) {
+    return bs::verification_error("the joined bundle is named " + bundle.index().name + ", the manifest says " +
                                   media.manifest.bundle);
   }
   return out.commit();

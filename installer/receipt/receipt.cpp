@@ -101,14 +101,14 @@ Status add_file_steps(const Plan& plan, Object& out) {
     }
     files.emplace_back(std::move(file));
     if (file_step == nullptr || !is_certificate_file(*file_step)) continue;
-    auto info = read_certificate_info(file_step->content);
-    if (!info.ok()) return std::move(info).error().context("receipt: certificate " + file_step->path);
+    TRY_ASSIGN_CTX(const CertificateInfo info, read_certificate_info(file_step->content),
+                   "receipt: certificate " + file_step->path);
     Object cert;
     cert["path"] = file_step->path;
-    cert["serial"] = info->serial;
-    cert["subject"] = info->subject;
-    cert["not_before"] = static_cast<int64_t>(info->not_before);
-    cert["not_after"] = static_cast<int64_t>(info->not_after);
+    cert["serial"] = info.serial;
+    cert["subject"] = info.subject;
+    cert["not_before"] = static_cast<int64_t>(info.not_before);
+    cert["not_after"] = static_cast<int64_t>(info.not_after);
     certificates.emplace_back(std::move(cert));
   }
   out["files"] = std::move(files);
