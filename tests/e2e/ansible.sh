@@ -86,14 +86,18 @@ sed -i "s|^    kubeferry_ssh_options: \[\]$|    kubeferry_ssh_options: [\"-o\", 
 grep -q "UserKnownHostsFile=$T/ssh/known_hosts" ans/inventory.yaml || fail "could not set kubeferry_ssh_options"
 (cd ans && ansible-lint --offline -q install.yml uninstall.yml plan.yml renew.yml inventory.yaml roles/* >"$T/lint.out" 2>&1) || fail "ansible-lint on the generated files: $(tail -20 lint.out)"
 say "generated Ansible written; ansible-lint passes"
-note "ansible: $(ansible-playbook --version | head -1), $(ansible-lint --version 2>/dev/null | head -1 | sed 's/\x1b\[[0-9;]*m//g')"
+note "ansible: $(ansible-playbook --version | sed -n 1p), $(ansible-lint --version 2>/dev/null | sed -n '1s/\x1b\[[0-9;]*m//gp')"
 
 mkdir -p home
-play() {  # play NAME PLAYBOOK ARGS...: ansible-playbook from the switch namespace; NAME.json, .err, .rc, .secs
+# play NAME PLAYBOOK ARGS...: ansible-playbook from the switch namespace; NAME.json, .err, .rc,
+# .secs. NAME.json comes from tests/e2e/ansible_callback/kf_json.py (Debian's ansible-core has no
+# JSON callback of its own).
+play() {
   local name="$1" book="$2" s rc=0
   shift 2
   s=$(date +%s.%N)
-  netexec env HOME="$T/home" ANSIBLE_CONFIG="$T/ans/ansible.cfg" ANSIBLE_STDOUT_CALLBACK=json \
+  netexec env HOME="$T/home" ANSIBLE_CONFIG="$T/ans/ansible.cfg" ANSIBLE_STDOUT_CALLBACK=kf_json \
+    ANSIBLE_CALLBACK_PLUGINS="$SRC/tests/e2e/ansible_callback" \
     ANSIBLE_LOCAL_TEMP="$T/home/tmp" ansible-playbook -i "$T/ans/inventory.yaml" "$T/ans/$book" "$@" \
     >"$name.json" 2>"$name.err" || rc=$?
   echo "$rc" >"$name.rc"
