@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # End to end: three systemd-nspawn hosts (scripts/rig/nodes.sh) install a REAL Kubernetes v1.20.2
 # cluster (shared/k8s: built from Debian's source package) from ONE .run, on containerd or, with
-# KF_E2E_RUNTIME=docker, on docker (dockershim), as the seed does.
+# KF_E2E_RUNTIME=docker, on docker (dockershim), as the seed does. The hosts are bare: no
+# container runtime; the bundle carries it (containerd 1.6.20 + runc 1.1.5, or docker 20.10.24's
+# static tgz: Debian's binaries in upstream's release layouts, scripts/rig/mirror.sh; no crictl,
+# which Debian lacks) and the install puts it at upstream's paths with upstream's units.
 #   loopback mirror (scripts/rig/mirror.sh) -> kubeferry build -> the .run copied into each node
 #   -> pki init on master01 -> per-host kits copied -> install --host X in every node at once
 #   (the three etcd members together; the first waits for quorum) -> assertions:
@@ -83,13 +86,16 @@ else
   note "Kubernetes: STAND-IN scripts (shared/k8s absent): argv and layout checked, no cluster"
 fi
 note "images: pause $PAUSE_KIND (Kubernetes' pause.c from Debian's source); flannel and coredns STAND-INS (scripts/rig/cluster-images.sh)"
-note "container runtime: $RUNTIME"
+note "container runtime: $RUNTIME from the bundle (Debian's binaries in upstream's release layouts; no crictl: Debian has none)"
 sum() { awk -v p="$1" '$1 == p {print $3}' "$MIRROR/checksums.tsv"; }
 sum512() { awk -v p="$1" '$1 == p {print $4}' "$MIRROR/checksums.tsv"; }
 ETCD=github.com/etcd-io/etcd/releases/download/v3.4.23/etcd-v3.4.23-linux-amd64.tar.gz
 K8S=dl.k8s.io/v1.20.2/kubernetes-server-linux-amd64.tar.gz
 CNI=github.com/containernetworking/plugins/releases/download/v1.1.1/cni-plugins-linux-amd64-v1.1.1.tgz
 CFSSL=pkg.cfssl.org/R1.2
+CONTAINERD=github.com/containerd/containerd/releases/download/v1.6.20/containerd-1.6.20-linux-amd64.tar.gz
+RUNC=github.com/opencontainers/runc/releases/download/v1.1.5/runc.amd64
+DOCKER=download.docker.com/linux/static/stable/x86_64/docker-20.10.24.tgz
 {
   cat <<YAML
 bundle: k8s-e2e
@@ -139,6 +145,44 @@ YAML
     mode: 0755
 YAML
   done
+  # The nodes' runtime, as upstream releases it (manifests/README.md, "The container runtime").
+  if [[ "$RUNTIME" == docker ]]; then
+    cat <<YAML
+  - name: docker
+    version: v20.10.24
+    kind: tarball
+    url: https://$DOCKER
+    checksum: sha256:$(sum $DOCKER)
+    source: the test mirror's checksums.tsv (Debian's docker.io 20.10.24 in docker's static tgz layout)
+    members:
+YAML
+    for b in dockerd docker docker-init docker-proxy containerd containerd-shim containerd-shim-runc-v2 ctr runc; do
+      echo "      - {from: docker/$b, to: runtime/docker/bin/$b, mode: 0755}"
+    done
+  else
+    cat <<YAML
+  - name: containerd
+    version: v1.6.20
+    kind: tarball
+    url: https://$CONTAINERD
+    checksum: sha256:$(sum $CONTAINERD)
+    source: the test mirror's checksums.tsv (Debian's containerd 1.6.20 in upstream's tarball layout)
+    members:
+YAML
+    for b in containerd containerd-shim containerd-shim-runc-v1 containerd-shim-runc-v2 ctr; do
+      echo "      - {from: bin/$b, to: runtime/containerd/bin/$b, mode: 0755}"
+    done
+    cat <<YAML
+  - name: runc
+    version: v1.1.5
+    kind: file
+    url: https://$RUNC
+    checksum: sha256:$(sum $RUNC)
+    source: the test mirror's checksums.tsv (Debian's runc 1.1.5 as upstream's runc.amd64)
+    to: runtime/runc/runc
+    mode: 0755
+YAML
+  fi
   # The images the plans name (pause for the kubelet, coredns and flannel for the master's
   # add-ons), from the registry rig (scripts/rig/cluster-images.sh).
   cat <<YAML
@@ -203,11 +247,11 @@ hosts:
     roles: [node, etcd]
 YAML
 S=/srv/kubeferry  # each node's RIG/NAME/share
-if [[ "$RUNTIME" == docker ]]; then  # docker is the hosts' own runtime, running before kubeferry comes
-  for h in node01 node02; do
-    node "$h" systemctl enable --now docker.service >docker-$h.out 2>&1 || fail "$h: systemctl enable --now docker: $(cat docker-$h.out)"
+for h in node01 node02; do  # bare hosts: no runtime until the bundle's is installed
+  for f in /usr/bin/containerd /usr/local/bin/containerd /usr/bin/dockerd /usr/sbin/dockerd /usr/sbin/runc /usr/local/sbin/runc; do
+    node "$h" test ! -e "$f" || fail "$h: $f exists before the install (the node tree must have no runtime)"
   done
-fi
+done
 for h in "${HOSTS[@]}"; do
   cp k8s-e2e.run key.pub cluster.yaml "$T/nodes/$h/share/"
 done
@@ -224,7 +268,7 @@ for h in "${HOSTS[@]}"; do
     fail "plan $h: $(cat "plan-$h.err")"
   node "$h" "$RUN" plan --inventory "$S/cluster.yaml" --host "$h" --pki "$S/kit" >"plan-$h.txt"
   # What exists before the install (uninstall must leave exactly this).
-  node "$h" sh -c 'find /opt /etc/systemd/system /etc/sysctl.d /etc/modules-load.d /etc/cni /var/lib /usr/local/bin -xdev -path /var/lib/containerd -prune -o -print 2>/dev/null | sort' \
+  node "$h" sh -c 'find /opt /etc/systemd/system /etc/sysctl.d /etc/modules-load.d /etc/cni /etc/containerd /etc/docker /etc/crictl.yaml /var/lib /usr/local /usr/bin /usr/lib/systemd/system -xdev -path /var/lib/containerd -prune -o -path /var/lib/docker -prune -o -print 2>/dev/null | sort' \
     >"before-$h.txt"
   node "$h" cat /etc/hosts >"hosts-before-$h.txt"
 done
@@ -328,7 +372,8 @@ check_argv() {  # each running process's argv (stand-ins record theirs) = the wo
   local h="$1" unit name var conf pid
   while IFS='|' read -r _ _ _ _ unit; do
     name="${unit%.service}"
-    [[ "$name" == etcd ]] && continue
+    # etcd takes its settings from an env file; the runtime's units are upstream's, no options file.
+    [[ "$name" == etcd || "$name" == containerd || "$name" == docker || "$unit" == *.socket ]] && continue
     var="$(echo "${name#kube-}" | tr 'a-z-' 'A-Z_')"
     [[ "$name" == kubelet ]] && var=KUBELET
     conf="/opt/kubernetes/cfg/$name.conf"
@@ -375,6 +420,10 @@ check_images() {  # every image of the bundle is in the runtime under the name t
   if [[ "$RUNTIME" == docker ]]; then
     # docker keeps no digest for a loaded image: the load checked the tag holds the pinned bytes.
     node "$h" docker images --format '{{.Repository}}:{{.Tag}}' >"images-$h.txt"
+    # The bundle's docker, run by moby's units, with the kubelet's cgroup driver.
+    expect_eq "$(node "$h" readlink /proc/"$(node "$h" systemctl show -p MainPID --value docker.service)"/exe)" /usr/bin/dockerd \
+      "$h: the program docker.service runs"
+    expect_eq "$(node "$h" docker info --format '{{.CgroupDriver}} {{.ServerVersion}}')" "cgroupfs 20.10.24+dfsg1" "$h: docker info"
     local ref
     for ref in "$IMAGE_PAUSE" "$IMAGE_COREDNS" "$IMAGE_FLANNEL"; do
       grep -qx "${ref%@*}" "images-$h.txt" || fail "$h: docker images lacks ${ref%@*}: $(cat "images-$h.txt")"
@@ -395,10 +444,15 @@ import json, sys
 for image in json.load(open(sys.argv[1]))["images"]:
     if image["name"] == "pause": print(image["reference"] + "@" + image["target"]["digest"])' plain/images/images.json)
   grep -q "@${pause#*@} " "images-$h.txt" || fail "$h: no digest name for the pause image: $(cat "images-$h.txt")"
-  node "$h" systemctl show -p ExecStart containerd.service | grep -q -- "--config /opt/kubernetes/cfg/containerd.toml" ||
-    fail "$h: containerd.service does not start with kubeferry's config: $(node "$h" systemctl show -p ExecStart containerd.service)"
+  # The bundle's containerd, run by upstream's unit at upstream's paths, on its default config
+  # file, which the install wrote.
+  expect_eq "$(node "$h" systemctl show -p FragmentPath --value containerd.service)" /usr/local/lib/systemd/system/containerd.service \
+    "$h: the containerd.service systemd runs"
+  expect_eq "$(node "$h" readlink /proc/"$(node "$h" systemctl show -p MainPID --value containerd.service)"/exe)" /usr/local/bin/containerd \
+    "$h: the program containerd.service runs"
+  node "$h" containerd --version | grep -q ' 1\.6\.20' || fail "$h: containerd --version: $(node "$h" containerd --version)"
   local dumped
-  dumped=$(node "$h" containerd --config /opt/kubernetes/cfg/containerd.toml config dump | grep -E '^ *(sandbox_image|bin_dir|SystemdCgroup|config_path) =' | tr -s ' ' | sort | tr '\n' ';')
+  dumped=$(node "$h" containerd config dump | grep -E '^ *(sandbox_image|bin_dir|SystemdCgroup|config_path) =' | tr -s ' ' | sort | tr '\n' ';')
   [[ "$dumped" == " SystemdCgroup = false; bin_dir = \"/opt/cni/bin\"; config_path = \"/etc/containerd/certs.d\"; sandbox_image = \"$pause\";" ]] ||
     fail "$h: containerd's effective config: $dumped"
 }
@@ -639,7 +693,7 @@ fi
 uninstall_hosts node02 master01
 for h in "${HOSTS[@]}"; do
   grep -q "^uninstall: removed [0-9]* items" "uninstall-$h.out" || fail "uninstall $h: $(cat "uninstall-$h.out")"
-  node "$h" sh -c 'find /opt /etc/systemd/system /etc/sysctl.d /etc/modules-load.d /etc/cni /var/lib /usr/local/bin -xdev -path /var/lib/containerd -prune -o -print 2>/dev/null | sort' \
+  node "$h" sh -c 'find /opt /etc/systemd/system /etc/sysctl.d /etc/modules-load.d /etc/cni /etc/containerd /etc/docker /etc/crictl.yaml /var/lib /usr/local /usr/bin /usr/lib/systemd/system -xdev -path /var/lib/containerd -prune -o -path /var/lib/docker -prune -o -print 2>/dev/null | sort' \
     >"after-$h.txt"
   diff "before-$h.txt" "after-$h.txt" >/dev/null ||
     fail "$h: uninstall left files behind: $(diff "before-$h.txt" "after-$h.txt" | head -8)"
@@ -652,13 +706,18 @@ for h in "${HOSTS[@]}"; do
     node "$h" systemctl cat "$unit" >/dev/null 2>&1 && fail "$h: systemd still knows $unit after uninstall"
   done < <(py_plan "$h" 's["kind"] == "service"')
   if [[ -n "$REAL" && "$h" != master01 ]]; then  # the pods' containers went with the node (images stay)
-    if [[ "$RUNTIME" == docker ]]; then left=$(node "$h" docker ps -aq --filter 'name=^k8s_'); else left=$(node "$h" ctr -n k8s.io containers ls -q); fi
-    [[ -z "$left" ]] || fail "$h: pod containers left after uninstall: $left"
+    # The bundle's runtime went too (its programs with it): no container process of any pod is
+    # left (pause, flannel, coredns), nor a shim.
+    node "$h" sh -c 'pgrep -a "pause|flanneld|coredns|containerd-shim" || true' >pods-left-$h.txt
+    [[ ! -s pods-left-$h.txt ]] || fail "$h: pod processes left after uninstall: $(cat pods-left-$h.txt)"
   fi
-  if [[ "$RUNTIME" == containerd ]] && grep -q '"kind": "image"' "plan-$h.json"; then  # containerd is back on its own settings, running
-    expect_eq "$(node "$h" systemctl is-active containerd.service || true)" active "$h: containerd after uninstall"
-    node "$h" systemctl show -p ExecStart containerd.service | grep -q kubernetes &&
-      fail "$h: containerd still starts with kubeferry's config after uninstall"
+  if [[ "$h" != master01 ]]; then  # the bundle's runtime went with the install (its image store stays)
+    for unit in containerd.service docker.service docker.socket; do
+      state=$(node "$h" systemctl is-active "$unit" || true)
+      [[ "$state" == inactive || "$state" == unknown ]] || fail "$h: $unit is $state after uninstall"
+    done
+    node "$h" sh -c 'pgrep -a "containerd|dockerd|runc" || true' >procs-$h.txt
+    [[ ! -s procs-$h.txt ]] || fail "$h: runtime processes left after uninstall: $(cat procs-$h.txt)"
   fi
 done
 say "uninstall --purge: no unit, no file, no pod container left (not compared: the runtime's image store, where images stay by design, and the stand-ins' argv logs under /var/log/kubeferry-standin)"
