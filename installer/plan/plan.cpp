@@ -259,6 +259,10 @@ Result<RuntimePlan> add_bundle_runtime(PlanBuilder& b, const Inventory& inventor
     b.dir(p.docker_daemon_json.substr(0, p.docker_daemon_json.rfind('/')), 0755,
           "docker's settings; dockerd adds its key.json (kept by uninstall unless --purge)", true);
     b.rendered(r::render_docker_daemon_json(in), "docker's cgroup driver is the kubelet's");
+    // Made here, before dockerd starts its containerd (which makes it and bin/ in it, 0711):
+    // data the install created, so --purge removes it with what containerd put there.
+    b.dir(p.docker_containerd_opt_dir, 0711,
+          "the opt folder of docker's containerd, filled at run time (kept by uninstall unless --purge)", true);
     out.service_inputs.push_back(p.docker_daemon_json);
     auto units = r::render_docker_units(in);
     if (!units.ok() && !no_version) return units.error();

@@ -106,6 +106,10 @@ struct Paths {
   std::string crictl_config = "/etc/crictl.yaml";
   std::string docker_bin_dir = "/usr/bin";
   std::string docker_daemon_json = "/etc/docker/daemon.json";
+  // The opt plugin's folder of the containerd that dockerd starts: dockerd writes that
+  // containerd's config itself, so the plugin keeps its default (the bundle's own containerd
+  // keeps it below /var/lib/containerd, render/containerd.cpp).
+  std::string docker_containerd_opt_dir = "/opt/containerd";
 
   std::string etcd_bin(std::string_view name) const { return etcd_dir + "/bin/" + std::string(name); }
   std::string etcd_cfg(std::string_view name) const { return etcd_dir + "/cfg/" + std::string(name); }

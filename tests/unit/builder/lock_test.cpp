@@ -94,7 +94,7 @@ const std::string k_lock_json =
     "\"bundle\":\"lock-test\",\"epoch\":1631664000,"
     "\"images\":["
     "{\"digest\":\"sha256:" +
-    k_b64 + "\",\"name\":\"pause\",\"platform_digest\":\"sha256:" + k_d64 +
+    k_b64 + "\",\"name\":\"pause\",\"pinned_by\":\"manifest\",\"platform_digest\":\"sha256:" + k_d64 +
     "\",\"reference\":\"registry.example.invalid/pause:3.4.1\",\"size\":700},"
     "{\"digest\":\"sha256:" +
     k_e64 +

@@ -76,8 +76,9 @@ TEST(RuntimePlan, ContainerdFromTheBundleAtUpstreamsPathsBeforeImagesAndKubelet)
   EXPECT_NE(unit->content.find("\nExecStart=/usr/local/bin/containerd\n"), std::string::npos);
   EXPECT_EQ(plan->preflight.runtime_source, RuntimeSource::bundle);
   EXPECT_EQ(plan->preflight.runtime_version, "v1.6.20");
-  // Docker's files are not a containerd node's.
+  // Docker's files are not a containerd node's; its containerd keeps the opt folder in its state.
   EXPECT_FALSE(has_step(*plan, "file /usr/bin/dockerd"));
+  EXPECT_FALSE(has_step(*plan, "dir /opt/containerd"));
 }
 
 TEST(RuntimePlan, DockerFromTheBundleWithMobysUnits) {
@@ -90,6 +91,14 @@ TEST(RuntimePlan, DockerFromTheBundleWithMobysUnits) {
     EXPECT_TRUE(has_step(*plan, id)) << id;
   }
   EXPECT_FALSE(has_step(*plan, "file /usr/local/bin/containerd"));
+  // The containerd that dockerd starts fills /opt/containerd: a data folder the install makes
+  // before docker runs, so uninstall --purge takes it (and what containerd put there) away.
+  const size_t opt = index_of(*plan, "dir /opt/containerd");
+  const auto* opt_dir = plan->steps[opt].as<DirStep>();
+  ASSERT_NE(opt_dir, nullptr);
+  EXPECT_EQ(opt_dir->mode, 0711u);
+  EXPECT_TRUE(opt_dir->data);
+  EXPECT_LT(opt, index_of(*plan, "service docker.service"));
   const size_t group = index_of(*plan, "command docker-group");
   const size_t socket = index_of(*plan, "service docker.socket");
   const size_t service = index_of(*plan, "service docker.service");
