@@ -6,7 +6,8 @@
 // Step order (each kind only where the host's roles need it):
 //   preflight · dir (layout) · file (sysctl, modules, /etc/hosts block) · command (modprobe,
 //   sysctl --system) · file (binaries from the bundle, kubectl symlink) · file (PKI kit) ·
-//   file (rendered configs, kubeconfigs, add-ons) · file (units) · command (daemon-reload) ·
+//   file (rendered configs, kubeconfigs, add-ons; nodes: the bundle's runtime, its files, config
+//   and units) · file (units) · command (daemon-reload) · service (the bundle's runtime) ·
 //   image (load into the runtime) · service (enable + restart, in dependency order, with
 //   checks between: etcd health, apiserver ready, add-ons applied and read back) · check
 //   (nodes: kubelet active, then its Node object registered).

@@ -682,6 +682,20 @@ uninstall_hosts() {
   for p in "${pids[@]}"; do wait "$p" || fail "uninstall --purge failed: $(cat uninstall-*.out)"; done
 }
 node_names() { local out; out="$(kc get nodes -o name)" || fail "kubectl get nodes: $out"; echo "$out" | sort | tr '\n' ' '; }
+# procs_named HOST NAME...: the node's processes whose name matches each NAME, one pgrep per NAME
+# (pgrep matches the name, at most 15 characters: a longer pattern, such as "a|b|c" joined,
+# matches nothing and only warns).
+procs_named() { local h="$1"; shift; node "$h" sh -c 'for p; do pgrep -a "$p"; done; true' sh "$@"; }
+k_pod_procs=(pause flanneld coredns containerd-shim)
+k_runtime_procs=(containerd dockerd runc)
+# The checks after the uninstall can see what they look for: before it, each node runs pods
+# and its runtime.
+for h in node01 node02; do
+  if [[ -n "$REAL" ]]; then
+    [[ -n "$(procs_named "$h" pause containerd-shim)" ]] || fail "$h: no pause or shim process before the uninstall"
+  fi
+  [[ -n "$(procs_named "$h" "${k_runtime_procs[@]}")" ]] || fail "$h: no runtime process before the uninstall"
+done
 # node01 first, alone: etcd keeps its quorum (2 of 3) and the API server answers afterwards.
 if [[ -n "$REAL" ]]; then expect_eq "$(node_names)" "node/node01 node/node02 " "nodes before the uninstall"; fi
 uninstall_hosts node01
@@ -708,7 +722,7 @@ for h in "${HOSTS[@]}"; do
   if [[ -n "$REAL" && "$h" != master01 ]]; then  # the pods' containers went with the node (images stay)
     # The bundle's runtime went too (its programs with it): no container process of any pod is
     # left (pause, flannel, coredns), nor a shim.
-    node "$h" sh -c 'pgrep -a "pause|flanneld|coredns|containerd-shim" || true' >pods-left-$h.txt
+    procs_named "$h" "${k_pod_procs[@]}" >"pods-left-$h.txt"
     [[ ! -s pods-left-$h.txt ]] || fail "$h: pod processes left after uninstall: $(cat pods-left-$h.txt)"
   fi
   if [[ "$h" != master01 ]]; then  # the bundle's runtime went with the install (its image store stays)
@@ -716,7 +730,7 @@ for h in "${HOSTS[@]}"; do
       state=$(node "$h" systemctl is-active "$unit" || true)
       [[ "$state" == inactive || "$state" == unknown ]] || fail "$h: $unit is $state after uninstall"
     done
-    node "$h" sh -c 'pgrep -a "containerd|dockerd|runc" || true' >procs-$h.txt
+    procs_named "$h" "${k_runtime_procs[@]}" >"procs-$h.txt"
     [[ ! -s procs-$h.txt ]] || fail "$h: runtime processes left after uninstall: $(cat procs-$h.txt)"
   fi
 done
