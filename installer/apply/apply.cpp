@@ -239,6 +239,9 @@ class Executor final : public StepRun {
       // Installed by us before, changed or not (new certificates change a service's digest).
       if (s.kind() == StepKind::service && m_journal.find(s.id) != nullptr) context.own_ports = own_ports();
     }
+    for (const JournalEntry& e : m_journal.entries) {
+      if (e.kind == StepKind::service) context.own_units.insert(e.unit);
+    }
     auto problems = run_preflight(m_plan.preflight, context);
     if (!problems.empty() && m_options.fix && !m_options.dry_run) {
       for (const auto& p : problems) {
@@ -287,7 +290,8 @@ namespace {
 // containerd's CRI keeps them in the k8s.io namespace, dockershim names them k8s_*.
 void remove_pod_containers(const Journal& journal, UndoRun& run) {
   CommandRunner& runner = run.runner;
-  const bool containerd = journal.find(std::string(k_restart_containerd_step)) != nullptr;
+  const bool containerd = journal.find(std::string(k_restart_containerd_step)) != nullptr ||
+                          journal.find("service containerd.service") != nullptr;
   if (containerd) {
     for (const std::string& id : run.output_lines({"ctr", "-n", "k8s.io", "containers", "ls", "-q"})) {
       auto killed = runner.run({"ctr", "-n", "k8s.io", "tasks", "rm", "-f", id});  // none when it never started

@@ -42,6 +42,10 @@ std::string_view to_string(ContainerRuntime runtime) {
   return runtime == ContainerRuntime::containerd ? "containerd" : "docker";
 }
 
+std::string_view to_string(RuntimeSource source) {
+  return source == RuntimeSource::bundle ? "bundle" : "host";
+}
+
 // ---------------------------------------------------------------- IPv4 helpers
 
 std::optional<uint32_t> parse_ipv4(std::string_view text) {
@@ -282,6 +286,7 @@ struct Marks {
   YAML::Mark pod_cidr;
   YAML::Mark dns_ip;
   YAML::Mark container_runtime;
+  YAML::Mark container_runtime_source;
   YAML::Mark key_bits;
   std::vector<YAML::Mark> host;          // each host's mapping
   std::vector<YAML::Mark> host_address;  // each host's address value
@@ -425,7 +430,7 @@ void parse_top(const YAML::Node& root, Inventory& inv, Marks& marks, Diagnostics
       if (auto t = scalar(k, v, diag)) out = *t;
     };
   };
-  std::string runtime;
+  std::string runtime, runtime_source;
   walk_map(root, "top level",
            {{"cluster_name", text_field(inv.cluster_name)},
             {"kubernetes_version", text_field(inv.kubernetes_version)},
@@ -434,6 +439,7 @@ void parse_top(const YAML::Node& root, Inventory& inv, Marks& marks, Diagnostics
             {"dns_ip", marked_field(inv.dns_ip, marks.dns_ip)},
             {"domain", text_field(inv.domain)},
             {"container_runtime", marked_field(runtime, marks.container_runtime)},
+            {"container_runtime_source", marked_field(runtime_source, marks.container_runtime_source)},
             {"pki", [&](const YAML::Node& k, const YAML::Node& v) { parse_pki(k, v, inv, marks, diag); }},
             {"hosts",
              [&](const YAML::Node& k, const YAML::Node& v) {
@@ -452,6 +458,15 @@ void parse_top(const YAML::Node& root, Inventory& inv, Marks& marks, Diagnostics
   else {
     diag.error(marks.container_runtime,
                "container_runtime: unknown runtime " + quoted(runtime) + " (expected containerd or docker)");
+  }
+  if (runtime_source == "host")
+    inv.container_runtime_source = RuntimeSource::host;
+  else if (runtime_source == "bundle" || runtime_source.empty())
+    inv.container_runtime_source = RuntimeSource::bundle;
+  else {
+    diag.error(marks.container_runtime_source, "container_runtime_source: unknown source " + quoted(runtime_source) +
+                                                   " (expected bundle: install the bundle's runtime, or host: use the "
+                                                   "one already running on each node)");
   }
 }
 
@@ -508,8 +523,8 @@ void check_network(const Inventory& inv, const Marks& marks, Diagnostics& diag) 
     if (std::regex_match(inv.kubernetes_version, m, std::regex("v1\\.([0-9]+)\\.[0-9]+")) &&
         std::stoi(m[1].str()) >= 24) {
       diag.error(marks.container_runtime,
-                 "container_runtime docker needs dockershim, removed in "
-                 "Kubernetes 1.24; use containerd with " +
+                 "container_runtime docker needs dockershim, removed in Kubernetes 1.24 (docker would need "
+                 "cri-dockerd, which kubeferry does not install); use containerd with " +
                      inv.kubernetes_version);
     }
   }
@@ -590,7 +605,8 @@ Result<Inventory> parse_inventory(std::string_view text, const std::string& sour
   inv.source = source;
   Marks marks;
   marks.hosts = root.Mark();
-  marks.service_cidr = marks.pod_cidr = marks.dns_ip = marks.container_runtime = root.Mark();
+  marks.service_cidr = marks.pod_cidr = marks.dns_ip = marks.container_runtime = marks.container_runtime_source =
+      root.Mark();
   marks.key_bits = root.Mark();
   try {
     parse_top(root, inv, marks, diag);

@@ -27,11 +27,15 @@ enum class Role { etcd, master, node };
 
 enum class KeyType { rsa, ecdsa };
 enum class ContainerRuntime { containerd, docker };
+// Where a node's container runtime comes from: the bundle's static release files, installed
+// and run by kubeferry (the default), or the host's own, already running.
+enum class RuntimeSource { bundle, host };
 
 // "etcd" / "master" / "node"; "rsa" / "ecdsa"; "containerd" / "docker".
 std::string_view to_string(Role role);
 std::string_view to_string(KeyType type);
 std::string_view to_string(ContainerRuntime runtime);
+std::string_view to_string(RuntimeSource source);  // "bundle" / "host"
 
 struct Host {
   std::string name;      // unique; also the node name and the etcd member name
@@ -59,6 +63,7 @@ struct Inventory {
   std::string dns_ip = "10.0.0.2";       // inside service_cidr; coredns' clusterIP
   std::string domain = "cluster.local";  // cluster DNS domain
   ContainerRuntime container_runtime = ContainerRuntime::containerd;
+  RuntimeSource container_runtime_source = RuntimeSource::bundle;
   PkiSettings pki;
   std::vector<Host> hosts;  // in file order
 };

@@ -129,16 +129,21 @@ class PlanBuilder {
   // that the unit names, that those files name, and so on (the binary in ExecStart, the
   // EnvironmentFile, the certificates and kubeconfigs in its flags, the CA in its config
   // file). Derived from the rendered files themselves, so a flag added to a renderer brings its
-  // file along; nothing is listed by hand.
-  void service(const std::string& unit_path, const std::string& reason, bool no_block = false) {
+  // file along; nothing is listed by hand. `unnamed`: files the program reads although no file
+  // names them (a default config path such as /etc/containerd/config.toml, programs it finds on
+  // its PATH such as runc); what they name is followed too.
+  void service(const std::string& unit_path, const std::string& reason, bool no_block = false,
+               const std::vector<std::string>& unnamed = {}) {
     const std::string unit = unit_path.substr(unit_path.rfind('/') + 1);
-    add("service " + unit, reason, ServiceStep{unit, no_block}, files_read_from(unit_path));
+    std::vector<std::string> starts = {unit_path};
+    starts.insert(starts.end(), unnamed.begin(), unnamed.end());
+    add("service " + unit, reason, ServiceStep{unit, no_block}, files_read_from(starts));
   }
 
-  // `start` and the plan's files it names, transitively, in plan order.
-  std::vector<std::string> files_read_from(const std::string& start) const {
-    std::set<std::string> found = {start};
-    std::vector<std::string> pending = {start};
+  // `starts` and the plan's files they name, transitively, in plan order.
+  std::vector<std::string> files_read_from(const std::vector<std::string>& starts) const {
+    std::set<std::string> found(starts.begin(), starts.end());
+    std::vector<std::string> pending = starts;
     while (!pending.empty()) {
       const auto text = m_contents.find(pending.back());
       pending.pop_back();
@@ -261,6 +266,106 @@ Status add_binaries(PlanBuilder& b, const Host& host, const PlanInputs& in) {
   return bs::ok_status();
 }
 
+// The node's container runtime from the bundle (container_runtime_source: bundle), at upstream's
+// paths (manifests/README.md, "The container runtime"): its binaries, upstream's units, its
+// config for the kubelet. Returns the units to reload and, through `unnamed`, the files the
+// runtime's service reads that its unit does not name (PlanBuilder::service: the binaries it
+// finds on PATH, its default config file). Fails (usage) when the bundle lacks a required file.
+struct RuntimePlan {
+  std::vector<std::string> units;
+  std::vector<std::string> unnamed;
+};
+
+Result<RuntimePlan> add_bundle_runtime(PlanBuilder& b, const Inventory& inventory, const PlanInputs& inputs,
+                                       const r::RenderInput& in, bool no_images) {
+  const r::Paths& p = in.paths;
+  const bool docker = inventory.container_runtime == ContainerRuntime::docker;
+  const bool no_version = in.versions.runtime.text.empty();
+  const std::string why = "needed by role node with container_runtime " +
+                          std::string(to_string(inventory.container_runtime)) + " from the bundle";
+  std::vector<std::string> required =
+      docker ? std::vector<std::string>{"runtime/docker/bin/dockerd", "runtime/docker/bin/docker",
+                                        "runtime/docker/bin/containerd", "runtime/docker/bin/containerd-shim-runc-v2",
+                                        "runtime/docker/bin/runc"}
+             : std::vector<std::string>{"runtime/containerd/bin/containerd",
+                                        "runtime/containerd/bin/containerd-shim-runc-v2",
+                                        "runtime/containerd/bin/ctr", "runtime/runc/runc"};
+  RuntimePlan out;
+  for (const std::string& path : required) {
+    const BundleBinary* found = find_binary(inputs.binaries, path);
+    if (found == nullptr) {
+      return bs::usage_error("bundle has no " + path + " (" + why +
+                             "; build it with the runtime's artifacts, manifests/README.md, or set "
+                             "container_runtime_source: host to use the host's own)");
+    }
+    out.unnamed.push_back(found->target);
+  }
+  const std::string prefix = docker ? "runtime/docker/" : "runtime/";
+  bool crictl = false;
+  for (const auto& bin : inputs.binaries) {
+    if (bin.bundle_path.rfind(prefix, 0) != 0) continue;
+    if (!docker && bin.bundle_path.rfind("runtime/docker/", 0) == 0) continue;
+    crictl = crictl || bin.bundle_path == "runtime/crictl/crictl";
+    b.binary(bin, std::string(docker ? "docker" : "containerd") + " from the bundle, at upstream's path");
+  }
+  const std::string version = no_version ? "" : " " + in.versions.runtime.text;
+  if (docker) {
+    // dockerd writes its own files here too (key.json): data, so --purge leaves nothing.
+    b.dir(p.docker_daemon_json.substr(0, p.docker_daemon_json.rfind('/')), 0755,
+          "docker's settings; dockerd adds its key.json (kept by uninstall unless --purge)", true);
+    b.rendered(r::render_docker_daemon_json(in), "docker's cgroup driver is the kubelet's");
+    // Made here, before dockerd starts its containerd (which makes it and bin/ in it, 0711):
+    // data the install created, so --purge removes it with what containerd put there.
+    b.dir(p.docker_containerd_opt_dir, 0711,
+          "the opt folder of docker's containerd, filled at run time (kept by uninstall unless --purge)", true);
+    out.unnamed.push_back(p.docker_daemon_json);
+    auto units = r::render_docker_units(in);
+    if (!units.ok() && !no_version) return units.error();
+    for (const char* name : {"docker.service", "docker.socket"}) {
+      const std::string path = p.unit(name);
+      if (units.ok()) {
+        for (const auto& f : *units) {
+          if (f.path == path) b.rendered(f, std::string("moby's ") + name + version);
+        }
+      } else {
+        b.file(path, "", 0644, false, "render", std::string("moby's ") + name, false);
+      }
+      out.units.push_back(path);
+      out.unnamed.push_back(path);
+    }
+    return out;
+  }
+  TRY(b.rendered_or_unknown(r::render_containerd_config(in), no_images || no_version, p.containerd_default_config, 0644,
+                            false,
+                            "containerd" + version + " for the kubelet: the bundle's pause image, " +
+                                std::string(r::cgroup_driver(in)) + ", CNI in " + p.cni_bin_dir));
+  TRY(b.rendered_or_unknown(r::render_containerd_unit(in), no_version, p.containerd_unit_dir + "/containerd.service",
+                            0644, false, "upstream's containerd.service" + version));
+  if (crictl) b.rendered(r::render_crictl_config(in), "crictl talks to containerd");
+  out.units.push_back(p.containerd_unit_dir + "/containerd.service");
+  out.unnamed.push_back(p.containerd_unit_dir + "/containerd.service");
+  out.unnamed.push_back(p.containerd_default_config);
+  return out;
+}
+
+// Refusals that need both the runtime and the Kubernetes version (the inventory may name no
+// version; then the bundle's decides).
+Status check_runtime_versions(const Inventory& inventory, const r::Versions& v) {
+  const bool docker = inventory.container_runtime == ContainerRuntime::docker;
+  if (docker && v.kubernetes.at_least(1, 24)) {
+    return bs::usage_error("container_runtime docker needs dockershim, removed in Kubernetes 1.24 (docker would need "
+                           "cri-dockerd, which kubeferry does not install); use containerd with " +
+                           v.kubernetes.text);
+  }
+  // Kubernetes 1.26 removed CRI v1alpha2; containerd serves CRI v1 from 1.6.
+  if (!docker && inventory.container_runtime_source == RuntimeSource::bundle && !v.runtime.text.empty() &&
+      v.kubernetes.at_least(1, 26) && !v.runtime.at_least(1, 6)) {
+    return bs::usage_error("Kubernetes " + v.kubernetes.text + " speaks only CRI v1, which containerd has from 1.6; " +
+                           "the bundle's containerd is " + v.runtime.text);
+  }
+  return bs::ok_status();
+}
+
 int64_t latest_not_before(const r::Kit& kit, const Host& host, const r::Paths& paths) {
   int64_t latest = 0;
   for (const auto& t : kit_targets(host, paths)) {
@@ -290,6 +395,12 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
   in.inventory = &inventory;
   in.host = &host;
   in.versions = inputs.versions;
+  const bool runtime_from_bundle = node && inventory.container_runtime_source == RuntimeSource::bundle;
+  if (runtime_from_bundle) {
+    in.versions.runtime = inventory.container_runtime == ContainerRuntime::docker ? in.versions.docker
+                                                                                   : in.versions.containerd;
+  }
+  if (node) TRY(check_runtime_versions(inventory, in.versions));
   in.paths = p;
   for (const auto& image : inputs.images) in.images[image.name] = image.ref;
   if (inputs.kit) in.kit = *inputs.kit;
@@ -396,8 +507,13 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
     TRY(b.rendered_or_unknown(r::render_kube_proxy_kubeconfig(in), no_kit, p.k8s_cfg("kube-proxy.kubeconfig"), 0600,
                               true, "kube-proxy's credentials"));
   }
-  // containerd as the kubelet needs it offline (render/containerd.cpp).
-  const bool containerd = node && inventory.container_runtime == ContainerRuntime::containerd;
+  // The runtime from the bundle (render/runtime.cpp, render/containerd.cpp), or containerd of the
+  // host's own as the kubelet needs it offline (render/containerd.cpp).
+  RuntimePlan bundle_runtime;
+  if (runtime_from_bundle) {
+    TRY_ASSIGN(bundle_runtime, add_bundle_runtime(b, inventory, inputs, in, no_images));
+  }
+  const bool containerd = node && !runtime_from_bundle && inventory.container_runtime == ContainerRuntime::containerd;
   if (containerd) {
     TRY(b.rendered_or_unknown(
         r::render_containerd_config(in), no_images, p.containerd_config, 0644, false,
@@ -422,8 +538,22 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
     unit(r::render_kube_proxy_unit(in), "systemd unit");
   }
   if (containerd) units.push_back(p.containerd_dropin);
+  units.insert(units.end(), bundle_runtime.units.begin(), bundle_runtime.units.end());
   b.command("command daemon-reload", {{"systemctl", "daemon-reload"}}, "make systemd read the units",
             units);
+  // The bundle's runtime runs before images are loaded into it and before the kubelet starts.
+  if (runtime_from_bundle && inventory.container_runtime == ContainerRuntime::docker) {
+    // docker.socket gives its socket to group docker (moby's unit), which must exist.
+    b.command("command docker-group",
+              {{"sh", "-c", "getent group docker >/dev/null || groupadd --system docker"}},
+              "group docker, which moby's docker.socket gives the socket to (kept by uninstall)");
+    b.service(p.unit("docker.socket"), "docker's API socket (moby's unit)");
+    b.service(p.unit("docker.service"), "docker from the bundle, before images are loaded into it", false,
+              bundle_runtime.unnamed);
+  } else if (runtime_from_bundle) {
+    b.service(p.containerd_unit_dir + "/containerd.service",
+              "containerd from the bundle, before images are loaded into it", false, bundle_runtime.unnamed);
+  }
   if (containerd) {
     b.command(std::string(k_restart_containerd_step), {{"systemctl", "restart", "containerd.service"}},
               "containerd takes its new settings before images are loaded into it",
@@ -511,6 +641,8 @@ Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanI
   if (node) {
     plan.preflight.ports.insert(plan.preflight.ports.end(), {10250, 10249, 10256});
     plan.preflight.runtime = inventory.container_runtime;
+    plan.preflight.runtime_source = inventory.container_runtime_source;
+    plan.preflight.runtime_version = in.versions.runtime.text;
     plan.preflight.tools = {{"iptables", "kube-proxy and the CNI plugins"},
                             {"conntrack", "kube-proxy, to clear the connections of removed endpoints"},
                             {"ipset", "kube-proxy in IPVS mode"}};
@@ -536,6 +668,14 @@ std::vector<BundleBinary> binaries_from_index(const bs::Index& index, const r::P
       target = paths.k8s_dir + "/bin/" + entry.path.substr(15);
     } else if (entry.path.rfind("cni/bin/", 0) == 0) {
       target = paths.cni_bin_dir + "/" + entry.path.substr(8);
+    } else if (entry.path.rfind("runtime/containerd/bin/", 0) == 0) {
+      target = paths.containerd_bin_dir + "/" + entry.path.substr(23);
+    } else if (entry.path == "runtime/runc/runc") {
+      target = paths.runc_path;
+    } else if (entry.path == "runtime/crictl/crictl") {
+      target = paths.containerd_bin_dir + "/crictl";
+    } else if (entry.path.rfind("runtime/docker/bin/", 0) == 0) {
+      target = paths.docker_bin_dir + "/" + entry.path.substr(19);
     } else {
       continue;
     }
@@ -554,6 +694,13 @@ std::vector<BundleBinary> default_binaries(const r::Paths& paths) {
   }
   for (const char* name : {"bridge", "host-local", "loopback", "portmap"}) {
     out.push_back({std::string("cni/bin/") + name, paths.cni_bin_dir + "/" + name, "", 0, 0755});
+  }
+  for (const char* name : {"containerd", "containerd-shim-runc-v2", "ctr"}) {
+    out.push_back({std::string("runtime/containerd/bin/") + name, paths.containerd_bin_dir + "/" + name, "", 0, 0755});
+  }
+  out.push_back({"runtime/runc/runc", paths.runc_path, "", 0, 0755});
+  for (const char* name : {"dockerd", "docker", "containerd", "containerd-shim-runc-v2", "runc"}) {
+    out.push_back({std::string("runtime/docker/bin/") + name, paths.docker_bin_dir + "/" + name, "", 0, 0755});
   }
   return out;
 }
@@ -583,6 +730,12 @@ r::Versions versions_from_index(const bs::Index& index) {
     }
     if (entry.path == "etcd/bin/etcd") {
       if (auto v = r::parse_version(entry.origin->version); v.ok()) versions.etcd = *v;
+    }
+    if (entry.path == "runtime/containerd/bin/containerd") {
+      if (auto v = r::parse_version(entry.origin->version); v.ok()) versions.containerd = *v;
+    }
+    if (entry.path == "runtime/docker/bin/dockerd") {
+      if (auto v = r::parse_version(entry.origin->version); v.ok()) versions.docker = *v;
     }
   }
   return versions;

@@ -6,7 +6,8 @@
 // Step order (each kind only where the host's roles need it):
 //   preflight · dir (layout) · file (sysctl, modules, /etc/hosts block) · command (modprobe,
 //   sysctl --system) · file (binaries from the bundle, kubectl symlink) · file (PKI kit) ·
-//   file (rendered configs, kubeconfigs, add-ons) · file (units) · command (daemon-reload) ·
+//   file (rendered configs, kubeconfigs, add-ons; nodes: the bundle's runtime, its files, config
+//   and units) · file (units) · command (daemon-reload) · service (the bundle's runtime) ·
 //   image (load into the runtime) · service (enable + restart, in dependency order, with
 //   checks between: etcd health, apiserver ready, add-ons applied and read back) · check
 //   (nodes: kubelet active, then its Node object registered).
@@ -41,7 +42,10 @@ struct PreflightSpec {
   std::vector<std::string> modules;
   std::vector<int> ports;                               // must be free
   std::vector<std::pair<std::string, uint64_t>> space;  // folder → bytes the plan writes below it
-  std::optional<ContainerRuntime> runtime;              // node roles need one running
+  std::optional<ContainerRuntime> runtime;              // node roles need one
+  // bundle: none other may run (the install starts the bundle's); host: the host's must run.
+  RuntimeSource runtime_source = RuntimeSource::host;
+  std::string runtime_version;  // the bundle's runtime, for messages ("v1.6.20"); "" for the host's
   bool cgroup_v2 = false;                               // the kubelet refuses cgroup v1 (render::requires_cgroup_v2)
   // Host programs the components run (from the distribution, not the bundle): name → who needs it.
   std::vector<std::pair<std::string, std::string>> tools;
@@ -89,15 +93,18 @@ struct PlanInputs {
 // kit lacks a file, or when an image is not pinned by digest.
 Result<Plan> make_plan(const Inventory& inventory, const Host& host, const PlanInputs& inputs);
 
-// The bundle's binaries below etcd/bin/, kubernetes/bin/ and cni/bin/, mapped into
-// paths.etcd_dir/bin, paths.k8s_dir/bin and paths.cni_bin_dir.
+// The bundle's binaries below etcd/bin/, kubernetes/bin/, cni/bin/ and runtime/, mapped into
+// paths.etcd_dir/bin, paths.k8s_dir/bin, paths.cni_bin_dir and the runtime's upstream paths
+// (runtime/containerd/bin/ and runtime/crictl/crictl → containerd_bin_dir, runtime/runc/runc →
+// runc_path, runtime/docker/bin/ → docker_bin_dir).
 std::vector<BundleBinary> binaries_from_index(const bundlespec::Index& index, const render::Paths& paths);
 // The same names with unknown digests, for planning without a bundle.
 std::vector<BundleBinary> default_binaries(const render::Paths& paths);
 // The bundle's images (images/images.json), each named by its pinned digest.
 std::vector<BundleImage> images_from_images_index(const bundlespec::ImagesIndex& index);
-// Kubernetes and etcd versions from the origins of kubernetes/bin/kube-apiserver (or kubelet)
-// and etcd/bin/etcd. Empty Version::text where the index does not say.
+// Kubernetes, etcd, containerd and docker versions from the origins of
+// kubernetes/bin/kube-apiserver (or kubelet), etcd/bin/etcd, runtime/containerd/bin/containerd
+// and runtime/docker/bin/dockerd. Empty Version::text where the index does not say.
 render::Versions versions_from_index(const bundlespec::Index& index);
 
 // The plan as printed by `plan --json` (contents and secrets left out; digests kept).

@@ -176,8 +176,41 @@ void check_docker_cgroup_driver(Fs& fs, std::vector<PreflightProblem>& out) {
                  {}});
 }
 
-void check_runtime(Fs& fs, const PreflightSpec& spec, std::vector<PreflightProblem>& out) {
+// The bundle's runtime is wanted: one that kubeferry did not install, running or laid out where
+// the bundle's goes, would be taken over or shadowed. Both ways out are named.
+void check_foreign_runtime(Fs& fs, const PreflightSpec& spec, const std::set<std::string>& own,
+                           std::vector<PreflightProblem>& out) {
+  const bool docker = *spec.runtime == ContainerRuntime::docker;
+  const std::string name = docker ? "docker" : "containerd";
+  if (own.count(name + ".service") != 0) return;  // ours, from an earlier install
+  const std::vector<std::string> sockets =
+      docker ? std::vector<std::string>{"/run/docker.sock", "/var/run/docker.sock"}
+             : std::vector<std::string>{"/run/containerd/containerd.sock"};
+  const std::vector<std::string> files =
+      docker ? std::vector<std::string>{"/usr/bin/dockerd", "/usr/sbin/dockerd", "/usr/lib/systemd/system/docker.service",
+                                        "/lib/systemd/system/docker.service"}
+             : std::vector<std::string>{"/usr/local/bin/containerd", "/usr/local/lib/systemd/system/containerd.service",
+                                        "/usr/bin/containerd"};
+  std::string found;
+  for (const auto& socket : sockets) {
+    if (found.empty() && exists(fs, socket)) found = "is already running here (" + socket + ")";
+  }
+  for (const auto& file : files) {
+    if (found.empty() && exists(fs, file)) found = "is already installed here (" + file + ")";
+  }
+  if (found.empty()) return;
+  const std::string wanted = "the bundle's " + name + (spec.runtime_version.empty() ? "" : " " + spec.runtime_version);
+  out.push_back({"runtime", name + " " + found + " and kubeferry did not install it, but the inventory wants " + wanted +
+                                " (container_runtime_source: bundle). Either use the host's " + name +
+                                ": set container_runtime_source: host; or remove it first (systemctl disable --now " +
+                                name + ", then its package) so that " + wanted + " is installed",
+                 {}});
+}
+
+void check_runtime(Fs& fs, const PreflightSpec& spec, const std::set<std::string>& own,
+                   std::vector<PreflightProblem>& out) {
   if (!spec.runtime) return;
+  if (spec.runtime_source == RuntimeSource::bundle) return check_foreign_runtime(fs, spec, own, out);
   if (*spec.runtime == ContainerRuntime::containerd) {
     if (exists(fs, "/run/containerd/containerd.sock")) return;
     const bool installed = exists(fs, "/usr/bin/containerd") || exists(fs, "/usr/local/bin/containerd");
@@ -237,7 +270,7 @@ std::vector<PreflightProblem> run_preflight(const PreflightSpec& spec, const Pre
   check_space(*context.target, spec, out);
   check_clock(spec, context.now, out);
   if (context.live) {
-    check_runtime(*context.system, spec, out);
+    check_runtime(*context.system, spec, context.own_units, out);
     check_cgroup(*context.system, spec, out);
     check_tools(*context.system, spec, out);
   }

@@ -31,6 +31,9 @@ struct PreflightContext {
   bool live = true;
   // Ports our own services already hold on a converged host (journal says installed).
   std::set<int> own_ports;
+  // Units the journal lists as installed services ("containerd.service"): the runtime running
+  // there is ours, not a foreign one.
+  std::set<std::string> own_units;
 };
 
 // Every problem, in check order: swap, sysctls, modules, ports, disk, clock, runtime, tools.

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "bundlespec/digest.hpp"
 #include "bundlespec/fs.hpp"
@@ -120,7 +121,8 @@ Status add_file_steps(const Plan& plan, Object& out) {
 bs::Json units_json(const Plan& plan) {
   std::map<std::string, std::string> unit_files;  // unit name -> its unit file step's path
   for (const Step& step : plan.steps) {
-    if (step.kind() == StepKind::file && step.path().ends_with(".service")) unit_files[base_name(step.path())] = step.path();
+    if (step.kind() == StepKind::file && (step.path().ends_with(".service") || step.path().ends_with(".socket")))
+      unit_files[base_name(step.path())] = step.path();
   }
   Array units;
   for (const Step& step : plan.steps) {
@@ -248,6 +250,26 @@ void check_watched(HostCheck& check, RealFs& fs, const std::set<std::string>& li
   }
 }
 
+// The targets `systemctl enable` links the unit into: the WantedBy= words of its file (only
+// [Install] has them; docker.socket names sockets.target), multi-user.target when it names none.
+std::vector<std::string> wanted_by(RealFs& fs, const std::string& path) {
+  std::vector<std::string> targets;
+  auto text = path.empty() ? Result<std::string>(std::string()) : fs.read_file(path);
+  const std::string body = text.ok() ? *text : std::string();
+  for (size_t begin = 0; begin < body.size();) {
+    size_t end = body.find('\n', begin);
+    if (end == std::string::npos) end = body.size();
+    const std::string_view line(body.data() + begin, end - begin);
+    if (line.starts_with("WantedBy=")) {
+      std::istringstream words{std::string(line.substr(9))};
+      for (std::string word; words >> word;) targets.push_back(word);
+    }
+    begin = end + 1;
+  }
+  if (targets.empty()) targets.emplace_back("multi-user.target");
+  return targets;
+}
+
 void check_units(HostCheck& check, RealFs& fs) {
   for (const auto& unit : array_of(check.receipt, "units")) {
     ++check.units;
@@ -258,10 +280,15 @@ void check_units(HostCheck& check, RealFs& fs) {
       add_drift(check, "unit", name, "missing", "its unit file " + path + " is gone");
       continue;
     }
-    // `systemctl enable` (with or without --root) links the unit into the target that wants it.
-    const std::string wants = "/etc/systemd/system/multi-user.target.wants/" + name;
-    auto link = fs.stat(wants);
-    if (!link.ok() || !link->has_value()) add_drift(check, "unit", name, "changed", "not enabled (no " + wants + ")");
+    // `systemctl enable` (with or without --root) links the unit into each target that wants it.
+    for (const std::string& target : wanted_by(fs, path)) {
+      const std::string wants = "/etc/systemd/system/" + target + ".wants/" + name;
+      auto link = fs.stat(wants);
+      if (!link.ok() || !link->has_value()) {
+        add_drift(check, "unit", name, "changed", "not enabled (no " + wants + ")");
+        break;
+      }
+    }
   }
 }
 

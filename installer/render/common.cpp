@@ -55,6 +55,11 @@ Result<std::string> runtime_image(const RenderInput& in, const std::string& name
   return ref;
 }
 
+std::string_view cgroup_driver(const RenderInput&) {
+  // cgroupfs on every host kubeferry supports: the seed's CentOS 7 (cgroup v1) and the rest.
+  return "cgroupfs";
+}
+
 Result<std::string> kit_file(const Kit& kit, const std::string& path) {
   const auto it = kit.find(path);
   if (it == kit.end()) return bundlespec::usage_error("PKI kit: missing " + path);

@@ -40,6 +40,13 @@ Result<Version> parse_version(std::string_view text);
 struct Versions {
   Version kubernetes;  // decides which flags exist
   Version etcd;        // 3.4, 3.5 and 3.6 take the same settings here (VERSIONS.md)
+  // The bundle's runtime files' versions (their origins in the index); empty text: not in it.
+  Version containerd;
+  Version docker;
+  // The node's runtime from the bundle (containerd or docker, by the inventory's
+  // container_runtime; make_plan picks it): decides its unit and config format. Empty text: the
+  // host's own runtime (version unknown to the plan).
+  Version runtime;
 };
 
 // --- version rules: each checked against upstream at a tag, cited in installer/render/VERSIONS.md ---
@@ -89,6 +96,20 @@ struct Paths {
   // containerd's settings for a node, and the drop-in that makes containerd.service read them.
   std::string containerd_config = "/opt/kubernetes/cfg/containerd.toml";
   std::string containerd_dropin = "/etc/systemd/system/containerd.service.d/10-kubeferry.conf";
+  // The runtime from the bundle, where upstream's install documents put it (manifests/README.md,
+  // "The container runtime"): containerd's tarball under /usr/local, its unit in
+  // /usr/local/lib/systemd/system, runc in /usr/local/sbin, docker's static binaries in /usr/bin.
+  std::string containerd_bin_dir = "/usr/local/bin";
+  std::string containerd_unit_dir = "/usr/local/lib/systemd/system";
+  std::string containerd_default_config = "/etc/containerd/config.toml";
+  std::string runc_path = "/usr/local/sbin/runc";
+  std::string crictl_config = "/etc/crictl.yaml";
+  std::string docker_bin_dir = "/usr/bin";
+  std::string docker_daemon_json = "/etc/docker/daemon.json";
+  // The opt plugin's folder of the containerd that dockerd starts: dockerd writes that
+  // containerd's config itself, so the plugin keeps its default (the bundle's own containerd
+  // keeps it below /var/lib/containerd, render/containerd.cpp).
+  std::string docker_containerd_opt_dir = "/opt/containerd";
 
   std::string etcd_bin(std::string_view name) const { return etcd_dir + "/bin/" + std::string(name); }
   std::string etcd_cfg(std::string_view name) const { return etcd_dir + "/cfg/" + std::string(name); }
@@ -131,6 +152,10 @@ struct RenderInput {
   ImageRefs images;
   Kit kit;
 };
+
+// The cgroup driver of the kubelet, and so of the runtime it drives ("cgroupfs"): the kubelet
+// config, containerd's SystemdCgroup and docker's native.cgroupdriver all take it from here.
+std::string_view cgroup_driver(const RenderInput& in);
 
 // How this cluster's runtime finds the pinned image `name` offline, for kubelet flags, the
 // containerd config and pod specs. containerd: the digest-pinned reference; the installer

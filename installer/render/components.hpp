@@ -59,12 +59,32 @@ RenderedFile render_kube_proxy_unit(const RenderInput& in);
 std::vector<std::string> ipvs_modules();
 
 // --- containerd on nodes whose runtime is containerd (containerd.cpp) ---
-// paths.containerd_config: a complete containerd config (version 2) for the kubelet: the
-// bundle's pause image as the CRI sandbox image, runc with cgroupfs (as the kubelet), and
-// the CNI folders the installer fills. Fails if the pause image is not pinned.
+// True when the inventory says the node's runtime comes from the bundle (the default).
+bool runtime_from_bundle(const RenderInput& in);
+// A complete containerd config for the kubelet: the bundle's pause image as the CRI sandbox
+// image, runc with the kubelet's cgroup driver, and the CNI folders the installer fills.
+// Runtime from the bundle: paths.containerd_default_config, config version 2 for containerd 1.x
+// and version 3 for 2.x (versions.runtime); the host's own: paths.containerd_config, version 2.
+// Fails if the pause image is not pinned, or (bundle) for a containerd that is not 1.x or 2.x.
 Result<RenderedFile> render_containerd_config(const RenderInput& in);
-// paths.containerd_dropin: makes containerd.service start containerd with that config.
+// paths.containerd_dropin: makes the host's containerd.service start containerd with that config.
 RenderedFile render_containerd_dropin(const RenderInput& in);
+
+// --- the runtime from the bundle (runtime.cpp) ---
+// Upstream's containerd.service (ExecStart=/usr/local/bin/containerd) at version `v`, byte for
+// byte; fails (usage) outside v1.5.0..v2.3.x, naming the range.
+Result<std::string> upstream_containerd_unit(const Version& v);
+// moby's contrib/init/systemd/docker.service and docker.socket at version `v`; fails (usage)
+// outside v20.10.1..v20.10.27.
+Result<std::pair<std::string, std::string>> upstream_docker_units(const Version& v);
+// paths.containerd_unit_dir/containerd.service for versions.runtime.
+Result<RenderedFile> render_containerd_unit(const RenderInput& in);
+// paths.unit_dir/docker.service and docker.socket for versions.runtime.
+Result<std::vector<RenderedFile>> render_docker_units(const RenderInput& in);
+// paths.docker_daemon_json: docker's cgroup driver = the kubelet's.
+RenderedFile render_docker_daemon_json(const RenderInput& in);
+// paths.crictl_config: crictl's runtime and image endpoints, containerd's socket.
+RenderedFile render_crictl_config(const RenderInput& in);
 
 // --- kubeconfigs (kubeconfig.cpp), all 0600 with embedded certificate data ---
 struct KubeconfigSpec {

@@ -51,7 +51,9 @@ RenderedFile render_kubelet_config(const RenderInput& in) {
                     "address: 0.0.0.0\n"
                     "port: 10250\n"
                     "readOnlyPort: 0\n"
-                    "cgroupDriver: cgroupfs\n"
+                    "cgroupDriver: " +
+                    std::string(cgroup_driver(in)) +
+                    "\n"
                     "clusterDNS:\n"
                     "- " +
                     inv.dns_ip +

@@ -33,10 +33,11 @@ Result<bool> ServiceStep::check(const Step& step, StepRun& run) const {
 
 Result<Record> ServiceStep::apply(const Step&, StepRun& run, JournalEntry& entry) const {
   entry.unit = unit;
-  // `systemctl enable` may create the wants folders; they are ours to remove.
+  // `systemctl enable` may create the wants folders (sockets.target's for docker.socket); they
+  // are ours to remove.
   std::vector<std::string> missing;
-  for (const char* folder :
-       {"/etc", "/etc/systemd", "/etc/systemd/system", "/etc/systemd/system/multi-user.target.wants"}) {
+  for (const char* folder : {"/etc", "/etc/systemd", "/etc/systemd/system", "/etc/systemd/system/multi-user.target.wants",
+                             "/etc/systemd/system/sockets.target.wants"}) {
     TRY_ASSIGN(const auto st, run.fs().stat(folder));
     if (!st) missing.push_back(folder);
   }

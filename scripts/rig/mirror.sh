@@ -15,6 +15,18 @@
 #       ./<plugin> for every file of Debian's /usr/lib/cni, and ./flannel: a STAND-IN shell
 #       script for the flannel plugin (upstream's v0.8.6 tarball carried one; Debian's has none)
 #   pkg.cfssl.org/R1.2/{cfssl,cfssljson,cfssl-certinfo}_linux-amd64  (Debian's golang-cfssl)
+#   The container runtime, Debian's binaries in upstream's release layouts (the bundle installs
+#   them; the node tree has no runtime of its own):
+#   github.com/containerd/containerd/releases/download/v1.6.20/containerd-1.6.20-linux-amd64.tar.gz
+#       bin/{containerd,containerd-shim,containerd-shim-runc-v1,containerd-shim-runc-v2,ctr}
+#       (Debian's containerd 1.6.20; upstream's tarball also has containerd-stress, Debian's not)
+#   github.com/opencontainers/runc/releases/download/v1.1.5/runc.amd64  (Debian's /usr/sbin/runc)
+#   download.docker.com/linux/static/stable/x86_64/docker-20.10.24.tgz
+#       docker/{docker,dockerd,docker-proxy,docker-init,containerd,containerd-shim,
+#       containerd-shim-runc-v2,ctr,runc}: Debian's docker.io 20.10.24 (/usr/bin/docker is its
+#       client, not the /usr/local/bin/docker this machine has first in PATH), its tini-static as
+#       docker-init, and the same containerd and runc as above, as docker's static tgz bundles them.
+#   No crictl: Debian 12 has no cri-tools package, so the e2e bundles carry none.
 #   dl.k8s.io/v1.20.2/kubernetes-server-linux-amd64.tar.gz
 #       kubernetes/server/bin/{kube-apiserver,kube-controller-manager,kube-scheduler,kubelet,
 #       kube-proxy,kubectl}: REAL Kubernetes v1.20.2, the binaries of $KF_K8S_ARCHIVE (built from
@@ -66,7 +78,7 @@ resolve_k8s() {  # sets KF_K8S_ARCHIVE, k_k8s_note, k_real_sha and k_build_stamp
   fi
   k_real_sha=""
   [[ -f "$KF_K8S_ARCHIVE" ]] && k_real_sha="$(sha256sum <"$KF_K8S_ARCHIVE" | cut -d' ' -f1)"
-  k_build_stamp="kubeferry-mirror-v5 k8s v1.20.2 ${k_real_sha:-standin}"
+  k_build_stamp="kubeferry-mirror-v6 k8s v1.20.2 ${k_real_sha:-standin}"
 }
 
 # Reproducible tar.gz of folder $2 (entries named as listed in $3...) into $1; gzip level
@@ -182,9 +194,13 @@ real_k8s() {  # real_k8s WWW STAGE: upstream's server tarball layout around the 
 
 build_tree() {
   local mirror="$1" www="$1/www.tmp" stage="$1/stage"
-  for f in /usr/bin/etcd /usr/bin/etcdctl /usr/bin/cfssl /usr/bin/cfssljson /usr/bin/cfssl-certinfo; do
-    [[ -x "$f" ]] || die "$f is missing (install etcd-server etcd-client golang-cfssl)"
+  for f in /usr/bin/etcd /usr/bin/etcdctl /usr/bin/cfssl /usr/bin/cfssljson /usr/bin/cfssl-certinfo \
+      /usr/bin/containerd /usr/bin/containerd-shim-runc-v2 /usr/sbin/runc /usr/sbin/dockerd /usr/bin/docker-init; do
+    [[ -x "$f" ]] || die "$f is missing (install etcd-server etcd-client golang-cfssl containerd runc docker.io)"
   done
+  /usr/bin/containerd --version | grep -q ' 1\.6\.20' || die "/usr/bin/containerd is not 1.6.20: $(/usr/bin/containerd --version)"
+  /usr/sbin/dockerd --version | grep -q ' 20\.10\.24' || die "/usr/sbin/dockerd is not 20.10.24: $(/usr/sbin/dockerd --version)"
+  /usr/sbin/runc --version | grep -q '^runc version 1\.1\.5' || die "/usr/sbin/runc is not 1.1.5: $(/usr/sbin/runc --version | head -1)"
   [[ -d /usr/lib/cni ]] || die "/usr/lib/cni is missing (install containernetworking-plugins)"
   rm -rf "$www" "$stage"
   mkdir -p "$www" "$stage"
@@ -202,6 +218,22 @@ build_tree() {
   flannel_cni_standin >"$stage/cni/flannel"
   chmod 0755 "$stage/cni/flannel"
   repro_tar "$cni_dir/cni-plugins-linux-amd64-v1.1.1.tgz" "$stage/cni" .
+
+  # The container runtime: containerd's release tarball holds bin/<name>; runc is one bare
+  # file; docker's static tgz holds docker/<name> (containerd and runc included).
+  local ctr_dir="$www/github.com/containerd/containerd/releases/download/v1.6.20"
+  mkdir -p "$ctr_dir" "$stage/containerd/bin"
+  install -m 0755 /usr/bin/containerd /usr/bin/containerd-shim /usr/bin/containerd-shim-runc-v1 \
+    /usr/bin/containerd-shim-runc-v2 /usr/bin/ctr "$stage/containerd/bin/"
+  repro_tar "$ctr_dir/containerd-1.6.20-linux-amd64.tar.gz" "$stage/containerd" bin
+  mkdir -p "$www/github.com/opencontainers/runc/releases/download/v1.1.5"
+  install -m 0755 /usr/sbin/runc "$www/github.com/opencontainers/runc/releases/download/v1.1.5/runc.amd64"
+  local docker_dir="$www/download.docker.com/linux/static/stable/x86_64"
+  mkdir -p "$docker_dir" "$stage/docker/docker"
+  install -m 0755 /usr/bin/docker /usr/sbin/dockerd /usr/sbin/docker-proxy /usr/bin/containerd \
+    /usr/bin/containerd-shim /usr/bin/containerd-shim-runc-v2 /usr/bin/ctr /usr/sbin/runc "$stage/docker/docker/"
+  install -m 0755 "$(readlink -f /usr/bin/docker-init)" "$stage/docker/docker/docker-init"
+  repro_tar "$docker_dir/docker-20.10.24.tgz" "$stage/docker" docker
 
   # cfssl R1.2: bare binaries.
   mkdir -p "$www/pkg.cfssl.org/R1.2"

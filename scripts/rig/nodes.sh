@@ -39,10 +39,12 @@
 #   sets them on this machine while nodes run (`stop` restores the old values); on a real host
 #   the kubelet and kube-proxy set them themselves.
 # - No CAP_SYS_RESOURCE: this machine's capability bounding set lacks it, so no process here may
-#   lower an oom_score_adj below 0. runc in the tree is wrapped (/usr/sbin/runc -> runc.real) to
-#   start containers with oomScoreAdj 0 where the CRI asks for a negative one (-998 for
-#   sandboxes); the kubelet's own -999 and its RLIMIT_NOFILE raise fail with a logged error and
-#   it carries on.
+#   lower an oom_score_adj below 0. Every service's PATH starts with /usr/libexec/kubeferry-rig
+#   (a systemd DefaultEnvironment= in the tree), whose `runc` sets oomScoreAdj 0 where the CRI
+#   asks for a negative one (-998 for sandboxes) and then execs the next runc on PATH: the one
+#   the bundle installed (/usr/local/sbin/runc for containerd, /usr/bin/runc for docker). The
+#   kubelet's own -999, containerd's OOMScoreAdjust=-999 and the RLIMIT_NOFILE raises fail with
+#   a logged message and each carries on.
 # - Storage: the root is an overlay on tmpfs (--volatile=overlay), and overlayfs cannot stack on
 #   overlayfs, so /var/lib/containerd and /var/lib/docker are bound from RIG/NAME (ext4), as a
 #   host's would be on its disk.
@@ -50,14 +52,14 @@
 #   reads it) and the keyring and bpf system calls (runc uses both) that nspawn filters by default.
 # - A default route to the switch (10.250.1.1) that leads nowhere: the kubelet and kube-proxy take
 #   the node's address from the default route, as on a host; nothing leaves the switch.
-# - docker.io is in the tree but not started at boot: a test that wants docker as the host's
-#   runtime starts it (`systemctl enable --now docker`); containerd is enabled as Debian ships it.
-# - openssh-server likewise, without host keys (a tree's would be every node's): a test writes
-#   each node's keys and starts ssh.service (tests/e2e/ansible.sh).
+# - No container runtime in the tree (a bare host): the tests install containerd, runc or docker
+#   from the bundle. iptables, conntrack, ipset and socat are there, as the preflight asks.
+# - openssh-server, not started at boot and without host keys (a tree's would be every node's):
+#   a test writes each node's keys and starts ssh.service (tests/e2e/ansible.sh).
 set -euo pipefail
 
 : "${KF_E2E_CACHE:=/var/cache/kubeferry-e2e}"
-k_packages="systemd,systemd-sysv,dbus,iproute2,containerd,docker.io,kmod,procps,iptables,conntrack,ipset,socat,openssh-server"
+k_packages="systemd,systemd-sysv,dbus,iproute2,kmod,procps,iptables,conntrack,ipset,socat,openssh-server"
 k_stamp="kubeferry-e2e-tree-v3 bookworm minbase $k_packages"
 k_modules=(br_netfilter overlay ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh nf_conntrack)
 
@@ -116,19 +118,20 @@ tweak_tree() {
   done
   # debootstrap writes no /etc/hosts; a Debian host made by the Debian installer has one.
   [[ -s "$tree/etc/hosts" ]] || printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$tree/etc/hosts"
-  # docker is there for the tests that want it, not started at boot (see the header).
-  rm -f "$tree"/etc/systemd/system/*.wants/docker.service "$tree"/etc/systemd/system/*.wants/docker.socket
-  # sshd neither: a test that wants it writes the node's own host keys (never shared by nodes)
-  # and authorized_keys, then starts ssh.service.
+  # sshd is not started at boot: a test that wants it writes the node's own host keys (never
+  # shared by nodes) and authorized_keys, then starts ssh.service.
   rm -f "$tree"/etc/ssh/ssh_host_*_key "$tree"/etc/ssh/ssh_host_*_key.pub "$tree"/etc/systemd/system/*.wants/ssh.service
   rm -f "$tree"/etc/systemd/system/sshd.service
-  # runc without negative oom_score_adj (no CAP_SYS_RESOURCE on this machine; see the header).
-  [[ -e "$tree/usr/sbin/runc.real" ]] || mv "$tree/usr/sbin/runc" "$tree/usr/sbin/runc.real"
-  cat >"$tree/usr/sbin/runc" <<'EOF'
+  # runc without negative oom_score_adj (no CAP_SYS_RESOURCE on this machine; see the header),
+  # first on every service's PATH; the runc it runs is the bundle's.
+  mkdir -p "$tree/usr/libexec/kubeferry-rig" "$tree/etc/systemd/system.conf.d"
+  printf '[Manager]\nDefaultEnvironment=PATH=/usr/libexec/kubeferry-rig:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n' \
+    >"$tree/etc/systemd/system.conf.d/kubeferry-rig-runc.conf"
+  cat >"$tree/usr/libexec/kubeferry-rig/runc" <<'EOF'
 #!/bin/sh
-# kubeferry test rig (scripts/rig/nodes.sh): the real runc is runc.real. This machine grants no
-# CAP_SYS_RESOURCE, so a negative oomScoreAdj in a container's config.json cannot be applied; it
-# is set to 0 before runc reads it. Nothing else is changed.
+# kubeferry test rig (scripts/rig/nodes.sh), not runc: this machine grants no CAP_SYS_RESOURCE,
+# so a negative oomScoreAdj in a container's config.json cannot be applied; it is set to 0, then
+# the next runc on PATH (the one the install put there) runs with the same arguments.
 b=""; prev=""
 for a in "$@"; do
   case "$prev" in --bundle|-b) b="$a" ;; esac
@@ -138,9 +141,15 @@ done
 if [ -n "$b" ] && [ -f "$b/config.json" ]; then
   sed -i -E 's/"oomScoreAdj": ?-[0-9]+/"oomScoreAdj":0/' "$b/config.json"
 fi
-exec /usr/sbin/runc.real "$@"
+IFS=:
+for d in $PATH; do
+  [ "$d" = /usr/libexec/kubeferry-rig ] && continue
+  [ -x "$d/runc" ] && exec "$d/runc" "$@"
+done
+echo "kubeferry rig runc wrapper: no runc on PATH=$PATH after /usr/libexec/kubeferry-rig" >&2
+exit 127
 EOF
-  chmod 0755 "$tree/usr/sbin/runc"
+  chmod 0755 "$tree/usr/libexec/kubeferry-rig/runc"
   echo "$k_tweaks" >"$tree.tweaks"
 }
 

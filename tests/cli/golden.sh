@@ -19,15 +19,40 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
 # One bundle for every inventory: stub binaries with fixed content (their digests enter the
-# plans), and images/images.json naming the fixtures' real pinned digests (manifests/
-# SOURCES.md "Image digests", as in tests/unit/installer/plan_fixtures.hpp).
+# plans), the nodes' runtime as stubs too (containerd 1.6.20 + runc 1.1.5 and docker 20.10.24,
+# the e2e's, scripts/rig/mirror.sh; crictl 1.20.0, the seed manifest's), and images/images.json
+# naming the fixtures' real pinned digests (manifests/SOURCES.md "Image digests", as in
+# tests/unit/installer/plan_fixtures.hpp). `kubeferry build` makes it, offline, from a cache
+# filled beforehand (the golden.invalid URLs are never asked): the installer takes the runtime's
+# version from each file's origin in the index, which only build records. The other stubs' origins
+# say version "stub", which names no version, so the inventories' kubernetes_version decides.
 P="$WORK/payload"
-mkdir -p "$P/etcd/bin" "$P/kubernetes/bin" "$P/cni/bin" "$P/images"
-for stub in etcd/bin/etcd etcd/bin/etcdctl kubernetes/bin/kube-apiserver kubernetes/bin/kube-controller-manager \
+M="$WORK/golden.yaml"
+mkdir -p "$P/images" "$WORK/cache/sha256"
+printf 'bundle: golden\nkubernetes_version: v1.20.11\nepoch: 1750118400\nartifacts:\n' >"$M"
+# artifact NAME VERSION PATH MODE: $P/PATH into the cache and, as one file artifact, the manifest.
+artifact() {
+  local sum
+  sum="$(sha256sum <"$P/$3" | cut -d' ' -f1)"
+  cp "$P/$3" "$WORK/cache/sha256/$sum"
+  printf '  - {name: %s, version: %s, kind: file, url: "https://golden.invalid/%s", checksum: "sha256:%s", source: golden stub, to: %s, mode: %s}\n' \
+    "$1" "$2" "$3" "$sum" "$3" "$4" >>"$M"
+}
+stub() {  # stub NAME VERSION PATH
+  mkdir -p "$(dirname "$P/$3")"
+  printf '#!/bin/sh\necho "%s: golden stub" >&2\nexit 1\n' "$3" >"$P/$3"
+  artifact "$1" "$2" "$3" 0755
+}
+for path in etcd/bin/etcd etcd/bin/etcdctl kubernetes/bin/kube-apiserver kubernetes/bin/kube-controller-manager \
   kubernetes/bin/kube-scheduler kubernetes/bin/kubectl kubernetes/bin/kubelet kubernetes/bin/kube-proxy \
   cni/bin/bridge cni/bin/host-local cni/bin/loopback cni/bin/portmap; do
-  printf '#!/bin/sh\necho "%s: golden stub" >&2\nexit 1\n' "$stub" >"$P/$stub"
-  chmod 0755 "$P/$stub"
+  stub "${path##*/}" stub "$path"
+done
+for name in containerd containerd-shim-runc-v2 ctr; do stub "$name" v1.6.20 "runtime/containerd/bin/$name"; done
+stub runc v1.1.5 runtime/runc/runc
+stub crictl v1.20.0 runtime/crictl/crictl
+for name in dockerd docker containerd containerd-shim-runc-v2 runc; do
+  stub "docker-$name" v20.10.24 "runtime/docker/bin/$name"
 done
 python3 - "$P/images/images.json" <<'PY'
 import json, sys
@@ -50,9 +75,10 @@ index = {"version": 1, "images": [
           "sha256:9a296fbb67790659adc3701e287adde3c59803b7fcefe354f1fc482840cdb3d9")]}
 open(sys.argv[1], "w").write(json.dumps(index, sort_keys=True, separators=(",", ":")) + "\n")
 PY
+artifact images-index stub images/images.json 0644
 "$B" keygen --out "$WORK/key" >/dev/null 2>&1 || fail "kubeferry keygen"
-"$B" -q pack --name golden --key "$WORK/key" -o "$WORK/golden.run" --epoch 1750118400 --level 1 "$P" >/dev/null ||
-  fail "kubeferry pack"
+"$B" -q build --key "$WORK/key" --cache "$WORK/cache" --level 1 -o "$WORK/golden.run" "$M" >/dev/null 2>"$WORK/err" ||
+  fail "kubeferry build: $(cat "$WORK/err")"
 FP="$(fingerprint_of "$WORK/key.pub")"
 
 # NAME SOURCE PKI RUNTIME...: the inventory SOURCE with container_runtime set to each RUNTIME.
@@ -63,8 +89,9 @@ INVENTORIES=(
   "rig-install $G/inventories/rig-install.yaml rig-install docker containerd"
   "rig-checks $G/inventories/rig-checks.yaml rig-checks docker containerd"
 )
-# The unit tests' current_inventory(): the example on v1.30.14 with containerd.
-sed -e 's/^kubernetes_version: v1.20.11/kubernetes_version: v1.30.14/' "$SRC/installer/cluster.example.yaml" \
+# The unit tests' current_inventory(): the example on v1.30.14 with containerd, the host's own.
+sed -e 's/^kubernetes_version: v1.20.11/kubernetes_version: v1.30.14/' \
+  -e 's/^container_runtime_source: bundle/container_runtime_source: host/' "$SRC/installer/cluster.example.yaml" \
   >"$WORK/current.yaml"
 
 # ROOT PLAN.JSON OUT: the tree below ROOT (type, mode, digest or link target) into OUT/files.txt,

@@ -93,12 +93,14 @@ expect unknown 1 "" "kubeferry: error: manifest gap.yaml cannot be built (1 prob
 cp "$SRC/manifests/k8s-v1.20.11.yaml" "$WORK/k8s-v1.20.11.yaml"
 run real "$BIN" manifest check k8s-v1.20.11.yaml
 expect real 1 "" "kubeferry: error: manifest k8s-v1.20.11.yaml cannot be built (1 problem):
-image flannel quay.io/coreos/flannel:v0.14.0: no digest is pinned (NOT FOUND in k8s-v1.20.11.yaml:108:13)
+image flannel quay.io/coreos/flannel:v0.14.0: no digest is pinned (NOT FOUND in k8s-v1.20.11.yaml:165:13)
 resolve NOT-FOUND values on a connected machine with: kubeferry pin k8s-v1.20.11.yaml (or pass --checksum NAME=sha256:<hex> with a value read from upstream)
 "
 run real_filled "$BIN" manifest check k8s-v1.20.11.yaml --checksum "flannel=sha256:$C"
 [[ "$(cat "$WORK/real_filled.rc")" == 0 ]] || fail "real_filled: exit $(cat "$WORK/real_filled.rc")"
-[[ "$(wc -l <"$WORK/real_filled.out")" == 10 ]] || fail "real_filled: $(wc -l <"$WORK/real_filled.out") lines"
+[[ "$(wc -l <"$WORK/real_filled.out")" == 14 ]] || fail "real_filled: $(wc -l <"$WORK/real_filled.out") lines"
+grep -qx "artifact runc v1.0.2 file linux/amd64 sha256:44d1ba01a286aaf0b31b4be9c6abc20deab0653d44ecb0d93b4d0d20eac3e0b6 https://github.com/opencontainers/runc/releases/download/v1.0.2/runc.amd64 -> runtime/runc/runc" "$WORK/real_filled.out" \
+  || fail "real_filled: no runc line: $(grep runc "$WORK/real_filled.out")"
 grep -qx "artifact kubernetes-server v1.20.11 tarball linux/amd64 sha512:99bd926e7056784c212a7f1392e1f5e9b4c201aec45df142564ba246af77a638dc3c2374408142629162be7d5c5d2b370d4fd08b8e0873199469fd49313a55dd https://dl.k8s.io/v1.20.11/kubernetes-server-linux-amd64.tar.gz -> kubernetes/bin/kube-apiserver kubernetes/bin/kube-controller-manager kubernetes/bin/kube-scheduler kubernetes/bin/kubelet kubernetes/bin/kube-proxy kubernetes/bin/kubectl" "$WORK/real_filled.out" \
   || fail "real_filled: no kubernetes-server line"
 echo "manifest_check: ok"

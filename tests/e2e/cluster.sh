@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # End to end: three systemd-nspawn hosts (scripts/rig/nodes.sh) install a REAL Kubernetes v1.20.2
 # cluster (shared/k8s: built from Debian's source package) from ONE .run, on containerd or, with
-# KF_E2E_RUNTIME=docker, on docker (dockershim), as the seed does.
+# KF_E2E_RUNTIME=docker, on docker (dockershim), as the seed does. The hosts are bare: no
+# container runtime; the bundle carries it (containerd 1.6.20 + runc 1.1.5, or docker 20.10.24's
+# static tgz: Debian's binaries in upstream's release layouts, scripts/rig/mirror.sh; no crictl,
+# which Debian lacks) and the install puts it at upstream's paths with upstream's units.
 #   loopback mirror (scripts/rig/mirror.sh) -> kubeferry build -> the .run copied into each node
 #   -> pki init on master01 -> per-host kits copied -> install --host X in every node at once
 #   (the three etcd members together; the first waits for quorum) -> assertions:
@@ -53,11 +56,11 @@ hosts:
     roles: [node, etcd]
 YAML
 S=/srv/kubeferry  # each node's RIG/NAME/share
-if [[ "$RUNTIME" == docker ]]; then  # docker is the hosts' own runtime, running before kubeferry comes
-  for h in node01 node02; do
-    node "$h" systemctl enable --now docker.service >docker-$h.out 2>&1 || fail "$h: systemctl enable --now docker: $(cat docker-$h.out)"
+for h in node01 node02; do  # bare hosts: no runtime until the bundle's is installed
+  for f in /usr/bin/containerd /usr/local/bin/containerd /usr/bin/dockerd /usr/sbin/dockerd /usr/sbin/runc /usr/local/sbin/runc; do
+    node "$h" test ! -e "$f" || fail "$h: $f exists before the install (the node tree must have no runtime)"
   done
-fi
+done
 for h in "${HOSTS[@]}"; do
   cp k8s-e2e.run key.pub cluster.yaml "$T/nodes/$h/share/"
 done
@@ -74,7 +77,7 @@ for h in "${HOSTS[@]}"; do
     fail "plan $h: $(cat "plan-$h.err")"
   node "$h" "$RUN" plan --inventory "$S/cluster.yaml" --host "$h" --pki "$S/kit" >"plan-$h.txt"
   # What exists before the install (uninstall must leave exactly this).
-  node "$h" sh -c 'find /opt /etc/systemd/system /etc/sysctl.d /etc/modules-load.d /etc/cni /var/lib /usr/local/bin -xdev -path /var/lib/containerd -prune -o -print 2>/dev/null | sort' \
+  node "$h" sh -c 'find /opt /etc/systemd/system /etc/sysctl.d /etc/modules-load.d /etc/cni /etc/containerd /etc/docker /etc/crictl.yaml /var/lib /usr/local /usr/bin /usr/lib/systemd/system -xdev -path /var/lib/containerd -prune -o -path /var/lib/docker -prune -o -print 2>/dev/null | sort' \
     >"before-$h.txt"
   node "$h" cat /etc/hosts >"hosts-before-$h.txt"
 done
@@ -178,7 +181,8 @@ check_argv() {  # each running process's argv (stand-ins record theirs) = the wo
   local h="$1" unit name var conf pid
   while IFS='|' read -r _ _ _ _ unit; do
     name="${unit%.service}"
-    [[ "$name" == etcd ]] && continue
+    # etcd takes its settings from an env file; the runtime's units are upstream's, no options file.
+    [[ "$name" == etcd || "$name" == containerd || "$name" == docker || "$unit" == *.socket ]] && continue
     var="$(echo "${name#kube-}" | tr 'a-z-' 'A-Z_')"
     [[ "$name" == kubelet ]] && var=KUBELET
     conf="/opt/kubernetes/cfg/$name.conf"
@@ -225,6 +229,10 @@ check_images() {  # every image of the bundle is in the runtime under the name t
   if [[ "$RUNTIME" == docker ]]; then
     # docker keeps no digest for a loaded image: the load checked the tag holds the pinned bytes.
     node "$h" docker images --format '{{.Repository}}:{{.Tag}}' >"images-$h.txt"
+    # The bundle's docker, run by moby's units, with the kubelet's cgroup driver.
+    expect_eq "$(node "$h" readlink /proc/"$(node "$h" systemctl show -p MainPID --value docker.service)"/exe)" /usr/bin/dockerd \
+      "$h: the program docker.service runs"
+    expect_eq "$(node "$h" docker info --format '{{.CgroupDriver}} {{.ServerVersion}}')" "cgroupfs 20.10.24+dfsg1" "$h: docker info"
     local ref
     for ref in "$IMAGE_PAUSE" "$IMAGE_COREDNS" "$IMAGE_FLANNEL"; do
       grep -qx "${ref%@*}" "images-$h.txt" || fail "$h: docker images lacks ${ref%@*}: $(cat "images-$h.txt")"
@@ -245,10 +253,15 @@ import json, sys
 for image in json.load(open(sys.argv[1]))["images"]:
     if image["name"] == "pause": print(image["reference"] + "@" + image["target"]["digest"])' plain/images/images.json)
   grep -q "@${pause#*@} " "images-$h.txt" || fail "$h: no digest name for the pause image: $(cat "images-$h.txt")"
-  node "$h" systemctl show -p ExecStart containerd.service | grep -q -- "--config /opt/kubernetes/cfg/containerd.toml" ||
-    fail "$h: containerd.service does not start with kubeferry's config: $(node "$h" systemctl show -p ExecStart containerd.service)"
+  # The bundle's containerd, run by upstream's unit at upstream's paths, on its default config
+  # file, which the install wrote.
+  expect_eq "$(node "$h" systemctl show -p FragmentPath --value containerd.service)" /usr/local/lib/systemd/system/containerd.service \
+    "$h: the containerd.service systemd runs"
+  expect_eq "$(node "$h" readlink /proc/"$(node "$h" systemctl show -p MainPID --value containerd.service)"/exe)" /usr/local/bin/containerd \
+    "$h: the program containerd.service runs"
+  node "$h" containerd --version | grep -q ' 1\.6\.20' || fail "$h: containerd --version: $(node "$h" containerd --version)"
   local dumped
-  dumped=$(node "$h" containerd --config /opt/kubernetes/cfg/containerd.toml config dump | grep -E '^ *(sandbox_image|bin_dir|SystemdCgroup|config_path) =' | tr -s ' ' | sort | tr '\n' ';')
+  dumped=$(node "$h" containerd config dump | grep -E '^ *(sandbox_image|bin_dir|SystemdCgroup|config_path) =' | tr -s ' ' | sort | tr '\n' ';')
   [[ "$dumped" == " SystemdCgroup = false; bin_dir = \"/opt/cni/bin\"; config_path = \"/etc/containerd/certs.d\"; sandbox_image = \"$pause\";" ]] ||
     fail "$h: containerd's effective config: $dumped"
 }
@@ -460,6 +473,20 @@ uninstall_hosts() {
   for p in "${pids[@]}"; do wait "$p" || fail "uninstall --purge failed: $(cat uninstall-*.out)"; done
 }
 node_names() { local out; out="$(kc get nodes -o name)" || fail "kubectl get nodes: $out"; echo "$out" | sort | tr '\n' ' '; }
+# procs_named HOST NAME...: the node's processes whose name matches each NAME, one pgrep per NAME
+# (pgrep matches the name, at most 15 characters: a longer pattern, such as "a|b|c" joined,
+# matches nothing and only warns).
+procs_named() { local h="$1"; shift; node "$h" sh -c 'for p; do pgrep -a "$p"; done; true' sh "$@"; }
+k_pod_procs=(pause flanneld coredns containerd-shim)
+k_runtime_procs=(containerd dockerd runc)
+# The checks after the uninstall can see what they look for: before it, each node runs pods
+# and its runtime.
+for h in node01 node02; do
+  if [[ -n "$REAL" ]]; then
+    [[ -n "$(procs_named "$h" pause containerd-shim)" ]] || fail "$h: no pause or shim process before the uninstall"
+  fi
+  [[ -n "$(procs_named "$h" "${k_runtime_procs[@]}")" ]] || fail "$h: no runtime process before the uninstall"
+done
 # node01 first, alone: etcd keeps its quorum (2 of 3) and the API server answers afterwards.
 if [[ -n "$REAL" ]]; then expect_eq "$(node_names)" "node/node01 node/node02 " "nodes before the uninstall"; fi
 uninstall_hosts node01
@@ -471,7 +498,7 @@ fi
 uninstall_hosts node02 master01
 for h in "${HOSTS[@]}"; do
   grep -q "^uninstall: removed [0-9]* items" "uninstall-$h.out" || fail "uninstall $h: $(cat "uninstall-$h.out")"
-  node "$h" sh -c 'find /opt /etc/systemd/system /etc/sysctl.d /etc/modules-load.d /etc/cni /var/lib /usr/local/bin -xdev -path /var/lib/containerd -prune -o -print 2>/dev/null | sort' \
+  node "$h" sh -c 'find /opt /etc/systemd/system /etc/sysctl.d /etc/modules-load.d /etc/cni /etc/containerd /etc/docker /etc/crictl.yaml /var/lib /usr/local /usr/bin /usr/lib/systemd/system -xdev -path /var/lib/containerd -prune -o -path /var/lib/docker -prune -o -print 2>/dev/null | sort' \
     >"after-$h.txt"
   diff "before-$h.txt" "after-$h.txt" >/dev/null ||
     fail "$h: uninstall left files behind: $(diff "before-$h.txt" "after-$h.txt" | head -8)"
@@ -484,13 +511,18 @@ for h in "${HOSTS[@]}"; do
     node "$h" systemctl cat "$unit" >/dev/null 2>&1 && fail "$h: systemd still knows $unit after uninstall"
   done < <(py_plan "$h" 's["kind"] == "service"')
   if [[ -n "$REAL" && "$h" != master01 ]]; then  # the pods' containers went with the node (images stay)
-    if [[ "$RUNTIME" == docker ]]; then left=$(node "$h" docker ps -aq --filter 'name=^k8s_'); else left=$(node "$h" ctr -n k8s.io containers ls -q); fi
-    [[ -z "$left" ]] || fail "$h: pod containers left after uninstall: $left"
+    # The bundle's runtime went too (its programs with it): no container process of any pod is
+    # left (pause, flannel, coredns), nor a shim.
+    procs_named "$h" "${k_pod_procs[@]}" >"pods-left-$h.txt"
+    [[ ! -s pods-left-$h.txt ]] || fail "$h: pod processes left after uninstall: $(cat pods-left-$h.txt)"
   fi
-  if [[ "$RUNTIME" == containerd ]] && grep -q '"kind": "image"' "plan-$h.json"; then  # containerd is back on its own settings, running
-    expect_eq "$(node "$h" systemctl is-active containerd.service || true)" active "$h: containerd after uninstall"
-    node "$h" systemctl show -p ExecStart containerd.service | grep -q kubernetes &&
-      fail "$h: containerd still starts with kubeferry's config after uninstall"
+  if [[ "$h" != master01 ]]; then  # the bundle's runtime went with the install (its image store stays)
+    for unit in containerd.service docker.service docker.socket; do
+      state=$(node "$h" systemctl is-active "$unit" || true)
+      [[ "$state" == inactive || "$state" == unknown ]] || fail "$h: $unit is $state after uninstall"
+    done
+    procs_named "$h" "${k_runtime_procs[@]}" >"procs-$h.txt"
+    [[ ! -s procs-$h.txt ]] || fail "$h: runtime processes left after uninstall: $(cat procs-$h.txt)"
   fi
 done
 say "uninstall --purge: no unit, no file, no pod container left (not compared: the runtime's image store, where images stay by design, and the stand-ins' argv logs under /var/log/kubeferry-standin)"

@@ -60,13 +60,16 @@ else
   note "Kubernetes: STAND-IN scripts (shared/k8s absent): argv and layout checked, no cluster"
 fi
 note "images: pause $PAUSE_KIND (Kubernetes' pause.c from Debian's source); flannel and coredns STAND-INS (scripts/rig/cluster-images.sh)"
-note "container runtime: $RUNTIME"
+note "container runtime: $RUNTIME from the bundle (Debian's binaries in upstream's release layouts; no crictl: Debian has none)"
 sum() { awk -v p="$1" '$1 == p {print $3}' "$MIRROR/checksums.tsv"; }
 sum512() { awk -v p="$1" '$1 == p {print $4}' "$MIRROR/checksums.tsv"; }
 ETCD=github.com/etcd-io/etcd/releases/download/v3.4.23/etcd-v3.4.23-linux-amd64.tar.gz
 K8S=dl.k8s.io/v1.20.2/kubernetes-server-linux-amd64.tar.gz
 CNI=github.com/containernetworking/plugins/releases/download/v1.1.1/cni-plugins-linux-amd64-v1.1.1.tgz
 CFSSL=pkg.cfssl.org/R1.2
+CONTAINERD=github.com/containerd/containerd/releases/download/v1.6.20/containerd-1.6.20-linux-amd64.tar.gz
+RUNC=github.com/opencontainers/runc/releases/download/v1.1.5/runc.amd64
+DOCKER=download.docker.com/linux/static/stable/x86_64/docker-20.10.24.tgz
 {
   cat <<YAML
 bundle: k8s-e2e
@@ -116,6 +119,44 @@ YAML
     mode: 0755
 YAML
   done
+  # The nodes' runtime, as upstream releases it (manifests/README.md, "The container runtime").
+  if [[ "$RUNTIME" == docker ]]; then
+    cat <<YAML
+  - name: docker
+    version: v20.10.24
+    kind: tarball
+    url: https://$DOCKER
+    checksum: sha256:$(sum $DOCKER)
+    source: the test mirror's checksums.tsv (Debian's docker.io 20.10.24 in docker's static tgz layout)
+    members:
+YAML
+    for b in dockerd docker docker-init docker-proxy containerd containerd-shim containerd-shim-runc-v2 ctr runc; do
+      echo "      - {from: docker/$b, to: runtime/docker/bin/$b, mode: 0755}"
+    done
+  else
+    cat <<YAML
+  - name: containerd
+    version: v1.6.20
+    kind: tarball
+    url: https://$CONTAINERD
+    checksum: sha256:$(sum $CONTAINERD)
+    source: the test mirror's checksums.tsv (Debian's containerd 1.6.20 in upstream's tarball layout)
+    members:
+YAML
+    for b in containerd containerd-shim containerd-shim-runc-v1 containerd-shim-runc-v2 ctr; do
+      echo "      - {from: bin/$b, to: runtime/containerd/bin/$b, mode: 0755}"
+    done
+    cat <<YAML
+  - name: runc
+    version: v1.1.5
+    kind: file
+    url: https://$RUNC
+    checksum: sha256:$(sum $RUNC)
+    source: the test mirror's checksums.tsv (Debian's runc 1.1.5 as upstream's runc.amd64)
+    to: runtime/runc/runc
+    mode: 0755
+YAML
+  fi
   # The images the plans name (pause for the kubelet, coredns and flannel for the master's
   # add-ons), from the registry rig (scripts/rig/cluster-images.sh).
   cat <<YAML

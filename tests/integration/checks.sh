@@ -78,6 +78,7 @@ pod_cidr: 10.244.0.0/16
 dns_ip: 10.0.0.2
 domain: cluster.local
 container_runtime: containerd
+container_runtime_source: host  # the plan is checked, no runtime runs here
 pki: {key_type: ecdsa, key_bits: 256, validity: 8760h}
 hosts:
   - {name: k1, address: 127.0.0.1, roles: [etcd, master, node]}

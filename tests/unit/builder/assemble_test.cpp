@@ -348,7 +348,8 @@ TEST_F(BuildTest, AnUnpinnedArtifactIsRefusedBeforeAnyFetch) {
   expect_refused(build, "manifest " + (m_dir / "m.yaml") +
                             " cannot be built (1 problem):\nartifact cfssl R1.2: no checksum is pinned (NOT FOUND in " +
                             (m_dir / "m.yaml") +
-                            ":17:15)\nresolve NOT-FOUND values on a connected machine with: kubeferry pin " + (m_dir / "m.yaml") +
+                            ":17:15)\nresolve NOT-FOUND values on a connected machine with: kubeferry pin " +
+                            (m_dir / "m.yaml") +
                             " (or pass --checksum NAME=sha256:<hex> with a value read from upstream)");
   EXPECT_FALSE(kftest::exists(m_dir / "cache"));
 }

@@ -101,13 +101,19 @@ TEST(Manifest, RealV1_20_11) {
   ASSERT_OK(manifest);
   EXPECT_EQ(manifest->bundle, "k8s-v1.20.11");
   EXPECT_EQ(manifest->kubernetes_version, "v1.20.11");
-  ASSERT_EQ(manifest->artifacts.size(), 6u);
+  // etcd, kubernetes-server, cni-plugins, the runtime (docker, containerd, runc, crictl), cfssl x3.
+  ASSERT_EQ(manifest->artifacts.size(), 10u);
   const Artifact& server = manifest->artifacts[1];
   EXPECT_EQ(server.name, "kubernetes-server");
   EXPECT_EQ(server.checksum->algorithm, DigestAlgorithm::sha512);
   EXPECT_EQ(server.placements.size(), 6u);
   EXPECT_EQ(server.placements[0].from, "kubernetes/server/bin/kube-apiserver");
   EXPECT_EQ(server.placements[0].to, "kubernetes/bin/kube-apiserver");
+  const Artifact& runc = manifest->artifacts[5];
+  EXPECT_EQ(runc.name, "runc");
+  EXPECT_EQ(runc.version, "v1.0.2");
+  ASSERT_EQ(runc.placements.size(), 1u);
+  EXPECT_EQ(runc.placements[0].to, "runtime/runc/runc");
   EXPECT_EQ(manifest->images.size(), 3u);
   // Every artifact is pinned; the flannel v0.14.0 image digest is not.
   EXPECT_OK(require_checksums(*manifest, {}));
@@ -116,7 +122,7 @@ TEST(Manifest, RealV1_20_11) {
             "manifest " + file +
                 " cannot be built (1 problem):\n"
                 "image flannel quay.io/coreos/flannel:v0.14.0: no digest is pinned (NOT FOUND in " +
-                file + ":108:13)" + "\nresolve NOT-FOUND values on a connected machine with: kubeferry pin " + file +
+                file + ":165:13)" + "\nresolve NOT-FOUND values on a connected machine with: kubeferry pin " + file +
                 " (or pass --checksum NAME=sha256:<hex> with a value read from upstream)");
 }
 

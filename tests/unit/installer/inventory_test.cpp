@@ -92,7 +92,7 @@ TEST(Inventory, YamlSyntaxErrorHasPosition) {
 TEST(Inventory, UnknownAndDuplicateKeys) {
   EXPECT_EQ(errors_of(std::string(k_valid) + "colour: blue\n"),
             "c.yaml:9:1: top level: unknown key 'colour' (allowed: cluster_name, kubernetes_version, "
-            "service_cidr, pod_cidr, dns_ip, domain, container_runtime, pki, hosts)");
+            "service_cidr, pod_cidr, dns_ip, domain, container_runtime, container_runtime_source, pki, hosts)");
   EXPECT_EQ(errors_of(std::string(k_valid) + "    rolez: [node]\n"),
             "c.yaml:9:5: host \"master01\": unknown key 'rolez' (allowed: name, address, roles)");
   EXPECT_EQ(errors_of(std::string(k_valid) + "dns_ip: 10.0.0.3\n"),
@@ -210,8 +210,11 @@ TEST(Inventory, RuntimeVersionAndPki) {
   EXPECT_EQ(errors_of(base + "container_runtime: cri-o\n"),
             "c.yaml:9:20: container_runtime: unknown runtime \"cri-o\" (expected containerd or docker)");
   EXPECT_EQ(errors_of(base + "container_runtime: docker\nkubernetes_version: v1.30.14\n"),
-            "c.yaml:9:20: container_runtime docker needs dockershim, removed in Kubernetes 1.24; use "
-            "containerd with v1.30.14");
+            "c.yaml:9:20: container_runtime docker needs dockershim, removed in Kubernetes 1.24 (docker would "
+            "need cri-dockerd, which kubeferry does not install); use containerd with v1.30.14");
+  EXPECT_EQ(errors_of(base + "container_runtime_source: usb\n"),
+            "c.yaml:9:27: container_runtime_source: unknown source \"usb\" (expected bundle: install the bundle's "
+            "runtime, or host: use the one already running on each node)");
   EXPECT_EQ(errors_of(base + "kubernetes_version: 1.20\n"),
             "c.yaml:9:21: kubernetes_version \"1.20\" is not like \"v1.20.11\"");
   EXPECT_EQ(errors_of(base + "pki:\n  key_bits: 1024\n"),

@@ -45,14 +45,31 @@ inline std::string example_text() {
 }  // namespace fixtures_detail
 using namespace fixtures_detail;
 
+// The example's hosts with `container_runtime_source: host` (the runtime already running, as
+// before kubeferry carried one): the fixtures most tests use.
+inline std::string host_runtime_text() {
+  std::string text = example_text();
+  const std::string from = "container_runtime_source: bundle";
+  const size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) text.replace(at, from.size(), "container_runtime_source: host");
+  return text;
+}
+
 inline const Inventory& seed_inventory() {
+  static const Inventory inventory = load_or_die(host_runtime_text(), "cluster.yaml");
+  return inventory;
+}
+
+// The example as shipped: docker from the bundle (the default source).
+inline const Inventory& seed_bundle_inventory() {
   static const Inventory inventory = load_or_die(example_text(), "cluster.yaml");
   return inventory;
 }
 
 inline const Inventory& current_inventory() {
   static const Inventory inventory = [] {
-    std::string text = example_text();
+    std::string text = host_runtime_text();
     auto replace = [&](const std::string& from, const std::string& to) {
       const size_t at = text.find(from);
       EXPECT_NE(at, std::string::npos) << from;
