@@ -329,9 +329,9 @@ cmd_start() {
   [[ -d "$mirror/www" ]] || die "$mirror/www is missing; run: mirror.sh build $mirror"
   mkdir -p "$rig/logs" "$rig/tmp"
   rig="$(cd "$rig" && pwd)"
-  local www port attempt
+  local www port
   www="$(cd "$mirror/www" && pwd)"
-  for attempt in 1 2 3 4 5; do
+  for _ in 1 2 3 4 5; do
     port="$(free_port)"
     write_nginx_conf "$rig" "$www" "$port"
     nginx -c "$rig/nginx.conf" -p "$rig/" >"$rig/logs/nginx.out" 2>&1 &
@@ -342,7 +342,7 @@ cmd_start() {
   done
   [[ -n "$port" ]] || die "nginx did not start: $(tail -3 "$rig/logs/error.log" "$rig/logs/nginx.out" 2>/dev/null)"
   local pport
-  for attempt in 1 2 3 4 5; do
+  for _ in 1 2 3 4 5; do
     pport="$(free_port)"
     "$PYTHON" "$RIG_SCRIPT_DIR/faultproxy.py" --port "$pport" --upstream "127.0.0.1:$port" \
         >"$rig/logs/proxy.log" 2>&1 &

@@ -388,8 +388,8 @@ cmd_stop() {
   if [[ -f "$rig/nodes.list" ]]; then
     while IFS= read -r name; do
       pid="$(cat "$rig/$name/nspawn.pid" 2>/dev/null || true)"
-      [[ -n "$pid" ]] && alive "$pid" || continue
-      [[ -f "$rig/$name/leader" ]] && kill -KILL "$(cat "$rig/$name/leader")" 2>/dev/null || true
+      if [[ -z "$pid" ]] || ! alive "$pid"; then continue; fi
+      if [[ -f "$rig/$name/leader" ]]; then kill -KILL "$(cat "$rig/$name/leader")" 2>/dev/null || true; fi
       sleep 0.5
       kill -KILL "$pid" 2>/dev/null || true
     done <"$rig/nodes.list"

@@ -12,7 +12,7 @@ KF="${KF_BIN_DIR:?}/kubeferry"
 I="${KF_BIN_DIR:?}/kubeferry-install"
 [[ -x "$KF" && -x "$I" ]] || { echo "skip: binaries not built"; exit 77; }
 [[ -x /usr/bin/time ]] || { echo "skip: /usr/bin/time not installed (Debian package time)"; exit 77; }
-command -v openssl >/dev/null && command -v zstd >/dev/null || { echo "skip: openssl or zstd missing"; exit 77; }
+if ! command -v openssl >/dev/null || ! command -v zstd >/dev/null; then echo "skip: openssl or zstd missing"; exit 77; fi
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 

@@ -18,6 +18,7 @@
 # Env: KEEP=1 keeps $T; E2E_SUMMARY=FILE gets the summary too.
 set -euo pipefail
 E2E_EXTRA_TOOLS="ansible-playbook ansible-lint ssh-keygen scp"
+# shellcheck source=tests/e2e/rig.bash
 source "$(dirname "$0")/rig.bash"
 close_ssh() {  # the ssh masters Ansible keeps open (ControlPersist), by their sockets: sha1("HOST-PORT-USER")[:10]
   local h sock
@@ -54,6 +55,7 @@ for h in "${HOSTS[@]}"; do
   if node "$h" sh -c 'command -v python3 || command -v python' >/dev/null; then fail "$h has a Python: the test is of hosts without"; fi
 done
 SSH=(ssh -i "$T/ssh/id_ed25519" -o UserKnownHostsFile="$T/ssh/known_hosts" -o StrictHostKeyChecking=yes -o BatchMode=yes)
+# shellcheck disable=SC2016  # expanded by the remote shell on node01, not here
 netexec "${SSH[@]}" root@10.250.1.12 'echo $(hostname) $(id -u)' >ssh-check.out 2>&1 || fail "ssh to node01: $(cat ssh-check.out)"
 expect_eq "$(cat ssh-check.out)" "node01 0" "ssh to node01 with the test's keys (strict host key checking)"
 say "sshd up on every node (host keys made here, strict known_hosts), no Python on any"

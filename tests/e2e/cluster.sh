@@ -30,6 +30,7 @@
 # Env: KEEP=1 keeps $T (the nodes are stopped anyway); E2E_SUMMARY=FILE gets the summary too;
 #      KF_E2E_RUNTIME=containerd (default) | docker.
 set -euo pipefail
+# shellcheck source=tests/e2e/rig.bash
 source "$(dirname "$0")/rig.bash"
 
 # 2. Three nodes, the inventory, the .run in each.
@@ -101,6 +102,7 @@ kill_bg=$!
 killed=""
 for _ in $(seq 1500); do
   if [[ -d "/proc/$L2/root/var/lib/kubeferry/staging" ]]; then
+    # shellcheck disable=SC2016  # expanded by the node's sh, not here
     node node02 sh -c 'kill -KILL "$(cat /run/kf-install.pid)"' && killed=1
     break
   fi
@@ -127,7 +129,7 @@ install_all() {  # $1 = tag; runs install --host X in every node concurrently, t
   done
   wait "${pids[@]}"
   for h in "${HOSTS[@]}"; do
-    read -r rc secs <"$tag-$h.rc"
+    read -r rc _ <"$tag-$h.rc"
     [[ "$rc" == 0 ]] || fail "$tag install on $h exited $rc: $(tail -5 "$tag-$h.err") $(cat "$tag-$h.out")"
   done
 }
@@ -141,7 +143,7 @@ say "installed (node02's killed install finished): $(for h in "${HOSTS[@]}"; do 
 # 4. Assertions.
 ETCDCTL=(env ETCDCTL_API=3 etcdctl --cacert "$PKI/etcd/ca.pem" --cert "$PKI/etcd/apiserver-etcd-client.pem"
          --key "$PKI/etcd/apiserver-etcd-client-key.pem"
-         --endpoints=https://10.250.1.11:2379,https://10.250.1.12:2379,https://10.250.1.13:2379)
+         "--endpoints=https://10.250.1.11:2379,https://10.250.1.12:2379,https://10.250.1.13:2379")
 check_etcd() {
   local i
   for i in $(seq 30); do
@@ -446,7 +448,7 @@ for h in "${HOSTS[@]}"; do
     node "$h" "$RUN" -q pki expiry --dir "$d" --fail-within 30 >expiry.out 2>&1 ||
       fail "$h: pki expiry --fail-within 30 on $d: $(cat expiry.out)"
     rc=0; node "$h" "$RUN" -q pki expiry --dir "$d" --fail-within 36500 >expiry.out 2>&1 || rc=$?
-    [[ $rc == 1 ]] && grep -q "certificates expire within 36500 days; the soonest: " expiry.out ||
+    { [[ $rc == 1 ]] && grep -q "certificates expire within 36500 days; the soonest: " expiry.out; } ||
       fail "$h: pki expiry --fail-within 36500 on $d exited $rc: $(cat expiry.out)"
   done
 done
@@ -476,6 +478,7 @@ node_names() { local out; out="$(kc get nodes -o name)" || fail "kubectl get nod
 # procs_named HOST NAME...: the node's processes whose name matches each NAME, one pgrep per NAME
 # (pgrep matches the name, at most 15 characters: a longer pattern, such as "a|b|c" joined,
 # matches nothing and only warns).
+# shellcheck disable=SC2016  # $p is expanded by the node's sh, not here
 procs_named() { local h="$1"; shift; node "$h" sh -c 'for p; do pgrep -a "$p"; done; true' sh "$@"; }
 k_pod_procs=(pause flanneld coredns containerd-shim)
 k_runtime_procs=(containerd dockerd runc)
@@ -491,7 +494,7 @@ done
 if [[ -n "$REAL" ]]; then expect_eq "$(node_names)" "node/node01 node/node02 " "nodes before the uninstall"; fi
 uninstall_hosts node01
 if [[ -n "$REAL" ]]; then
-  grep -q "^uninstall: removed [0-9]* items" uninstall-node01.out && ! grep -q warning uninstall-node01.out ||
+  { grep -q "^uninstall: removed [0-9]* items" uninstall-node01.out && ! grep -q warning uninstall-node01.out; } ||
     fail "uninstall node01: $(cat uninstall-node01.out)"
   expect_eq "$(node_names)" "node/node02 " "nodes after node01 was uninstalled (node02 still installed)"
 fi
@@ -514,7 +517,7 @@ for h in "${HOSTS[@]}"; do
     # The bundle's runtime went too (its programs with it): no container process of any pod is
     # left (pause, flannel, coredns), nor a shim.
     procs_named "$h" "${k_pod_procs[@]}" >"pods-left-$h.txt"
-    [[ ! -s pods-left-$h.txt ]] || fail "$h: pod processes left after uninstall: $(cat pods-left-$h.txt)"
+    [[ ! -s pods-left-$h.txt ]] || fail "$h: pod processes left after uninstall: $(cat "pods-left-$h.txt")"
   fi
   if [[ "$h" != master01 ]]; then  # the bundle's runtime went with the install (its image store stays)
     for unit in containerd.service docker.service docker.socket; do
@@ -522,7 +525,7 @@ for h in "${HOSTS[@]}"; do
       [[ "$state" == inactive || "$state" == unknown ]] || fail "$h: $unit is $state after uninstall"
     done
     procs_named "$h" "${k_runtime_procs[@]}" >"procs-$h.txt"
-    [[ ! -s procs-$h.txt ]] || fail "$h: runtime processes left after uninstall: $(cat procs-$h.txt)"
+    [[ ! -s procs-$h.txt ]] || fail "$h: runtime processes left after uninstall: $(cat "procs-$h.txt")"
   fi
 done
 say "uninstall --purge: no unit, no file, no pod container left (not compared: the runtime's image store, where images stay by design, and the stand-ins' argv logs under /var/log/kubeferry-standin)"

@@ -20,7 +20,7 @@ T=$(mktemp -d /tmp/kf-e2e-XXXXXX)
 MIRROR=/tmp/kubeferry-test-mirror
 NODES=(bash "$SRC/scripts/rig/nodes.sh")
 cleanup() {
-  local c0=$(date +%s)
+  local c0; c0=$(date +%s)
   "${NODES[@]}" stop "$T/nodes" >/dev/null 2>&1 || true
   echo "e2e: nodes stopped in $(($(date +%s) - c0)) s"
   bash "$SRC/scripts/rig/mirror.sh" stop "$T/rig" >/dev/null 2>&1 || true
@@ -42,17 +42,21 @@ netexec() { "${NODES[@]}" netexec "$T/nodes" "$@" </dev/null; }  # a client in t
 tree_pid=$!
 flock "$MIRROR.lock" bash "$SRC/scripts/rig/mirror.sh" build "$MIRROR" >/dev/null
 bash "$SRC/scripts/rig/mirror.sh" start "$MIRROR" "$T/rig" >/dev/null
+# shellcheck disable=SC1091  # written at run time by scripts/rig/mirror.sh start (above)
 source "$T/rig/env"
 bash "$SRC/scripts/rig/registry.sh" build "$T/reg" >/dev/null 2>&1 || fail "registry.sh build"
 bash "$SRC/scripts/rig/registry.sh" start "$T/reg" >reg.out 2>&1 || fail "registry.sh start: $(tail -3 reg.out)"
+# shellcheck disable=SC1091  # written at run time by scripts/rig/registry.sh start (above)
 source "$T/reg/env"
 bash "$SRC/scripts/rig/cluster-images.sh" build "$T/cimg" >cimg.out 2>&1 || fail "cluster-images.sh build: $(tail -5 cimg.out)"
 bash "$SRC/scripts/rig/cluster-images.sh" push "$T/cimg" "${REG_PLAIN##*:}" >cimg.env 2>>cimg.out ||
   fail "cluster-images.sh push: $(tail -5 cimg.out)"
+# shellcheck disable=SC1091  # written at run time by scripts/rig/cluster-images.sh push (above)
 source cimg.env
 K8S_KIND="$(cat "$MIRROR/k8s-v1.20.2.kind")"
 REAL=""
 if [[ "$K8S_KIND" == real* ]]; then
+  # shellcheck disable=SC2034  # REAL is read by the scripts that source this file (cluster.sh, ansible.sh)
   REAL=1
   note "Kubernetes: REAL v1.20.2 binaries (archive sha256 ${K8S_KIND#real })"
 else
