@@ -20,6 +20,7 @@ TEST_PACKAGES=(
   docker-registry skopeo containerd runc umoci apache2-utils docker.io
   systemd systemd-container debootstrap
   ansible-core ansible-lint openssh-client   # tests/e2e/ansible.sh, tests/cli/ansible.sh
+  shellcheck  # tests/lint/shellcheck.sh
   # scripts/rig/k8s-build.sh: real Kubernetes v1.20.2 from Debian's source, reflect2 1.0.2
   golang-go golang-github-modern-go-reflect2-dev make patch rsync
 )
