@@ -76,18 +76,17 @@ bs::Status run_build_command(BuildCliOptions& options, const GlobalOptions& glob
   if (build.installer_path.empty()) build.installer_path = installer_beside_self();
   bs::ConsoleProgress progress(stderr, global.quiet ? bs::ConsoleMode::quiet : bs::detect_console_mode(2),
                                "kubeferry: ");
-  auto summary = run_build(build, progress);
-  if (!summary.ok()) return std::move(summary).error().context("build " + build.manifest_path);
-  std::printf("%s  %s\n", summary->written.file_sha256.c_str(), build.output.c_str());
-  std::fputs(fat32_warning(build.output, summary->written.file_size).c_str(), stderr);
+  TRY_ASSIGN_CTX(const BuildSummary summary, run_build(build, progress), "build " + build.manifest_path);
+  std::printf("%s  %s\n", summary.written.file_sha256.c_str(), build.output.c_str());
+  std::fputs(fat32_warning(build.output, summary.written.file_size).c_str(), stderr);
   if (!global.quiet) {
     std::fprintf(
         stderr,
         "kubeferry: %s: %zu entries, %s; %zu artifacts downloaded, %zu from the cache; %zu images (%zu blobs); "
         "signed by %s\n",
-        build.output.c_str(), summary->written.index.entries.size(),
-        bs::format_bytes(summary->written.file_size).c_str(), summary->downloaded, summary->from_cache, summary->images,
-        summary->image_blobs, summary->written.index.signer.c_str());
+        build.output.c_str(), summary.written.index.entries.size(),
+        bs::format_bytes(summary.written.file_size).c_str(), summary.downloaded, summary.from_cache, summary.images,
+        summary.image_blobs, summary.written.index.signer.c_str());
   }
   if (split) return split_written_bundle(build.output, build.key_path, *split, "", global);
   return bs::ok_status();

@@ -118,11 +118,11 @@ Result<BundleFile> BundleFile::open(const std::string& path, const TrustPolicy& 
   TRY(pread_exact(file.m_fd.get(), message.data() + k_signature_context.size(), t.index_size, index_offset, "index"));
   std::string block(k_signature_block_size, '\0');
   TRY(pread_exact(file.m_fd.get(), block.data(), block.size(), index_offset + t.index_size, "signature"));
-  auto key = public_key_from_raw(std::string_view(block).substr(0, k_ed25519_public_size));
-  if (!key.ok()) return std::move(key).error().context("signature");
-  TRY_CTX(verify_signature(*key, message, std::string_view(block).substr(k_ed25519_public_size)),
+  TRY_ASSIGN_CTX(const Key key, public_key_from_raw(std::string_view(block).substr(0, k_ed25519_public_size)),
+                 "signature");
+  TRY_CTX(verify_signature(key, message, std::string_view(block).substr(k_ed25519_public_size)),
           "signature: the index was changed or the signature is corrupt");
-  const std::string signer = fingerprint(*key);
+  const std::string signer = fingerprint(key);
 
   // 3. The index, now known to be what the signer wrote.
   TRY_ASSIGN(file.m_index, decode_index(index_bytes));

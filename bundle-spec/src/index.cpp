@@ -158,9 +158,7 @@ Status decode_fields(const Json& json, Index& index) {
     index.installer = std::move(part);
   }
   TRY_ASSIGN(const Json* payload, get_member(json, "payload", Json::Type::object));
-  auto payload_part = part_from_json(*payload);
-  if (!payload_part.ok()) return std::move(payload_part).error().context("payload");
-  index.payload = std::move(payload_part).value();
+  TRY_ASSIGN_CTX(index.payload, part_from_json(*payload), "payload");
   // The entries arrived one by one while parsing (decode_index); the member must still be there.
   TRY(get_member(json, "entries", Json::Type::array));
   return ok_status();
@@ -246,15 +244,13 @@ Result<Index> decode_index(std::string_view bytes) {
     if (index.entries.size() == k_max_entries) {
       return verification_error("more than " + std::to_string(k_max_entries) + " entries");
     }
-    auto entry = entry_from_json(element);
-    if (!entry.ok()) return std::move(entry).error().context("entry " + std::to_string(index.entries.size()));
-    index.entries.push_back(std::move(entry).value());
+    TRY_ASSIGN_CTX(auto entry, entry_from_json(element), "entry " + std::to_string(index.entries.size()));
+    index.entries.push_back(std::move(entry));
     return ok_status();
   };
-  auto json = parse_json(bytes, limits);
-  if (!json.ok()) return std::move(json).error().context("index");
-  if (!json->is_object()) return verification_error("index: not a JSON object");
-  TRY_CTX(decode_fields(*json, index), "index");
+  TRY_ASSIGN_CTX(const Json json, parse_json(bytes, limits), "index");
+  if (!json.is_object()) return verification_error("index: not a JSON object");
+  TRY_CTX(decode_fields(json, index), "index");
   // Canonical: compare piece by piece instead of building the whole encoding again.
   const IndexPieces pieces = index_pieces(index);
   std::string_view rest = bytes;

@@ -189,15 +189,14 @@ Result<std::string> RegistrySession::fetch_token(const std::string& repository, 
   if (!m_options.username.empty()) {
     request.headers.emplace_back("Authorization", bs::basic_authorization(m_options.username, m_options.password));
   }
-  auto sent = http_send_retrying(request);
-  if (!sent.ok()) return std::move(sent).error().context("token server " + bs::printable(realm->second));
-  if (sent->head.status != 200) {
+  TRY_ASSIGN_CTX(const HttpResponse sent, http_send_retrying(request), "token server " + bs::printable(realm->second));
+  if (sent.head.status != 200) {
     const std::string hint = m_options.username.empty() ? "; pass --username USER and --password-file FILE"
                                                         : "; check " + credentials_hint();
     return bs::make_error("token server " + bs::printable(realm->second) + " refused a token for " + scope + " " +
-                          who() + " (" + describe(*sent) + ")" + hint + bs::gave_up_suffix(sent->attempts));
+                          who() + " (" + describe(sent) + ")" + hint + bs::gave_up_suffix(sent.attempts));
   }
-  std::string token = token_from_response(sent->body);
+  std::string token = token_from_response(sent.body);
   if (token.empty())
     return bs::make_error("token server " + bs::printable(realm->second) + " answered without a token");
   return token;

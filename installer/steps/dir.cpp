@@ -31,7 +31,6 @@ void unmount_below(const std::string& path, UndoRun& run) {
 void DirStep::to_json(bs::Json::Object& o) const {
   o["path"] = path;
   o["mode"] = octal_mode(mode);
-  o["owner"] = owner;
   if (data) o["data"] = true;
 }
 

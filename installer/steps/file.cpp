@@ -9,7 +9,6 @@ namespace bs = bundlespec;
 void FileStep::to_json(bs::Json::Object& o) const {
   o["path"] = path;
   o["mode"] = octal_mode(mode);
-  o["owner"] = owner;
   o["source"] = source;
   o["sha256"] = sha256.empty() ? bs::Json(nullptr) : bs::Json(sha256);
   if (secret) o["secret"] = true;

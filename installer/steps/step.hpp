@@ -87,7 +87,6 @@ struct DirStep {
   static constexpr bool k_live_only = false;
   std::string path;
   mode_t mode = 0;
-  std::string owner = "root:root";
   bool data = false;  // holds data kept by `uninstall` unless --purge
   void to_json(bundlespec::Json::Object& o) const;
   Result<bool> check(const Step& step, StepRun& run) const;
@@ -101,7 +100,6 @@ struct FileStep {
   static constexpr bool k_live_only = false;
   std::string path;
   mode_t mode = 0;
-  std::string owner = "root:root";
   std::string source;   // "render", "pki:<kit path>", "bundle:<bundle path>"
   std::string sha256;   // content digest; "" = unknown at plan time
   std::string content;  // render and pki; never printed
