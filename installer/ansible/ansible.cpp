@@ -218,10 +218,22 @@ constexpr const char* k_stage = R"(---
     fail_msg: "{{ kubeferry_pki_dir }}/hosts/{{ inventory_hostname }} holds a CA key this host must not get"
     quiet: true
 
+# The first task that reaches the host. Its unreachable is ignored so the host stays in the
+# play: any_errors_fatal then fails it and the run stops. (Ansible 2.14 drops an unreachable
+# host from the play, and a serial batch of dropped hosts does not stop the next batch.) The
+# assert after it stops the host in a play without any_errors_fatal.
 - name: Checksum of the bundle already on the host
   ansible.builtin.raw: cd {{ kubeferry_remote_dir | quote }} 2>/dev/null && sha256sum -- {{ kubeferry_run_name | quote }} 2>/dev/null || true
   changed_when: false
+  ignore_unreachable: true
   register: kubeferry_remote_run_sum
+
+- name: Stop when the host cannot be reached
+  ansible.builtin.assert:
+    that:
+      - not (kubeferry_remote_run_sum.unreachable | default(false))
+    fail_msg: "{{ inventory_hostname }} cannot be reached: {{ kubeferry_remote_run_sum.msg | default('') | trim }}"
+    quiet: true
 
 - name: Checksums of cluster.yaml and the kit already on the host
   ansible.builtin.raw: >-

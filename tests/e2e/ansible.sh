@@ -127,7 +127,7 @@ print(min(times), max(times))'
 node node01 systemctl stop ssh.service
 play run1 install.yml -e kubeferry_serial=1
 rc=$(cat run1.rc)
-[[ "$rc" == 4 ]] || fail "first run (node01 down): ansible-playbook exited $rc, want 4 (unreachable): $(tail -5 run1.err)"
+[[ "$rc" == 2 ]] || fail "first run (node01 down): ansible-playbook exited $rc, want 2 (a host failed): $(tail -5 run1.err)"
 python3 - run1.json >run1.msg <<'PY'
 import json, sys
 for play in json.load(open(sys.argv[1]))["plays"]:
@@ -139,13 +139,15 @@ PY
 grep -q "^node01 | Checksum of the bundle already on the host | Failed to connect to the host via ssh: ssh: connect to host 10.250.1.12 port 22: Connection refused" run1.msg ||
   fail "first run: the failure does not name node01 and why: $(cat run1.msg)"
 expect_eq "$(wc -l <run1.msg)" 1 "hosts that failed in the first run"
-expect_eq "$(stats run1 | cut -d' ' -f1,3,4 | tr '\n' ';')" "master01 0 0;node01 0 1;" "first run: hosts reached and their failures"
+# node01's unreachable is ignored by its task (so any_errors_fatal can fail it: Ansible 2.14 goes
+# on to the next batch after a batch of unreachable hosts it dropped), and node02 never runs.
+expect_eq "$(stats run1 | cut -d' ' -f1 | tr '\n' ';')" "master01;node01;" "first run: the hosts the run reached"
 [[ "$(changed_of run1 master01)" -gt 0 ]] || fail "first run: master01 reported no change"
 journal_of master01 >/dev/null || fail "first run: master01 has no journal"
 journal_of node01 >/dev/null && fail "first run: node01 has a journal"
 node node02 test -e /var/lib/kubeferry-deploy && fail "first run: node02 was touched after node01's batch failed"
-say "run 1 (node01 down): master01 installed in $(cat run1.secs) s, node01's batch failed: $(cut -d'|' -f3 run1.msg | head -c 160)"
-note "run 1, node01's sshd stopped: exit 4; master01 installed; node01 UNREACHABLE: $(cut -d'|' -f3 run1.msg | sed 's/^ //'); node02 not touched"
+say "run 1 (node01 down): master01 installed in $(cat run1.secs) s, node01's batch failed: $(cut -d'|' -f3 run1.msg | cut -c1-160)"
+note "run 1, node01's sshd stopped: exit 2; master01 installed; node01 UNREACHABLE: $(cut -d'|' -f3 run1.msg | sed 's/^ //'); node02 not touched"
 
 # 5. node01 back: the next run finishes node01 and node02, master01 unchanged.
 node node01 systemctl start ssh.service
@@ -191,7 +193,7 @@ for play in json.load(open(sys.argv[1]))["plays"]:
                 print(r["kubeferry_plan.stdout_lines"][0])
 PY
 expect_eq "$(cut -d: -f1 plan.heads | tr '\n' ';')" \
-  "plan for master01 (etcd, master) of cluster e2e, Kubernetes v1.20.2;plan for node01 (node) of cluster e2e, Kubernetes v1.20.2;plan for node02 (node) of cluster e2e, Kubernetes v1.20.2;" \
+  "plan for master01 (etcd,master) of cluster e2e, Kubernetes v1.20.2;plan for node01 (node) of cluster e2e, Kubernetes v1.20.2;plan for node02 (node) of cluster e2e, Kubernetes v1.20.2;" \
   "plan.yml: the plans' first lines"
 for h in "${HOSTS[@]}"; do
   expect_eq "$(journal_of "$h" | sha256sum)" "$(cat "journal-before-plan-$h.txt")" "$h: journal after plan.yml"
