@@ -208,8 +208,9 @@ expect_eq "$(stats renew | awk '{print $1, ($2 > 0 ? "changed" : "unchanged"), $
   "master01 changed 0 0;node01 changed 0 0;node02 changed 0 0;" "renew.yml: what changed where"
 expect_eq "$(node master01 sha256sum /opt/etcd/ssl/server.pem | cut -d' ' -f1)" "$(sha256sum pki2/etcd/server.pem | cut -d' ' -f1)" \
   "master01: etcd server certificate after renew.yml"
-expect_eq "$(node node01 sha256sum /opt/kubernetes/ssl/kube-proxy.pem | cut -d' ' -f1)" "$(sha256sum pki2/kubernetes/kube-proxy.pem | cut -d' ' -f1)" \
-  "node01: kube-proxy certificate after renew.yml"
+# kube-proxy's certificate lives inside its kubeconfig (client-certificate-data), not as a file.
+expect_eq "$(node node01 sed -n 's/^ *client-certificate-data: //p' /opt/kubernetes/cfg/kube-proxy.kubeconfig | base64 -d | sha256sum | cut -d' ' -f1)" \
+  "$(sha256sum pki2/kubernetes/kube-proxy.pem | cut -d' ' -f1)" "node01: kube-proxy certificate after renew.yml"
 node master01 cat /root/.kube/config >admin.kubeconfig
 wait_for 120 "the API server with the renewed admin certificate" kc get --raw=/readyz
 wait_for 120 "nodes Ready after renew.yml" nodes_ready
