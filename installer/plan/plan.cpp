@@ -74,8 +74,6 @@ class PlanBuilder {
       f.content = std::move(content);
     }
     m_files[path] = f.sha256;
-    m_file_order.push_back(path);
-    if (known) m_contents[path] = f.content;
     add("file " + path, reason, std::move(f));
   }
 
@@ -104,7 +102,6 @@ class PlanBuilder {
     f.sha256 = b.sha256;
     m_space[top_folder(b.target)] += b.size;
     m_files[b.target] = b.sha256;
-    m_file_order.push_back(b.target);
     add("file " + b.target, reason, std::move(f));
   }
 
@@ -142,22 +139,28 @@ class PlanBuilder {
 
   // `starts` and the plan's files they name, transitively, in plan order.
   std::vector<std::string> files_read_from(const std::vector<std::string>& starts) const {
+    std::vector<const FileStep*> files;
+    for (const Step& s : m_plan.steps) {
+      if (const FileStep* f = s.as<FileStep>()) files.push_back(f);
+    }
     std::set<std::string> found(starts.begin(), starts.end());
     std::vector<std::string> pending = starts;
     while (!pending.empty()) {
-      const auto text = m_contents.find(pending.back());
+      const std::string reading = std::move(pending.back());
       pending.pop_back();
-      if (text == m_contents.end()) continue;  // a binary, or content this plan does not know
-      for (const std::string& path : m_file_order) {
-        if (found.count(path) == 0 && names_path(text->second, path)) {
-          found.insert(path);
-          pending.push_back(path);
+      // A binary's content, or one this plan does not know, is empty and names nothing.
+      const auto it = std::find_if(files.begin(), files.end(), [&](const FileStep* f) { return f->path == reading; });
+      if (it == files.end()) continue;
+      for (const FileStep* f : files) {
+        if (found.count(f->path) == 0 && names_path((*it)->content, f->path)) {
+          found.insert(f->path);
+          pending.push_back(f->path);
         }
       }
     }
     std::vector<std::string> ordered;
-    for (const std::string& path : m_file_order) {
-      if (found.count(path) != 0) ordered.push_back(path);
+    for (const FileStep* f : files) {
+      if (found.count(f->path) != 0) ordered.push_back(f->path);
     }
     return ordered;
   }
@@ -184,8 +187,6 @@ class PlanBuilder {
   Plan& m_plan;
   std::set<std::string> m_dirs;
   std::map<std::string, std::string> m_files;  // path → sha256
-  std::vector<std::string> m_file_order;        // the file steps' paths, in plan order
-  std::map<std::string, std::string> m_contents;  // path → content, where the plan knows it
   std::map<std::string, uint64_t> m_space;
 };
 
