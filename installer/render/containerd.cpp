@@ -35,56 +35,60 @@ std::string config_header(const RenderInput& in, bool from_bundle) {
   return out;
 }
 
+// Pulls: the site's registry settings, in containerd's own hosts.toml folder. `plugin` is the
+// section of the CRI plugin that has them ("[plugins.\"...\"", without its closing bracket).
+std::string registry_section(const std::string& plugin) {
+  return "  " + plugin +
+         ".registry]\n"
+         "    # Mirrors, private CAs and credentials for pulls: one hosts.toml per registry in\n"
+         "    # containerd's own layout (/etc/containerd/certs.d/REGISTRY/hosts.toml). kubeferry\n"
+         "    # writes nothing there, so the site's settings survive installs and uninstalls.\n"
+         "    config_path = \"/etc/containerd/certs.d\"\n";
+}
+
+// runc as the default runtime, with the kubelet's cgroup driver; `plugin` as above.
+std::string runc_section(const RenderInput& in, const std::string& plugin) {
+  const std::string driver(cgroup_driver(in));
+  return "  " + plugin +
+         ".containerd]\n"
+         "    default_runtime_name = \"runc\"\n"
+         "    " +
+         plugin +
+         ".containerd.runtimes.runc]\n"
+         "      runtime_type = \"io.containerd.runc.v2\"\n"
+         "      " +
+         plugin +
+         ".containerd.runtimes.runc.options]\n"
+         "        # The kubelet's cgroupDriver is " +
+         driver +
+         " (kubelet-config.yml); the two must agree.\n"
+         "        SystemdCgroup = " +
+         (driver == "systemd" ? "true" : "false") + "\n";
+}
+
+constexpr const char* k_opt_section =
+    "\n"
+    "# The opt plugin's folder inside containerd's own state (its default is /opt/containerd).\n"
+    "[plugins.\"io.containerd.internal.v1.opt\"]\n"
+    "  path = \"/var/lib/containerd/opt\"\n";
+
 // containerd 1.x: config version 2.
 std::string config_v2(const RenderInput& in, const std::string& pause) {
   const Paths& p = in.paths;
   const std::string cri = "[plugins.\"io.containerd.grpc.v1.cri\"";
-  const bool systemd = cgroup_driver(in) == "systemd";
   return "version = 2\n"
          "\n" +
          cri +
          "]\n"
          "  # The bundle's pause image, loaded by kubeferry-install: never pulled.\n"
          "  sandbox_image = \"" +
-         pause +
-         "\"\n"
-         "  " +
-         cri +
-         ".containerd]\n"
-         "    default_runtime_name = \"runc\"\n"
-         "    " +
-         cri +
-         ".containerd.runtimes.runc]\n"
-         "      runtime_type = \"io.containerd.runc.v2\"\n"
-         "      " +
-         cri +
-         ".containerd.runtimes.runc.options]\n"
-         "        # The kubelet's cgroupDriver is " +
-         std::string(cgroup_driver(in)) +
-         " (kubelet-config.yml); the two must agree.\n"
-         "        SystemdCgroup = " +
-         (systemd ? "true" : "false") +
-         "\n"
-         "  " +
-         cri +
+         pause + "\"\n" + runc_section(in, cri) + "  " + cri +
          ".cni]\n"
          "    bin_dir = \"" +
          p.cni_bin_dir +
          "\"\n"
          "    conf_dir = \"" +
-         p.cni_conf_dir +
-         "\"\n"
-         "  " +
-         cri +
-         ".registry]\n"
-         "    # Mirrors, private CAs and credentials for pulls: one hosts.toml per registry in\n"
-         "    # containerd's own layout (/etc/containerd/certs.d/REGISTRY/hosts.toml). kubeferry\n"
-         "    # writes nothing there, so the site's settings survive installs and uninstalls.\n"
-         "    config_path = \"/etc/containerd/certs.d\"\n"
-         "\n"
-         "# The opt plugin's folder inside containerd's own state (its default is /opt/containerd).\n"
-         "[plugins.\"io.containerd.internal.v1.opt\"]\n"
-         "  path = \"/var/lib/containerd/opt\"\n";
+         p.cni_conf_dir + "\"\n" + registry_section(cri) + k_opt_section;
 }
 
 // containerd 2.x: config version 3.
@@ -92,7 +96,6 @@ std::string config_v3(const RenderInput& in, const std::string& pause) {
   const Paths& p = in.paths;
   const std::string images = "[plugins.\"io.containerd.cri.v1.images\"";
   const std::string runtime = "[plugins.\"io.containerd.cri.v1.runtime\"";
-  const bool systemd = cgroup_driver(in) == "systemd";
   const bool bin_dirs = in.versions.runtime.major > 2 || in.versions.runtime.minor >= 1;
   return "version = 3\n"
          "\n" +
@@ -103,43 +106,10 @@ std::string config_v3(const RenderInput& in, const std::string& pause) {
          ".pinned_images]\n"
          "    # The bundle's pause image, loaded by kubeferry-install: never pulled.\n"
          "    sandbox = \"" +
-         pause +
-         "\"\n"
-         "  " +
-         images +
-         ".registry]\n"
-         "    # Mirrors, private CAs and credentials for pulls: one hosts.toml per registry in\n"
-         "    # containerd's own layout (/etc/containerd/certs.d/REGISTRY/hosts.toml). kubeferry\n"
-         "    # writes nothing there, so the site's settings survive installs and uninstalls.\n"
-         "    config_path = \"/etc/containerd/certs.d\"\n"
-         "\n" +
-         runtime +
-         "]\n"
-         "  " +
-         runtime +
-         ".containerd]\n"
-         "    default_runtime_name = \"runc\"\n"
-         "    " +
-         runtime +
-         ".containerd.runtimes.runc]\n"
-         "      runtime_type = \"io.containerd.runc.v2\"\n"
-         "      " +
-         runtime +
-         ".containerd.runtimes.runc.options]\n"
-         "        # The kubelet's cgroupDriver is " +
-         std::string(cgroup_driver(in)) +
-         " (kubelet-config.yml); the two must agree.\n"
-         "        SystemdCgroup = " +
-         (systemd ? "true" : "false") +
-         "\n"
-         "  " +
-         runtime + ".cni]\n" + (bin_dirs ? "    bin_dirs = [\"" + p.cni_bin_dir + "\"]\n" : "    bin_dir = \"" + p.cni_bin_dir + "\"\n") +
-         "    conf_dir = \"" + p.cni_conf_dir +
-         "\"\n"
-         "\n"
-         "# The opt plugin's folder inside containerd's own state (its default is /opt/containerd).\n"
-         "[plugins.\"io.containerd.internal.v1.opt\"]\n"
-         "  path = \"/var/lib/containerd/opt\"\n";
+         pause + "\"\n" + registry_section(images) + "\n" + runtime + "]\n" + runc_section(in, runtime) + "  " +
+         runtime + ".cni]\n" +
+         (bin_dirs ? "    bin_dirs = [\"" + p.cni_bin_dir + "\"]\n" : "    bin_dir = \"" + p.cni_bin_dir + "\"\n") +
+         "    conf_dir = \"" + p.cni_conf_dir + "\"\n" + k_opt_section;
 }
 
 }  // namespace
@@ -156,7 +126,8 @@ Result<RenderedFile> render_containerd_config(const RenderInput& in) {
     return bundlespec::usage_error("containerd " + (v.text.empty() ? std::string("(no version)") : v.text) +
                                    ": kubeferry renders containerd config version 2 (1.x) or 3 (2.x) only");
   }
-  std::string out = config_header(in, from_bundle) + (from_bundle && v.major == 2 ? config_v3(in, pause) : config_v2(in, pause));
+  std::string out =
+      config_header(in, from_bundle) + (from_bundle && v.major == 2 ? config_v3(in, pause) : config_v2(in, pause));
   const std::string& path = from_bundle ? in.paths.containerd_default_config : in.paths.containerd_config;
   return RenderedFile{path, std::move(out), 0644, false};
 }
